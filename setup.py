@@ -1,0 +1,32 @@
+"""Lists and cythonizes the kernels; everything else lives in pyproject.toml.
+
+TINYGRAD_RNN_DEBUG=1 builds with bounds/wraparound checks on and -O0 -g.
+No -march=native: a wheel built that way crashes on older CPUs.
+"""
+import glob
+import os
+
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+DEBUG = os.environ.get("TINYGRAD_RNN_DEBUG", "") not in ("", "0")
+
+directives = {
+    "language_level": 3,
+    "boundscheck": DEBUG,
+    "wraparound": DEBUG,
+    "initializedcheck": DEBUG,
+    "cdivision": True,
+}
+compile_args = ["-O0", "-g"] if DEBUG else ["-O3"]
+
+extensions = [
+    Extension(
+        "tinygrad_rnn._kernels." + os.path.splitext(os.path.basename(path))[0],
+        [path],
+        extra_compile_args=compile_args,
+    )
+    for path in sorted(glob.glob(os.path.join("tinygrad_rnn", "_kernels", "*.pyx")))
+]
+
+setup(ext_modules=cythonize(extensions, compiler_directives=directives))

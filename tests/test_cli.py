@@ -1,0 +1,38 @@
+"""The command line: the demo trains (its loss falls), bad input is one line on stderr with exit code 2."""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tinygrad_rnn.demo import run_demo
+
+
+def test_demo_loss_falls_and_is_reproducible():
+    losses = run_demo(steps=60, log=lambda line: None)
+    assert np.mean(losses[-10:]) < 0.25 * np.mean(losses[:5])
+    assert run_demo(steps=5, log=lambda line: None) == run_demo(steps=5, log=lambda line: None)
+
+
+def test_demo_runs_in_float32():
+    losses = run_demo(steps=20, dtype=np.float32, log=lambda line: None)
+    assert np.isfinite(losses).all() and losses[-1] < losses[0]
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "tinygrad_rnn", *args], capture_output=True, text=True)
+
+
+def test_cli_demo_prints_falling_loss():
+    result = run("demo", "--steps", "20", "--seed", "3")
+    assert result.returncode == 0, result.stderr
+    assert "loss fell from" in result.stdout
+
+
+@pytest.mark.parametrize("args,needle", [(("demo", "--steps", "0"), "--steps"), (("demo", "--lr", "-1"), "--lr"),
+                                         (("frobnicate",), "invalid choice"), ((), "required")])
+def test_cli_bad_input_is_one_line_and_exit_2(args, needle):
+    result = run(*args)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0] and "Traceback" not in result.stderr

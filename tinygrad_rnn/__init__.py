@@ -1,0 +1,18 @@
+"""tinygrad_rnn: a tape-based reverse-mode autodiff engine for recurrent networks, with Cython kernels."""
+import numpy as _np
+
+from .tensor import Tensor, cat, ones, randn, stack, tensor, where, zeros
+from .function import Function, unbroadcast
+from .grad_mode import enable_grad, is_grad_enabled, no_grad
+from .gradcheck import GradcheckError, gradcheck
+from .rng import manual_seed
+from ._backend import BACKEND
+
+float32 = _np.float32
+float64 = _np.float64
+
+__version__ = "0.1.0"
+__all__ = [
+    "BACKEND", "Function", "GradcheckError", "Tensor", "cat", "enable_grad", "float32", "float64", "gradcheck",
+    "is_grad_enabled", "manual_seed", "no_grad", "ones", "randn", "stack", "tensor", "unbroadcast", "where", "zeros",
+]

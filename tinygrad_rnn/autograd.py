@@ -1,0 +1,124 @@
+"""The tape walk: reverse-mode backward from one tensor, iterative, freeing what it has consumed."""
+import numpy as np
+
+
+FREED_GRAPH = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after they have "
+    "already been freed). Saved intermediate values of the graph are freed when you call .backward(). "
+    "Specify retain_graph=True if you need to backward through the graph a second time."
+)
+
+
+class OuterSum:
+    """Σₖ aₖᵀ bₖ kept as its factors until a node or leaf needs it: a weight shared by T steps costs one GEMM.
+
+    A backward may return one for a weight, `OuterSum(dz, h)` meaning dzᵀ h; the tape adds those of every step
+    (in place: only the tape holds them) and materializes the sum once, as concat(dz)ᵀ concat(h).
+    """
+
+    __slots__ = ("lefts", "rights", "dense")
+    __array_ufunc__ = None  # ndarray + OuterSum defers to OuterSum.__radd__
+
+    def __init__(self, left, right):
+        self.lefts, self.rights, self.dense = [left], [right], None
+
+    def __add__(self, other):
+        if type(other) is OuterSum:
+            self.lefts += other.lefts
+            self.rights += other.rights
+            other = other.dense
+        if other is not None:
+            self.dense = other if self.dense is None else self.dense + other
+        return self
+
+    __radd__ = __add__
+
+    def materialize(self):
+        if len(self.lefts) == 1:
+            out = self.lefts[0].T @ self.rights[0]
+        else:
+            out = np.concatenate(self.lefts).T @ np.concatenate(self.rights)
+        if self.dense is not None:
+            out += self.dense
+        return out
+
+
+def _dense(g):
+    """Gradients travel as ndarrays, or as an OuterSum that becomes one when a node or leaf needs it."""
+    return g.materialize() if type(g) is OuterSum else g
+
+
+def _accumulate_leaf(t, g):
+    g = _dense(g)
+    if g.shape != t.data.shape:
+        raise RuntimeError(f"internal error: gradient of shape {g.shape} for a leaf of shape {t.data.shape}")
+    t.grad = np.array(g, dtype=t.data.dtype) if t.grad is None else t.grad + g
+
+
+def _count_consumers(root_ctx):
+    """Pass 1: how many recorded uses each node and each leaf has below the root (Kahn's in-degrees)."""
+    pending = {}
+    stack = [root_ctx]
+    while stack:
+        ctx = stack.pop()
+        if ctx.freed:
+            raise RuntimeError(FREED_GRAPH)
+        for p in ctx.parents:
+            if p.requires_grad:
+                key = p._ctx if p._ctx is not None else p
+                if key in pending:
+                    pending[key] += 1
+                else:
+                    pending[key] = 1
+                    if p._ctx is not None:
+                        stack.append(p._ctx)
+    return pending
+
+
+def run_backward(root, gradient, retain_graph=False):
+    """Sends `gradient` from `root` to every leaf: a node runs once all its consumers have sent theirs."""
+    root_ctx = root._ctx
+    if root_ctx is None:
+        _accumulate_leaf(root, gradient)
+        return
+    pending = _count_consumers(root_ctx)
+    # grads: node -> its output's gradient (a list, one per output, for multi-output nodes); leaf -> gradient
+    if root_ctx.n_out:
+        grads = {root_ctx: [None] * root_ctx.n_out}
+        grads[root_ctx][root._idx] = gradient
+    else:
+        grads = {root_ctx: gradient}
+    ready = [root_ctx]
+    while ready:
+        ctx = ready.pop()
+        g = grads.pop(ctx, None)
+        if g is None:  # nothing reached this node: its inputs get nothing from it either
+            parent_grads = (None,) * len(ctx.parents)
+        else:
+            g = tuple(_dense(x) for x in g) if ctx.n_out else _dense(g)
+            parent_grads = type(ctx).backward(ctx, g)
+            if type(parent_grads) is not tuple:
+                parent_grads = (parent_grads,)
+        for p, pg in zip(ctx.parents, parent_grads):
+            if not p.requires_grad:
+                continue
+            key = p._ctx if p._ctx is not None else p
+            if pg is not None:
+                if key is p or not key.n_out:
+                    grads[key] = grads[key] + pg if key in grads else pg
+                else:
+                    slots = grads.get(key) or grads.setdefault(key, [None] * key.n_out)
+                    slots[p._idx] = pg if slots[p._idx] is None else slots[p._idx] + pg
+            left = pending[key] - 1
+            if left:
+                pending[key] = left
+                continue
+            del pending[key]
+            if key is p:
+                if p in grads:
+                    _accumulate_leaf(p, grads.pop(p))
+            else:
+                ready.append(key)
+        if not retain_graph:
+            ctx.parents = ctx.saved = None
+            ctx.freed = True

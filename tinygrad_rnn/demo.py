@@ -1,0 +1,45 @@
+"""The demo job: a vanilla RNN written with the engine's ops learns to predict a sine wave's next value.
+
+Backpropagation through time is not written anywhere: it falls out of the tape recorded by the unrolled loop.
+"""
+import numpy as np
+
+from . import rng
+from .tensor import Tensor, zeros
+
+
+def sine_batches(generator, batch, seq_len, dtype):
+    """Inputs x (T, B, 1) = sin(ωt + φ) with random phase and frequency per row, targets = x shifted by one step."""
+    phase = generator.uniform(0, 2 * np.pi, size=(1, batch, 1))
+    omega = generator.uniform(0.2, 0.4, size=(1, batch, 1))
+    wave = np.sin(omega * np.arange(seq_len + 1).reshape(-1, 1, 1) + phase).astype(dtype)
+    return Tensor(wave[:-1]), Tensor(wave[1:])
+
+
+def run_demo(steps=300, hidden=16, seq_len=20, batch=8, lr=0.05, seed=0, dtype=np.float64, log=print):
+    """Trains h_t = tanh(W_ih x_t + W_hh h_{t−1} + b), ŷ_t = W_ho h_t + b_o by SGD; returns the losses."""
+    g = rng.manual_seed(seed)
+    bound = 1 / np.sqrt(hidden)
+    init = lambda *shape: Tensor(g.uniform(-bound, bound, size=shape), dtype=dtype, requires_grad=True)  # noqa: E731
+    w_ih, w_hh, b, w_ho, b_o = init(hidden, 1), init(hidden, hidden), init(hidden), init(1, hidden), init(1)
+    params = [w_ih, w_hh, b, w_ho, b_o]
+    losses = []
+    for step in range(steps):
+        x, y = sine_batches(g, batch, seq_len, dtype)
+        h = zeros(batch, hidden, dtype=dtype)
+        loss = 0
+        for t in range(seq_len):  # the unrolled loop: each step appends a few nodes to the tape
+            h = (x[t].linear(w_ih) + h.linear(w_hh, b)).tanh()
+            loss = loss + ((h.linear(w_ho, b_o) - y[t]) ** 2).mean()
+        loss = loss / seq_len
+        for p in params:
+            p.grad = None
+        loss.backward()
+        norm = np.sqrt(sum(float((p.grad**2).sum()) for p in params))
+        scale = min(1.0, 5.0 / (norm + 1e-12))  # gradient clipping against explosion
+        for p in params:
+            p.data -= lr * scale * p.grad
+        losses.append(loss.item())
+        if step % max(1, steps // 10) == 0 or step == steps - 1:
+            log(f"step {step:4d}  loss {losses[-1]:.5f}")
+    return losses

@@ -6,6 +6,7 @@ from .function import Function, unbroadcast
 from .grad_mode import enable_grad, is_grad_enabled, no_grad
 from .gradcheck import GradcheckError, gradcheck
 from .rng import manual_seed
+from . import nn
 from ._backend import BACKEND
 
 float32 = _np.float32

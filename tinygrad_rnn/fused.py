@@ -1,5 +1,8 @@
 """Fused ops: one tape node whose forward and backward run in a Cython kernel (NumPy twin as fallback)."""
+import numpy as np
+
 from . import _backend
+from .autograd import OuterSum
 from .function import Function
 
 
@@ -24,3 +27,124 @@ class LinearAct(Function):
         )
         dx = dx.reshape(x_shape) if dx is not None else None
         return (dx, dw, db) if has_bias else (dx, dw)
+
+
+# ---- recurrent steps: one tape node per time step -----------------------------------------------------------
+# Each takes xp, the step's slice of the input projection (W_ih x_t + biases, computed for all steps in one GEMM
+# before the loop), does the recurrent GEMM and the gate kernel, and hands the recurrent weight its gradient as
+# an OuterSum, so the T steps' weight gradients cost one GEMM in all instead of one per step.
+
+
+def _zeros_if_none(g, like):
+    return np.zeros_like(like) if g is None else g
+
+
+class RNNStep(Function):
+    """h = act(xp + h_prev @ W_hhᵀ), act tanh or relu"""
+
+    @staticmethod
+    def forward(ctx, xp, h_prev, w_hh, nonlinearity="tanh"):
+        z = xp + h_prev @ w_hh.T
+        h = np.tanh(z) if nonlinearity == "tanh" else np.maximum(z, 0)
+        ctx.save_for_backward(h_prev, w_hh, h, nonlinearity)
+        return h
+
+    @staticmethod
+    def backward(ctx, dh):
+        h_prev, w_hh, h, nonlinearity = ctx.saved
+        dz = dh * (1 - h * h) if nonlinearity == "tanh" else dh * (h > 0)
+        return dz, dz @ w_hh, OuterSum(dz, h_prev)
+
+
+class LSTMStep(Function):
+    """z = xp + h_prev @ W_hhᵀ; i,f,o = σ(z), g = tanh(z); c = f⊙c_prev + i⊙g; h = o⊙tanh(c) → (h, c, gates)"""
+
+    @staticmethod
+    def forward(ctx, xp, h_prev, c_prev, w_hh, act="sigmoid"):
+        z = xp + h_prev @ w_hh.T
+        gates, c, h = _backend.lstm_gates_forward(z, c_prev, act)
+        ctx.save_for_backward(h_prev, c_prev, w_hh, gates, c, act)
+        return h, c, gates
+
+    @staticmethod
+    def backward(ctx, grads):
+        dh, dc, dgates = grads
+        _refuse_gate_grad(dgates)
+        h_prev, c_prev, w_hh, gates, c, act = ctx.saved
+        dz, dc_prev = _backend.lstm_gates_backward(gates, c_prev, c, dh, dc, act)
+        return dz, dz @ w_hh, dc_prev, OuterSum(dz, h_prev)
+
+
+class PeepholeLSTMStep(Function):
+    """LSTMStep with i, f += w_ci⊙c_prev, w_cf⊙c_prev and o += w_co⊙c (Gers & Schmidhuber 2000) → (h, c, gates)"""
+
+    @staticmethod
+    def forward(ctx, xp, h_prev, c_prev, w_hh, w_ci, w_cf, w_co, act="sigmoid"):
+        z = xp + h_prev @ w_hh.T
+        gates, c, h = _backend.peephole_gates_forward(z, c_prev, w_ci, w_cf, w_co, act)
+        ctx.save_for_backward(h_prev, c_prev, w_hh, w_ci, w_cf, w_co, gates, c, act)
+        return h, c, gates
+
+    @staticmethod
+    def backward(ctx, grads):
+        dh, dc, dgates = grads
+        _refuse_gate_grad(dgates)
+        h_prev, c_prev, w_hh, w_ci, w_cf, w_co, gates, c, act = ctx.saved
+        dz, dc_prev, dw_ci, dw_cf, dw_co = _backend.peephole_gates_backward(
+            gates, c_prev, c, w_ci, w_cf, w_co, dh, dc, act)
+        return dz, dz @ w_hh, dc_prev, OuterSum(dz, h_prev), dw_ci, dw_cf, dw_co
+
+
+class GRUStep(Function):
+    """reset-after GRU: hp = h_prev @ W_hhᵀ + b_hh; r,z = σ(xp + hp); n = tanh(xp_n + r⊙hp_n);
+    h = (1−z)⊙n + z⊙h_prev → (h, gates)"""
+
+    @staticmethod
+    def forward(ctx, xp, h_prev, w_hh, b_hh=None, act="sigmoid"):
+        hp = h_prev @ w_hh.T
+        if b_hh is not None:
+            hp += b_hh
+        gates, h = _backend.gru_gates_forward(xp, hp, h_prev, act)
+        ctx.save_for_backward(h_prev, w_hh, hp, gates, act)
+        return h, gates
+
+    @staticmethod
+    def backward(ctx, grads):
+        dh, dgates = grads
+        _refuse_gate_grad(dgates)
+        h_prev, w_hh, hp, gates, act = ctx.saved
+        dxp, dhp, dh_prev = _backend.gru_gates_backward(gates, hp, h_prev, dh, act)
+        dh_prev += dhp @ w_hh
+        db = dhp.sum(axis=0) if len(ctx.needs_input_grad) > 3 else None
+        return (dxp, dh_prev, OuterSum(dhp, h_prev)) + ((db,) if len(ctx.needs_input_grad) > 3 else ())
+
+
+class GRUChoStep(Function):
+    """Cho et al. 2014: r,z = σ(xp + h_prev @ W_rzᵀ); n = tanh(xp_n + (r⊙h_prev) @ W_nᵀ);
+    h = (1−z)⊙n + z⊙h_prev → (h, gates). W_hh arrives cut in its [r; z] and n rows."""
+
+    @staticmethod
+    def forward(ctx, xp, h_prev, w_rz, w_n, act="sigmoid"):
+        gates_rz, rh = _backend.gru_cho_reset_forward(xp, h_prev @ w_rz.T, h_prev, act)
+        n, h = _backend.gru_cho_update_forward(xp, rh @ w_n.T, gates_rz, h_prev)
+        ctx.save_for_backward(h_prev, w_rz, w_n, gates_rz, rh, n, act)
+        return h, np.concatenate([gates_rz, n], axis=1)
+
+    @staticmethod
+    def backward(ctx, grads):
+        dh, dgates = grads
+        _refuse_gate_grad(dgates)
+        h_prev, w_rz, w_n, gates_rz, rh, n, act = ctx.saved
+        dz_pre, dn_pre, dh_prev = _backend.gru_cho_update_backward(gates_rz, n, h_prev, dh, act)
+        dr_pre, dh_via_r = _backend.gru_cho_reset_backward(gates_rz, h_prev, dn_pre @ w_n, act)
+        drz = np.concatenate([dr_pre, dz_pre], axis=1)
+        dh_prev += dh_via_r
+        dh_prev += drz @ w_rz
+        dxp = np.concatenate([drz, dn_pre], axis=1)
+        return dxp, dh_prev, OuterSum(drz, h_prev), OuterSum(dn_pre, rh)
+
+
+def _refuse_gate_grad(dgates):
+    if dgates is not None:
+        raise RuntimeError("the gate activations a fused step returns are for inspection only: they have no "
+                           "gradient (use fused=False to differentiate through the gates)")

@@ -1,0 +1,192 @@
+"""Sequence layers: PyTorch parity, fused == unfused, lengths, inspection trace, dropout, errors."""
+import numpy as np
+import pytest
+
+from tinygrad_rnn import Tensor, gradcheck, manual_seed, nn
+
+F64 = np.float64
+LAYERS = {
+    "rnn": (nn.RNN, {}),
+    "rnn_relu": (nn.RNN, {"nonlinearity": "relu"}),
+    "lstm": (nn.LSTM, {}),
+    "lstm_hard": (nn.LSTM, {"gate_activation": "hard_sigmoid"}),
+    "peephole": (nn.PeepholeLSTM, {}),
+    "gru": (nn.GRU, {}),
+    "gru_cho": (nn.GRU, {"reset_after": False}),
+}
+
+
+def has_c(layer):
+    return isinstance(layer, (nn.LSTM, nn.PeepholeLSTM))
+
+
+def run(layer, x, h0=None, c0=None, lengths=None, weights=None, rng=None):
+    """Forward, a random linear loss over output and final states, backward; returns (out, states, loss weights)."""
+    hx = None if h0 is None else ((h0, c0) if has_c(layer) else h0)
+    out, state = layer(x, hx, lengths=lengths)
+    states = list(state) if has_c(layer) else [state]
+    if weights is None:
+        weights = [rng.standard_normal(t.shape) for t in [out, *states]]
+    loss = sum((t * Tensor(w, dtype=t.dtype)).sum() for t, w in zip([out, *states], weights))
+    loss.backward()
+    return out, states, weights
+
+
+def leaves(rng, shape, n, dtype=F64):
+    return [Tensor(rng.standard_normal(shape), requires_grad=True, dtype=dtype) for _ in range(n)]
+
+
+@pytest.mark.parametrize("name", list(LAYERS))
+def test_fused_equals_unfused(rng, name):
+    cls, kwargs = LAYERS[name]
+    results = []
+    for fused in (True, False):
+        manual_seed(3)
+        layer = cls(4, 5, num_layers=2, bidirectional=True, fused=fused, dtype=F64, **kwargs)
+        data = np.random.default_rng(0)
+        x, h0, c0 = leaves(data, (6, 3, 4), 1) + leaves(data, (4, 3, 5), 2)
+        out, states, _ = run(layer, x, h0, c0, lengths=[6, 2, 4], rng=np.random.default_rng(1))
+        grads = [x.grad, h0.grad] + ([c0.grad] if has_c(layer) else []) + [p.grad for p in layer.parameters()]
+        results.append([out.data] + [s.data for s in states] + grads)
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.parametrize("name", ["peephole", "gru_cho", "lstm_hard"])
+def test_gradcheck_layer(rng, name):
+    cls, kwargs = LAYERS[name]
+    layer = cls(2, 3, num_layers=2, bidirectional=True, dtype=F64, **kwargs)
+    x, h0, c0 = leaves(rng, (4, 2, 2), 1) + leaves(rng, (4, 2, 3), 2)
+    hx = (h0, c0) if has_c(layer) else h0
+    inputs = [x, h0] + ([c0] if has_c(layer) else []) + list(layer.parameters())
+    assert gradcheck(lambda *a: layer(x, hx, lengths=[4, 3]), inputs)
+
+
+@pytest.mark.parametrize("batch_first", [False, True], ids=["seq_first", "batch_first"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+@pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
+def test_matches_torch(rng, name, dtype, batch_first):
+    torch = pytest.importorskip("torch")
+    tol = dict(rtol=1e-10, atol=1e-11) if dtype == np.float64 else dict(rtol=1e-5, atol=1e-5)
+    ours = getattr(nn, name)(4, 6, num_layers=2, bidirectional=True, batch_first=batch_first, dtype=dtype)
+    ref = getattr(torch.nn, name)(4, 6, num_layers=2, bidirectional=True, batch_first=batch_first)
+    ref = ref.double() if dtype == np.float64 else ref
+    ref.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})
+    shape = (3, 5, 4) if batch_first else (5, 3, 4)
+    x, h0, c0 = leaves(rng, shape, 1, dtype) + leaves(rng, (4, 3, 6), 2, dtype)
+    xt, h0t, c0t = (torch.tensor(t.data, requires_grad=True) for t in (x, h0, c0))
+    out, states, weights = run(ours, x, h0, c0, rng=rng)
+    out_t, state_t = ref(xt, (h0t, c0t) if name == "LSTM" else h0t)
+    states_t = list(state_t) if name == "LSTM" else [state_t]
+    sum((t * torch.tensor(w)).sum() for t, w in zip([out_t, *states_t], weights)).backward()
+    for a, b in zip([out, *states], [out_t, *states_t]):
+        np.testing.assert_allclose(a.data, b.detach().numpy(), **tol)
+    for a, b in [(x, xt), (h0, h0t)] + ([(c0, c0t)] if name == "LSTM" else []):
+        np.testing.assert_allclose(a.grad, b.grad.numpy(), **tol)
+    for k, p in ours.named_parameters():
+        np.testing.assert_allclose(p.grad, getattr(ref, k).grad.numpy(), **tol, err_msg=k)
+
+
+@pytest.mark.parametrize("name", ["LSTM", "GRU"])
+def test_lengths_match_torch_packed_sequences(rng, name):
+    torch = pytest.importorskip("torch")
+    from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+    ours = getattr(nn, name)(3, 4, num_layers=2, bidirectional=True, dtype=F64)
+    ref = getattr(torch.nn, name)(3, 4, num_layers=2, bidirectional=True).double()
+    ref.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})
+    lengths = [5, 2, 4]
+    (x,) = leaves(rng, (5, 3, 3), 1)
+    xt = torch.tensor(x.data, requires_grad=True)
+    out, states, weights = run(ours, x, lengths=lengths, rng=rng)
+    packed_out, state_t = ref(pack_padded_sequence(xt, torch.tensor(lengths), enforce_sorted=False))
+    out_t, _ = pad_packed_sequence(packed_out, total_length=5)
+    states_t = list(state_t) if name == "LSTM" else [state_t]
+    sum((t * torch.tensor(w)).sum() for t, w in zip([out_t, *states_t], weights)).backward()
+    for a, b in zip([out, *states], [out_t, *states_t]):
+        np.testing.assert_allclose(a.data, b.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(x.grad, xt.grad.numpy(), rtol=1e-10, atol=1e-12)
+    for k, p in ours.named_parameters():
+        np.testing.assert_allclose(p.grad, getattr(ref, k).grad.numpy(), rtol=1e-10, atol=1e-12, err_msg=k)
+
+
+def test_lengths_semantics(rng):
+    layer = nn.GRU(3, 4, dtype=F64)
+    (x,) = leaves(rng, (6, 2, 3), 1)
+    out, h_n = layer(x, lengths=[6, 3])
+    assert np.all(out.data[3:, 1] == 0)
+    alone_out, alone_h = layer(Tensor(x.data[:3, 1:2], dtype=F64))
+    np.testing.assert_allclose(h_n.data[0, 1], alone_h.data[0, 0], rtol=1e-14)
+    np.testing.assert_allclose(out.data[:3, 1], alone_out.data[:, 0], rtol=1e-14)
+    out.sum().backward()
+    assert np.all(x.grad[3:, 1] == 0)  # padded steps get no gradient
+
+
+def test_state_dict_names_match_pytorch():
+    layer = nn.LSTM(3, 4, num_layers=2, bidirectional=True)
+    names = list(layer.state_dict())
+    assert names[:4] == ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"]
+    assert "weight_hh_l1_reverse" in names and len(names) == 16
+    assert layer.weight_ih_l1.shape == (16, 8)
+    assert {"weight_ci_l0", "weight_co_l0_reverse"} <= set(nn.PeepholeLSTM(3, 4, bidirectional=True).state_dict())
+
+
+def test_unbatched_input_and_default_state(rng):
+    layer = nn.LSTM(3, 4, num_layers=2, dtype=F64)
+    x = rng.standard_normal((5, 3))
+    out, (h, c) = layer(Tensor(x, dtype=F64))
+    out_b, (h_b, c_b) = layer(Tensor(x[:, None], dtype=F64))
+    assert out.shape == (5, 4) and h.shape == (2, 4)
+    np.testing.assert_allclose(out.data, out_b.data[:, 0], rtol=1e-15)
+    np.testing.assert_allclose(c.data, c_b.data[:, 0], rtol=1e-15)
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_return_gates_trace(rng, fused):
+    layer = nn.LSTM(3, 4, fused=fused, dtype=F64)
+    (x,) = leaves(rng, (5, 2, 3), 1)
+    out, (h, c), traces = layer(x, return_gates=True)
+    trace = traces[0]
+    assert trace["gates"].shape == (5, 2, 16) and trace["c"].shape == (5, 2, 4)
+    i, f, g, o = np.split(trace["gates"].data, 4, axis=2)
+    np.testing.assert_allclose(out.data, o * np.tanh(trace["c"].data), rtol=1e-14)
+    np.testing.assert_allclose(trace["c"].data[-1], c.data[0], rtol=1e-15)
+    if fused:
+        with pytest.raises(RuntimeError, match="inspection only"):
+            trace["gates"].sum().backward()
+
+
+def test_dropout_between_layers_only_in_training(rng):
+    layer = nn.GRU(3, 4, num_layers=2, dropout=0.5, dtype=F64)
+    x = Tensor(rng.standard_normal((4, 2, 3)), dtype=F64)
+    manual_seed(0)
+    a = layer(x)[0].data
+    manual_seed(1)
+    b = layer(x)[0].data
+    assert not np.allclose(a, b)
+    layer.eval()
+    np.testing.assert_array_equal(layer(x)[0].data, layer(x)[0].data)
+    single = nn.GRU(3, 4, num_layers=1, dropout=0.5, dtype=F64)  # no dropout after the last layer
+    np.testing.assert_array_equal(single(x)[0].data, single(x)[0].data)
+
+
+def f32(*shape):
+    return Tensor(np.zeros(shape, dtype=np.float32))
+
+
+def test_errors():
+    lstm = nn.LSTM(3, 4, num_layers=2)
+    with pytest.raises(ValueError, match="LSTM: Expected input to be 2D or 3D, got 4D instead"):
+        lstm(f32(1, 1, 1, 3))
+    with pytest.raises(ValueError, match="input.size\\(-1\\) must be equal to input_size. Expected 3, got 2"):
+        lstm(f32(5, 2, 2))
+    with pytest.raises(ValueError, match=r"LSTM: Expected hx\[0\] size \(2, 2, 4\), got \(1, 2, 4\)"):
+        lstm(f32(5, 2, 3), (f32(1, 2, 4), f32(2, 2, 4)))
+    with pytest.raises(ValueError, match=r"LSTM: lengths must be in \[1, 5\].*\[6, 2\]"):
+        lstm(f32(5, 2, 3), lengths=[6, 2])
+    with pytest.raises(ValueError, match=r"Expected lengths of shape \(2,\), got \(3,\)"):
+        lstm(f32(5, 2, 3), lengths=[1, 2, 3])
+    with pytest.raises(ValueError, match="GRU: expected input of dtype float32.*got float64"):
+        nn.GRU(3, 4)(Tensor(np.zeros((5, 2, 3))))
+    with pytest.raises(ValueError, match="dropout should be a number in range"):
+        nn.RNN(3, 4, dropout=1.5)

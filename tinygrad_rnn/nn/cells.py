@@ -1,0 +1,157 @@
+"""Single-step cells with PyTorch's names and layout: RNNCell, LSTMCell, PeepholeLSTMCell, GRUCell."""
+import numbers
+
+import numpy as np
+
+from ..tensor import Tensor, _float_dtype, zeros
+from . import init
+from .module import Module, Parameter
+from .recurrences import (GATE_ACTIVATIONS, GRUChoRecurrence, GRURecurrence, LSTMRecurrence,
+                          PeepholeLSTMRecurrence, RNNRecurrence)
+
+
+def check_size(owner, name, value):
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"{owner}: {name} must be a positive integer, but got {value!r}")
+
+
+def check_choice(owner, name, value, choices):
+    if value not in choices:
+        raise ValueError(f"{owner}: {name} must be one of {', '.join(map(repr, choices))}, but got {value!r}")
+
+
+def set_forget_bias(weights, hidden_size, forget_bias):
+    """Starts the forget gate (rows H:2H of an i,f,g,o layout) at `forget_bias`, split as b_ih = value, b_hh = 0."""
+    if forget_bias is not None and weights["bias_ih"] is not None:
+        weights["bias_ih"][hidden_size:2 * hidden_size] = forget_bias
+        weights["bias_hh"][hidden_size:2 * hidden_size] = 0.0
+
+
+def check_input(owner, x, size, dtype, ranks, what="input"):
+    """A Tensor of an allowed rank whose last dim is `size` and whose dtype is the module's."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{owner}: expected {what} to be a Tensor, but got {type(x).__name__}")
+    if x.ndim not in ranks:
+        raise ValueError(f"{owner}: Expected {what} to be {'D or '.join(map(str, ranks))}D, got {x.ndim}D instead")
+    if x.shape[-1] != size:
+        raise ValueError(f"{owner}: {what}.size(-1) must be equal to input_size. Expected {size}, got {x.shape[-1]}")
+    if x.dtype != dtype:
+        raise ValueError(f"{owner}: expected {what} of dtype {dtype} (the parameters' dtype), but got {x.dtype}")
+
+
+def check_state(owner, name, state, shape, dtype):
+    if not isinstance(state, Tensor):
+        raise TypeError(f"{owner}: expected {name} to be a Tensor, but got {type(state).__name__}")
+    if state.shape != shape:
+        raise ValueError(f"{owner}: Expected {name} size {shape}, got {state.shape}")
+    if state.dtype != dtype:
+        raise ValueError(f"{owner}: expected {name} of dtype {dtype} (the parameters' dtype), but got {state.dtype}")
+
+
+class RNNCellBase(Module):
+    """Holds weight_ih (G·H, I), weight_hh (G·H, H), bias_ih, bias_hh (G·H,), initialised U(±1/√H)."""
+
+    peephole = False
+
+    def __init__(self, input_size, hidden_size, bias=True, recurrence=None, forget_bias=None, dtype=None):
+        super().__init__()
+        owner = type(self).__name__
+        check_size(owner, "input_size", input_size)
+        check_size(owner, "hidden_size", hidden_size)
+        self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bool(bias)
+        self.recurrence = recurrence
+        weights = init.recurrent_weights(input_size, hidden_size, recurrence.n_gates, bias, _float_dtype(dtype),
+                                         self.peephole)
+        if recurrence.has_cell_state:
+            set_forget_bias(weights, hidden_size, forget_bias)
+        for name, value in weights.items():
+            self.register_parameter(name, None if value is None else Parameter(value))
+
+    def weights(self):
+        return {name: p for name, p in self._parameters.items()}
+
+    def forward(self, input, hx=None):
+        """One step: h' (or (h', c') for LSTMs) from input (B, I) or (I,) and the state (zeros when hx is None)."""
+        owner = type(self).__name__
+        dtype = self.weight_ih.dtype
+        check_input(owner, input, self.input_size, dtype, (1, 2))
+        batched = input.ndim == 2
+        x = input if batched else input.reshape(1, -1)
+        shape = (x.shape[0], self.hidden_size)
+        states = self._states(hx, batched)
+        for k, s in enumerate(states):
+            if s is None:
+                states[k] = zeros(*shape, dtype=dtype)
+            else:
+                check_state(owner, f"hx[{k}]" if len(states) > 1 else "hx", s, shape, dtype)
+        rec = self.recurrence
+        p = self.weights()
+        state = tuple(states) if rec.has_cell_state else states[0]
+        new, _ = rec.step(rec.project(x, p), state, rec.prepare(p))
+        if batched:
+            return new
+        return tuple(s.reshape(-1) for s in new) if rec.has_cell_state else new.reshape(-1)
+
+    def _states(self, hx, batched):
+        n = 2 if self.recurrence.has_cell_state else 1
+        if hx is None:
+            return [None] * n
+        states = list(hx) if n == 2 else [hx]
+        if len(states) != n:
+            raise ValueError(f"{type(self).__name__}: expected hx to be a tuple (h_0, c_0), but got {len(states)} items")
+        if not batched:
+            states = [s if s is None or s.ndim != 1 else s.reshape(1, -1) for s in states]
+        return states
+
+    def extra_repr(self):
+        s = f"{self.input_size}, {self.hidden_size}"
+        if not self.bias:
+            s += ", bias=False"
+        if getattr(self.recurrence, "act", "sigmoid") != "sigmoid" and not isinstance(self.recurrence, RNNRecurrence):
+            s += f", gate_activation={self.recurrence.act!r}"
+        if not self.recurrence.fused:
+            s += ", fused=False"
+        return s
+
+
+class RNNCell(RNNCellBase):
+    """h' = act(W_ih x + b_ih + W_hh h + b_hh), act tanh or relu."""
+
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", fused=True, dtype=None):
+        check_choice("RNNCell", "nonlinearity", nonlinearity, ("tanh", "relu"))
+        super().__init__(input_size, hidden_size, bias, RNNRecurrence(nonlinearity, fused), dtype=dtype)
+
+
+class LSTMCell(RNNCellBase):
+    """(h', c') from the i,f,g,o gates: c' = f⊙c + i⊙g, h' = o⊙tanh(c')."""
+
+    def __init__(self, input_size, hidden_size, bias=True, gate_activation="sigmoid", forget_bias=None, fused=True,
+                 dtype=None):
+        check_choice("LSTMCell", "gate_activation", gate_activation, GATE_ACTIVATIONS)
+        super().__init__(input_size, hidden_size, bias, LSTMRecurrence(gate_activation, fused), forget_bias, dtype)
+
+
+class PeepholeLSTMCell(RNNCellBase):
+    """LSTMCell with diagonal peepholes weight_ci, weight_cf (on c) and weight_co (on c'), each (H,)."""
+
+    peephole = True
+
+    def __init__(self, input_size, hidden_size, bias=True, gate_activation="sigmoid", forget_bias=None, fused=True,
+                 dtype=None):
+        check_choice("PeepholeLSTMCell", "gate_activation", gate_activation, GATE_ACTIVATIONS)
+        super().__init__(input_size, hidden_size, bias, PeepholeLSTMRecurrence(gate_activation, fused), forget_bias,
+                         dtype)
+
+
+class GRUCell(RNNCellBase):
+    """h' = (1−z)⊙n + z⊙h with gates r,z,n; reset_after=True is PyTorch's form, False is Cho et al. 2014's."""
+
+    def __init__(self, input_size, hidden_size, bias=True, reset_after=True, gate_activation="sigmoid", fused=True,
+                 dtype=None):
+        check_choice("GRUCell", "gate_activation", gate_activation, GATE_ACTIVATIONS)
+        recurrence = (GRURecurrence if reset_after else GRUChoRecurrence)(gate_activation, fused)
+        super().__init__(input_size, hidden_size, bias, recurrence, dtype=dtype)
+        self.reset_after = bool(reset_after)
+
+    def extra_repr(self):
+        return super().extra_repr() + ("" if self.reset_after else ", reset_after=False")

@@ -1,0 +1,9 @@
+"""Stateless helpers used by the layers."""
+from .. import rng
+from ..tensor import Tensor
+
+
+def dropout(x, p):
+    """x ⊙ m / (1 − p) with m ~ Bernoulli(1 − p) from the engine's generator (inverted dropout)."""
+    keep = (rng.generator.random(x.shape) >= p).astype(x.dtype) / x.dtype.type(1 - p)
+    return x * Tensor._make(keep, None)

@@ -1,0 +1,214 @@
+"""Sequence layers RNN, LSTM, PeepholeLSTM, GRU: PyTorch's interface, parameter names and return values.
+
+The driver unrolls a recurrence over time on the tape. Per layer and direction it records one input-projection
+node for all T steps, one node cutting it into steps, then per step only the step node (fused) or its primitive
+ops (unfused): backpropagation through time is just the tape run backwards.
+"""
+import numbers
+
+import numpy as np
+
+from ..tensor import Tensor, _float_dtype, cat, stack, where, zeros
+from . import init
+from .cells import check_choice, check_input, check_size, check_state, set_forget_bias
+from .functional import dropout as dropout_fn
+from .module import Module, Parameter
+from .recurrences import (GATE_ACTIVATIONS, GRUChoRecurrence, GRURecurrence, LSTMRecurrence,
+                          PeepholeLSTMRecurrence, RNNRecurrence)
+
+
+class RNNBase(Module):
+    """Stacked, optionally bidirectional, recurrence over (T, B, I) input (or (B, T, I) with batch_first)."""
+
+    peephole = False
+
+    def __init__(self, recurrence, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+                 bidirectional=False, forget_bias=None, dtype=None):
+        super().__init__()
+        owner = type(self).__name__
+        check_size(owner, "input_size", input_size)
+        check_size(owner, "hidden_size", hidden_size)
+        check_size(owner, "num_layers", num_layers)
+        if not isinstance(dropout, numbers.Real) or not 0 <= dropout < 1:
+            raise ValueError(f"{owner}: dropout should be a number in range [0, 1) representing the probability "
+                             f"of an element being zeroed, but got {dropout!r}")
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.bias, self.batch_first, self.dropout = bool(bias), bool(batch_first), float(dropout)
+        self.bidirectional = bool(bidirectional)
+        self.recurrence = recurrence
+        directions = 2 if bidirectional else 1
+        for layer in range(num_layers):
+            layer_input = input_size if layer == 0 else hidden_size * directions
+            for d in range(directions):
+                weights = init.recurrent_weights(layer_input, hidden_size, recurrence.n_gates, bias,
+                                                 _float_dtype(dtype), self.peephole)
+                if recurrence.has_cell_state:
+                    set_forget_bias(weights, hidden_size, forget_bias)
+                for name, value in weights.items():
+                    self.register_parameter(name + self._suffix(layer, d), None if value is None else Parameter(value))
+
+    @staticmethod
+    def _suffix(layer, direction):
+        return f"_l{layer}" + ("_reverse" if direction else "")
+
+    def _weights(self, layer, direction):
+        suffix = self._suffix(layer, direction)
+        return {name[: -len(suffix)]: p for name, p in self._parameters.items() if name.endswith(suffix)}
+
+    def forward(self, input, hx=None, lengths=None, return_gates=False):
+        """output (T, B, D·H) and h_n (L·D, B, H) (LSTMs: (h_n, c_n)); with return_gates also a trace per layer
+        and direction: {"gates": (T, B, G·H), "c": (T, B, H) for LSTMs}. lengths (B,): each sequence's length."""
+        owner = type(self).__name__
+        dtype = self.weight_ih_l0.dtype
+        check_input(owner, input, self.input_size, dtype, (2, 3))
+        batched = input.ndim == 3
+        x = input if batched else input.reshape(input.shape[0], 1, input.shape[1])
+        if batched and self.batch_first:
+            x = x.transpose(0, 1)
+        steps, batch = x.shape[0], x.shape[1]
+        masks = self._step_masks(lengths, steps, batch)
+        initial = self._initial_states(hx, batch, batched, dtype)
+        directions = 2 if self.bidirectional else 1
+        finals, traces = [], []
+        for layer in range(self.num_layers):
+            outputs = []
+            for d in range(directions):
+                k = layer * directions + d
+                y, state, trace = self._run(x, [s[k] for s in initial], self._weights(layer, d), d == 1, masks,
+                                            return_gates)
+                outputs.append(y)
+                finals.append(state)
+                traces.append(trace)
+            x = outputs[0] if directions == 1 else cat(outputs, dim=2)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                x = dropout_fn(x, self.dropout)
+        output = x
+        if batched and self.batch_first:
+            output = output.transpose(0, 1)
+        n_states = 2 if self.recurrence.has_cell_state else 1
+        state = [stack([f[j] for f in finals], dim=0) for j in range(n_states)]
+        if not batched:
+            output = output.reshape(output.shape[0], -1)
+            state = [s.reshape(s.shape[0], -1) for s in state]
+        state = tuple(state) if n_states == 2 else state[0]
+        return (output, state, traces) if return_gates else (output, state)
+
+    def _run(self, x, state, weights, reverse, masks, return_gates):
+        """One layer, one direction over all T steps -> (outputs (T, B, H), final state list, trace or None)."""
+        rec = self.recurrence
+        steps, batch = x.shape[0], x.shape[1]
+        xp = rec.project(x.reshape(steps * batch, -1), weights).reshape(steps, batch, -1)  # one GEMM for all t
+        xps = xp.unbind(0)
+        prepared = rec.prepare(weights)
+        cell_state = rec.has_cell_state
+        outputs, gates_t, cells_t = [None] * steps, [None] * steps, [None] * steps
+        for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
+            new, gates = rec.step(xps[t], tuple(state) if cell_state else state[0], prepared, return_gates)
+            new = list(new) if cell_state else [new]
+            h = new[0]
+            if masks is not None and not masks[t].all():  # finished sequences keep their state, output zero
+                mask = masks[t]
+                new = [where(mask, n, s) for n, s in zip(new, state)]
+                h = where(mask, h, 0.0)
+            outputs[t], gates_t[t], state = h, gates, new
+            if cell_state:
+                cells_t[t] = new[1]
+        trace = None
+        if return_gates:
+            trace = {"gates": stack(gates_t, dim=0)}
+            if cell_state:
+                trace["c"] = stack(cells_t, dim=0)
+        return stack(outputs, dim=0), state, trace
+
+    def _step_masks(self, lengths, steps, batch):
+        """(B, 1) booleans per step, true while t < lengths[b]; None when every sequence has all T steps."""
+        if lengths is None:
+            return None
+        owner = type(self).__name__
+        lengths = np.asarray(lengths.data if isinstance(lengths, Tensor) else lengths)
+        if lengths.shape != (batch,):
+            raise ValueError(f"{owner}: Expected lengths of shape ({batch},), got {lengths.shape}")
+        if lengths.dtype.kind not in "iuf" or np.any(lengths != np.round(lengths)):
+            raise ValueError(f"{owner}: lengths must be integers, but got {lengths.tolist()}")
+        if lengths.min() < 1 or lengths.max() > steps:
+            raise ValueError(f"{owner}: lengths must be in [1, {steps}] (the sequence length), "
+                             f"but got {lengths.tolist()}")
+        if (lengths == steps).all():
+            return None
+        return [(t < lengths)[:, None] for t in range(steps)]
+
+    def _initial_states(self, hx, batch, batched, dtype):
+        """A list per state kind (h, and c for LSTMs) of the L·D initial states, each (B, H)."""
+        owner = type(self).__name__
+        n_states = 2 if self.recurrence.has_cell_state else 1
+        count = self.num_layers * (2 if self.bidirectional else 1)
+        shape = (count, batch, self.hidden_size) if batched else (count, self.hidden_size)
+        if hx is None:
+            zero = zeros(batch, self.hidden_size, dtype=dtype)
+            return [[zero] * count for _ in range(n_states)]
+        given = list(hx) if n_states == 2 else [hx]
+        if len(given) != n_states:
+            raise ValueError(f"{owner}: expected hx to be a tuple (h_0, c_0), but got {len(given)} items")
+        states = []
+        for j, s in enumerate(given):
+            check_state(owner, f"hx[{j}]" if n_states == 2 else "hx", s, shape, dtype)
+            states.append(list((s if batched else s.reshape(count, 1, -1)).unbind(0)))
+        return states
+
+    def extra_repr(self):
+        s = f"{self.input_size}, {self.hidden_size}"
+        for name, default in (("num_layers", 1), ("bias", True), ("batch_first", False), ("dropout", 0.0),
+                              ("bidirectional", False)):
+            if getattr(self, name) != default:
+                s += f", {name}={getattr(self, name)}"
+        act = getattr(self.recurrence, "act", "sigmoid")
+        if act != "sigmoid" and not isinstance(self.recurrence, RNNRecurrence):
+            s += f", gate_activation={act!r}"
+        if not self.recurrence.fused:
+            s += ", fused=False"
+        return s
+
+
+class RNN(RNNBase):
+    """Elman RNN: h_t = act(W_ih x_t + b_ih + W_hh h_{t−1} + b_hh), act tanh or relu."""
+
+    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, fused=True, dtype=None):
+        check_choice("RNN", "nonlinearity", nonlinearity, ("tanh", "relu"))
+        super().__init__(RNNRecurrence(nonlinearity, fused), input_size, hidden_size, num_layers, bias, batch_first,
+                         dropout, bidirectional, dtype=dtype)
+        self.nonlinearity = nonlinearity
+
+
+class LSTM(RNNBase):
+    """LSTM layer (gate order i, f, g, o); returns output, (h_n, c_n)."""
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+                 bidirectional=False, gate_activation="sigmoid", forget_bias=None, fused=True, dtype=None):
+        check_choice("LSTM", "gate_activation", gate_activation, GATE_ACTIVATIONS)
+        super().__init__(LSTMRecurrence(gate_activation, fused), input_size, hidden_size, num_layers, bias,
+                         batch_first, dropout, bidirectional, forget_bias, dtype)
+
+
+class PeepholeLSTM(RNNBase):
+    """LSTM with peepholes weight_ci_l{k}, weight_cf_l{k}, weight_co_l{k} (H,) (Gers & Schmidhuber 2000)."""
+
+    peephole = True
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+                 bidirectional=False, gate_activation="sigmoid", forget_bias=None, fused=True, dtype=None):
+        check_choice("PeepholeLSTM", "gate_activation", gate_activation, GATE_ACTIVATIONS)
+        super().__init__(PeepholeLSTMRecurrence(gate_activation, fused), input_size, hidden_size, num_layers, bias,
+                         batch_first, dropout, bidirectional, forget_bias, dtype)
+
+
+class GRU(RNNBase):
+    """GRU layer (gate order r, z, n); reset_after=True is PyTorch's form, False is Cho et al. 2014's."""
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+                 bidirectional=False, reset_after=True, gate_activation="sigmoid", fused=True, dtype=None):
+        check_choice("GRU", "gate_activation", gate_activation, GATE_ACTIVATIONS)
+        recurrence = (GRURecurrence if reset_after else GRUChoRecurrence)(gate_activation, fused)
+        super().__init__(recurrence, input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         dtype=dtype)
+        self.reset_after = bool(reset_after)

@@ -1,0 +1,154 @@
+"""The equations of each recurrent cell, written once and shared by the Cell modules and the sequence layers.
+
+Each recurrence splits a step into three parts, so a layer can do the expensive, step-independent work once:
+- `project(x, p)`: the input projection W_ih x + biases, for one step or for all T steps in one GEMM;
+- `prepare(p)`: per-sequence views of the recurrent weights (once per sequence, not per step);
+- `step(xp, state, prepared)`: one time step -> (new state, gate activations or None).
+With `fused=True` a step is one tape node running a Cython gate kernel; with `fused=False` it is composed of
+primitive ops only (matmul, add, sigmoid, tanh, mul, chunk): the teaching path. Both give the same numbers.
+`p` is a dict of the weights under PyTorch's names: weight_ih, weight_hh, bias_ih, bias_hh (None without bias),
+and weight_ci, weight_cf, weight_co for the peephole LSTM.
+"""
+from .. import fused as F
+from ..tensor import cat
+
+GATE_ACTIVATIONS = ("sigmoid", "hard_sigmoid")
+
+
+def _linear(x, w, b, fused):
+    """x @ wᵀ + b: one LinearAct node when fused, matmul and add otherwise."""
+    if fused:
+        return x.linear(w, b)
+    out = x @ w.T
+    return out if b is None else out + b
+
+
+def _folded_bias(p):
+    """b_ih + b_hh: both biases add to the same pre-activation, so they join the input projection."""
+    if p["bias_ih"] is None:
+        return None
+    return p["bias_ih"] + p["bias_hh"]
+
+
+class Recurrence:
+    """Options shared by every cell: gate activation (sigmoid or Keras' hard_sigmoid) and fused or not."""
+
+    n_gates = 1
+    has_cell_state = False
+
+    def __init__(self, gate_activation="sigmoid", fused=True):
+        self.act = gate_activation
+        self.fused = fused
+
+    def gate(self, z):
+        return z.sigmoid() if self.act == "sigmoid" else z.hard_sigmoid()
+
+    def project(self, x, p):
+        return _linear(x, p["weight_ih"], _folded_bias(p), self.fused)
+
+    def prepare(self, p):
+        return p["weight_hh"]
+
+
+class RNNRecurrence(Recurrence):
+    """h = act(W_ih x + b_ih + W_hh h_prev + b_hh), act tanh or relu"""
+
+    def __init__(self, nonlinearity="tanh", fused=True):
+        super().__init__("sigmoid", fused)
+        self.nonlinearity = nonlinearity
+
+    def step(self, xp, h, w_hh, want_gates=False):
+        if self.fused:
+            return F.RNNStep.apply(xp, h, w_hh, nonlinearity=self.nonlinearity), None
+        z = xp + h @ w_hh.T
+        return (z.tanh() if self.nonlinearity == "tanh" else z.relu()), None
+
+
+class LSTMRecurrence(Recurrence):
+    """i,f,o = σ(z), g = tanh(z) for z = W_ih x + W_hh h_prev + b (gate order i,f,g,o); c = f⊙c_prev + i⊙g;
+    h = o⊙tanh(c)"""
+
+    n_gates = 4
+    has_cell_state = True
+
+    def step(self, xp, state, w_hh, want_gates=False):
+        h, c = state
+        if self.fused:
+            h, c, gates = F.LSTMStep.apply(xp, h, c, w_hh, act=self.act)
+            return (h, c), gates
+        zi, zf, zg, zo = (xp + h @ w_hh.T).chunk(4, dim=1)
+        i, f, g, o = self.gate(zi), self.gate(zf), zg.tanh(), self.gate(zo)
+        c = f * c + i * g
+        h = o * c.tanh()
+        return (h, c), (_cat_gates(i, f, g, o) if want_gates else None)
+
+
+class PeepholeLSTMRecurrence(LSTMRecurrence):
+    """LSTM whose i and f also see c_prev and whose o sees the new c, through diagonal weights
+    (Gers & Schmidhuber 2000): i = σ(z_i + w_ci⊙c_prev), f = σ(z_f + w_cf⊙c_prev), o = σ(z_o + w_co⊙c)"""
+
+    def prepare(self, p):
+        return p["weight_hh"], p["weight_ci"], p["weight_cf"], p["weight_co"]
+
+    def step(self, xp, state, prepared, want_gates=False):
+        h, c_prev = state
+        w_hh, w_ci, w_cf, w_co = prepared
+        if self.fused:
+            h, c, gates = F.PeepholeLSTMStep.apply(xp, h, c_prev, w_hh, w_ci, w_cf, w_co, act=self.act)
+            return (h, c), gates
+        zi, zf, zg, zo = (xp + h @ w_hh.T).chunk(4, dim=1)
+        i, f, g = self.gate(zi + w_ci * c_prev), self.gate(zf + w_cf * c_prev), zg.tanh()
+        c = f * c_prev + i * g
+        o = self.gate(zo + w_co * c)
+        h = o * c.tanh()
+        return (h, c), (_cat_gates(i, f, g, o) if want_gates else None)
+
+
+class GRURecurrence(Recurrence):
+    """reset-after GRU (PyTorch, cuDNN, Keras reset_after=True), gate order r,z,n: r,z = σ(W_i x + b_i + W_h h + b_h);
+    n = tanh(W_in x + b_in + r⊙(W_hn h + b_hn)); h = (1−z)⊙n + z⊙h_prev"""
+
+    n_gates = 3
+
+    def project(self, x, p):
+        return _linear(x, p["weight_ih"], p["bias_ih"], self.fused)  # b_hn sits inside r⊙(…): it cannot fold
+
+    def prepare(self, p):
+        return p["weight_hh"], p["bias_hh"]
+
+    def step(self, xp, h, prepared, want_gates=False):
+        w_hh, b_hh = prepared
+        if self.fused:
+            args = (xp, h, w_hh) if b_hh is None else (xp, h, w_hh, b_hh)
+            return F.GRUStep.apply(*args, act=self.act)
+        xr, xz, xn = xp.chunk(3, dim=1)
+        hr, hz, hn = _linear(h, w_hh, b_hh, False).chunk(3, dim=1)
+        r, z = self.gate(xr + hr), self.gate(xz + hz)
+        n = (xn + r * hn).tanh()
+        return (1 - z) * n + z * h, (_cat_gates(r, z, n) if want_gates else None)
+
+
+class GRUChoRecurrence(Recurrence):
+    """Cho et al. 2014 GRU, reset applied before the recurrent matmul: r,z = σ(W_i x + W_h h + b);
+    n = tanh(W_in x + W_hn (r⊙h_prev) + b_n); h = (1−z)⊙n + z⊙h_prev"""
+
+    n_gates = 3
+
+    def prepare(self, p):
+        w_hh = p["weight_hh"]
+        hidden = w_hh.shape[1]
+        return w_hh.split([2 * hidden, hidden], dim=0)  # W_hh = [W_hr; W_hz; W_hn], cut once per sequence
+
+    def step(self, xp, h, prepared, want_gates=False):
+        w_rz, w_n = prepared
+        if self.fused:
+            return F.GRUChoStep.apply(xp, h, w_rz, w_n, act=self.act)
+        xr, xz, xn = xp.chunk(3, dim=1)
+        hr, hz = (h @ w_rz.T).chunk(2, dim=1)
+        r, z = self.gate(xr + hr), self.gate(xz + hz)
+        n = (xn + (r * h) @ w_n.T).tanh()
+        return (1 - z) * n + z * h, (_cat_gates(r, z, n) if want_gates else None)
+
+
+def _cat_gates(*gates):
+    return cat(gates, dim=1)

@@ -28,3 +28,23 @@ ACTIVATIONS = {
     "tanh": (np.tanh, lambda y: 1.0 - y * y),
     "hard_sigmoid": (hard_sigmoid, lambda y: ((y > 0) & (y < 1)) * y.dtype.type(0.2)),
 }
+
+
+def linear_act_forward(x, weight, bias, act, y):
+    """y = act(x @ Wᵀ + b) for x (B, I), W (O, I), b (O,) or None; writes y (B, O)"""
+    np.matmul(x, weight.T, out=y)
+    if bias is not None:
+        y += bias
+    if act != "identity":
+        y[...] = ACTIVATIONS[act][0](y)
+
+
+def linear_act_backward(x, weight, y, dy, act, dx, dweight, dbias):
+    """dz = dy⊙act'(y); dx = dz @ W, dW = dzᵀ @ x, db = Σ_b dz; an output given as None is not computed"""
+    dz = dy if act == "identity" else dy * ACTIVATIONS[act][1](y)
+    if dx is not None:
+        np.matmul(dz, weight, out=dx)
+    if dweight is not None:
+        np.matmul(dz.T, x, out=dweight)
+    if dbias is not None:
+        np.sum(dz, axis=0, out=dbias)

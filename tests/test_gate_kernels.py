@@ -1,0 +1,159 @@
+"""Gate kernels: Cython against the NumPy twins (both dtypes, both gate activations), backward kernels against
+central differences of the forward ones, and the boundary checks."""
+import numpy as np
+import pytest
+
+from tinygrad_rnn import _backend, _reference_gates
+
+cython_gates = pytest.importorskip("tinygrad_rnn._kernels.gates", reason="Cython kernels not built")
+
+TOL = {np.float32: dict(rtol=2e-5, atol=1e-6), np.float64: dict(rtol=1e-10, atol=1e-12)}
+# name: (inputs as (name, width in units of H; 0 means a vector (H,); "gate" marks values in (0, 1)),
+#        takes act?, output widths)
+KERNELS = {
+    "lstm_gates_forward": ([("z", 4), ("c_prev", 1)], True, [4, 1, 1]),
+    "lstm_gates_backward": ([("gates", "gate4"), ("c_prev", 1), ("c", 1), ("dh", 1), ("dc", 1)], True, [4, 1]),
+    "peephole_gates_forward": ([("z", 4), ("c_prev", 1), ("w_ci", 0), ("w_cf", 0), ("w_co", 0)], True, [4, 1, 1]),
+    "peephole_gates_backward": ([("gates", "gate4"), ("c_prev", 1), ("c", 1), ("w_ci", 0), ("w_cf", 0), ("w_co", 0),
+                                 ("dh", 1), ("dc", 1)], True, [4, 1, 0, 0, 0]),
+    "gru_gates_forward": ([("xp", 3), ("hp", 3), ("h_prev", 1)], True, [3, 1]),
+    "gru_gates_backward": ([("gates", "gate3"), ("hp", 3), ("h_prev", 1), ("dh", 1)], True, [3, 3, 1]),
+    "gru_cho_reset_forward": ([("xp", 3), ("hp_rz", 2), ("h_prev", 1)], True, [2, 1]),
+    "gru_cho_update_forward": ([("xp", 3), ("hn", 1), ("gates_rz", "gate2"), ("h_prev", 1)], False, [1, 1]),
+    "gru_cho_update_backward": ([("gates_rz", "gate2"), ("n", 1), ("h_prev", 1), ("dh", 1)], True, [1, 1, 1]),
+    "gru_cho_reset_backward": ([("gates_rz", "gate2"), ("h_prev", 1), ("d_rh", 1)], True, [1, 1]),
+}
+
+
+def make_input(rng, width, B, H, dtype):
+    if width == 0:
+        return rng.standard_normal(H).astype(dtype)
+    if isinstance(width, str):                       # activations: mostly inside (0, 1), a few on the plateaus
+        a = rng.uniform(0.05, 0.95, (B, int(width[-1]) * H))
+        a.flat[::7] = 1.0
+        return a.astype(dtype)
+    return rng.standard_normal((B, width * H)).astype(dtype)
+
+
+def run(module, name, inputs, act, out_widths, B, H):
+    outs = [np.full(H if w == 0 else (B, w * H), np.nan, inputs[0].dtype) for w in out_widths]
+    args = list(inputs) + ([act] if act is not None else []) + outs
+    getattr(module, name)(*args)
+    return outs
+
+
+@pytest.mark.parametrize("act", ["sigmoid", "hard_sigmoid"])
+@pytest.mark.parametrize("B, H", [(1, 1), (1, 32), (3, 5)])
+@pytest.mark.parametrize("name", list(KERNELS))
+def test_cython_matches_numpy_twin(rng, dtype, name, B, H, act):
+    spec, takes_act, out_widths = KERNELS[name]
+    inputs = [make_input(rng, w, B, H, dtype) for _, w in spec]
+    act = act if takes_act else None
+    got = run(cython_gates, name, inputs, act, out_widths, B, H)
+    want = run(_reference_gates, name, inputs, act, out_widths, B, H)
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, **TOL[dtype])
+
+
+def numeric_grad(loss, arrays, k, eps=1e-6):
+    grad = np.zeros_like(arrays[k])
+    for idx in np.ndindex(arrays[k].shape):
+        old = arrays[k][idx]
+        arrays[k][idx] = old + eps
+        up = loss(*arrays)
+        arrays[k][idx] = old - eps
+        down = loss(*arrays)
+        arrays[k][idx] = old
+        grad[idx] = (up - down) / (2 * eps)
+    return grad
+
+
+@pytest.mark.parametrize("act", ["sigmoid", "hard_sigmoid"])
+def test_lstm_backward_is_the_derivative_of_forward(rng, act):
+    B, H = 2, 3
+    z, c_prev, gh, gc = (rng.standard_normal((B, k * H)) for k in (4, 1, 1, 1))
+
+    def loss(z, c_prev):
+        _, c, h = _backend.lstm_gates_forward(z, c_prev, act)
+        return (h * gh).sum() + (c * gc).sum()
+
+    gates, c, _ = _backend.lstm_gates_forward(z, c_prev, act)
+    dz, dc_prev = _backend.lstm_gates_backward(gates, c_prev, c, gh, gc, act)
+    for k, analytic in enumerate((dz, dc_prev)):
+        np.testing.assert_allclose(analytic, numeric_grad(loss, [z, c_prev], k), rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("act", ["sigmoid", "hard_sigmoid"])
+def test_peephole_backward_is_the_derivative_of_forward(rng, act):
+    B, H = 2, 3
+    z, c_prev, gh, gc = (rng.standard_normal((B, k * H)) for k in (4, 1, 1, 1))
+    ws = [rng.standard_normal(H) for _ in range(3)]
+
+    def loss(z, c_prev, *ws):
+        _, c, h = _backend.peephole_gates_forward(z, c_prev, *ws, act)
+        return (h * gh).sum() + (c * gc).sum()
+
+    gates, c, _ = _backend.peephole_gates_forward(z, c_prev, *ws, act)
+    grads = _backend.peephole_gates_backward(gates, c_prev, c, *ws, gh, gc, act)
+    for k, analytic in enumerate(grads):
+        np.testing.assert_allclose(analytic, numeric_grad(loss, [z, c_prev, *ws], k), rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("act", ["sigmoid", "hard_sigmoid"])
+def test_gru_backward_is_the_derivative_of_forward(rng, act):
+    B, H = 2, 3
+    xp, hp, h_prev, gh = (rng.standard_normal((B, k * H)) for k in (3, 3, 1, 1))
+
+    def loss(xp, hp, h_prev):
+        return (_backend.gru_gates_forward(xp, hp, h_prev, act)[1] * gh).sum()
+
+    gates, _ = _backend.gru_gates_forward(xp, hp, h_prev, act)
+    grads = _backend.gru_gates_backward(gates, hp, h_prev, gh, act)
+    for k, analytic in enumerate(grads):
+        np.testing.assert_allclose(analytic, numeric_grad(loss, [xp, hp, h_prev], k), rtol=1e-6, atol=1e-8)
+
+
+def test_missing_upstream_gradients_mean_zero(rng):
+    gates = rng.uniform(0.1, 0.9, (2, 8))
+    c_prev, c = rng.standard_normal((2, 2)), rng.standard_normal((2, 2))
+    zeros = np.zeros((2, 2))
+    for got, want in zip(_backend.lstm_gates_backward(gates, c_prev, c, None, None),
+                         _backend.lstm_gates_backward(gates, c_prev, c, zeros, zeros)):
+        np.testing.assert_array_equal(got, want)
+        assert not got.any()
+
+
+def test_extreme_pre_activations_stay_finite(dtype):
+    z = np.array([[1000.0, -1000.0, 1000.0, -1000.0], [-1e4, 1e4, -1e4, 1e4]], dtype)
+    with np.errstate(all="raise"):
+        gates, c, h = _backend.lstm_gates_forward(z, np.ones((2, 1), dtype))
+    assert np.isfinite(gates).all() and np.isfinite(c).all() and np.isfinite(h).all()
+    np.testing.assert_allclose(gates[0], [1, 0, 1, 0], atol=1e-30)
+
+
+def test_non_contiguous_inputs_are_copied(rng):
+    z = rng.standard_normal((8, 3))[::2].repeat(4, axis=1)      # rows of a strided view, then (4, 12)
+    c_prev = np.asfortranarray(rng.standard_normal((4, 3)))
+    want = _backend.lstm_gates_forward(np.ascontiguousarray(z), np.ascontiguousarray(c_prev))
+    for got, w in zip(_backend.lstm_gates_forward(z.T.copy().T, c_prev), want):
+        np.testing.assert_array_equal(got, w)
+
+
+ONES = np.ones
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda: _backend.lstm_gates_forward(ONES((2, 6)), ONES((2, 1))), ValueError, "z: expected shape (B, 4*H), but got (2, 6)"),
+    (lambda: _backend.lstm_gates_forward(ONES((2, 8)), ONES((2, 3))), ValueError, "c_prev: expected shape (2, 2), but got (2, 3)"),
+    (lambda: _backend.lstm_gates_forward(ONES((2, 8)), ONES((2, 2), np.float32)), TypeError, "c_prev: expected dtype float64 (the dtype of z), but got float32"),
+    (lambda: _backend.lstm_gates_forward(ONES((2, 8), int), ONES((2, 2))), TypeError, "z: expected dtype float32 or float64, but got int64"),
+    (lambda: _backend.lstm_gates_forward(ONES((2, 8)), ONES((2, 2)), "tanh"), ValueError, "act: expected one of 'sigmoid', 'hard_sigmoid', but got 'tanh'"),
+    (lambda: _backend.peephole_gates_forward(ONES((2, 8)), ONES((2, 2)), ONES(2), ONES(3), ONES(2)), ValueError, "w_cf: expected shape (2,), but got (3,)"),
+    (lambda: _backend.gru_gates_forward(ONES((2, 6)), ONES((2, 4)), ONES((2, 2))), ValueError, "hp: expected shape (2, 6), but got (2, 4)"),
+    (lambda: _backend.gru_gates_backward(ONES((2, 6)), ONES((2, 6)), ONES((2, 2)), "dh"), TypeError, "dh: expected a numpy.ndarray, but got str"),
+    (lambda: _backend.gru_cho_reset_backward(ONES((2, 4)), ONES((2, 2)), ONES((3, 2))), ValueError, "d_rh: expected shape (2, 2), but got (3, 2)"),
+])
+def test_boundary_errors_name_the_argument(call, error, words):
+    with pytest.raises(error) as info:
+        call()
+    assert words in str(info.value)

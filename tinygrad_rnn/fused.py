@@ -35,9 +35,6 @@ class LinearAct(Function):
 # an OuterSum, so the T steps' weight gradients cost one GEMM in all instead of one per step.
 
 
-def _zeros_if_none(g, like):
-    return np.zeros_like(like) if g is None else g
-
 
 class RNNStep(Function):
     """h = act(xp + h_prev @ W_hhᵀ), act tanh or relu"""

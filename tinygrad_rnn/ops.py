@@ -80,7 +80,12 @@ class Pow(Function):
         a, b, out = ctx.saved
         da, db = ctx.needs_input_grad
         ga = unbroadcast(g * b * a ** (b - 1), a.shape) if da else None
-        gb = unbroadcast(g * out * np.log(a), b.shape) if db else None
+        if db:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out_log_a = np.where(a == 0, 0.0, out * np.log(a)).astype(out.dtype, copy=False)
+            gb = unbroadcast(g * out_log_a, b.shape)
+        else:
+            gb = None                                        # (a = 0: ∂b = 0, as PyTorch, not 0·(−∞) = nan)
         return ga, gb
 
 
@@ -362,7 +367,8 @@ class Permute(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return g.transpose(np.argsort(ctx.saved[0]))
+        dims = ctx.saved[0]
+        return g.transpose(np.argsort([d % g.ndim for d in dims]))   # negative dims counted from the end
 
 
 def _has_int_array(index):

@@ -6,6 +6,7 @@ No -march=native: a wheel built that way crashes on older CPUs.
 import glob
 import os
 
+import numpy
 from Cython.Build import cythonize
 from setuptools import Extension, setup
 
@@ -24,6 +25,8 @@ extensions = [
     Extension(
         "tinygrad_rnn._kernels." + os.path.splitext(os.path.basename(path))[0],
         [path],
+        include_dirs=[numpy.get_include()],                       # steps.pyx unpacks arrays via NumPy's C API
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=compile_args,
     )
     for path in sorted(glob.glob(os.path.join("tinygrad_rnn", "_kernels", "*.pyx")))

@@ -143,10 +143,13 @@ ONES = np.ones
 
 
 @pytest.mark.parametrize("call, error, words", [
-    (lambda: _backend.lstm_gates_forward(ONES((2, 6)), ONES((2, 1))), ValueError, "z: expected shape (B, 4*H), but got (2, 6)"),
-    (lambda: _backend.lstm_gates_forward(ONES((2, 8)), ONES((2, 3))), ValueError, "c_prev: expected shape (2, 2), but got (2, 3)"),
-    (lambda: _backend.lstm_gates_forward(ONES((2, 8)), ONES((2, 2), np.float32)), TypeError, "c_prev: expected dtype float64 (the dtype of z), but got float32"),
-    (lambda: _backend.lstm_gates_forward(ONES((2, 8), int), ONES((2, 2))), TypeError, "z: expected dtype float32 or float64, but got int64"),
+    (lambda: _backend.lstm_gates_forward(ONES((2, 6)), ONES((2, 1))), ValueError, "z: expected shape (2, 4), but got (2, 6)"),
+    (lambda: _backend.lstm_gates_forward(ONES((2, 8)), ONES((2, 3))), ValueError, "z: expected shape (2, 12), but got (2, 8)"),
+    (lambda: _backend.lstm_gates_forward(ONES((2, 8)), ONES((2, 2), np.float32)), TypeError, "z: expected dtype float32 (the dtype of c_prev), but got float64"),
+    (lambda: _backend.lstm_gates_forward(ONES((2, 8)), ONES((2, 2), int)), TypeError, "c_prev: expected dtype float32 or float64, but got int64"),
+    (lambda: _backend.lstm_step_forward(ONES((2, 8)), ONES((2, 2)), ONES((2, 2)), ONES((8, 3))), ValueError, "w_hh: expected shape (8, 2), but got (8, 3)"),
+    (lambda: _backend.gru_step_forward(ONES((2, 6)), ONES((2, 2)), ONES((6, 2)), ONES(5)), ValueError, "b_hh: expected shape (6,), but got (5,)"),
+    (lambda: _backend.rnn_step_forward(ONES((2, 2)), ONES((2, 2)), ONES((2, 2)), "sigmoid"), ValueError, "nonlinearity: expected one of 'tanh', 'relu', but got 'sigmoid'"),
     (lambda: _backend.lstm_gates_forward(ONES((2, 8)), ONES((2, 2)), "tanh"), ValueError, "act: expected one of 'sigmoid', 'hard_sigmoid', but got 'tanh'"),
     (lambda: _backend.peephole_gates_forward(ONES((2, 8)), ONES((2, 2)), ONES(2), ONES(3), ONES(2)), ValueError, "w_cf: expected shape (2,), but got (3,)"),
     (lambda: _backend.gru_gates_forward(ONES((2, 6)), ONES((2, 4)), ONES((2, 2))), ValueError, "hp: expected shape (2, 6), but got (2, 4)"),
@@ -157,3 +160,72 @@ def test_boundary_errors_name_the_argument(call, error, words):
     with pytest.raises(error) as info:
         call()
     assert words in str(info.value)
+
+
+cython_steps = pytest.importorskip("tinygrad_rnn._kernels.steps", reason="Cython kernels not built")
+# Step kernels: the recurrent GEMM and the gates in one call; outputs are allocated and returned.
+# name: (inputs as in KERNELS, with "W3"/"W4"/"W1" the (G·H, H) recurrent weight and "dh?" a gradient or None)
+STEPS = {
+    "lstm_step_forward": [("xp", 4), ("h_prev", 1), ("c_prev", 1), ("w_hh", "W4")],
+    "lstm_step_backward": [("gates", "gate4"), ("c_prev", 1), ("c", 1), ("w_hh", "W4"), ("dh", 1), ("dc", 1)],
+    "peephole_step_forward": [("xp", 4), ("h_prev", 1), ("c_prev", 1), ("w_hh", "W4"), ("w_ci", 0), ("w_cf", 0),
+                              ("w_co", 0)],
+    "peephole_step_backward": [("gates", "gate4"), ("c_prev", 1), ("c", 1), ("w_hh", "W4"), ("w_ci", 0),
+                               ("w_cf", 0), ("w_co", 0), ("dh", 1), ("dc", 1)],
+    "gru_step_forward": [("xp", 3), ("h_prev", 1), ("w_hh", "W3"), ("b_hh", "bias3")],
+    "gru_step_backward": [("gates", "gate3"), ("hp", 3), ("h_prev", 1), ("w_hh", "W3"), ("dh", 1)],
+    "rnn_step_forward": [("xp", 1), ("h_prev", 1), ("w_hh", "W1")],
+    "rnn_step_backward": [("h", "gate1"), ("w_hh", "W1"), ("dh", 1)],
+}
+
+
+def make_step_input(rng, width, B, H, dtype):
+    if isinstance(width, str) and width.startswith("W"):
+        return rng.standard_normal((int(width[1]) * H, H)).astype(dtype)
+    if isinstance(width, str) and width.startswith("bias"):
+        return rng.standard_normal(int(width[-1]) * H).astype(dtype)
+    return make_input(rng, width, B, H, dtype)
+
+
+@pytest.mark.parametrize("missing", [False, True], ids=["all", "none_grads"])
+@pytest.mark.parametrize("B, H", [(1, 1), (1, 32), (3, 5), (0, 4)])
+@pytest.mark.parametrize("name", list(STEPS))
+def test_step_kernels_match_numpy_twins(rng, dtype, name, B, H, missing):
+    inputs = [make_step_input(rng, w, B, H, dtype) for _, w in STEPS[name]]
+    if missing:                                      # dh, dc None (zero upstream gradient), b_hh None (no bias)
+        inputs = [None if n in ("dh", "dc", "b_hh") else a for (n, _), a in zip(STEPS[name], inputs)]
+    act = ("tanh" if "forward" in name else "relu") if name.startswith("rnn") else "sigmoid"
+    got = getattr(cython_steps, name)(*inputs, act)
+    want = getattr(_reference_gates, name)(*inputs, act)
+    got, want = (x if isinstance(x, tuple) else (x,) for x in (got, want))
+    assert len(got) == len(want)
+    for g, w in zip(got, want):
+        assert g.dtype == dtype and g.shape == w.shape
+        np.testing.assert_allclose(g, w, **TOL[dtype])
+
+
+@pytest.mark.parametrize("call, error, words", [
+    (lambda: cython_steps.lstm_step_forward(ONES((2, 8)), ONES((2, 2)), ONES((2, 2)), ONES((8, 2)).T, "sigmoid"),
+     ValueError, "w_hh: expected shape (8, 2), but got (2, 8)"),
+    (lambda: cython_steps.lstm_step_forward(ONES((2, 8)), ONES((2, 2)), ONES((2, 2)), ONES((16, 1))[::2], "sigmoid"),
+     ValueError, "w_hh: expected shape (8, 2), but got (8, 1)"),
+    (lambda: cython_steps.gru_step_forward(ONES((2, 6)), ONES((2, 2)), ONES((6, 2), np.float32), None, "sigmoid"),
+     TypeError, "w_hh: expected dtype float64, but got float32"),
+    (lambda: cython_steps.rnn_step_backward(ONES((2, 2)), ONES((2, 2)), ONES((2, 2)), "tanh", ONES((2, 2))[:, :1]),
+     ValueError, "dz: expected shape (2, 2), but got (2, 1)"),
+    (lambda: cython_steps.lstm_step_forward(ONES((2, 8)), ONES((2, 2)), ONES((2, 2)), ONES((8, 2)), "sigmoid",
+                                            np.broadcast_to(np.ones(8), (2, 8))),
+     ValueError, "gates: expected a C-contiguous array"),
+])
+def test_step_kernels_check_their_arguments(call, error, words):
+    """Called directly (bypassing _backend), a kernel still refuses bad arrays rather than reading past them."""
+    with pytest.raises(error) as info:
+        call()
+    assert words in str(info.value)
+
+
+def test_read_only_step_output_is_refused():
+    out = np.ones((2, 2))
+    out.flags.writeable = False
+    with pytest.raises(ValueError, match="h: expected a writeable array, but got a read-only one"):
+        cython_steps.rnn_step_forward(ONES((2, 2)), ONES((2, 2)), ONES((2, 2)), "tanh", out)

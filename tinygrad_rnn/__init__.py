@@ -6,7 +6,7 @@ from .function import Function, unbroadcast
 from .grad_mode import enable_grad, is_grad_enabled, no_grad
 from .gradcheck import GradcheckError, gradcheck
 from .rng import manual_seed
-from . import nn
+from . import nn, optim
 from ._backend import BACKEND
 
 float32 = _np.float32
@@ -15,5 +15,5 @@ float64 = _np.float64
 __version__ = "0.1.0"
 __all__ = [
     "BACKEND", "Function", "GradcheckError", "Tensor", "cat", "enable_grad", "float32", "float64", "gradcheck",
-    "is_grad_enabled", "manual_seed", "no_grad", "ones", "randn", "stack", "tensor", "unbroadcast", "where", "zeros",
+    "is_grad_enabled", "manual_seed", "nn", "no_grad", "optim", "ones", "randn", "stack", "tensor", "unbroadcast", "where", "zeros",
 ]

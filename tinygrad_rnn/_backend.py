@@ -18,22 +18,25 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 def _load():
-    """(name, linear module, gates module), chosen once from TINYGRAD_RNN_BACKEND."""
+    """(name, linear module, gates module, steps module), chosen once from TINYGRAD_RNN_BACKEND."""
     choice = os.environ.get("TINYGRAD_RNN_BACKEND", "").strip().lower() or "cython"
     if choice not in ("cython", "numpy"):
         raise ValueError(f"TINYGRAD_RNN_BACKEND: expected 'cython' or 'numpy', but got {choice!r}")
     if choice == "cython":
         try:
-            from ._kernels import gates, linear
-            return "cython", linear, gates
+            from ._kernels import gates, linear, steps
+            return "cython", linear, gates, steps
         except ImportError as err:
             warnings.warn(f"tinygrad_rnn: the Cython kernels are not built ({err}); falling back to the slower NumPy "
                           "twins. Build them with `pip install -e .` from the project root (needs a C compiler), or "
                           "set TINYGRAD_RNN_BACKEND=numpy to silence this warning.", RuntimeWarning, stacklevel=2)
-    return "numpy", _reference, _reference_gates
+    return "numpy", _reference, _reference_gates, _reference_gates
 
 
-BACKEND, _linear, _gates = _load()
+BACKEND, _linear, _gates, _steps = _load()
+# The Cython entry points check shapes themselves (typed memoryviews check dtype, rank and contiguity), so the
+# gate and step wrappers call them straight away and run the Python checks only to explain a failure.
+_KERNELS_CHECK_SHAPES = BACKEND == "cython"
 
 
 # ---- checks --------------------------------------------------------------------------------------------------
@@ -86,18 +89,6 @@ def _act(name, act, allowed):
     return act
 
 
-def _grad_or_zeros(name, g, shape, dtype, first):
-    return np.zeros(shape, dtype) if g is None else _arg(name, g, shape, dtype, first)
-
-
-def _batch_hidden(name, a, gates):
-    """(B, H) from a (B, gates·H) array, checking the width divides."""
-    dtype = _float_array(name, a)
-    if a.ndim != 2 or a.shape[1] % gates:
-        raise ValueError(f"{name}: expected shape (B, {gates}*H), but got {tuple(a.shape)}")
-    return a.shape[0], a.shape[1] // gates, dtype
-
-
 # ---- linear + activation -------------------------------------------------------------------------------------
 
 def linear_act_forward(x, weight, bias=None, act="identity", out=None):
@@ -132,132 +123,197 @@ def linear_act_backward(x, weight, y, dy, act="identity", need_dx=True, need_dW=
     return dx, dw, db
 
 
-# ---- LSTM and peephole LSTM gates ----------------------------------------------------------------------------
+# ---- gate and step kernels -----------------------------------------------------------------------------------
+# A kernel's arrays are described by shapes in terms of (B, H), read from one reference argument of shape (B, H).
+
+def _bh(B, H):
+    return B, H
+
+
+def _b2h(B, H):
+    return B, 2 * H
+
+
+def _b3h(B, H):
+    return B, 3 * H
+
+
+def _b4h(B, H):
+    return B, 4 * H
+
+
+def _h(B, H):
+    return (H,)
+
+
+def _3h(B, H):
+    return (3 * H,)
+
+
+def _w3(B, H):
+    return 3 * H, H
+
+
+def _w4(B, H):
+    return 4 * H, H
+
+
+_OPTIONAL = frozenset({"dh", "dc", "b_hh"})   # None allowed: a zero upstream gradient, or no bias
+
+
+def _call(kernel, names, shapes, ref, args, act, allowed, out_shapes=None):
+    """kernel(*args, [act,] *outs) → its outputs as a tuple. names/shapes describe args; args[ref] is (B, H);
+    `allowed` lists the valid act names (None: the kernel takes no act). out_shapes=None: a step kernel, which
+    allocates and returns its outputs itself; otherwise the outputs are allocated here and passed in."""
+    acts = () if allowed is None else (act,)
+    if _KERNELS_CHECK_SHAPES:
+        try:
+            if out_shapes is None:
+                return kernel(*args, *acts)
+            B, H = args[ref].shape
+            outs = tuple(np.empty(shape(B, H), args[ref].dtype) for shape in out_shapes)
+            kernel(*args, *acts, *outs)
+            return outs
+        except (AttributeError, TypeError, ValueError):
+            pass                     # the checks below name what is wrong, or copy what was not contiguous
+    first = names[ref]
+    dtype = _float_array(first, args[ref])
+    if args[ref].ndim != 2:
+        raise ValueError(f"{first}: expected shape (B, H), but got {tuple(args[ref].shape)}")
+    B, H = args[ref].shape
+    if allowed is not None:
+        _act("nonlinearity" if "tanh" in allowed else "act", act, allowed)
+    checked = [a if a is None and name in _OPTIONAL else _arg(name, a, shape(B, H), dtype, first)
+               for name, shape, a in zip(names, shapes, args)]
+    if out_shapes is None:
+        return kernel(*checked, *acts)
+    outs = tuple(np.empty(shape(B, H), dtype) for shape in out_shapes)
+    kernel(*checked, *acts, *outs)
+    return outs
+
+
+# LSTM and peephole LSTM: gate order i, f, g, o; `act` is the gate activation.
 
 def lstm_gates_forward(z, c_prev, act="sigmoid"):
     """z (B, 4H) pre-activations, c_prev (B, H) → gates [i, f, g, o] (B, 4H), c, h (B, H)"""
-    B, H, dtype = _batch_hidden("z", z, 4)
-    _act("act", act, GATE_ACTIVATIONS)
-    z = _arg("z", z, (B, 4 * H), dtype, "z")
-    c_prev = _arg("c_prev", c_prev, (B, H), dtype, "z")
-    gates, c, h = np.empty((B, 4 * H), dtype), np.empty((B, H), dtype), np.empty((B, H), dtype)
-    _gates.lstm_gates_forward(z, c_prev, act, gates, c, h)
-    return gates, c, h
+    return _call(_gates.lstm_gates_forward, ("z", "c_prev"), (_b4h, _bh), 1, (z, c_prev), act, GATE_ACTIVATIONS,
+                 (_b4h, _bh, _bh))
 
 
 def lstm_gates_backward(gates, c_prev, c, dh, dc, act="sigmoid"):
     """∂L/∂h, ∂L/∂c (None: zero) → (∂L/∂z (B, 4H), ∂L/∂c_prev (B, H))"""
-    B, H, dtype = _batch_hidden("gates", gates, 4)
-    _act("act", act, GATE_ACTIVATIONS)
-    gates = _arg("gates", gates, (B, 4 * H), dtype, "gates")
-    c_prev, c = (_arg(n, a, (B, H), dtype, "gates") for n, a in (("c_prev", c_prev), ("c", c)))
-    dh = _grad_or_zeros("dh", dh, (B, H), dtype, "gates")
-    dc = _grad_or_zeros("dc", dc, (B, H), dtype, "gates")
-    dz, dc_prev = np.empty((B, 4 * H), dtype), np.empty((B, H), dtype)
-    _gates.lstm_gates_backward(gates, c_prev, c, dh, dc, act, dz, dc_prev)
-    return dz, dc_prev
+    return _call(_gates.lstm_gates_backward, ("gates", "c_prev", "c", "dh", "dc"), (_b4h, _bh, _bh, _bh, _bh), 1,
+                 (gates, c_prev, c, dh, dc), act, GATE_ACTIVATIONS, (_b4h, _bh))
 
 
-def _peepholes(w_ci, w_cf, w_co, H, dtype, first):
-    return [_arg(n, w, (H,), dtype, first) for n, w in (("w_ci", w_ci), ("w_cf", w_cf), ("w_co", w_co))]
+def lstm_step_forward(xp, h_prev, c_prev, w_hh, act="sigmoid"):
+    """z = xp + h_prev @ W_hhᵀ, then the LSTM gates → gates (B, 4H), c, h (B, H): one kernel call"""
+    return _call(_steps.lstm_step_forward, ("xp", "h_prev", "c_prev", "w_hh"), (_b4h, _bh, _bh, _w4), 1,
+                 (xp, h_prev, c_prev, w_hh), act, GATE_ACTIVATIONS)
+
+
+def lstm_step_backward(gates, c_prev, c, w_hh, dh, dc, act="sigmoid"):
+    """→ (∂L/∂z (B, 4H), ∂L/∂c_prev, ∂L/∂h_prev = ∂L/∂z @ W_hh (B, H))"""
+    return _call(_steps.lstm_step_backward, ("gates", "c_prev", "c", "w_hh", "dh", "dc"),
+                 (_b4h, _bh, _bh, _w4, _bh, _bh), 1, (gates, c_prev, c, w_hh, dh, dc), act, GATE_ACTIVATIONS)
 
 
 def peephole_gates_forward(z, c_prev, w_ci, w_cf, w_co, act="sigmoid"):
     """z (B, 4H), c_prev (B, H), peephole weights (H,) → gates [i, f, g, o] (B, 4H), c, h (B, H)"""
-    B, H, dtype = _batch_hidden("z", z, 4)
-    _act("act", act, GATE_ACTIVATIONS)
-    z = _arg("z", z, (B, 4 * H), dtype, "z")
-    c_prev = _arg("c_prev", c_prev, (B, H), dtype, "z")
-    w_ci, w_cf, w_co = _peepholes(w_ci, w_cf, w_co, H, dtype, "z")
-    gates, c, h = np.empty((B, 4 * H), dtype), np.empty((B, H), dtype), np.empty((B, H), dtype)
-    _gates.peephole_gates_forward(z, c_prev, w_ci, w_cf, w_co, act, gates, c, h)
-    return gates, c, h
+    return _call(_gates.peephole_gates_forward, ("z", "c_prev", "w_ci", "w_cf", "w_co"), (_b4h, _bh, _h, _h, _h),
+                 1, (z, c_prev, w_ci, w_cf, w_co), act, GATE_ACTIVATIONS, (_b4h, _bh, _bh))
 
 
 def peephole_gates_backward(gates, c_prev, c, w_ci, w_cf, w_co, dh, dc, act="sigmoid"):
     """→ (∂L/∂z (B, 4H), ∂L/∂c_prev (B, H), ∂L/∂w_ci, ∂L/∂w_cf, ∂L/∂w_co (H,))"""
-    B, H, dtype = _batch_hidden("gates", gates, 4)
-    _act("act", act, GATE_ACTIVATIONS)
-    gates = _arg("gates", gates, (B, 4 * H), dtype, "gates")
-    c_prev, c = (_arg(n, a, (B, H), dtype, "gates") for n, a in (("c_prev", c_prev), ("c", c)))
-    w_ci, w_cf, w_co = _peepholes(w_ci, w_cf, w_co, H, dtype, "gates")
-    dh = _grad_or_zeros("dh", dh, (B, H), dtype, "gates")
-    dc = _grad_or_zeros("dc", dc, (B, H), dtype, "gates")
-    dz, dc_prev = np.empty((B, 4 * H), dtype), np.empty((B, H), dtype)
-    dw = [np.empty((H,), dtype) for _ in range(3)]
-    _gates.peephole_gates_backward(gates, c_prev, c, w_ci, w_cf, w_co, dh, dc, act, dz, dc_prev, *dw)
-    return (dz, dc_prev, *dw)
+    return _call(_gates.peephole_gates_backward, ("gates", "c_prev", "c", "w_ci", "w_cf", "w_co", "dh", "dc"),
+                 (_b4h, _bh, _bh, _h, _h, _h, _bh, _bh), 1, (gates, c_prev, c, w_ci, w_cf, w_co, dh, dc), act,
+                 GATE_ACTIVATIONS, (_b4h, _bh, _h, _h, _h))
 
 
-# ---- GRU gates -----------------------------------------------------------------------------------------------
+def peephole_step_forward(xp, h_prev, c_prev, w_hh, w_ci, w_cf, w_co, act="sigmoid"):
+    """z = xp + h_prev @ W_hhᵀ, then the peephole gates → gates (B, 4H), c, h (B, H): one kernel call"""
+    return _call(_steps.peephole_step_forward, ("xp", "h_prev", "c_prev", "w_hh", "w_ci", "w_cf", "w_co"),
+                 (_b4h, _bh, _bh, _w4, _h, _h, _h), 1, (xp, h_prev, c_prev, w_hh, w_ci, w_cf, w_co), act,
+                 GATE_ACTIVATIONS)
+
+
+def peephole_step_backward(gates, c_prev, c, w_hh, w_ci, w_cf, w_co, dh, dc, act="sigmoid"):
+    """→ (∂L/∂z (B, 4H), ∂L/∂c_prev, ∂L/∂h_prev (B, H), ∂L/∂w_ci, ∂L/∂w_cf, ∂L/∂w_co (H,))"""
+    return _call(_steps.peephole_step_backward,
+                 ("gates", "c_prev", "c", "w_hh", "w_ci", "w_cf", "w_co", "dh", "dc"),
+                 (_b4h, _bh, _bh, _w4, _h, _h, _h, _bh, _bh), 1, (gates, c_prev, c, w_hh, w_ci, w_cf, w_co, dh, dc),
+                 act, GATE_ACTIVATIONS)
+
+
+# GRU: gate order r, z, n. Reset-after (PyTorch's) in one kernel; Cho et al. 2014 in two halves around W_hn.
 
 def gru_gates_forward(xp, hp, h_prev, act="sigmoid"):
     """reset-after GRU: xp = W_ih x + b_ih, hp = W_hh h_prev + b_hh (B, 3H) → gates [r, z, n] (B, 3H), h (B, H)"""
-    B, H, dtype = _batch_hidden("xp", xp, 3)
-    _act("act", act, GATE_ACTIVATIONS)
-    xp = _arg("xp", xp, (B, 3 * H), dtype, "xp")
-    hp = _arg("hp", hp, (B, 3 * H), dtype, "xp")
-    h_prev = _arg("h_prev", h_prev, (B, H), dtype, "xp")
-    gates, h = np.empty((B, 3 * H), dtype), np.empty((B, H), dtype)
-    _gates.gru_gates_forward(xp, hp, h_prev, act, gates, h)
-    return gates, h
+    return _call(_gates.gru_gates_forward, ("xp", "hp", "h_prev"), (_b3h, _b3h, _bh), 2, (xp, hp, h_prev), act,
+                 GATE_ACTIVATIONS, (_b3h, _bh))
 
 
 def gru_gates_backward(gates, hp, h_prev, dh, act="sigmoid"):
     """→ (∂L/∂xp, ∂L/∂hp (B, 3H), ∂L/∂h_prev (B, H) not counting the path through hp)"""
-    B, H, dtype = _batch_hidden("gates", gates, 3)
-    _act("act", act, GATE_ACTIVATIONS)
-    gates = _arg("gates", gates, (B, 3 * H), dtype, "gates")
-    hp = _arg("hp", hp, (B, 3 * H), dtype, "gates")
-    h_prev = _arg("h_prev", h_prev, (B, H), dtype, "gates")
-    dh = _grad_or_zeros("dh", dh, (B, H), dtype, "gates")
-    dxp, dhp, dh_prev = np.empty((B, 3 * H), dtype), np.empty((B, 3 * H), dtype), np.empty((B, H), dtype)
-    _gates.gru_gates_backward(gates, hp, h_prev, dh, act, dxp, dhp, dh_prev)
-    return dxp, dhp, dh_prev
+    return _call(_gates.gru_gates_backward, ("gates", "hp", "h_prev", "dh"), (_b3h, _b3h, _bh, _bh), 2,
+                 (gates, hp, h_prev, dh), act, GATE_ACTIVATIONS, (_b3h, _b3h, _bh))
+
+
+def gru_step_forward(xp, h_prev, w_hh, b_hh=None, act="sigmoid"):
+    """hp = h_prev @ W_hhᵀ + b_hh, then the reset-after gates → hp, gates (B, 3H), h (B, H): one kernel call"""
+    return _call(_steps.gru_step_forward, ("xp", "h_prev", "w_hh", "b_hh"), (_b3h, _bh, _w3, _3h), 1,
+                 (xp, h_prev, w_hh, b_hh), act, GATE_ACTIVATIONS)
+
+
+def gru_step_backward(gates, hp, h_prev, w_hh, dh, act="sigmoid"):
+    """→ (∂L/∂xp, ∂L/∂hp (B, 3H), ∂L/∂h_prev = dh⊙z + ∂L/∂hp @ W_hh (B, H))"""
+    return _call(_steps.gru_step_backward, ("gates", "hp", "h_prev", "w_hh", "dh"), (_b3h, _b3h, _bh, _w3, _bh), 2,
+                 (gates, hp, h_prev, w_hh, dh), act, GATE_ACTIVATIONS)
 
 
 def gru_cho_reset_forward(xp, hp_rz, h_prev, act="sigmoid"):
     """Cho GRU, first half: xp (B, 3H), hp_rz = W_hr,hz h_prev (B, 2H) → gates [r, z] (B, 2H), r⊙h_prev (B, H)"""
-    B, H, dtype = _batch_hidden("xp", xp, 3)
-    _act("act", act, GATE_ACTIVATIONS)
-    xp = _arg("xp", xp, (B, 3 * H), dtype, "xp")
-    hp_rz = _arg("hp_rz", hp_rz, (B, 2 * H), dtype, "xp")
-    h_prev = _arg("h_prev", h_prev, (B, H), dtype, "xp")
-    gates_rz, rh = np.empty((B, 2 * H), dtype), np.empty((B, H), dtype)
-    _gates.gru_cho_reset_forward(xp, hp_rz, h_prev, act, gates_rz, rh)
-    return gates_rz, rh
+    return _call(_gates.gru_cho_reset_forward, ("xp", "hp_rz", "h_prev"), (_b3h, _b2h, _bh), 2, (xp, hp_rz, h_prev),
+                 act, GATE_ACTIVATIONS, (_b2h, _bh))
 
 
 def gru_cho_update_forward(xp, hn, gates_rz, h_prev):
     """Cho GRU, second half: hn = W_hn (r⊙h_prev) (B, H) → n = tanh(xp_n + hn), h = (1−z)⊙n + z⊙h_prev"""
-    B, H, dtype = _batch_hidden("xp", xp, 3)
-    xp = _arg("xp", xp, (B, 3 * H), dtype, "xp")
-    hn = _arg("hn", hn, (B, H), dtype, "xp")
-    gates_rz = _arg("gates_rz", gates_rz, (B, 2 * H), dtype, "xp")
-    h_prev = _arg("h_prev", h_prev, (B, H), dtype, "xp")
-    n, h = np.empty((B, H), dtype), np.empty((B, H), dtype)
-    _gates.gru_cho_update_forward(xp, hn, gates_rz, h_prev, n, h)
-    return n, h
+    return _call(_gates.gru_cho_update_forward, ("xp", "hn", "gates_rz", "h_prev"), (_b3h, _bh, _b2h, _bh), 3,
+                 (xp, hn, gates_rz, h_prev), None, None, (_bh, _bh))
 
 
 def gru_cho_update_backward(gates_rz, n, h_prev, dh, act="sigmoid"):
     """→ (∂L/∂z_pre, ∂L/∂n_pre, ∂L/∂h_prev through z⊙h_prev), each (B, H)"""
-    B, H, dtype = _batch_hidden("gates_rz", gates_rz, 2)
-    _act("act", act, GATE_ACTIVATIONS)
-    gates_rz = _arg("gates_rz", gates_rz, (B, 2 * H), dtype, "gates_rz")
-    n, h_prev = (_arg(name, a, (B, H), dtype, "gates_rz") for name, a in (("n", n), ("h_prev", h_prev)))
-    dh = _grad_or_zeros("dh", dh, (B, H), dtype, "gates_rz")
-    dz_pre, dn_pre, dh_prev = (np.empty((B, H), dtype) for _ in range(3))
-    _gates.gru_cho_update_backward(gates_rz, n, h_prev, dh, act, dz_pre, dn_pre, dh_prev)
-    return dz_pre, dn_pre, dh_prev
+    return _call(_gates.gru_cho_update_backward, ("gates_rz", "n", "h_prev", "dh"), (_b2h, _bh, _bh, _bh), 2,
+                 (gates_rz, n, h_prev, _zeros_for(dh, h_prev)), act, GATE_ACTIVATIONS, (_bh, _bh, _bh))
 
 
 def gru_cho_reset_backward(gates_rz, h_prev, d_rh, act="sigmoid"):
     """d_rh = ∂L/∂(r⊙h_prev) (B, H) → (∂L/∂r_pre, ∂L/∂h_prev through r⊙h_prev)"""
-    B, H, dtype = _batch_hidden("gates_rz", gates_rz, 2)
-    _act("act", act, GATE_ACTIVATIONS)
-    gates_rz = _arg("gates_rz", gates_rz, (B, 2 * H), dtype, "gates_rz")
-    h_prev, d_rh = (_arg(name, a, (B, H), dtype, "gates_rz") for name, a in (("h_prev", h_prev), ("d_rh", d_rh)))
-    dr_pre, dh_prev = np.empty((B, H), dtype), np.empty((B, H), dtype)
-    _gates.gru_cho_reset_backward(gates_rz, h_prev, d_rh, act, dr_pre, dh_prev)
-    return dr_pre, dh_prev
+    return _call(_gates.gru_cho_reset_backward, ("gates_rz", "h_prev", "d_rh"), (_b2h, _bh, _bh), 1,
+                 (gates_rz, h_prev, d_rh), act, GATE_ACTIVATIONS, (_bh, _bh))
+
+
+def _zeros_for(g, like):
+    """The Cho kernels take no None gradient: a missing one is zeros like `like` (if that is an array)."""
+    return np.zeros_like(like) if g is None and isinstance(like, np.ndarray) else g
+
+
+# Vanilla RNN: act tanh or relu.
+
+def rnn_step_forward(xp, h_prev, w_hh, nonlinearity="tanh"):
+    """h = act(xp + h_prev @ W_hhᵀ) (B, H): one kernel call"""
+    return _call(_steps.rnn_step_forward, ("xp", "h_prev", "w_hh"), (_bh, _bh, _w1), 1, (xp, h_prev, w_hh),
+                 nonlinearity, ("tanh", "relu"))
+
+
+def rnn_step_backward(h, w_hh, dh, nonlinearity="tanh"):
+    """→ (∂L/∂z = dh⊙act'(h), ∂L/∂h_prev = ∂L/∂z @ W_hh), each (B, H)"""
+    return _call(_steps.rnn_step_backward, ("h", "w_hh", "dh"), (_bh, _w1, _bh), 0, (h, w_hh, dh),
+                 nonlinearity, ("tanh", "relu"))
+
+
+def _w1(B, H):
+    return H, H

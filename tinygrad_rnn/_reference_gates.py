@@ -1,4 +1,4 @@
-"""NumPy twins of the recurrent gate kernels: same signatures as the Cython ones in _kernels/gates.pyx.
+"""NumPy twins of the recurrent gate and step kernels: same signatures as _kernels/gates.pyx and _kernels/steps.pyx.
 
 Each writes into the output arrays it is given. Gate order: i, f, g, o (LSTM) and r, z, n (GRU); `act` is the gate
 activation ("sigmoid" or "hard_sigmoid"); derivatives are taken from the activations' outputs.
@@ -6,6 +6,11 @@ activation ("sigmoid" or "hard_sigmoid"); derivatives are taken from the activat
 import numpy as np
 
 from tinygrad_rnn._reference import ACTIVATIONS
+
+
+def _zero_if_none(g, like):
+    """A missing upstream gradient (None) is zero."""
+    return np.zeros_like(like) if g is None else g
 
 
 def _act(name):
@@ -29,6 +34,7 @@ def lstm_gates_backward(gates, c_prev, c, dh, dc, act, dz, dc_prev):
     """dc_t = dc + dh⊙o⊙(1−tanh²c); dz = [dc_t⊙g⊙i', dc_t⊙c_prev⊙f', dc_t⊙i⊙(1−g²), dh⊙tanh(c)⊙o']; dc_prev = dc_t⊙f"""
     H = c_prev.shape[1]
     d = _act(act)[1]
+    dh, dc = _zero_if_none(dh, c), _zero_if_none(dc, c)
     i, f, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
     tc = np.tanh(c)
     dct = dc + dh * o * (1 - tc * tc)
@@ -58,6 +64,7 @@ def peephole_gates_backward(gates, c_prev, c, w_ci, w_cf, w_co, dh, dc, act, dz,
     dc_prev = dc_t⊙f + di⊙w_ci + df⊙w_cf; dw_ci = Σ_b di⊙c_prev, dw_cf = Σ_b df⊙c_prev, dw_co = Σ_b do⊙c"""
     H = c_prev.shape[1]
     d = _act(act)[1]
+    dh, dc = _zero_if_none(dh, c), _zero_if_none(dc, c)
     i, f, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
     tc = np.tanh(c)
     do = dh * tc * d(o)
@@ -87,6 +94,7 @@ def gru_gates_backward(gates, hp, h_prev, dh, act, dxp, dhp, dh_prev):
     dhp = [dr, dz, dn⊙r]; dh_prev = dh⊙z (the part not through hp)"""
     H = h_prev.shape[1]
     d = _act(act)[1]
+    dh = _zero_if_none(dh, h_prev)
     r, z, n = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:]
     dn = dh * (1 - z) * (1 - n * n)
     dz = dh * (h_prev - n) * d(z)
@@ -126,3 +134,83 @@ def gru_cho_reset_backward(gates_rz, h_prev, d_rh, act, dr_pre, dh_prev):
     r = gates_rz[:, :H]
     dr_pre[...] = d_rh * h_prev * _act(act)[1](r)
     dh_prev[...] = d_rh * r
+
+
+# ---- steps: the recurrent GEMM and the gates in one call (twins of _kernels/steps.pyx) ------------------------
+# Outputs given as None are allocated; the outputs are returned.
+
+def _new(out, like, width):
+    return np.empty((like.shape[0], width), like.dtype) if out is None else out
+
+
+def lstm_step_forward(xp, h_prev, c_prev, w_hh, act, gates=None, c=None, h=None):
+    """z = xp + h_prev @ W_hhᵀ; then lstm_gates_forward → (gates, c, h)"""
+    H = h_prev.shape[1]
+    gates, c, h = _new(gates, h_prev, 4 * H), _new(c, h_prev, H), _new(h, h_prev, H)
+    lstm_gates_forward(xp + h_prev @ w_hh.T, c_prev, act, gates, c, h)
+    return gates, c, h
+
+
+def lstm_step_backward(gates, c_prev, c, w_hh, dh, dc, act, dz=None, dc_prev=None, dh_prev=None):
+    """lstm_gates_backward (dh or dc None: zero); dh_prev = dz @ W_hh → (dz, dc_prev, dh_prev)"""
+    H = c_prev.shape[1]
+    dz, dc_prev, dh_prev = _new(dz, c_prev, 4 * H), _new(dc_prev, c_prev, H), _new(dh_prev, c_prev, H)
+    lstm_gates_backward(gates, c_prev, c, dh, dc, act, dz, dc_prev)
+    np.matmul(dz, w_hh, out=dh_prev)
+    return dz, dc_prev, dh_prev
+
+
+def peephole_step_forward(xp, h_prev, c_prev, w_hh, w_ci, w_cf, w_co, act, gates=None, c=None, h=None):
+    """z = xp + h_prev @ W_hhᵀ; then peephole_gates_forward → (gates, c, h)"""
+    H = h_prev.shape[1]
+    gates, c, h = _new(gates, h_prev, 4 * H), _new(c, h_prev, H), _new(h, h_prev, H)
+    peephole_gates_forward(xp + h_prev @ w_hh.T, c_prev, w_ci, w_cf, w_co, act, gates, c, h)
+    return gates, c, h
+
+
+def peephole_step_backward(gates, c_prev, c, w_hh, w_ci, w_cf, w_co, dh, dc, act, dz=None, dc_prev=None,
+                           dh_prev=None, dw_ci=None, dw_cf=None, dw_co=None):
+    """peephole_gates_backward (dh or dc None: zero); dh_prev = dz @ W_hh → (dz, dc_prev, dh_prev, dw_ci, dw_cf, dw_co)"""
+    H = c_prev.shape[1]
+    dz, dc_prev, dh_prev = _new(dz, c_prev, 4 * H), _new(dc_prev, c_prev, H), _new(dh_prev, c_prev, H)
+    dw = [np.empty(H, c_prev.dtype) if w is None else w for w in (dw_ci, dw_cf, dw_co)]
+    peephole_gates_backward(gates, c_prev, c, w_ci, w_cf, w_co, dh, dc, act, dz, dc_prev, *dw)
+    np.matmul(dz, w_hh, out=dh_prev)
+    return (dz, dc_prev, dh_prev, *dw)
+
+
+def gru_step_forward(xp, h_prev, w_hh, b_hh, act, hp=None, gates=None, h=None):
+    """hp = h_prev @ W_hhᵀ + b_hh (None: no bias); then gru_gates_forward → (hp, gates, h)"""
+    H = h_prev.shape[1]
+    hp, gates, h = _new(hp, h_prev, 3 * H), _new(gates, h_prev, 3 * H), _new(h, h_prev, H)
+    np.matmul(h_prev, w_hh.T, out=hp)
+    if b_hh is not None:
+        hp += b_hh
+    gru_gates_forward(xp, hp, h_prev, act, gates, h)
+    return hp, gates, h
+
+
+def gru_step_backward(gates, hp, h_prev, w_hh, dh, act, dxp=None, dhp=None, dh_prev=None):
+    """gru_gates_backward (dh None: zero); dh_prev = dh⊙z + dhp @ W_hh → (dxp, dhp, dh_prev)"""
+    H = h_prev.shape[1]
+    dxp, dhp, dh_prev = _new(dxp, h_prev, 3 * H), _new(dhp, h_prev, 3 * H), _new(dh_prev, h_prev, H)
+    gru_gates_backward(gates, hp, h_prev, dh, act, dxp, dhp, dh_prev)
+    dh_prev += dhp @ w_hh
+    return dxp, dhp, dh_prev
+
+
+def rnn_step_forward(xp, h_prev, w_hh, nonlinearity, h=None):
+    """h = act(xp + h_prev @ W_hhᵀ), act tanh or relu → h"""
+    z = xp + h_prev @ w_hh.T
+    h = _new(h, h_prev, h_prev.shape[1])
+    h[...] = np.tanh(z) if nonlinearity == "tanh" else np.maximum(z, 0)
+    return h
+
+
+def rnn_step_backward(h, w_hh, dh, nonlinearity, dz=None, dh_prev=None):
+    """dz = dh⊙act'(h) (1 − h², or h > 0; dh None: zero); dh_prev = dz @ W_hh → (dz, dh_prev)"""
+    dz, dh_prev = _new(dz, h, h.shape[1]), _new(dh_prev, h, h.shape[1])
+    dh = _zero_if_none(dh, h)
+    dz[...] = dh * (1 - h * h) if nonlinearity == "tanh" else dh * (h > 0)
+    np.matmul(dz, w_hh, out=dh_prev)
+    return dz, dh_prev

@@ -41,16 +41,15 @@ class RNNStep(Function):
 
     @staticmethod
     def forward(ctx, xp, h_prev, w_hh, nonlinearity="tanh"):
-        z = xp + h_prev @ w_hh.T
-        h = np.tanh(z) if nonlinearity == "tanh" else np.maximum(z, 0)
+        h = _backend.rnn_step_forward(xp, h_prev, w_hh, nonlinearity)
         ctx.save_for_backward(h_prev, w_hh, h, nonlinearity)
         return h
 
     @staticmethod
     def backward(ctx, dh):
         h_prev, w_hh, h, nonlinearity = ctx.saved
-        dz = dh * (1 - h * h) if nonlinearity == "tanh" else dh * (h > 0)
-        return dz, dz @ w_hh, OuterSum(dz, h_prev)
+        dz, dh_prev = _backend.rnn_step_backward(h, w_hh, dh, nonlinearity)
+        return dz, dh_prev, OuterSum(dz, h_prev)
 
 
 class LSTMStep(Function):
@@ -58,8 +57,7 @@ class LSTMStep(Function):
 
     @staticmethod
     def forward(ctx, xp, h_prev, c_prev, w_hh, act="sigmoid"):
-        z = xp + h_prev @ w_hh.T
-        gates, c, h = _backend.lstm_gates_forward(z, c_prev, act)
+        gates, c, h = _backend.lstm_step_forward(xp, h_prev, c_prev, w_hh, act)
         ctx.save_for_backward(h_prev, c_prev, w_hh, gates, c, act)
         return h, c, gates
 
@@ -68,8 +66,8 @@ class LSTMStep(Function):
         dh, dc, dgates = grads
         _refuse_gate_grad(dgates)
         h_prev, c_prev, w_hh, gates, c, act = ctx.saved
-        dz, dc_prev = _backend.lstm_gates_backward(gates, c_prev, c, dh, dc, act)
-        return dz, dz @ w_hh, dc_prev, OuterSum(dz, h_prev)
+        dz, dc_prev, dh_prev = _backend.lstm_step_backward(gates, c_prev, c, w_hh, dh, dc, act)
+        return dz, dh_prev, dc_prev, OuterSum(dz, h_prev)
 
 
 class PeepholeLSTMStep(Function):
@@ -77,8 +75,7 @@ class PeepholeLSTMStep(Function):
 
     @staticmethod
     def forward(ctx, xp, h_prev, c_prev, w_hh, w_ci, w_cf, w_co, act="sigmoid"):
-        z = xp + h_prev @ w_hh.T
-        gates, c, h = _backend.peephole_gates_forward(z, c_prev, w_ci, w_cf, w_co, act)
+        gates, c, h = _backend.peephole_step_forward(xp, h_prev, c_prev, w_hh, w_ci, w_cf, w_co, act)
         ctx.save_for_backward(h_prev, c_prev, w_hh, w_ci, w_cf, w_co, gates, c, act)
         return h, c, gates
 
@@ -87,9 +84,9 @@ class PeepholeLSTMStep(Function):
         dh, dc, dgates = grads
         _refuse_gate_grad(dgates)
         h_prev, c_prev, w_hh, w_ci, w_cf, w_co, gates, c, act = ctx.saved
-        dz, dc_prev, dw_ci, dw_cf, dw_co = _backend.peephole_gates_backward(
-            gates, c_prev, c, w_ci, w_cf, w_co, dh, dc, act)
-        return dz, dz @ w_hh, dc_prev, OuterSum(dz, h_prev), dw_ci, dw_cf, dw_co
+        dz, dc_prev, dh_prev, dw_ci, dw_cf, dw_co = _backend.peephole_step_backward(
+            gates, c_prev, c, w_hh, w_ci, w_cf, w_co, dh, dc, act)
+        return dz, dh_prev, dc_prev, OuterSum(dz, h_prev), dw_ci, dw_cf, dw_co
 
 
 class GRUStep(Function):
@@ -98,10 +95,7 @@ class GRUStep(Function):
 
     @staticmethod
     def forward(ctx, xp, h_prev, w_hh, b_hh=None, act="sigmoid"):
-        hp = h_prev @ w_hh.T
-        if b_hh is not None:
-            hp += b_hh
-        gates, h = _backend.gru_gates_forward(xp, hp, h_prev, act)
+        hp, gates, h = _backend.gru_step_forward(xp, h_prev, w_hh, b_hh, act)
         ctx.save_for_backward(h_prev, w_hh, hp, gates, act)
         return h, gates
 
@@ -110,10 +104,10 @@ class GRUStep(Function):
         dh, dgates = grads
         _refuse_gate_grad(dgates)
         h_prev, w_hh, hp, gates, act = ctx.saved
-        dxp, dhp, dh_prev = _backend.gru_gates_backward(gates, hp, h_prev, dh, act)
-        dh_prev += dhp @ w_hh
-        db = dhp.sum(axis=0) if len(ctx.needs_input_grad) > 3 else None
-        return (dxp, dh_prev, OuterSum(dhp, h_prev)) + ((db,) if len(ctx.needs_input_grad) > 3 else ())
+        dxp, dhp, dh_prev = _backend.gru_step_backward(gates, hp, h_prev, w_hh, dh, act)
+        if len(ctx.needs_input_grad) == 3:
+            return dxp, dh_prev, OuterSum(dhp, h_prev)
+        return dxp, dh_prev, OuterSum(dhp, h_prev), dhp.sum(axis=0)
 
 
 class GRUChoStep(Function):

@@ -1,155 +1,148 @@
 """Fused recurrent gate kernels: one pass over (B, H) per step, forward and backward, float32 and float64.
 
 Signatures match the NumPy twins in _reference_gates.py: inputs first, then the gate activation name, then the
-C-contiguous outputs to write. Gate order i, f, g, o (LSTM) and r, z, n (GRU). _backend.py checks the arrays.
+C-contiguous outputs to write. Gate order i, f, g, o (LSTM) and r, z, n (GRU). Each entry checks its shapes;
+_backend.py turns any failure into a message naming the argument.
 """
 from cython cimport floating
 
+from ._checks cimport expect, expect1, gate_code
+from ._gate_loops cimport gru_backward, gru_forward, lstm_backward, lstm_forward, peephole_backward, peephole_forward
 from ._math cimport gate, gate_grad, tanh_
 
 
-cdef int gate_code(str act) except -1:
-    if act == "sigmoid":
-        return 1
-    if act == "hard_sigmoid":
-        return 3
-    raise ValueError(f"act: expected 'sigmoid' or 'hard_sigmoid', but got {act!r}")
+cdef const floating* optional_rows(str name, const floating[:, ::1] a, Py_ssize_t B, Py_ssize_t H) except? NULL:
+    """&a[0, 0] after checking a is (B, H); NULL for None (an upstream gradient that is zero) or an empty a."""
+    if a is None:
+        return NULL
+    expect(name, a.shape[0], a.shape[1], B, H)
+    return &a[0, 0] if B and H else NULL
 
 
-def lstm_gates_forward(const floating[:, ::1] z, const floating[:, ::1] c_prev, str act,
-                       floating[:, ::1] gates, floating[:, ::1] c, floating[:, ::1] h):
+def lstm_gates_forward(const floating[:, ::1] z not None, const floating[:, ::1] c_prev not None, str act,
+                       floating[:, ::1] gates not None, floating[:, ::1] c not None, floating[:, ::1] h not None):
     """i,f,o = act(z), g = tanh(z); c = f⊙c_prev + i⊙g; h = o⊙tanh(c)"""
     cdef int a = gate_code(act)
-    cdef Py_ssize_t B = c_prev.shape[0], H = c_prev.shape[1], b, j
-    cdef floating i, f, g, o, ct
-    with nogil:
-        for b in range(B):
-            for j in range(H):
-                i = gate(a, z[b, j])
-                f = gate(a, z[b, H + j])
-                g = tanh_(z[b, 2 * H + j])
-                o = gate(a, z[b, 3 * H + j])
-                ct = f * c_prev[b, j] + i * g
-                gates[b, j], gates[b, H + j], gates[b, 2 * H + j], gates[b, 3 * H + j] = i, f, g, o
-                c[b, j] = ct
-                h[b, j] = o * tanh_(ct)
+    cdef Py_ssize_t B = c_prev.shape[0], H = c_prev.shape[1]
+    expect("z", z.shape[0], z.shape[1], B, 4 * H)
+    expect("gates", gates.shape[0], gates.shape[1], B, 4 * H)
+    expect("c", c.shape[0], c.shape[1], B, H)
+    expect("h", h.shape[0], h.shape[1], B, H)
+    if B and H:
+        with nogil:
+            lstm_forward(a, B, H, &z[0, 0], &c_prev[0, 0], &gates[0, 0], &c[0, 0], &h[0, 0])
 
 
-def lstm_gates_backward(const floating[:, ::1] gates, const floating[:, ::1] c_prev, const floating[:, ::1] c,
-                        const floating[:, ::1] dh, const floating[:, ::1] dc, str act,
-                        floating[:, ::1] dz, floating[:, ::1] dc_prev):
-    """dc_t = dc + dh⊙o⊙(1−tanh²c); dz = [dc_t⊙g⊙i', dc_t⊙c_prev⊙f', dc_t⊙i⊙(1−g²), dh⊙tanh(c)⊙o']; dc_prev = dc_t⊙f"""
+def lstm_gates_backward(const floating[:, ::1] gates not None, const floating[:, ::1] c_prev not None,
+                        const floating[:, ::1] c not None, const floating[:, ::1] dh, const floating[:, ::1] dc,
+                        str act, floating[:, ::1] dz not None, floating[:, ::1] dc_prev not None):
+    """dc_t = dc + dh⊙o⊙(1−tanh²c); dz = [dc_t⊙g⊙i', dc_t⊙c_prev⊙f', dc_t⊙i⊙(1−g²), dh⊙tanh(c)⊙o']; dc_prev = dc_t⊙f
+    (dh or dc None: zero)"""
     cdef int a = gate_code(act)
-    cdef Py_ssize_t B = c_prev.shape[0], H = c_prev.shape[1], b, j
-    cdef floating i, f, g, o, tc, dct
-    with nogil:
-        for b in range(B):
-            for j in range(H):
-                i, f, g, o = gates[b, j], gates[b, H + j], gates[b, 2 * H + j], gates[b, 3 * H + j]
-                tc = tanh_(c[b, j])
-                dct = dc[b, j] + dh[b, j] * o * (1 - tc * tc)
-                dz[b, j] = dct * g * gate_grad(a, i)
-                dz[b, H + j] = dct * c_prev[b, j] * gate_grad(a, f)
-                dz[b, 2 * H + j] = dct * i * (1 - g * g)
-                dz[b, 3 * H + j] = dh[b, j] * tc * gate_grad(a, o)
-                dc_prev[b, j] = dct * f
+    cdef Py_ssize_t B = c_prev.shape[0], H = c_prev.shape[1]
+    expect("gates", gates.shape[0], gates.shape[1], B, 4 * H)
+    expect("c", c.shape[0], c.shape[1], B, H)
+    cdef const floating* pdh = optional_rows("dh", dh, B, H)
+    cdef const floating* pdc = optional_rows("dc", dc, B, H)
+    expect("dz", dz.shape[0], dz.shape[1], B, 4 * H)
+    expect("dc_prev", dc_prev.shape[0], dc_prev.shape[1], B, H)
+    if B and H:
+        with nogil:
+            lstm_backward(a, B, H, &gates[0, 0], &c_prev[0, 0], &c[0, 0], pdh, pdc, &dz[0, 0], &dc_prev[0, 0])
 
 
-def peephole_gates_forward(const floating[:, ::1] z, const floating[:, ::1] c_prev, const floating[::1] w_ci,
-                           const floating[::1] w_cf, const floating[::1] w_co, str act,
-                           floating[:, ::1] gates, floating[:, ::1] c, floating[:, ::1] h):
+def peephole_gates_forward(const floating[:, ::1] z not None, const floating[:, ::1] c_prev not None,
+                           const floating[::1] w_ci not None, const floating[::1] w_cf not None,
+                           const floating[::1] w_co not None, str act,
+                           floating[:, ::1] gates not None, floating[:, ::1] c not None, floating[:, ::1] h not None):
     """i = act(z_i + w_ci⊙c_prev), f = act(z_f + w_cf⊙c_prev), g = tanh(z_g); c = f⊙c_prev + i⊙g;
     o = act(z_o + w_co⊙c); h = o⊙tanh(c)"""
     cdef int a = gate_code(act)
-    cdef Py_ssize_t B = c_prev.shape[0], H = c_prev.shape[1], b, j
-    cdef floating i, f, g, o, cp, ct
-    with nogil:
-        for b in range(B):
-            for j in range(H):
-                cp = c_prev[b, j]
-                i = gate(a, z[b, j] + w_ci[j] * cp)
-                f = gate(a, z[b, H + j] + w_cf[j] * cp)
-                g = tanh_(z[b, 2 * H + j])
-                ct = f * cp + i * g
-                o = gate(a, z[b, 3 * H + j] + w_co[j] * ct)
-                gates[b, j], gates[b, H + j], gates[b, 2 * H + j], gates[b, 3 * H + j] = i, f, g, o
-                c[b, j] = ct
-                h[b, j] = o * tanh_(ct)
+    cdef Py_ssize_t B = c_prev.shape[0], H = c_prev.shape[1]
+    expect("z", z.shape[0], z.shape[1], B, 4 * H)
+    expect1("w_ci", w_ci.shape[0], H)
+    expect1("w_cf", w_cf.shape[0], H)
+    expect1("w_co", w_co.shape[0], H)
+    expect("gates", gates.shape[0], gates.shape[1], B, 4 * H)
+    expect("c", c.shape[0], c.shape[1], B, H)
+    expect("h", h.shape[0], h.shape[1], B, H)
+    if B and H:
+        with nogil:
+            peephole_forward(a, B, H, &z[0, 0], &c_prev[0, 0], &w_ci[0], &w_cf[0], &w_co[0],
+                             &gates[0, 0], &c[0, 0], &h[0, 0])
 
 
-def peephole_gates_backward(const floating[:, ::1] gates, const floating[:, ::1] c_prev, const floating[:, ::1] c,
-                            const floating[::1] w_ci, const floating[::1] w_cf, const floating[::1] w_co,
+def peephole_gates_backward(const floating[:, ::1] gates not None, const floating[:, ::1] c_prev not None,
+                            const floating[:, ::1] c not None, const floating[::1] w_ci not None,
+                            const floating[::1] w_cf not None, const floating[::1] w_co not None,
                             const floating[:, ::1] dh, const floating[:, ::1] dc, str act,
-                            floating[:, ::1] dz, floating[:, ::1] dc_prev, floating[::1] dw_ci,
-                            floating[::1] dw_cf, floating[::1] dw_co):
+                            floating[:, ::1] dz not None, floating[:, ::1] dc_prev not None,
+                            floating[::1] dw_ci not None, floating[::1] dw_cf not None, floating[::1] dw_co not None):
     """do = dh⊙tanh(c)⊙o'; dc_t = dc + dh⊙o⊙(1−tanh²c) + do⊙w_co; di = dc_t⊙g⊙i'; df = dc_t⊙c_prev⊙f';
     dc_prev = dc_t⊙f + di⊙w_ci + df⊙w_cf; dw_ci = Σ_b di⊙c_prev, dw_cf = Σ_b df⊙c_prev, dw_co = Σ_b do⊙c"""
     cdef int a = gate_code(act)
-    cdef Py_ssize_t B = c_prev.shape[0], H = c_prev.shape[1], b, j
-    cdef floating i, f, g, o, tc, cp, do, dct, di, df
-    with nogil:
-        for j in range(H):
-            dw_ci[j] = 0
-            dw_cf[j] = 0
-            dw_co[j] = 0
-        for b in range(B):
-            for j in range(H):
-                i, f, g, o = gates[b, j], gates[b, H + j], gates[b, 2 * H + j], gates[b, 3 * H + j]
-                cp = c_prev[b, j]
-                tc = tanh_(c[b, j])
-                do = dh[b, j] * tc * gate_grad(a, o)
-                dct = dc[b, j] + dh[b, j] * o * (1 - tc * tc) + do * w_co[j]
-                di = dct * g * gate_grad(a, i)
-                df = dct * cp * gate_grad(a, f)
-                dz[b, j], dz[b, H + j], dz[b, 2 * H + j], dz[b, 3 * H + j] = di, df, dct * i * (1 - g * g), do
-                dc_prev[b, j] = dct * f + di * w_ci[j] + df * w_cf[j]
-                dw_ci[j] += di * cp
-                dw_cf[j] += df * cp
-                dw_co[j] += do * c[b, j]
+    cdef Py_ssize_t B = c_prev.shape[0], H = c_prev.shape[1]
+    expect("gates", gates.shape[0], gates.shape[1], B, 4 * H)
+    expect("c", c.shape[0], c.shape[1], B, H)
+    for name, n in (("w_ci", w_ci.shape[0]), ("w_cf", w_cf.shape[0]), ("w_co", w_co.shape[0]),
+                    ("dw_ci", dw_ci.shape[0]), ("dw_cf", dw_cf.shape[0]), ("dw_co", dw_co.shape[0])):
+        expect1(name, n, H)
+    cdef const floating* pdh = optional_rows("dh", dh, B, H)
+    cdef const floating* pdc = optional_rows("dc", dc, B, H)
+    expect("dz", dz.shape[0], dz.shape[1], B, 4 * H)
+    expect("dc_prev", dc_prev.shape[0], dc_prev.shape[1], B, H)
+    if H:
+        with nogil:
+            peephole_backward(a, B, H, &gates[0, 0] if B else NULL, &c_prev[0, 0] if B else NULL,
+                              &c[0, 0] if B else NULL, &w_ci[0], &w_cf[0], &w_co[0], pdh, pdc,
+                              &dz[0, 0] if B else NULL, &dc_prev[0, 0] if B else NULL, &dw_ci[0], &dw_cf[0], &dw_co[0])
 
 
-def gru_gates_forward(const floating[:, ::1] xp, const floating[:, ::1] hp, const floating[:, ::1] h_prev, str act,
-                      floating[:, ::1] gates, floating[:, ::1] h):
+def gru_gates_forward(const floating[:, ::1] xp not None, const floating[:, ::1] hp not None,
+                      const floating[:, ::1] h_prev not None, str act,
+                      floating[:, ::1] gates not None, floating[:, ::1] h not None):
     """reset-after: r, z = act(xp + hp); n = tanh(xp_n + r⊙hp_n); h = (1−z)⊙n + z⊙h_prev"""
     cdef int a = gate_code(act)
-    cdef Py_ssize_t B = h_prev.shape[0], H = h_prev.shape[1], b, j
-    cdef floating r, zz, n
-    with nogil:
-        for b in range(B):
-            for j in range(H):
-                r = gate(a, xp[b, j] + hp[b, j])
-                zz = gate(a, xp[b, H + j] + hp[b, H + j])
-                n = tanh_(xp[b, 2 * H + j] + r * hp[b, 2 * H + j])
-                gates[b, j], gates[b, H + j], gates[b, 2 * H + j] = r, zz, n
-                h[b, j] = (1 - zz) * n + zz * h_prev[b, j]
+    cdef Py_ssize_t B = h_prev.shape[0], H = h_prev.shape[1]
+    expect("xp", xp.shape[0], xp.shape[1], B, 3 * H)
+    expect("hp", hp.shape[0], hp.shape[1], B, 3 * H)
+    expect("gates", gates.shape[0], gates.shape[1], B, 3 * H)
+    expect("h", h.shape[0], h.shape[1], B, H)
+    if B and H:
+        with nogil:
+            gru_forward(a, B, H, &xp[0, 0], &hp[0, 0], &h_prev[0, 0], &gates[0, 0], &h[0, 0])
 
 
-def gru_gates_backward(const floating[:, ::1] gates, const floating[:, ::1] hp, const floating[:, ::1] h_prev,
-                       const floating[:, ::1] dh, str act,
-                       floating[:, ::1] dxp, floating[:, ::1] dhp, floating[:, ::1] dh_prev):
+def gru_gates_backward(const floating[:, ::1] gates not None, const floating[:, ::1] hp not None,
+                       const floating[:, ::1] h_prev not None, const floating[:, ::1] dh, str act,
+                       floating[:, ::1] dxp not None, floating[:, ::1] dhp not None,
+                       floating[:, ::1] dh_prev not None):
     """dn = dh⊙(1−z)⊙(1−n²); dz = dh⊙(h_prev−n)⊙z'; dr = dn⊙hp_n⊙r'; dxp = [dr, dz, dn]; dhp = [dr, dz, dn⊙r];
-    dh_prev = dh⊙z (the part not through hp)"""
+    dh_prev = dh⊙z (the part not through hp; dh None: zero)"""
     cdef int a = gate_code(act)
-    cdef Py_ssize_t B = h_prev.shape[0], H = h_prev.shape[1], b, j
-    cdef floating r, zz, n, dn, dzz, dr
-    with nogil:
-        for b in range(B):
-            for j in range(H):
-                r, zz, n = gates[b, j], gates[b, H + j], gates[b, 2 * H + j]
-                dn = dh[b, j] * (1 - zz) * (1 - n * n)
-                dzz = dh[b, j] * (h_prev[b, j] - n) * gate_grad(a, zz)
-                dr = dn * hp[b, 2 * H + j] * gate_grad(a, r)
-                dxp[b, j], dxp[b, H + j], dxp[b, 2 * H + j] = dr, dzz, dn
-                dhp[b, j], dhp[b, H + j], dhp[b, 2 * H + j] = dr, dzz, dn * r
-                dh_prev[b, j] = dh[b, j] * zz
+    cdef Py_ssize_t B = h_prev.shape[0], H = h_prev.shape[1]
+    expect("gates", gates.shape[0], gates.shape[1], B, 3 * H)
+    expect("hp", hp.shape[0], hp.shape[1], B, 3 * H)
+    cdef const floating* pdh = optional_rows("dh", dh, B, H)
+    expect("dxp", dxp.shape[0], dxp.shape[1], B, 3 * H)
+    expect("dhp", dhp.shape[0], dhp.shape[1], B, 3 * H)
+    expect("dh_prev", dh_prev.shape[0], dh_prev.shape[1], B, H)
+    if B and H:
+        with nogil:
+            gru_backward(a, B, H, &gates[0, 0], &hp[0, 0], &h_prev[0, 0], pdh, &dxp[0, 0], &dhp[0, 0],
+                         &dh_prev[0, 0])
 
 
-def gru_cho_reset_forward(const floating[:, ::1] xp, const floating[:, ::1] hp_rz, const floating[:, ::1] h_prev,
-                          str act, floating[:, ::1] gates_rz, floating[:, ::1] rh):
+def gru_cho_reset_forward(const floating[:, ::1] xp not None, const floating[:, ::1] hp_rz not None, const floating[:, ::1] h_prev not None,
+                          str act, floating[:, ::1] gates_rz not None, floating[:, ::1] rh not None):
     """Cho GRU, first half: r, z = act(xp_rz + hp_rz); rh = r⊙h_prev"""
     cdef int a = gate_code(act)
     cdef Py_ssize_t B = h_prev.shape[0], H = h_prev.shape[1], b, j
     cdef floating r
+    expect("xp", xp.shape[0], xp.shape[1], B, 3 * H)
+    expect("hp_rz", hp_rz.shape[0], hp_rz.shape[1], B, 2 * H)
+    expect("gates_rz", gates_rz.shape[0], gates_rz.shape[1], B, 2 * H)
+    expect("rh", rh.shape[0], rh.shape[1], B, H)
     with nogil:
         for b in range(B):
             for j in range(H):
@@ -159,11 +152,16 @@ def gru_cho_reset_forward(const floating[:, ::1] xp, const floating[:, ::1] hp_r
                 rh[b, j] = r * h_prev[b, j]
 
 
-def gru_cho_update_forward(const floating[:, ::1] xp, const floating[:, ::1] hn, const floating[:, ::1] gates_rz,
-                           const floating[:, ::1] h_prev, floating[:, ::1] n, floating[:, ::1] h):
+def gru_cho_update_forward(const floating[:, ::1] xp not None, const floating[:, ::1] hn not None, const floating[:, ::1] gates_rz not None,
+                           const floating[:, ::1] h_prev not None, floating[:, ::1] n not None, floating[:, ::1] h not None):
     """Cho GRU, second half: n = tanh(xp_n + hn); h = (1−z)⊙n + z⊙h_prev"""
     cdef Py_ssize_t B = h_prev.shape[0], H = h_prev.shape[1], b, j
     cdef floating nn, zz
+    expect("xp", xp.shape[0], xp.shape[1], B, 3 * H)
+    expect("hn", hn.shape[0], hn.shape[1], B, H)
+    expect("gates_rz", gates_rz.shape[0], gates_rz.shape[1], B, 2 * H)
+    expect("n", n.shape[0], n.shape[1], B, H)
+    expect("h", h.shape[0], h.shape[1], B, H)
     with nogil:
         for b in range(B):
             for j in range(H):
@@ -173,13 +171,16 @@ def gru_cho_update_forward(const floating[:, ::1] xp, const floating[:, ::1] hn,
                 h[b, j] = (1 - zz) * nn + zz * h_prev[b, j]
 
 
-def gru_cho_update_backward(const floating[:, ::1] gates_rz, const floating[:, ::1] n,
-                            const floating[:, ::1] h_prev, const floating[:, ::1] dh, str act,
-                            floating[:, ::1] dz_pre, floating[:, ::1] dn_pre, floating[:, ::1] dh_prev):
+def gru_cho_update_backward(const floating[:, ::1] gates_rz not None, const floating[:, ::1] n not None,
+                            const floating[:, ::1] h_prev not None, const floating[:, ::1] dh not None, str act,
+                            floating[:, ::1] dz_pre not None, floating[:, ::1] dn_pre not None, floating[:, ::1] dh_prev not None):
     """dn_pre = dh⊙(1−z)⊙(1−n²); dz_pre = dh⊙(h_prev−n)⊙z'; dh_prev = dh⊙z"""
     cdef int a = gate_code(act)
     cdef Py_ssize_t B = h_prev.shape[0], H = h_prev.shape[1], b, j
     cdef floating zz, nn
+    expect("gates_rz", gates_rz.shape[0], gates_rz.shape[1], B, 2 * H)
+    for name, arr in (("n", n), ("dh", dh), ("dz_pre", dz_pre), ("dn_pre", dn_pre), ("dh_prev", dh_prev)):
+        expect(name, arr.shape[0], arr.shape[1], B, H)
     with nogil:
         for b in range(B):
             for j in range(H):
@@ -189,12 +190,15 @@ def gru_cho_update_backward(const floating[:, ::1] gates_rz, const floating[:, :
                 dh_prev[b, j] = dh[b, j] * zz
 
 
-def gru_cho_reset_backward(const floating[:, ::1] gates_rz, const floating[:, ::1] h_prev,
-                           const floating[:, ::1] d_rh, str act, floating[:, ::1] dr_pre, floating[:, ::1] dh_prev):
+def gru_cho_reset_backward(const floating[:, ::1] gates_rz not None, const floating[:, ::1] h_prev not None,
+                           const floating[:, ::1] d_rh not None, str act, floating[:, ::1] dr_pre not None, floating[:, ::1] dh_prev not None):
     """given d_rh = dn_pre @ W_hn: dr_pre = d_rh⊙h_prev⊙r'; dh_prev = d_rh⊙r"""
     cdef int a = gate_code(act)
     cdef Py_ssize_t B = h_prev.shape[0], H = h_prev.shape[1], b, j
     cdef floating r
+    expect("gates_rz", gates_rz.shape[0], gates_rz.shape[1], B, 2 * H)
+    for name, arr in (("d_rh", d_rh), ("dr_pre", dr_pre), ("dh_prev", dh_prev)):
+        expect(name, arr.shape[0], arr.shape[1], B, H)
     with nogil:
         for b in range(B):
             for j in range(H):

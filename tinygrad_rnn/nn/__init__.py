@@ -1,7 +1,13 @@
-"""Modules: containers of parameters with PyTorch's names, cells and sequence layers."""
+"""Modules: containers of parameters with PyTorch's names; cells, sequence layers, linear layers and losses."""
+from . import functional
 from .cells import GRUCell, LSTMCell, PeepholeLSTMCell, RNNCell
+from .containers import Dropout, Sequential
+from .embedding import Embedding
 from .layers import GRU, LSTM, RNN, PeepholeLSTM
+from .linear import Linear
+from .losses import CrossEntropyLoss, MSELoss, NLLLoss
 from .module import Module, Parameter
 
-__all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "Module", "Parameter", "PeepholeLSTM", "PeepholeLSTMCell", "RNN",
-           "RNNCell"]
+__all__ = ["CrossEntropyLoss", "Dropout", "Embedding", "GRU", "GRUCell", "LSTM", "LSTMCell", "Linear", "MSELoss",
+           "Module", "NLLLoss", "Parameter", "PeepholeLSTM", "PeepholeLSTMCell", "RNN", "RNNCell", "Sequential",
+           "functional"]

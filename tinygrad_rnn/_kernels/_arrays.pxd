@@ -1,0 +1,65 @@
+# Fast argument handling for the per-step kernels: ndarrays checked and unpacked through NumPy's C API (tens of
+# nanoseconds per array, where a typed memoryview costs a microsecond), so one step is one cheap call.
+cimport numpy as cnp
+
+
+cdef inline str dtype_name(int typenum):
+    return "float32" if typenum == cnp.NPY_FLOAT32 else "float64"
+
+
+cdef inline int float_type(str name, object a) except -1:
+    """The NumPy type number of a float32 or float64 ndarray, else TypeError naming the argument."""
+    if not isinstance(a, cnp.ndarray):
+        raise TypeError(f"{name}: expected a numpy.ndarray, but got {type(a).__name__}")
+    cdef int t = cnp.PyArray_TYPE(<cnp.ndarray>a)
+    if t != cnp.NPY_FLOAT32 and t != cnp.NPY_FLOAT64:
+        raise TypeError(f"{name}: expected dtype float32 or float64, but got {a.dtype}")
+    return t
+
+
+cdef inline void* data(str name, object a, int typenum, Py_ssize_t rows, Py_ssize_t cols,
+                       bint writeable=False) except NULL:
+    """a's data pointer after checking it is a C-contiguous ndarray of that dtype and shape (cols < 0: 1-D)."""
+    if not isinstance(a, cnp.ndarray):
+        raise TypeError(f"{name}: expected a numpy.ndarray, but got {type(a).__name__}")
+    cdef cnp.ndarray arr = <cnp.ndarray>a
+    if cnp.PyArray_TYPE(arr) != typenum:
+        raise TypeError(f"{name}: expected dtype {dtype_name(typenum)}, but got {a.dtype}")
+    cdef int ndim = cnp.PyArray_NDIM(arr)
+    cdef cnp.npy_intp* dims = cnp.PyArray_DIMS(arr)
+    if cols < 0:
+        if ndim != 1 or dims[0] != rows:
+            raise ValueError(f"{name}: expected shape ({rows},), but got {a.shape}")
+    elif ndim != 2 or dims[0] != rows or dims[1] != cols:
+        raise ValueError(f"{name}: expected shape ({rows}, {cols}), but got {a.shape}")
+    if not cnp.PyArray_IS_C_CONTIGUOUS(arr):
+        raise ValueError(f"{name}: expected a C-contiguous array, but got a non-contiguous one")
+    if writeable and not cnp.PyArray_ISWRITEABLE(arr):
+        raise ValueError(f"{name}: expected a writeable array, but got a read-only one")
+    return cnp.PyArray_DATA(arr)
+
+
+cdef inline void* optional_data(str name, object a, int typenum, Py_ssize_t rows, Py_ssize_t cols) except? NULL:
+    """NULL for None (a zero upstream gradient, or no bias), else data(...)."""
+    if a is None:
+        return NULL
+    return data(name, a, typenum, rows, cols)
+
+
+cdef inline object output(str name, object a, int typenum, Py_ssize_t rows, Py_ssize_t cols):
+    """The output array a (checked, writeable), or a new one when a is None."""
+    cdef cnp.npy_intp dims[2]
+    if a is None:
+        dims[0], dims[1] = rows, cols
+        return cnp.PyArray_EMPTY(1 if cols < 0 else 2, dims, typenum, 0)
+    data(name, a, typenum, rows, cols, True)
+    return a
+
+
+cdef inline Py_ssize_t rows_cols(str name, object a, Py_ssize_t* cols) except -1:
+    """The shape (rows, *cols) of a 2-D ndarray (already known to be one of float type)."""
+    cdef cnp.ndarray arr = <cnp.ndarray>a
+    if cnp.PyArray_NDIM(arr) != 2:
+        raise ValueError(f"{name}: expected shape (B, H), but got {a.shape}")
+    cols[0] = cnp.PyArray_DIMS(arr)[1]
+    return cnp.PyArray_DIMS(arr)[0]

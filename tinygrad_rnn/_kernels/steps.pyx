@@ -1,0 +1,304 @@
+"""Fused recurrent steps: the recurrent GEMM and the gate update in one call, forward and backward.
+
+One call per time step and direction, so a step costs one tape node and one kernel call. Signatures match the
+NumPy twins in _reference_gates.py: inputs, the activation name, then the outputs, which may be None (allocated
+here); the outputs are returned. Every array is checked (type, dtype, shape, C order) through NumPy's C API, which
+costs tens of nanoseconds; _backend.py turns a failure into its own message, or copies a non-contiguous input.
+"""
+cimport numpy as cnp
+from cython cimport floating
+from libc.string cimport memcpy, memset
+
+from ._arrays cimport data, float_type, optional_data, output, rows_cols
+from ._blas cimport gemm
+from ._checks cimport gate_code
+from ._gate_loops cimport gru_backward, gru_forward, lstm_backward, lstm_forward, peephole_backward, peephole_forward
+from ._math cimport tanh_
+
+cnp.import_array()
+
+
+# ---- LSTM ------------------------------------------------------------------------------------------------------
+
+cdef void _lstm_forward(floating kind, int a, Py_ssize_t B, Py_ssize_t H, void* xp, void* h_prev, void* c_prev,
+                        void* w_hh, void* gates, void* c, void* h) noexcept nogil:
+    cdef floating* z = <floating*>gates
+    memcpy(z, xp, B * 4 * H * sizeof(floating))
+    gemm(False, True, B, 4 * H, H, 1, <floating*>h_prev, H, <floating*>w_hh, H, 1, z, 4 * H)
+    lstm_forward(a, B, H, z, <floating*>c_prev, z, <floating*>c, <floating*>h)
+
+
+def lstm_step_forward(xp, h_prev, c_prev, w_hh, str act, gates=None, c=None, h=None):
+    """z = xp + h_prev @ W_hhᵀ; i,f,o = act(z), g = tanh(z); c = f⊙c_prev + i⊙g; h = o⊙tanh(c) → (gates, c, h)"""
+    cdef int a = gate_code(act), t = float_type("h_prev", h_prev)
+    cdef Py_ssize_t H, B = rows_cols("h_prev", h_prev, &H)
+    cdef void* p_xp = data("xp", xp, t, B, 4 * H)
+    cdef void* p_h_prev = data("h_prev", h_prev, t, B, H)
+    cdef void* p_c_prev = data("c_prev", c_prev, t, B, H)
+    cdef void* p_w = data("w_hh", w_hh, t, 4 * H, H)
+    gates, c, h = output("gates", gates, t, B, 4 * H), output("c", c, t, B, H), output("h", h, t, B, H)
+    cdef void* p_g = data("gates", gates, t, B, 4 * H)
+    cdef void* p_c = data("c", c, t, B, H)
+    cdef void* p_h = data("h", h, t, B, H)
+    if B and H:
+        with nogil:
+            if t == cnp.NPY_FLOAT64:
+                _lstm_forward(<double>0, a, B, H, p_xp, p_h_prev, p_c_prev, p_w, p_g, p_c, p_h)
+            else:
+                _lstm_forward(<float>0, a, B, H, p_xp, p_h_prev, p_c_prev, p_w, p_g, p_c, p_h)
+    return gates, c, h
+
+
+cdef void _lstm_backward(floating kind, int a, Py_ssize_t B, Py_ssize_t H, void* gates, void* c_prev, void* c,
+                         void* w_hh, void* dh, void* dc, void* dz, void* dc_prev, void* dh_prev) noexcept nogil:
+    lstm_backward(a, B, H, <floating*>gates, <floating*>c_prev, <floating*>c, <floating*>dh, <floating*>dc,
+                  <floating*>dz, <floating*>dc_prev)
+    gemm(False, False, B, H, 4 * H, 1, <floating*>dz, 4 * H, <floating*>w_hh, H, 0, <floating*>dh_prev, H)
+
+
+def lstm_step_backward(gates, c_prev, c, w_hh, dh, dc, str act, dz=None, dc_prev=None, dh_prev=None):
+    """dz, dc_prev as lstm_gates_backward (dh or dc None: zero); dh_prev = dz @ W_hh → (dz, dc_prev, dh_prev)"""
+    cdef int a = gate_code(act), t = float_type("c_prev", c_prev)
+    cdef Py_ssize_t H, B = rows_cols("c_prev", c_prev, &H)
+    cdef void* p_g = data("gates", gates, t, B, 4 * H)
+    cdef void* p_c_prev = data("c_prev", c_prev, t, B, H)
+    cdef void* p_c = data("c", c, t, B, H)
+    cdef void* p_w = data("w_hh", w_hh, t, 4 * H, H)
+    cdef void* p_dh = optional_data("dh", dh, t, B, H)
+    cdef void* p_dc = optional_data("dc", dc, t, B, H)
+    dz, dc_prev, dh_prev = (output("dz", dz, t, B, 4 * H), output("dc_prev", dc_prev, t, B, H),
+                            output("dh_prev", dh_prev, t, B, H))
+    cdef void* p_dz = data("dz", dz, t, B, 4 * H)
+    cdef void* p_dc_prev = data("dc_prev", dc_prev, t, B, H)
+    cdef void* p_dh_prev = data("dh_prev", dh_prev, t, B, H)
+    if B and H:
+        with nogil:
+            if t == cnp.NPY_FLOAT64:
+                _lstm_backward(<double>0, a, B, H, p_g, p_c_prev, p_c, p_w, p_dh, p_dc, p_dz, p_dc_prev, p_dh_prev)
+            else:
+                _lstm_backward(<float>0, a, B, H, p_g, p_c_prev, p_c, p_w, p_dh, p_dc, p_dz, p_dc_prev, p_dh_prev)
+    return dz, dc_prev, dh_prev
+
+
+# ---- peephole LSTM ---------------------------------------------------------------------------------------------
+
+cdef void _peephole_forward(floating kind, int a, Py_ssize_t B, Py_ssize_t H, void* xp, void* h_prev,
+                            void* c_prev, void* w_hh, void* w_ci, void* w_cf, void* w_co, void* gates, void* c,
+                            void* h) noexcept nogil:
+    cdef floating* z = <floating*>gates
+    memcpy(z, xp, B * 4 * H * sizeof(floating))
+    gemm(False, True, B, 4 * H, H, 1, <floating*>h_prev, H, <floating*>w_hh, H, 1, z, 4 * H)
+    peephole_forward(a, B, H, z, <floating*>c_prev, <floating*>w_ci, <floating*>w_cf, <floating*>w_co, z,
+                     <floating*>c, <floating*>h)
+
+
+def peephole_step_forward(xp, h_prev, c_prev, w_hh, w_ci, w_cf, w_co, str act, gates=None, c=None, h=None):
+    """z = xp + h_prev @ W_hhᵀ, then the peephole gates (i, f see c_prev; o sees the new c) → (gates, c, h)"""
+    cdef int a = gate_code(act), t = float_type("h_prev", h_prev)
+    cdef Py_ssize_t H, B = rows_cols("h_prev", h_prev, &H)
+    cdef void* p_xp = data("xp", xp, t, B, 4 * H)
+    cdef void* p_h_prev = data("h_prev", h_prev, t, B, H)
+    cdef void* p_c_prev = data("c_prev", c_prev, t, B, H)
+    cdef void* p_w = data("w_hh", w_hh, t, 4 * H, H)
+    cdef void* p_ci = data("w_ci", w_ci, t, H, -1)
+    cdef void* p_cf = data("w_cf", w_cf, t, H, -1)
+    cdef void* p_co = data("w_co", w_co, t, H, -1)
+    gates, c, h = output("gates", gates, t, B, 4 * H), output("c", c, t, B, H), output("h", h, t, B, H)
+    cdef void* p_g = data("gates", gates, t, B, 4 * H)
+    cdef void* p_c = data("c", c, t, B, H)
+    cdef void* p_h = data("h", h, t, B, H)
+    if B and H:
+        with nogil:
+            if t == cnp.NPY_FLOAT64:
+                _peephole_forward(<double>0, a, B, H, p_xp, p_h_prev, p_c_prev, p_w, p_ci, p_cf, p_co, p_g, p_c,
+                                  p_h)
+            else:
+                _peephole_forward(<float>0, a, B, H, p_xp, p_h_prev, p_c_prev, p_w, p_ci, p_cf, p_co, p_g, p_c,
+                                  p_h)
+    return gates, c, h
+
+
+cdef void _peephole_backward(floating kind, int a, Py_ssize_t B, Py_ssize_t H, void* gates, void* c_prev, void* c,
+                             void* w_hh, void* w_ci, void* w_cf, void* w_co, void* dh, void* dc, void* dz,
+                             void* dc_prev, void* dh_prev, void* dw_ci, void* dw_cf, void* dw_co) noexcept nogil:
+    if B == 0:
+        memset(dw_ci, 0, H * sizeof(floating))
+        memset(dw_cf, 0, H * sizeof(floating))
+        memset(dw_co, 0, H * sizeof(floating))
+        return
+    peephole_backward(a, B, H, <floating*>gates, <floating*>c_prev, <floating*>c, <floating*>w_ci,
+                      <floating*>w_cf, <floating*>w_co, <floating*>dh, <floating*>dc, <floating*>dz,
+                      <floating*>dc_prev, <floating*>dw_ci, <floating*>dw_cf, <floating*>dw_co)
+    gemm(False, False, B, H, 4 * H, 1, <floating*>dz, 4 * H, <floating*>w_hh, H, 0, <floating*>dh_prev, H)
+
+
+def peephole_step_backward(gates, c_prev, c, w_hh, w_ci, w_cf, w_co, dh, dc, str act, dz=None, dc_prev=None,
+                           dh_prev=None, dw_ci=None, dw_cf=None, dw_co=None):
+    """as peephole_gates_backward, plus dh_prev = dz @ W_hh → (dz, dc_prev, dh_prev, dw_ci, dw_cf, dw_co)"""
+    cdef int a = gate_code(act), t = float_type("c_prev", c_prev)
+    cdef Py_ssize_t H, B = rows_cols("c_prev", c_prev, &H)
+    cdef void* p_g = data("gates", gates, t, B, 4 * H)
+    cdef void* p_c_prev = data("c_prev", c_prev, t, B, H)
+    cdef void* p_c = data("c", c, t, B, H)
+    cdef void* p_w = data("w_hh", w_hh, t, 4 * H, H)
+    cdef void* p_ci = data("w_ci", w_ci, t, H, -1)
+    cdef void* p_cf = data("w_cf", w_cf, t, H, -1)
+    cdef void* p_co = data("w_co", w_co, t, H, -1)
+    cdef void* p_dh = optional_data("dh", dh, t, B, H)
+    cdef void* p_dc = optional_data("dc", dc, t, B, H)
+    dz, dc_prev, dh_prev = (output("dz", dz, t, B, 4 * H), output("dc_prev", dc_prev, t, B, H),
+                            output("dh_prev", dh_prev, t, B, H))
+    dw_ci, dw_cf, dw_co = output("dw_ci", dw_ci, t, H, -1), output("dw_cf", dw_cf, t, H, -1), output("dw_co", dw_co, t, H, -1)
+    cdef void* p_dz = data("dz", dz, t, B, 4 * H)
+    cdef void* p_dc_prev = data("dc_prev", dc_prev, t, B, H)
+    cdef void* p_dh_prev = data("dh_prev", dh_prev, t, B, H)
+    cdef void* p_dci = data("dw_ci", dw_ci, t, H, -1)
+    cdef void* p_dcf = data("dw_cf", dw_cf, t, H, -1)
+    cdef void* p_dco = data("dw_co", dw_co, t, H, -1)
+    if H:
+        with nogil:
+            if t == cnp.NPY_FLOAT64:
+                _peephole_backward(<double>0, a, B, H, p_g, p_c_prev, p_c, p_w, p_ci, p_cf, p_co, p_dh, p_dc, p_dz,
+                                   p_dc_prev, p_dh_prev, p_dci, p_dcf, p_dco)
+            else:
+                _peephole_backward(<float>0, a, B, H, p_g, p_c_prev, p_c, p_w, p_ci, p_cf, p_co, p_dh, p_dc, p_dz,
+                                   p_dc_prev, p_dh_prev, p_dci, p_dcf, p_dco)
+    return dz, dc_prev, dh_prev, dw_ci, dw_cf, dw_co
+
+
+# ---- GRU (reset-after) -----------------------------------------------------------------------------------------
+
+cdef void _gru_forward(floating kind, int a, Py_ssize_t B, Py_ssize_t H, void* xp, void* h_prev, void* w_hh,
+                       void* b_hh, void* hp, void* gates, void* h) noexcept nogil:
+    cdef floating* out = <floating*>hp
+    cdef Py_ssize_t b
+    for b in range(B):
+        if b_hh != NULL:
+            memcpy(out + b * 3 * H, b_hh, 3 * H * sizeof(floating))
+        else:
+            memset(out + b * 3 * H, 0, 3 * H * sizeof(floating))
+    gemm(False, True, B, 3 * H, H, 1, <floating*>h_prev, H, <floating*>w_hh, H, 1, out, 3 * H)
+    gru_forward(a, B, H, <floating*>xp, out, <floating*>h_prev, <floating*>gates, <floating*>h)
+
+
+def gru_step_forward(xp, h_prev, w_hh, b_hh, str act, hp=None, gates=None, h=None):
+    """hp = h_prev @ W_hhᵀ + b_hh (None: no bias); r, z = act(xp + hp); n = tanh(xp_n + r⊙hp_n);
+    h = (1−z)⊙n + z⊙h_prev → (hp, gates, h)"""
+    cdef int a = gate_code(act), t = float_type("h_prev", h_prev)
+    cdef Py_ssize_t H, B = rows_cols("h_prev", h_prev, &H)
+    cdef void* p_xp = data("xp", xp, t, B, 3 * H)
+    cdef void* p_h_prev = data("h_prev", h_prev, t, B, H)
+    cdef void* p_w = data("w_hh", w_hh, t, 3 * H, H)
+    cdef void* p_b = optional_data("b_hh", b_hh, t, 3 * H, -1)
+    hp, gates, h = output("hp", hp, t, B, 3 * H), output("gates", gates, t, B, 3 * H), output("h", h, t, B, H)
+    cdef void* p_hp = data("hp", hp, t, B, 3 * H)
+    cdef void* p_g = data("gates", gates, t, B, 3 * H)
+    cdef void* p_h = data("h", h, t, B, H)
+    if B and H:
+        with nogil:
+            if t == cnp.NPY_FLOAT64:
+                _gru_forward(<double>0, a, B, H, p_xp, p_h_prev, p_w, p_b, p_hp, p_g, p_h)
+            else:
+                _gru_forward(<float>0, a, B, H, p_xp, p_h_prev, p_w, p_b, p_hp, p_g, p_h)
+    return hp, gates, h
+
+
+cdef void _gru_backward(floating kind, int a, Py_ssize_t B, Py_ssize_t H, void* gates, void* hp, void* h_prev,
+                        void* w_hh, void* dh, void* dxp, void* dhp, void* dh_prev) noexcept nogil:
+    gru_backward(a, B, H, <floating*>gates, <floating*>hp, <floating*>h_prev, <floating*>dh, <floating*>dxp,
+                 <floating*>dhp, <floating*>dh_prev)
+    gemm(False, False, B, H, 3 * H, 1, <floating*>dhp, 3 * H, <floating*>w_hh, H, 1, <floating*>dh_prev, H)
+
+
+def gru_step_backward(gates, hp, h_prev, w_hh, dh, str act, dxp=None, dhp=None, dh_prev=None):
+    """dxp, dhp as gru_gates_backward (dh None: zero); dh_prev = dh⊙z + dhp @ W_hh → (dxp, dhp, dh_prev)"""
+    cdef int a = gate_code(act), t = float_type("h_prev", h_prev)
+    cdef Py_ssize_t H, B = rows_cols("h_prev", h_prev, &H)
+    cdef void* p_g = data("gates", gates, t, B, 3 * H)
+    cdef void* p_hp = data("hp", hp, t, B, 3 * H)
+    cdef void* p_h_prev = data("h_prev", h_prev, t, B, H)
+    cdef void* p_w = data("w_hh", w_hh, t, 3 * H, H)
+    cdef void* p_dh = optional_data("dh", dh, t, B, H)
+    dxp, dhp, dh_prev = (output("dxp", dxp, t, B, 3 * H), output("dhp", dhp, t, B, 3 * H),
+                         output("dh_prev", dh_prev, t, B, H))
+    cdef void* p_dxp = data("dxp", dxp, t, B, 3 * H)
+    cdef void* p_dhp = data("dhp", dhp, t, B, 3 * H)
+    cdef void* p_dh_prev = data("dh_prev", dh_prev, t, B, H)
+    if B and H:
+        with nogil:
+            if t == cnp.NPY_FLOAT64:
+                _gru_backward(<double>0, a, B, H, p_g, p_hp, p_h_prev, p_w, p_dh, p_dxp, p_dhp, p_dh_prev)
+            else:
+                _gru_backward(<float>0, a, B, H, p_g, p_hp, p_h_prev, p_w, p_dh, p_dxp, p_dhp, p_dh_prev)
+    return dxp, dhp, dh_prev
+
+
+# ---- vanilla RNN -----------------------------------------------------------------------------------------------
+
+cdef int rnn_code(str nonlinearity) except -1:
+    if nonlinearity == "tanh":
+        return 0
+    if nonlinearity == "relu":
+        return 1
+    raise ValueError(f"nonlinearity: expected one of 'tanh', 'relu', but got {nonlinearity!r}")
+
+
+cdef void _rnn_forward(floating kind, bint relu, Py_ssize_t B, Py_ssize_t H, void* xp, void* h_prev, void* w_hh,
+                       void* h) noexcept nogil:
+    cdef floating* out = <floating*>h
+    cdef Py_ssize_t k
+    memcpy(out, xp, B * H * sizeof(floating))
+    gemm(False, True, B, H, H, 1, <floating*>h_prev, H, <floating*>w_hh, H, 1, out, H)
+    for k in range(B * H):
+        out[k] = (out[k] if out[k] > 0 else 0) if relu else tanh_(out[k])
+
+
+def rnn_step_forward(xp, h_prev, w_hh, str nonlinearity, h=None):
+    """h = act(xp + h_prev @ W_hhᵀ), act tanh or relu → h"""
+    cdef int relu = rnn_code(nonlinearity), t = float_type("h_prev", h_prev)
+    cdef Py_ssize_t H, B = rows_cols("h_prev", h_prev, &H)
+    cdef void* p_xp = data("xp", xp, t, B, H)
+    cdef void* p_h_prev = data("h_prev", h_prev, t, B, H)
+    cdef void* p_w = data("w_hh", w_hh, t, H, H)
+    h = output("h", h, t, B, H)
+    cdef void* p_h = data("h", h, t, B, H)
+    if B and H:
+        with nogil:
+            if t == cnp.NPY_FLOAT64:
+                _rnn_forward(<double>0, relu, B, H, p_xp, p_h_prev, p_w, p_h)
+            else:
+                _rnn_forward(<float>0, relu, B, H, p_xp, p_h_prev, p_w, p_h)
+    return h
+
+
+cdef void _rnn_backward(floating kind, bint relu, Py_ssize_t B, Py_ssize_t H, void* h, void* w_hh, void* dh,
+                        void* dz, void* dh_prev) noexcept nogil:
+    cdef floating* y = <floating*>h
+    cdef floating* g = <floating*>dh
+    cdef floating* out = <floating*>dz
+    cdef Py_ssize_t k
+    for k in range(B * H):
+        if g == NULL:
+            out[k] = 0
+        else:
+            out[k] = g[k] * ((1 if y[k] > 0 else 0) if relu else 1 - y[k] * y[k])
+    gemm(False, False, B, H, H, 1, out, H, <floating*>w_hh, H, 0, <floating*>dh_prev, H)
+
+
+def rnn_step_backward(h, w_hh, dh, str nonlinearity, dz=None, dh_prev=None):
+    """dz = dh⊙act'(h) (from the output: 1 − h², or h > 0; dh None: zero); dh_prev = dz @ W_hh → (dz, dh_prev)"""
+    cdef int relu = rnn_code(nonlinearity), t = float_type("h", h)
+    cdef Py_ssize_t H, B = rows_cols("h", h, &H)
+    cdef void* p_h = data("h", h, t, B, H)
+    cdef void* p_w = data("w_hh", w_hh, t, H, H)
+    cdef void* p_dh = optional_data("dh", dh, t, B, H)
+    dz, dh_prev = output("dz", dz, t, B, H), output("dh_prev", dh_prev, t, B, H)
+    cdef void* p_dz = data("dz", dz, t, B, H)
+    cdef void* p_dh_prev = data("dh_prev", dh_prev, t, B, H)
+    if B and H:
+        with nogil:
+            if t == cnp.NPY_FLOAT64:
+                _rnn_backward(<double>0, relu, B, H, p_h, p_w, p_dh, p_dz, p_dh_prev)
+            else:
+                _rnn_backward(<float>0, relu, B, H, p_h, p_w, p_dh, p_dz, p_dh_prev)
+    return dz, dh_prev

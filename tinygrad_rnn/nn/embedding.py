@@ -1,0 +1,96 @@
+"""Embedding: a lookup table of rows, as one tape node whose gradient scatters back into the looked-up rows."""
+import numbers
+
+import numpy as np
+
+from .. import rng
+from ..function import Function
+from ..tensor import Tensor, _float_dtype
+from .cells import check_size
+from .module import Module, Parameter
+
+
+class EmbeddingLookup(Function):
+    """weight[indices] → (*indices.shape, D); ∂weight[k] = Σ of g over the positions holding k (np.add.at, so
+    repeated indices accumulate), zero for the padding row"""
+
+    @staticmethod
+    def forward(ctx, weight, indices, padding_idx=None):
+        ctx.save_for_backward(weight.shape, indices, padding_idx)
+        return weight[indices]
+
+    @staticmethod
+    def backward(ctx, g):
+        shape, indices, padding_idx = ctx.saved
+        grad = np.zeros(shape, dtype=g.dtype)
+        np.add.at(grad, indices.reshape(-1), g.reshape(-1, shape[1]))
+        if padding_idx is not None:
+            grad[padding_idx] = 0
+        return grad
+
+
+def as_indices(owner, name, value):
+    """An intp ndarray from an integer ndarray/list/number or a Tensor holding integer values."""
+    if isinstance(value, Tensor):
+        data = value.data
+        integral = np.isfinite(data) & (data == np.round(data))
+        if not integral.all():
+            bad = data[~integral][0].item()
+            raise ValueError(f"{owner}: expected {name} to hold integer indices, but the Tensor holds {bad!r}")
+        return data.astype(np.intp)
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, list, tuple, np.ndarray, np.generic)):
+        raise TypeError(f"{owner}: expected {name} to be an integer ndarray, a list of ints or a Tensor holding "
+                        f"integers, but got {type(value).__name__}")
+    arr = np.asarray(value)
+    if arr.size == 0 and arr.dtype.kind == "f":
+        arr = arr.astype(np.intp)          # np.asarray([]) is float64
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"{owner}: expected {name} to hold integers (an integer dtype), but got dtype {arr.dtype}")
+    return arr.astype(np.intp, copy=False)
+
+
+def lookup(owner, input, weight, padding_idx=None):
+    """Checks `input` holds indices in [0, N) (IndexError naming the first bad one) and records the lookup."""
+    indices = as_indices(owner, "input", input)
+    n = weight.shape[0]
+    if indices.size:
+        lo, hi = int(indices.min()), int(indices.max())
+        if lo < 0 or hi >= n:
+            raise IndexError(f"{owner}: index {lo if lo < 0 else hi} is out of range: expected indices in "
+                             f"[0, {n - 1}] (num_embeddings={n})")
+    return EmbeddingLookup.apply(weight, indices=indices, padding_idx=padding_idx)
+
+
+def embedding(input, weight, padding_idx=None):
+    """Rows of `weight` (N, D) picked by the integer `input` (any shape) → (*input.shape, D), one tape node."""
+    return lookup("embedding", input, weight, padding_idx)
+
+
+class Embedding(Module):
+    """weight (num_embeddings, embedding_dim) ~ N(0, 1) as PyTorch; the padding_idx row starts at zero and gets no
+    gradient. forward(input: integer indices of any shape) → (*input.shape, embedding_dim)."""
+
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, dtype=None):
+        super().__init__()
+        check_size("Embedding", "num_embeddings", num_embeddings)
+        check_size("Embedding", "embedding_dim", embedding_dim)
+        if padding_idx is not None:
+            if (not isinstance(padding_idx, numbers.Integral) or isinstance(padding_idx, bool)
+                    or not -num_embeddings <= padding_idx < num_embeddings):
+                raise ValueError(f"Embedding: Padding_idx must be within num_embeddings: expected an integer in "
+                                 f"[{-num_embeddings}, {num_embeddings - 1}], but got {padding_idx!r}")
+            padding_idx = int(padding_idx) % num_embeddings
+        self.num_embeddings, self.embedding_dim, self.padding_idx = num_embeddings, embedding_dim, padding_idx
+        weight = rng.generator.standard_normal((num_embeddings, embedding_dim)).astype(_float_dtype(dtype))
+        if padding_idx is not None:
+            weight[padding_idx] = 0
+        self.weight = Parameter(weight)
+
+    def forward(self, input):
+        return lookup("Embedding", input, self.weight, self.padding_idx)
+
+    def extra_repr(self):
+        s = f"{self.num_embeddings}, {self.embedding_dim}"
+        if self.padding_idx is not None:
+            s += f", padding_idx={self.padding_idx}"
+        return s

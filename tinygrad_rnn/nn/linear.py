@@ -1,0 +1,44 @@
+"""Linear: y = x @ Wᵀ + b with PyTorch's layout and initialisation, one fused tape node."""
+import numpy as np
+
+from ..tensor import Tensor, _float_dtype
+from . import init
+from .cells import check_size
+from .module import Module, Parameter
+
+
+class Linear(Module):
+    """weight (out_features, in_features), bias (out_features,), both U(±1/√in_features) as PyTorch.
+
+    forward(input (..., in_features)) -> (..., out_features), recorded as one node (the linear_act kernel).
+    """
+
+    def __init__(self, in_features, out_features, bias=True, dtype=None):
+        super().__init__()
+        check_size("Linear", "in_features", in_features)
+        check_size("Linear", "out_features", out_features)
+        self.in_features, self.out_features = in_features, out_features
+        dt = _float_dtype(dtype)
+        bound = 1.0 / np.sqrt(in_features)
+        self.weight = Parameter(init.uniform((out_features, in_features), bound, dt))
+        if bias:
+            self.bias = Parameter(init.uniform((out_features,), bound, dt))
+        else:
+            self.register_parameter("bias", None)
+
+    def forward(self, input):
+        if not isinstance(input, Tensor):
+            raise TypeError(f"Linear: expected input to be a Tensor, but got {type(input).__name__}")
+        if input.ndim == 0:
+            raise ValueError("Linear: expected input to have 1 or more dimensions (..., in_features), but got a 0-D "
+                             "tensor")
+        if input.shape[-1] != self.in_features:
+            raise ValueError(f"Linear: input.size(-1) must be equal to in_features. Expected {self.in_features}, "
+                             f"got {input.shape[-1]} (input shape {tuple(input.shape)})")
+        if input.dtype != self.weight.dtype:
+            raise ValueError(f"Linear: expected input of dtype {self.weight.dtype} (the parameters' dtype), but got "
+                             f"{input.dtype}")
+        return input.linear(self.weight, self.bias)
+
+    def extra_repr(self):
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

@@ -95,7 +95,10 @@ def run_backward(root, gradient, retain_graph=False):
         if g is None:  # nothing reached this node: its inputs get nothing from it either
             parent_grads = (None,) * len(ctx.parents)
         else:
-            g = tuple(_dense(x) for x in g) if ctx.n_out else _dense(g)
+            if ctx.n_out:
+                g = tuple([x.materialize() if type(x) is OuterSum else x for x in g])
+            elif type(g) is OuterSum:
+                g = g.materialize()
             parent_grads = type(ctx).backward(ctx, g)
             if type(parent_grads) is not tuple:
                 parent_grads = (parent_grads,)

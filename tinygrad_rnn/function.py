@@ -34,29 +34,31 @@ class Function:
 
     @classmethod
     def apply(cls, *tensors, **options):
-        dtype = tensors[0].data.dtype
-        for t in tensors[1:]:
-            if t.data.dtype != dtype:
+        arrays = [t.data for t in tensors]
+        dtype = arrays[0].dtype
+        for a in arrays:
+            if a.dtype is not dtype and a.dtype != dtype:
                 raise TypeError(
                     f"{cls.__name__}: expected all inputs to have the same dtype, but got {dtype} and "
-                    f"{t.data.dtype} (convert one with .float() or .double())"
+                    f"{a.dtype} (convert one with .float() or .double())"
                 )
         ctx = cls()
-        ctx.needs_input_grad = tuple(t.requires_grad for t in tensors)
+        ctx.needs_input_grad = needs = tuple([t.requires_grad for t in tensors])
         ctx.saved = ()
         ctx.freed = False
-        out = cls.forward(ctx, *[t.data for t in tensors], **options)
-        if grad_mode.enabled and any(ctx.needs_input_grad):
+        out = cls.forward(ctx, *arrays, **options)
+        record = grad_mode.enabled and True in needs
+        if record:
             ctx.parents = tensors
         else:
             ctx = None
         if type(out) is tuple:
-            if ctx is not None:
+            if record:
                 ctx.n_out = len(out)
-            return tuple(Tensor._make(o, ctx, i) for i, o in enumerate(out))
-        if ctx is not None:
+            return tuple([_output(o, ctx, i) for i, o in enumerate(out)])
+        if record:
             ctx.n_out = 0
-        return Tensor._make(out, ctx)
+        return _output(out, ctx, 0)
 
     @staticmethod
     def forward(ctx, *arrays, **options):
@@ -68,3 +70,14 @@ class Function:
 
     def __repr__(self):
         return f"<{type(self).__name__}>"
+
+
+def _output(data, ctx, idx, _new=Tensor.__new__):
+    """Tensor._make, inlined for the one call every node makes per output."""
+    t = _new(Tensor)
+    t.data = data if type(data) is np.ndarray else np.asarray(data)
+    t.grad = None
+    t.requires_grad = ctx is not None
+    t._ctx = ctx
+    t._idx = idx
+    return t

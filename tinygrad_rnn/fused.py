@@ -56,15 +56,15 @@ class LSTMStep(Function):
     """z = xp + h_prev @ W_hhᵀ; i,f,o = σ(z), g = tanh(z); c = f⊙c_prev + i⊙g; h = o⊙tanh(c) → (h, c, gates)"""
 
     @staticmethod
-    def forward(ctx, xp, h_prev, c_prev, w_hh, act="sigmoid"):
+    def forward(ctx, xp, h_prev, c_prev, w_hh, act="sigmoid", with_gates=False):
         gates, c, h = _backend.lstm_step_forward(xp, h_prev, c_prev, w_hh, act)
         ctx.save_for_backward(h_prev, c_prev, w_hh, gates, c, act)
-        return h, c, gates
+        return (h, c, gates) if with_gates else (h, c)
 
     @staticmethod
     def backward(ctx, grads):
-        dh, dc, dgates = grads
-        _refuse_gate_grad(dgates)
+        dh, dc = grads[0], grads[1]
+        _refuse_gate_grad(grads, 2)
         h_prev, c_prev, w_hh, gates, c, act = ctx.saved
         dz, dc_prev, dh_prev = _backend.lstm_step_backward(gates, c_prev, c, w_hh, dh, dc, act)
         return dz, dh_prev, dc_prev, OuterSum(dz, h_prev)
@@ -74,15 +74,15 @@ class PeepholeLSTMStep(Function):
     """LSTMStep with i, f += w_ci⊙c_prev, w_cf⊙c_prev and o += w_co⊙c (Gers & Schmidhuber 2000) → (h, c, gates)"""
 
     @staticmethod
-    def forward(ctx, xp, h_prev, c_prev, w_hh, w_ci, w_cf, w_co, act="sigmoid"):
+    def forward(ctx, xp, h_prev, c_prev, w_hh, w_ci, w_cf, w_co, act="sigmoid", with_gates=False):
         gates, c, h = _backend.peephole_step_forward(xp, h_prev, c_prev, w_hh, w_ci, w_cf, w_co, act)
         ctx.save_for_backward(h_prev, c_prev, w_hh, w_ci, w_cf, w_co, gates, c, act)
-        return h, c, gates
+        return (h, c, gates) if with_gates else (h, c)
 
     @staticmethod
     def backward(ctx, grads):
-        dh, dc, dgates = grads
-        _refuse_gate_grad(dgates)
+        dh, dc = grads[0], grads[1]
+        _refuse_gate_grad(grads, 2)
         h_prev, c_prev, w_hh, w_ci, w_cf, w_co, gates, c, act = ctx.saved
         dz, dc_prev, dh_prev, dw_ci, dw_cf, dw_co = _backend.peephole_step_backward(
             gates, c_prev, c, w_hh, w_ci, w_cf, w_co, dh, dc, act)
@@ -94,15 +94,15 @@ class GRUStep(Function):
     h = (1−z)⊙n + z⊙h_prev → (h, gates)"""
 
     @staticmethod
-    def forward(ctx, xp, h_prev, w_hh, b_hh=None, act="sigmoid"):
+    def forward(ctx, xp, h_prev, w_hh, b_hh=None, act="sigmoid", with_gates=False):
         hp, gates, h = _backend.gru_step_forward(xp, h_prev, w_hh, b_hh, act)
         ctx.save_for_backward(h_prev, w_hh, hp, gates, act)
-        return h, gates
+        return (h, gates) if with_gates else h
 
     @staticmethod
     def backward(ctx, grads):
-        dh, dgates = grads
-        _refuse_gate_grad(dgates)
+        dh = grads[0] if type(grads) is tuple else grads
+        _refuse_gate_grad(grads, 1)
         h_prev, w_hh, hp, gates, act = ctx.saved
         dxp, dhp, dh_prev = _backend.gru_step_backward(gates, hp, h_prev, w_hh, dh, act)
         if len(ctx.needs_input_grad) == 3:
@@ -115,16 +115,16 @@ class GRUChoStep(Function):
     h = (1−z)⊙n + z⊙h_prev → (h, gates). W_hh arrives cut in its [r; z] and n rows."""
 
     @staticmethod
-    def forward(ctx, xp, h_prev, w_rz, w_n, act="sigmoid"):
+    def forward(ctx, xp, h_prev, w_rz, w_n, act="sigmoid", with_gates=False):
         gates_rz, rh = _backend.gru_cho_reset_forward(xp, h_prev @ w_rz.T, h_prev, act)
         n, h = _backend.gru_cho_update_forward(xp, rh @ w_n.T, gates_rz, h_prev)
         ctx.save_for_backward(h_prev, w_rz, w_n, gates_rz, rh, n, act)
-        return h, np.concatenate([gates_rz, n], axis=1)
+        return (h, np.concatenate([gates_rz, n], axis=1)) if with_gates else h
 
     @staticmethod
     def backward(ctx, grads):
-        dh, dgates = grads
-        _refuse_gate_grad(dgates)
+        dh = grads[0] if type(grads) is tuple else grads
+        _refuse_gate_grad(grads, 1)
         h_prev, w_rz, w_n, gates_rz, rh, n, act = ctx.saved
         dz_pre, dn_pre, dh_prev = _backend.gru_cho_update_backward(gates_rz, n, h_prev, dh, act)
         dr_pre, dh_via_r = _backend.gru_cho_reset_backward(gates_rz, h_prev, dn_pre @ w_n, act)
@@ -135,7 +135,8 @@ class GRUChoStep(Function):
         return dxp, dh_prev, OuterSum(drz, h_prev), OuterSum(dn_pre, rh)
 
 
-def _refuse_gate_grad(dgates):
-    if dgates is not None:
+def _refuse_gate_grad(grads, n_states):
+    """The gate activations a fused step returns after its n_states states (when asked for) carry no gradient."""
+    if type(grads) is tuple and len(grads) > n_states and grads[n_states] is not None:
         raise RuntimeError("the gate activations a fused step returns are for inspection only: they have no "
                            "gradient (use fused=False to differentiate through the gates)")

@@ -74,8 +74,8 @@ class LSTMRecurrence(Recurrence):
     def step(self, xp, state, w_hh, want_gates=False):
         h, c = state
         if self.fused:
-            h, c, gates = F.LSTMStep.apply(xp, h, c, w_hh, act=self.act)
-            return (h, c), gates
+            out = F.LSTMStep.apply(xp, h, c, w_hh, act=self.act, with_gates=want_gates)
+            return out[:2], (out[2] if want_gates else None)
         zi, zf, zg, zo = (xp + h @ w_hh.T).chunk(4, dim=1)
         i, f, g, o = self.gate(zi), self.gate(zf), zg.tanh(), self.gate(zo)
         c = f * c + i * g
@@ -94,8 +94,8 @@ class PeepholeLSTMRecurrence(LSTMRecurrence):
         h, c_prev = state
         w_hh, w_ci, w_cf, w_co = prepared
         if self.fused:
-            h, c, gates = F.PeepholeLSTMStep.apply(xp, h, c_prev, w_hh, w_ci, w_cf, w_co, act=self.act)
-            return (h, c), gates
+            out = F.PeepholeLSTMStep.apply(xp, h, c_prev, w_hh, w_ci, w_cf, w_co, act=self.act, with_gates=want_gates)
+            return out[:2], (out[2] if want_gates else None)
         zi, zf, zg, zo = (xp + h @ w_hh.T).chunk(4, dim=1)
         i, f, g = self.gate(zi + w_ci * c_prev), self.gate(zf + w_cf * c_prev), zg.tanh()
         c = f * c_prev + i * g
@@ -120,7 +120,8 @@ class GRURecurrence(Recurrence):
         w_hh, b_hh = prepared
         if self.fused:
             args = (xp, h, w_hh) if b_hh is None else (xp, h, w_hh, b_hh)
-            return F.GRUStep.apply(*args, act=self.act)
+            out = F.GRUStep.apply(*args, act=self.act, with_gates=want_gates)
+            return out if want_gates else (out, None)
         xr, xz, xn = xp.chunk(3, dim=1)
         hr, hz, hn = _linear(h, w_hh, b_hh, False).chunk(3, dim=1)
         r, z = self.gate(xr + hr), self.gate(xz + hz)
@@ -142,7 +143,8 @@ class GRUChoRecurrence(Recurrence):
     def step(self, xp, h, prepared, want_gates=False):
         w_rz, w_n = prepared
         if self.fused:
-            return F.GRUChoStep.apply(xp, h, w_rz, w_n, act=self.act)
+            out = F.GRUChoStep.apply(xp, h, w_rz, w_n, act=self.act, with_gates=want_gates)
+            return out if want_gates else (out, None)
         xr, xz, xn = xp.chunk(3, dim=1)
         hr, hz = (h @ w_rz.T).chunk(2, dim=1)
         r, z = self.gate(xr + hr), self.gate(xz + hz)

@@ -123,3 +123,19 @@ def test_backend_is_chosen_once_from_the_environment():
     bad = _backend_in_subprocess("fortran")
     assert bad.returncode != 0
     assert "TINYGRAD_RNN_BACKEND: expected 'cython' or 'numpy', but got 'fortran'" in bad.stderr
+
+
+def test_use_backend_switches_and_restores(rng):
+    x, w, b, _ = arrays(rng, np.float64, 3, 4, 5)
+    before = _backend._linear
+    with _backend.use_backend("numpy"):
+        assert _backend._linear is _reference
+        y_numpy = _backend.linear_act_forward(x, w, b, "tanh")
+    with _backend.use_backend("cython"):
+        assert _backend._linear is cython_linear
+        y_cython = _backend.linear_act_forward(x, w, b, "tanh")
+    assert _backend._linear is before
+    np.testing.assert_allclose(y_cython, y_numpy, rtol=1e-12)
+    with pytest.raises(ValueError, match="use_backend: expected 'cython' or 'numpy', but got 'gpu'"):
+        with _backend.use_backend("gpu"):
+            pass

@@ -5,6 +5,7 @@ The Cython kernels (`_kernels/`) are used when built; `TINYGRAD_RNN_BACKEND=nump
 is where wrong dtypes, shapes, non-contiguous inputs (copied) and read-only outputs are caught, with a message that
 names the argument and gives expected versus received.
 """
+import contextlib
 import os
 import warnings
 
@@ -37,6 +38,24 @@ BACKEND, _linear, _gates, _steps = _load()
 # The Cython entry points check shapes themselves (typed memoryviews check dtype, rank and contiguity), so the
 # gate and step wrappers call them straight away and run the Python checks only to explain a failure.
 _KERNELS_CHECK_SHAPES = BACKEND == "cython"
+
+
+@contextlib.contextmanager
+def use_backend(name):
+    """Run a block on the "cython" kernels or their "numpy" twins (benchmarks compare both in one process)."""
+    global _linear, _gates, _steps, _KERNELS_CHECK_SHAPES
+    if name not in ("cython", "numpy"):
+        raise ValueError(f"use_backend: expected 'cython' or 'numpy', but got {name!r}")
+    saved = _linear, _gates, _steps, _KERNELS_CHECK_SHAPES
+    if name == "cython":
+        from ._kernels import gates, linear, steps   # ImportError when they are not built: say so, do not fake it
+        _linear, _gates, _steps, _KERNELS_CHECK_SHAPES = linear, gates, steps, True
+    else:
+        _linear, _gates, _steps, _KERNELS_CHECK_SHAPES = _reference, _reference_gates, _reference_gates, False
+    try:
+        yield
+    finally:
+        _linear, _gates, _steps, _KERNELS_CHECK_SHAPES = saved
 
 
 # ---- checks --------------------------------------------------------------------------------------------------

@@ -1,21 +1,48 @@
-"""`python -m tinygrad_rnn <command>`: argparse front end; bad input is one line on stderr and exit code 2."""
+"""`python -m tinygrad_rnn <command>`: argparse front end; bad input is one line on stderr and exit code 2.
+
+Each command lives in its own module, which provides HELP, add_arguments(parser) and run(args) -> exit code;
+run raises UsageError for input it refuses (a missing file, a checkpoint from another model, ...).
+"""
 import argparse
+import importlib
 import sys
 
-import numpy as np
+COMMANDS = {  # name -> module
+    "demo": "tinygrad_rnn.demo",
+}
+
+
+class UsageError(Exception):
+    """Bad input from the user: reported as one line on stderr, exit code 2, no traceback."""
 
 
 def positive_int(text):
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
     return value
 
 
 def positive_float(text):
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
     if not value > 0:
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
+def probability(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text}")
     return value
 
 
@@ -29,25 +56,24 @@ class OneLineParser(argparse.ArgumentParser):
 def build_parser():
     parser = OneLineParser(prog="python -m tinygrad_rnn", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
-    demo = commands.add_parser("demo", help="train a tiny RNN on a sine wave and print a falling loss")
-    demo.add_argument("--steps", type=positive_int, default=300)
-    demo.add_argument("--hidden", type=positive_int, default=16)
-    demo.add_argument("--seq-len", type=positive_int, default=20)
-    demo.add_argument("--lr", type=positive_float, default=0.05)
-    demo.add_argument("--dtype", choices=["float32", "float64"], default="float64")
-    demo.add_argument("--seed", type=int, default=0)
+    for name, module_name in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        sub = commands.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(sub)
+        sub.set_defaults(run=module.run)
     return parser
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    if args.command == "demo":
-        from .demo import run_demo
-
-        losses = run_demo(steps=args.steps, hidden=args.hidden, seq_len=args.seq_len, lr=args.lr,
-                          seed=args.seed, dtype=np.dtype(args.dtype))
-        print(f"loss fell from {losses[0]:.5f} to {losses[-1]:.5f} in {len(losses)} steps")
-    return 0
+    try:
+        return args.run(args)
+    except UsageError as err:
+        print(f"python -m tinygrad_rnn {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"python -m tinygrad_rnn {args.command}: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -43,3 +43,24 @@ def run_demo(steps=300, hidden=16, seq_len=20, batch=8, lr=0.05, seed=0, dtype=n
         if step % max(1, steps // 10) == 0 or step == steps - 1:
             log(f"step {step:4d}  loss {losses[-1]:.5f}")
     return losses
+
+
+HELP = "train a tiny RNN on a sine wave and print a falling loss"
+
+
+def add_arguments(parser):
+    from .cli import positive_float, positive_int
+
+    parser.add_argument("--steps", type=positive_int, default=300)
+    parser.add_argument("--hidden", type=positive_int, default=16)
+    parser.add_argument("--seq-len", type=positive_int, default=20)
+    parser.add_argument("--lr", type=positive_float, default=0.05)
+    parser.add_argument("--dtype", choices=["float32", "float64"], default="float64")
+    parser.add_argument("--seed", type=int, default=0)
+
+
+def run(args):
+    losses = run_demo(steps=args.steps, hidden=args.hidden, seq_len=args.seq_len, lr=args.lr, seed=args.seed,
+                      dtype=np.dtype(args.dtype))
+    print(f"loss fell from {losses[0]:.5f} to {losses[-1]:.5f} in {len(losses)} steps")
+    return 0

@@ -8,7 +8,11 @@ import importlib
 import sys
 
 COMMANDS = {  # name -> module
+    "train": "tinygrad_rnn.train",
+    "sample": "tinygrad_rnn.sample",
+    "adding": "tinygrad_rnn.adding",
     "demo": "tinygrad_rnn.demo",
+    "bench": "tinygrad_rnn.bench",
 }
 
 

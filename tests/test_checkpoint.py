@@ -1,0 +1,364 @@
+"""checkpoint: exact round trips (weights, Adam state, config, vocabulary, step, RNG), bit-identical resumes, atomic
+writes, one-line refusals of damaged or foreign files, export to torch.nn.LSTM."""
+import math
+import os
+import sys
+import zipfile
+
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tg
+from tinygrad_rnn import checkpoint, nn, optim
+from tinygrad_rnn import rng as engine_rng
+from tinygrad_rnn.checkpoint import CheckpointError
+
+VOCAB = "\n abcé✓漢🙂"  # a newline, Latin-1, BMP and astral characters
+CONFIG = {"cell": "lstm", "hidden": 5, "layers": 2, "dtype": "float64", "dropout": 0.0, "sizes": (3, 5),
+          "lr": 0.1 + 0.2, "tiny": 5e-324, "huge": 1.7976931348623157e308, "neg_zero": -0.0, "nested": {"a": [1, None]}}
+
+
+class Net(nn.Module):
+    """A 2-layer LSTM with a linear head: the names are "lstm.weight_ih_l0", ..., "head.weight", "head.bias"."""
+
+    def __init__(self, dtype):
+        super().__init__()
+        self.lstm = nn.LSTM(3, 5, num_layers=2, dtype=dtype)
+        self.head = nn.Linear(5, 2, dtype=dtype)
+
+    def forward(self, x):
+        return self.head(self.lstm(x)[0])
+
+
+def train(model, opt, steps, dtype):
+    """`steps` real optimiser steps on a fixed regression problem."""
+    g = np.random.default_rng(5)
+    x, y = (tg.Tensor(g.standard_normal(shape).astype(dtype)) for shape in [(4, 2, 3), (4, 2, 2)])
+    for _ in range(steps):
+        opt.zero_grad()
+        ((model(x) - y) ** 2).mean().backward()
+        opt.step()
+
+
+def trained(dtype, steps=3):
+    tg.manual_seed(0)
+    model = Net(dtype)
+    opt = optim.Adam(model.parameters(), lr=0.01, betas=(0.8, 0.99))
+    train(model, opt, steps, dtype)
+    return model, opt
+
+
+def assert_identical(a, b):
+    """Same types all the way down (tuples stay tuples), same key order, arrays bit for bit with their dtype."""
+    assert type(a) is type(b), (a, b)
+    if isinstance(a, np.ndarray):
+        assert (a.dtype, a.shape, a.tobytes()) == (b.dtype, b.shape, b.tobytes())
+    elif isinstance(a, dict):
+        assert list(a) == list(b)
+        for key in a:
+            assert_identical(a[key], b[key])
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b)
+        for x, y in zip(a, b):
+            assert_identical(x, y)
+    elif isinstance(a, float):
+        assert a == b and math.copysign(1, a) == math.copysign(1, b)
+    else:
+        assert a == b
+
+
+# ---- round trips ----------------------------------------------------------------------------------------------
+def test_round_trip_is_exact(tmp_path, dtype):
+    model, opt = trained(dtype)
+    tg.manual_seed(42)
+    engine_rng.generator.random(3)
+    rng_state = engine_rng.generator.bit_generator.state
+    path = tmp_path / "ckpt.npz"
+    checkpoint.save(path, model.state_dict(), opt.state_dict(), CONFIG, VOCAB, 3, rng_state)
+    later = engine_rng.generator.random(4)  # what the original generator draws next
+
+    saved = checkpoint.load(path)
+    assert list(saved) == ["model", "optimizer", "config", "vocab", "step", "rng_state"]
+    assert saved["model"]["lstm.weight_ih_l0"].dtype == dtype
+    assert_identical(saved["model"], model.state_dict())
+    assert_identical(saved["optimizer"], opt.state_dict())
+    assert saved["optimizer"]["param_groups"][0]["betas"] == (0.8, 0.99)
+    assert saved["optimizer"]["state"][0]["step"] == 3
+    assert_identical(saved["config"], CONFIG)
+    assert_identical(saved["vocab"], VOCAB)
+    assert_identical(saved["step"], 3)
+    assert_identical(saved["rng_state"], rng_state)
+    g = np.random.default_rng()
+    g.bit_generator.state = saved["rng_state"]
+    assert g.random(4).tobytes() == later.tobytes()
+
+
+def test_resume_is_bit_identical(tmp_path, dtype):
+    model, opt = trained(dtype, steps=3)
+    path = tmp_path / "ckpt.npz"
+    checkpoint.save(path, model.state_dict(), opt.state_dict(), step=3)
+    train(model, opt, 2, dtype)  # the uninterrupted run: 5 steps
+
+    tg.manual_seed(99)  # other initial weights and other hyperparameters: the checkpoint overrides both
+    fresh = Net(dtype)
+    fresh_opt = optim.Adam(fresh.parameters(), lr=0.5, betas=(0.9, 0.999))
+    saved = checkpoint.load(path)
+    fresh.load_state_dict(saved["model"])
+    fresh_opt.load_state_dict(saved["optimizer"])
+    train(fresh, fresh_opt, 2, dtype)
+    assert_identical(fresh.state_dict(), model.state_dict())
+    assert_identical(fresh_opt.state_dict(), opt.state_dict())
+
+
+def test_layout_is_plain_npz(tmp_path):
+    model, opt = trained(np.float64)
+    path = tmp_path / "ckpt.npz"
+    checkpoint.save(path, model.state_dict(), opt.state_dict())
+    with np.load(path, allow_pickle=False) as z:
+        names = set(z.files)
+        np.testing.assert_array_equal(z["model/head.weight"], model.head.weight.data)
+        np.testing.assert_array_equal(z["optim/state/0/exp_avg"], opt.state_dict()["state"][0]["exp_avg"])
+    assert {"format_version", "meta", "digest", "model/lstm.weight_hh_l1", "optim/state/9/exp_avg_sq"} <= names
+    assert "optim/state/0/step" not in names  # ints live in the JSON metadata
+    assert sorted(os.listdir(tmp_path)) == ["ckpt.npz"]  # exactly that name, no temporary left
+
+
+@pytest.mark.parametrize("make", [lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True),
+                                  lambda ps: optim.RMSprop(ps, momentum=0.5, centered=True),
+                                  lambda ps: optim.Adagrad(ps, lr_decay=0.1),
+                                  lambda ps: optim.AdamW(ps, amsgrad=True)],
+                         ids=["SGD", "RMSprop", "Adagrad", "AdamW"])
+def test_other_optimisers_round_trip(tmp_path, make):
+    tg.manual_seed(0)
+    model = Net(np.float32)
+    opt = make(list(model.parameters()))
+    train(model, opt, 2, np.float32)
+    checkpoint.save(tmp_path / "c.npz", model.state_dict(), opt.state_dict())
+    assert_identical(checkpoint.load(tmp_path / "c.npz")["optimizer"], opt.state_dict())
+
+
+def test_array_valued_rng_state_and_defaults(tmp_path):
+    g = np.random.Generator(np.random.MT19937(3))  # its state holds a uint32 array
+    checkpoint.save(tmp_path / "c.npz", {"w": np.arange(3.0)}, rng_state=g)
+    saved = checkpoint.load(tmp_path / "c.npz")
+    assert_identical(saved["rng_state"], g.bit_generator.state)
+    assert (saved["optimizer"], saved["config"], saved["vocab"], saved["step"]) == (None, {}, None, 0)
+
+
+@pytest.mark.parametrize("kwargs,error", [(dict(config={"f": object()}), TypeError),
+                                          (dict(config={1: "int key"}), TypeError),
+                                          (dict(vocab=list("ab")), TypeError),
+                                          (dict(step=1.5), TypeError)])
+def test_save_refuses_what_it_cannot_restore(tmp_path, kwargs, error):
+    with pytest.raises(error):
+        checkpoint.save(tmp_path / "c.npz", {"w": np.zeros(2)}, **kwargs)
+    assert os.listdir(tmp_path) == []
+
+
+# ---- atomic writes ------------------------------------------------------------------------------------------------
+def _partial_savez(f, *args, **kwargs):
+    f.write(b"PK\x03\x04 half of an archive")
+    raise OSError(28, "No space left on device")
+
+
+def _io_error(*args):
+    raise OSError(5, "Input/output error")
+
+
+def _interrupt(*args):
+    raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("target,replacement,error", [
+    ("replace", _io_error, OSError),
+    ("fsync", _interrupt, KeyboardInterrupt),
+    ("savez", _partial_savez, OSError),
+], ids=["os.replace fails", "interrupted at fsync", "write fails midway"])
+def test_failed_save_leaves_previous_checkpoint(tmp_path, monkeypatch, target, replacement, error):
+    path = tmp_path / "ckpt.npz"
+    checkpoint.save(path, {"w": np.arange(4.0)}, step=1)
+    before = path.read_bytes()
+    monkeypatch.setattr(np if target == "savez" else os, target, replacement)
+    with pytest.raises(error):
+        checkpoint.save(path, {"w": np.arange(5.0)}, step=2)
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["ckpt.npz"]
+    assert checkpoint.load(path)["step"] == 1
+    new = tmp_path / "new.npz"  # and with no previous file: nothing at all is left
+    monkeypatch.setattr(np if target == "savez" else os, target, replacement)
+    with pytest.raises(error):
+        checkpoint.save(new, {"w": np.arange(5.0)})
+    assert os.listdir(tmp_path) == ["ckpt.npz"]
+
+
+# ---- refusals -------------------------------------------------------------------------------------------------
+def refused(path, *words, expect_config=None):
+    """load(path) raises CheckpointError with a one-line message naming the file and containing `words`."""
+    with pytest.raises(CheckpointError) as info:
+        checkpoint.load(path, expect_config=expect_config)
+    message = str(info.value)
+    assert "\n" not in message and str(path) in message, message
+    for word in words:
+        assert word in message
+    return message
+
+
+def rewrite(path, change):
+    """Rewrites the archive (a consistent zip, with the old digest) after change(members)."""
+    with np.load(path, allow_pickle=False) as z:
+        members = {name: z[name] for name in z.files}
+    change(members)
+    with open(path, "wb") as f:
+        np.savez(f, **members)
+
+
+@pytest.fixture
+def good(tmp_path):
+    model, opt = trained(np.float64)
+    path = tmp_path / "ckpt.npz"
+    checkpoint.save(path, model.state_dict(), opt.state_dict(), {"cell": "lstm", "hidden": 64}, VOCAB, 3)
+    return path
+
+
+def flip(path, offset):
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("cut", ["half", 10, -1])
+def test_truncated(good, cut):
+    data = good.read_bytes()
+    good.write_bytes(data[: len(data) // 2 if cut == "half" else cut])
+    refused(good, "not a checkpoint")
+
+
+def _weight_data(path):
+    with np.load(path) as z:
+        data = z["model/lstm.weight_hh_l1"].tobytes()
+    return path.read_bytes().index(data), len(data)
+
+
+@pytest.mark.parametrize("where", ["weight data", "zip magic", "zip local header name", "npy header",
+                                   "central directory"])
+def test_flipped_byte(good, where):
+    start, size = _weight_data(good)
+    raw = good.read_bytes()
+    offset = {"weight data": start + size // 2, "zip magic": 0, "zip local header name": 32,
+              "npy header": raw.rindex(b"{'descr'", 0, start) + 12, "central directory": raw.rindex(b"PK\x01\x02") + 16,
+              }[where]
+    flip(good, offset)
+    refused(good)
+
+
+def test_every_single_byte_flip_is_refused_or_harmless(tmp_path):
+    path = tmp_path / "small.npz"
+    checkpoint.save(path, {"w": np.arange(6.0).reshape(2, 3)}, config={"h": 2}, vocab="ab")
+    original, expected = path.read_bytes(), checkpoint.load(path)
+    with zipfile.ZipFile(path) as z:  # where each member's bytes (npy header + data) are in the file
+        starts = [i.header_offset + 30 + int.from_bytes(original[i.header_offset + 26: i.header_offset + 28], "little")
+                  + int.from_bytes(original[i.header_offset + 28: i.header_offset + 30], "little") for i in z.infolist()]
+        members = {k for i, s in zip(z.infolist(), starts) for k in range(s, s + i.compress_size)}
+    for offset in range(len(original)):
+        data = bytearray(original)
+        data[offset] ^= 0xFF
+        path.write_bytes(bytes(data))
+        try:
+            got = checkpoint.load(path)
+        except CheckpointError as err:
+            assert "\n" not in str(err) and str(path) in str(err)
+        else:  # zip fields nobody reads (timestamps, "version made by", ...), never a member's bytes
+            assert offset not in members
+            assert_identical(got, expected)
+
+
+def test_checksum_catches_what_zip_does_not(good):
+    rewrite(good, lambda m: m["model/lstm.weight_hh_l1"].__setitem__((0, 0), 0.5))
+    refused(good, "is corrupted (checksum mismatch)")
+
+
+def test_checksum_covers_names_and_metadata(good):
+    rewrite(good, lambda m: m.__setitem__("model/extra", np.zeros(1)))
+    refused(good, "checksum mismatch")
+
+
+@pytest.mark.parametrize("member", ["meta", "digest", "format_version", "model/lstm.weight_hh_l1",
+                                    "optim/state/3/exp_avg"])
+def test_missing_member(good, member):
+    rewrite(good, lambda m: m.pop(member))
+    refused(good, "is incomplete", f"'{member}' is missing")
+
+
+def test_unknown_format_version(good):
+    rewrite(good, lambda m: m.__setitem__("format_version", np.array(2)))
+    refused(good, "unknown format version 2")
+
+
+def test_missing_empty_text_npy_directory_and_foreign_npz(tmp_path):
+    refused(tmp_path / "nowhere.npz", "no such checkpoint file")
+    (tmp_path / "empty.npz").write_bytes(b"")
+    refused(tmp_path / "empty.npz", "empty")
+    (tmp_path / "notes.npz").write_text("hidden=128\nnot an archive\n")
+    refused(tmp_path / "notes.npz", "not a checkpoint")
+    np.save(tmp_path / "array.npy", np.zeros(3))
+    refused(tmp_path / "array.npy", "not an .npz archive")
+    refused(tmp_path, "cannot read checkpoint")
+    np.savez(tmp_path / "other.npz", a=np.zeros(2))
+    refused(tmp_path / "other.npz", "'format_version' is missing")
+
+
+def test_pickled_member_is_refused(good):
+    with zipfile.ZipFile(good, "a") as z:
+        with z.open("model/evil.npy", "w") as f:
+            np.lib.format.write_array(f, np.array([object()]), allow_pickle=True)
+    refused(good, "is corrupted", "model/evil")
+
+
+def test_config_mismatch(good):
+    assert checkpoint.load(good, expect_config={"cell": "lstm"})["config"]["hidden"] == 64
+    message = refused(good, expect_config={"hidden": 128, "cell": "lstm"})
+    assert message == f"{good} was saved for a different model: hidden=128 here, 64 in the checkpoint"
+    refused(good, "layers=2 here, nothing in the checkpoint", expect_config={"layers": 2})
+
+
+def test_error_message_is_one_line_even_for_odd_paths(tmp_path):
+    odd = tmp_path / "two\nlines.npz"
+    odd.write_bytes(b"junk")
+    with pytest.raises(CheckpointError) as info:
+        checkpoint.load(odd)
+    assert "\n" not in str(info.value) and isinstance(info.value, ValueError)
+
+
+# ---- PyTorch ------------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("precision", ["float64", "float32"])
+def test_export_loads_into_torch_lstm(tmp_path, precision):
+    torch = pytest.importorskip("torch")
+    dtype, tol = (np.float64, 1e-10) if precision == "float64" else (np.float32, 1e-5)
+    tg.manual_seed(3)
+    lstm = nn.LSTM(3, 5, num_layers=2, dtype=dtype)
+    path = tmp_path / "lstm.npz"
+    checkpoint.save(path, lstm.state_dict())
+    sd = checkpoint.export_torch_state_dict(path)
+    assert all(isinstance(v, torch.Tensor) and v.dtype == getattr(torch, precision) for v in sd.values())
+    reference = torch.nn.LSTM(3, 5, num_layers=2, dtype=getattr(torch, precision))
+    reference.load_state_dict(sd, strict=True)
+
+    x = np.random.default_rng(0).standard_normal((6, 2, 3)).astype(dtype)
+    out, (h, c) = lstm(tg.Tensor(x))
+    with torch.no_grad():
+        t_out, (t_h, t_c) = reference(torch.from_numpy(x))
+    for ours, theirs in [(out, t_out), (h, t_h), (c, t_c)]:
+        np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=0, atol=tol)
+
+    from_loaded = checkpoint.export_torch_state_dict(checkpoint.load(path))
+    checkpoint.to_torch_file(path, tmp_path / "lstm.pt")
+    from_file = torch.load(tmp_path / "lstm.pt", weights_only=True)
+    for other in (from_loaded, from_file):
+        assert list(other) == list(sd) and all(torch.equal(other[k], sd[k]) for k in sd)
+
+
+def test_export_without_torch_says_how_to_install(good, monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)  # import torch -> ImportError
+    with pytest.raises(ImportError, match="pip install torch"):
+        checkpoint.export_torch_state_dict(good)

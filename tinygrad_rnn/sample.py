@@ -1,0 +1,65 @@
+"""`python -m tinygrad_rnn sample CHECKPOINT`: generate text from a trained character model."""
+import numpy as np
+
+from . import checkpoint, no_grad
+from .charlm import CharLM
+from .cli import UsageError, positive_float, positive_int
+from .data import DataError, Vocabulary
+
+HELP = "generate text from a checkpoint written by `train`"
+
+
+def generate(model, vocab, prime, length, temperature=1.0, generator=None):
+    """prime + `length` characters drawn one at a time from softmax(logits / temperature)."""
+    generator = generator or np.random.default_rng()
+    model.eval()
+    with no_grad():
+        logits, state = model(vocab.encode(prime).reshape(-1, 1))
+        out = []
+        for _ in range(length):
+            z = logits.data[-1, 0].astype(np.float64) / temperature
+            p = np.exp(z - z.max())
+            nxt = generator.choice(len(p), p=p / p.sum())
+            out.append(nxt)
+            logits, state = model(np.array([[nxt]]), state)
+    return prime + vocab.decode(out)
+
+
+def add_arguments(parser):
+    parser.add_argument("checkpoint", help="a .npz file written by `python -m tinygrad_rnn train`")
+    parser.add_argument("--prime", default="\n", help="text to start from (default: a newline)")
+    parser.add_argument("--length", type=positive_int, default=400, help="characters to generate")
+    parser.add_argument("--temperature", type=positive_float, default=0.8, help="< 1: safer, > 1: wilder")
+    parser.add_argument("--seed", type=int, default=None, help="for a reproducible sample")
+
+
+def load_model(path):
+    """(model, vocabulary) rebuilt from a checkpoint, or UsageError with the checkpoint's one-line complaint."""
+    try:
+        saved = checkpoint.load(path)
+    except checkpoint.CheckpointError as err:
+        raise UsageError(str(err)) from None
+    config, chars = saved["config"], saved["vocab"]
+    needed = ("cell", "hidden", "layers", "dtype")
+    if chars is None or any(k not in config for k in needed):
+        raise UsageError(f"{path}: not a character-model checkpoint (no vocabulary or model config)")
+    vocab = Vocabulary(chars)
+    model = CharLM(len(vocab), config["hidden"], config["layers"], config["cell"], config.get("dropout", 0.0),
+                   dtype=np.dtype(config["dtype"]))
+    try:
+        model.load_state_dict(saved["model"])
+    except (KeyError, ValueError) as err:
+        raise UsageError(f"{path}: its weights do not fit the model it describes: {err}") from None
+    return model, vocab
+
+
+def run(args):
+    if not args.prime:
+        raise UsageError("--prime: expected at least one character, but got an empty string")
+    model, vocab = load_model(args.checkpoint)
+    try:
+        text = generate(model, vocab, args.prime, args.length, args.temperature, np.random.default_rng(args.seed))
+    except DataError as err:
+        raise UsageError(f"--prime: {err}") from None
+    print(text)
+    return 0

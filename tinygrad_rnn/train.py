@@ -32,7 +32,7 @@ def add_arguments(parser):
     parser.add_argument("--dtype", choices=["float32", "float64"], help="float32 (default) or float64")
     parser.add_argument("--seq-len", type=positive_int, default=64, help="characters per window (TBPTT length)")
     parser.add_argument("--batch", type=positive_int, default=32, help="parallel streams")
-    parser.add_argument("--steps", type=positive_int, default=600, help="optimisation steps in all")
+    parser.add_argument("--steps", type=positive_int, default=1000, help="optimisation steps in all")
     parser.add_argument("--lr", type=positive_float, default=3e-3)
     parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam")
     parser.add_argument("--clip", type=positive_float, default=5.0, help="max global gradient norm")

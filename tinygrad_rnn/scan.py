@@ -1,0 +1,76 @@
+"""Scan: a whole recurrent loop as one tape node whose backward runs the step's own backward in reverse.
+
+A layer can record its loop over time step by step (one node per step: the picture the tutorial draws, where hooks
+and graph views see every h_t) or as one Scan node, the loop primitive JAX calls lax.scan. Scan stores the same
+per-step contexts the step nodes would, and its backward applies the same per-step backward rules in reverse time
+order: backpropagation through time is still the chain rule over the recorded steps, derived by nobody. What it
+saves is the generic tape's bookkeeping per step (Tensor objects, dict lookups, topological counts), which at small
+sizes costs more than the step's arithmetic.
+
+    ys, *carry_T = Scan.apply(xs, *carry_0, *consts, step=LSTMStep, n_carry=2, reverse=False, masks=None, options={})
+
+xs (T, B, ·) holds the per-step inputs (the hoisted input projection); the carry (h, or h and c) flows from step to
+step; consts (recurrent weights) are shared by every step, and their per-step gradients are summed (OuterSum
+factors from the fused steps become one GEMM). ys[t] is the carry's first element after step t. masks (T, B, 1)
+booleans freeze the carry and zero ys where a sequence has ended (variable lengths).
+"""
+import numpy as np
+
+from .function import Function
+
+
+class Scan(Function):
+    """ys[t], carry = step(xs[t], carry, consts) for t in order; ∂ by step.backward for t in reverse order"""
+
+    @staticmethod
+    def forward(ctx, xs, *rest, step, n_carry, reverse=False, masks=None, options=None):
+        options = options or {}
+        carry, consts = list(rest[:n_carry]), rest[n_carry:]
+        steps = xs.shape[0]
+        ys = np.empty((steps,) + carry[0].shape, carry[0].dtype)
+        order = range(steps - 1, -1, -1) if reverse else range(steps)
+        needs = (True,) * (1 + len(rest))                  # the steps compute every gradient; Scan drops unused
+        contexts = [None] * steps
+        for t in order:
+            sctx = step()
+            sctx.needs_input_grad, sctx.saved = needs, ()
+            out = step.forward(sctx, xs[t], *carry, *consts, **options)
+            new = list(out) if type(out) is tuple else [out]
+            if masks is not None:
+                keep = masks[t]
+                new = [np.where(keep, n, c) for n, c in zip(new, carry)]
+                ys[t] = np.where(keep, new[0], 0)
+            else:
+                ys[t] = new[0]
+            contexts[t] = sctx
+            carry = new
+        ctx.save_for_backward(step, contexts, order, masks, n_carry, len(consts), xs.shape)
+        return (ys, *carry)
+
+    @staticmethod
+    def backward(ctx, grads):
+        step, contexts, order, masks, n_carry, n_consts, xs_shape = ctx.saved
+        dys, dcarry = grads[0], list(grads[1:])
+        dxs = None
+        dconsts = [None] * n_consts
+        for t in reversed(order):
+            d_out = list(dcarry)
+            if dys is not None:
+                d_out[0] = dys[t] if d_out[0] is None else d_out[0] + dys[t]
+            passed = None
+            if masks is not None:                      # frozen rows: the gradient skips the step entirely
+                keep = masks[t]
+                passed = [None if d is None else np.where(keep, 0, d) for d in dcarry]
+                d_out = [None if d is None else np.where(keep, d, 0) for d in d_out]
+            g = step.backward(contexts[t], tuple(d_out) if n_carry > 1 else d_out[0])
+            contexts[t] = None                             # its saved arrays can go now
+            if dxs is None:
+                dxs = np.empty(xs_shape, g[0].dtype)
+            dxs[t] = g[0]
+            dcarry = list(g[1:1 + n_carry])
+            if passed is not None:
+                dcarry = [d if p is None else (p if d is None else d + p) for d, p in zip(dcarry, passed)]
+            for k, gk in enumerate(g[1 + n_carry:]):
+                if gk is not None:
+                    dconsts[k] = gk if dconsts[k] is None else dconsts[k] + gk
+        return (dxs, *dcarry, *dconsts)

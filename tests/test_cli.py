@@ -36,3 +36,21 @@ def test_cli_bad_input_is_one_line_and_exit_2(args, needle):
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0] and "Traceback" not in result.stderr
+
+
+def test_adding_problem_data_and_table(capsys):
+    from tinygrad_rnn.adding import batch
+    from tinygrad_rnn.cli import main
+
+    x, y = batch(np.random.default_rng(0), 10, 5)
+    assert x.shape == (10, 5, 2) and y.shape == (5, 1)
+    assert (x[:, :, 1].sum(axis=0) == 2).all() and (x[:5, :, 1].sum(axis=0) == 1).all()
+    np.testing.assert_allclose(y[:, 0], (x[:, :, 0] * x[:, :, 1]).sum(axis=0), rtol=1e-6)
+    assert main(["adding", "--steps", "2", "--length", "10", "--hidden", "4", "--cells", "rnn,gru"]) == 0
+    table = capsys.readouterr().out.split("learned?")[1].split()
+    assert table[0] == "rnn" and float(table[1]) > 0 and table[3] == "gru"
+
+
+def test_adding_rejects_unknown_cells():
+    result = run("adding", "--cells", "lstm,tcn")
+    assert result.returncode == 2 and "--cells" in result.stderr and len(result.stderr.strip().splitlines()) == 1

@@ -106,7 +106,7 @@ def time_kernels(dtypes, repeats, notes):
         for kernel in bc.KERNELS:
             runs = _make_all(lambda impl: bc.make_kernel(kernel, impl, dtype, np.random.default_rng(bc.SEED)),
                              bc.KERNEL_IMPLS, notes)
-            times = measure(runs, repeats, warmup=50, min_sample=0.002)
+            times = measure(runs, 3 * repeats, warmup=50, min_sample=0.002)   # 2 ms samples: cheap, take more
             rows += [{"kind": "kernel", "kernel": kernel, "impl": impl, "dtype": dtype, **_stats(times[impl])}
                      for impl in runs]
     return rows
@@ -170,7 +170,8 @@ def format_kernels(rows):
 def format_charlm(rows):
     widths = (7, 12, 9, 7)
     by = {(r["dtype"], r["candidate"]): r["median"] for r in rows}
-    lines = [_line(("dtype", "candidate", "ms/step", "t/torch"), widths, 2), _line(["-" * w for w in widths], widths, 2)]
+    lines = [_line(("dtype", "candidate", "ms/step", "t/torch"), widths, 2),
+             _line(["-" * w for w in widths], widths, 2)]
     for r in rows:
         lines.append(_line([r["dtype"], r["candidate"], f"{r['median'] * 1e3:.2f}",
                             _ratio(r["median"], by.get((r["dtype"], "torch")))], widths, 2))
@@ -189,9 +190,8 @@ def _order(row):
     """The command's own order: layers by shape, cell, dtype, candidate; kernels and char-LM by dtype."""
     def index(values, value):
         return values.index(value) if value in values else len(values)
-    kind = ("layer", "kernel", "charlm").index(row["kind"]) if row["kind"] in ("layer", "kernel", "charlm") else 3
-    return (kind, index(tuple(bc.SHAPES), row.get("shape")), index(bc.CELLS, row.get("cell")),
-            index(bc.DTYPES, row.get("dtype")), index(bc.KERNELS, row.get("kernel")),
+    return (index(("layer", "kernel", "charlm"), row["kind"]), index(tuple(bc.SHAPES), row.get("shape")),
+            index(bc.CELLS, row.get("cell")), index(bc.DTYPES, row.get("dtype")), index(bc.KERNELS, row.get("kernel")),
             index(bc.CANDIDATES, row.get("candidate")), index(bc.KERNEL_IMPLS, row.get("impl")))
 
 
@@ -225,14 +225,16 @@ def _print(*parts):
 
 
 def _report(rows, sections):
-    layers = [r for r in rows if r["kind"] == "layer"]
-    if "layers" in sections and layers:
-        _print(format_layers(layers))
-    for kind, title, fmt in (("kernels", "\nkernels at S (one time step; twin = the NumPy op chain replaced):",
-                              format_kernels), ("charlm", "\nchar-LM training step (batch 16, seq 50):", format_charlm)):
-        picked = [r for r in rows if r["kind"] == kind.rstrip("s")]
-        if kind in sections and picked:
-            _print(title)
+    """The tables of `rows` for the sections asked for, each after its title."""
+    kernels = "kernels at S, one time step (numpy: the op chain a kernel replaces)"
+    charlm = f"char-LM training step (batch {bc.CHARLM.batch}, sequence {bc.CHARLM.seq})"
+    tables = (("layers", "layer", None, format_layers), ("kernels", "kernel", kernels, format_kernels),
+              ("charlm", "charlm", charlm, format_charlm))
+    for section, kind, title, fmt in tables:
+        picked = [r for r in rows if r["kind"] == kind]
+        if section in sections and picked:
+            if title:
+                _print(f"\n{title}:")
             _print(fmt(picked))
 
 
@@ -264,7 +266,9 @@ def run(args):
             for shape in shapes:
                 for cell in cells:
                     for dtype in dtypes:
-                        _print(format_layers(time_layers(cell, shape, dtype, candidates, repeats, notes), False))
+                        rows = time_layers(cell, shape, dtype, candidates, repeats, notes)
+                        if rows:
+                            _print(format_layers(rows, header=False))
         rows = []
         if "kernels" in args.sections:
             rows += time_kernels(dtypes, repeats, notes)

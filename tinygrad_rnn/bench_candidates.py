@@ -2,9 +2,9 @@
 
 A layer candidate is built by `make_<name>(cell, shape, dtype, rng) -> run`; each call of run() is one full forward
 and backward through the sequence (weight gradients included) and returns the weight gradients as ndarrays under
-PyTorch's names without the layer suffix ({"weight_ih": ..., "weight_hh": ..., ...}). The loss is L = Σ y ⊙ dy for a
-fixed random dy, and ∂L/∂x is computed too (the hand oracle always computes it, so every candidate does). Weights and
-data come from `problem(cell, shape, dtype, rng)`: an rng in the same state gives every candidate the same numbers.
+PyTorch's names without the layer suffix ({"weight_ih": ..., "weight_hh": ..., ...}). The loss is L = Σ y ⊙ dy for
+a fixed random dy, and ∂L/∂x is computed too (the hand oracle always computes it, so every candidate does). Weights
+and data come from `problem(cell, shape, dtype, rng)`: an rng in the same state gives every candidate the same numbers.
 A candidate that cannot run here (torch missing, no peephole LSTM in torch, Cython kernels not built) raises
 Unavailable. Used by `python -m tinygrad_rnn bench` (tinygrad_rnn/bench.py) and by benchmarks/ (pytest-benchmark).
 """
@@ -222,7 +222,8 @@ def kernel_args(name, dtype, rng, shape="S"):
 
 def make_kernel(name, impl, dtype, rng, shape="S"):
     """run() calling kernel `name` itself ("cython") or its NumPy twin ("numpy": the op chain the kernel replaces);
-    both have the same signature and get the same arguments, with no _backend checks in between."""
+    both have the same signature and get the same arguments, with no _backend checks in between. The step kernels
+    return their outputs; the linear_act ones write into arrays among their arguments, which are run.outputs."""
     if impl == "cython":
         _need_cython()
         from ._kernels import linear, steps
@@ -230,7 +231,11 @@ def make_kernel(name, impl, dtype, rng, shape="S"):
     else:
         module = _reference if name.startswith("linear_act") else _reference_gates
     fn, args = getattr(module, name), kernel_args(name, dtype, rng, shape)
-    return lambda: fn(*args)
+
+    def run():
+        return fn(*args)
+    run.outputs = args[-(1 if name == "linear_act_forward" else 3):] if name.startswith("linear_act") else None
+    return run
 
 
 # ---- one char-LM training step ----------------------------------------------------------------------------------
@@ -280,8 +285,9 @@ def make_charlm(candidate, dtype, rng):
         return run
     torch = _torch("lstm")
     c = CHARLM
-    model = torch.nn.ModuleDict({"embed": torch.nn.Embedding(c.vocab, c.embed), "lstm": torch.nn.LSTM(
-        c.embed, c.hidden, num_layers=c.layers), "head": torch.nn.Linear(c.hidden, c.vocab)}).to(getattr(torch, dtype.name))
+    model = torch.nn.ModuleDict({"embed": torch.nn.Embedding(c.vocab, c.embed),           # CharLM's names, in torch
+                                 "lstm": torch.nn.LSTM(c.embed, c.hidden, num_layers=c.layers),
+                                 "head": torch.nn.Linear(c.hidden, c.vocab)}).to(getattr(torch, dtype.name))
     model.load_state_dict({n: torch.from_numpy(w) for n, w in weights.items()})
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     inputs, targets = torch.from_numpy(inputs), torch.from_numpy(targets)

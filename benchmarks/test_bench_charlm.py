@@ -1,0 +1,20 @@
+"""One char-LM training step: Embedding(65, 64) -> 2-layer LSTM(64, 128) -> Linear(128, 65) -> cross-entropy ->
+Adam, batch 16, sequence 50; the engine against the same model and weights in PyTorch."""
+import numpy as np
+import pytest
+
+from tinygrad_rnn import bench_candidates as bc
+
+
+@pytest.mark.parametrize("dtype", bc.DTYPES)
+@pytest.mark.parametrize("candidate", bc.CHARLM_CANDIDATES)
+def test_charlm_step(benchmark, rng, candidate, dtype):
+    if candidate == "torch":
+        pytest.importorskip("torch")
+    try:
+        run = bc.make_charlm(candidate, dtype, rng)
+    except bc.Unavailable as err:
+        pytest.skip(str(err))
+    benchmark.group = f"charlm {dtype}"
+    benchmark.extra_info.update(kind="charlm", candidate=candidate, dtype=dtype)
+    assert np.isfinite(benchmark(run))

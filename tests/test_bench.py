@@ -1,0 +1,160 @@
+"""The benchmark's building blocks: every candidate computes the oracle's gradients (so the timings compare equal
+work), the kernel pairs agree, the tables have their columns, and `python -m tinygrad_rnn bench` runs."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tinygrad_rnn import bench
+from tinygrad_rnn import bench_candidates as bc
+from tinygrad_rnn.cli import build_parser, main
+
+TINY = (3, 5, 4, 6)  # B, I, H, T
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """As the benchmarks run: multithreaded BLAS on a busy machine can turn milliseconds into seconds."""
+    with bc.pin_threads(1):
+        yield
+
+
+def _make_or_skip(make, *args):
+    try:
+        return make(*args)
+    except bc.Unavailable as err:
+        pytest.skip(str(err))
+
+
+@pytest.mark.parametrize("cell", bc.CELLS)
+@pytest.mark.parametrize("candidate", bc.CANDIDATES)
+def test_candidate_weight_grads_equal_the_oracle(candidate, cell):
+    if candidate in bc.TORCH_CANDIDATES:
+        pytest.importorskip("torch")
+    run = _make_or_skip(bc.make, candidate, cell, TINY, "float64", np.random.default_rng(7))
+    expected = bc.make_oracle(cell, TINY, "float64", np.random.default_rng(7))()
+    for _ in range(2):                                   # a second call must not accumulate into the first's grads
+        grads = run()
+        assert sorted(grads) == sorted(expected)
+        for name, value in expected.items():
+            assert grads[name].dtype == np.float64 and np.isfinite(grads[name]).all(), name
+            np.testing.assert_allclose(grads[name], value, rtol=1e-6, atol=1e-12, err_msg=f"{candidate} {name}")
+
+
+def test_candidates_share_weights_and_data():
+    a, b = (bc.problem("peephole", TINY, "float32", np.random.default_rng(3)) for _ in range(2))
+    assert a.state_dict.keys() == b.state_dict.keys() and "weight_ci_l0" in a.state_dict
+    assert all(np.array_equal(a.state_dict[k], b.state_dict[k]) for k in a.state_dict)
+    assert np.array_equal(a.x, b.x) and a.x.dtype == np.float32 and a.x.shape == (6, 3, 5)
+
+
+def test_gemm_flops():
+    B, I, H, T = bc.SHAPES["M"]
+    assert bc.gemm_flops("gru", "M") == 3 * 2 * T * B * 3 * H * (I + H)
+
+
+@pytest.mark.parametrize("kernel", bc.KERNELS)
+def test_kernel_and_its_numpy_twin_agree(kernel):
+    results = []
+    for impl in ("cython", "numpy"):
+        run = _make_or_skip(bc.make_kernel, kernel, impl, "float64", np.random.default_rng(0))
+        out = run()
+        results.append(run.outputs if run.outputs is not None else out)
+    assert len(results[0]) == len(results[1]) > 0
+    for c, t in zip(*results):
+        np.testing.assert_allclose(c, t, rtol=1e-10, atol=1e-12)
+
+
+def test_charlm_step_matches_torch():
+    pytest.importorskip("torch")
+    engine = _make_or_skip(bc.make_charlm, "engine", "float64", np.random.default_rng(5))
+    torch_step = bc.make_charlm("torch", "float64", np.random.default_rng(5))
+    for _ in range(2):                                   # the second loss is after one Adam step on each side
+        assert engine() == pytest.approx(torch_step(), rel=1e-9)
+
+
+def test_measure_interleaves_and_counts():
+    calls = []
+    runs = {name: (lambda name=name: calls.append(name)) for name in "abc"}
+    times = bench.measure(runs, repeats=3, warmup=1)
+    assert calls == list("abc") + list("abc") + list("bca") + list("cab")
+    assert {k: len(v) for k, v in times.items()} == {"a": 3, "b": 3, "c": 3}
+
+
+def test_peak_memory_sees_numpy_buffers():
+    assert bc.peak_memory(lambda: np.ones(1 << 20)) >= 8 << 20
+
+
+def _row(candidate, median, peak=None):
+    return {"kind": "layer", "cell": "lstm", "shape": "S", "dtype": "float32", "candidate": candidate, "T": 100,
+            "flops": bc.gemm_flops("lstm", "S"), "median": median, "iqr": median / 10, "peak_bytes": peak}
+
+
+def test_layer_table_columns_and_ratios():
+    text = bench.format_layers([_row("engine", 0.001, 2 ** 20), _row("oracle", 0.004, 2 ** 21), _row("torch", 0.002)])
+    header, rule, *lines = text.splitlines()
+    assert header.split() == ["cell", "shape", "dtype", "candidate", "µs/step", "±%", "GFLOP/s", "t/oracle",
+                              "t/torch", "peak", "MiB"]
+    assert set(rule) <= {"-", " "}
+    assert lines[0].split() == ["lstm", "S", "float32", "engine", "10.0", "10",
+                                f"{bc.gemm_flops('lstm', 'S') / 1e-3 / 1e9:.2f}", "0.25", "0.50", "1.00"]
+    assert lines[2].split()[-3:] == ["0.50", "1.00", "-"]
+    assert "-" in bench.format_layers([_row("engine", 0.001)], header=False).split()   # no oracle row: no ratio
+
+
+def _pytest_benchmark_json(path, rows):
+    benchmarks = [{"name": "x", "stats": {"median": r.pop("median"), "iqr": r.pop("iqr")}, "extra_info": r}
+                  for r in rows]
+    benchmarks.append({"name": "unrelated", "stats": {"median": 1.0, "iqr": 0.0}, "extra_info": {}})
+    path.write_text(json.dumps({"machine_info": {"system": "Linux", "cpu": {"brand_raw": "Some CPU"}},
+                                "benchmarks": benchmarks}))
+
+
+def test_report_from_pytest_benchmark_json(tmp_path, capsys):
+    path = tmp_path / "bench.json"
+    kernel = {"kind": "kernel", "kernel": "lstm_step_forward", "dtype": "float32"}
+    _pytest_benchmark_json(path, [_row("oracle", 0.004), _row("engine", 0.001),
+                                  {**kernel, "impl": "numpy", "median": 4e-5, "iqr": 0.0},
+                                  {**kernel, "impl": "cython", "median": 1e-5, "iqr": 0.0}])
+    args = build_parser().parse_args(["bench", "--json", str(path)])
+    assert bench.run(args) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    engine = next(line for line in lines if " engine " in line)
+    assert engine.split()[:5] == ["lstm", "S", "float32", "engine", "10.0"] and "0.25" in engine.split()
+    assert lines.index(engine) < lines.index(next(line for line in lines if " oracle " in line))
+    assert "4.00x" in out and "Some CPU" in out
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "tinygrad_rnn", "bench", *args], capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_cli_quick_prints_the_table():
+    result = _cli("--quick", "--shapes", "S", "--cells", "lstm", "--dtypes", "float32", "--repeats", "2")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "BLAS" in out and "machine:" in out and "t/oracle" in out and "peak MiB" in out
+    rows = [line.split() for line in out.splitlines() if line.startswith("lstm ")]
+    candidates = [r[3] for r in rows]
+    assert {"engine", "engine-numpy", "unfused", "oracle"} <= set(candidates) <= set(bc.CANDIDATES)
+    assert all(r[1:3] == ["S", "float32"] for r in rows)
+    assert next(r for r in rows if r[3] == "oracle")[7] == "1.00"
+    assert "lstm_step_backward" in out and "char-LM" in out
+
+
+@pytest.mark.parametrize("args,needle", [(("--shapes", "Q"), "--shapes"), (("--repeats", "0"), "--repeats"),
+                                         (("--cells", "lstm,elman"), "elman"), (("--threads", "x"), "--threads"),
+                                         (("--json", "/nonexistent/bench.json"), "cannot read")])
+def test_cli_bad_arguments_are_one_line_exit_2(args, needle, capsys):
+    try:
+        code = main(["bench", *args])                   # in-process: the parser exits, a UsageError returns 2
+    except SystemExit as stop:
+        code = stop.code
+    assert code == 2
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0] and "Traceback" not in err

@@ -1,6 +1,7 @@
 """Modules: containers of parameters with PyTorch's names; cells, sequence layers, linear layers and losses."""
 from . import functional
 from .cells import GRUCell, LSTMCell, PeepholeLSTMCell, RNNCell
+from .classic import ClockworkRNN, ClockworkRNNCell, DepthGatedLSTM, DepthGatedLSTMCell
 from .containers import Dropout, Sequential
 from .embedding import Embedding
 from .layers import GRU, LSTM, RNN, PeepholeLSTM
@@ -11,3 +12,4 @@ from .module import Module, Parameter
 __all__ = ["CrossEntropyLoss", "Dropout", "Embedding", "GRU", "GRUCell", "LSTM", "LSTMCell", "Linear", "MSELoss",
            "Module", "NLLLoss", "Parameter", "PeepholeLSTM", "PeepholeLSTMCell", "RNN", "RNNCell", "Sequential",
            "functional"]
+__all__ += ["ClockworkRNN", "ClockworkRNNCell", "DepthGatedLSTM", "DepthGatedLSTMCell"]

@@ -40,12 +40,16 @@ class RNNBase(Module):
         for layer in range(num_layers):
             layer_input = input_size if layer == 0 else hidden_size * directions
             for d in range(directions):
-                weights = init.recurrent_weights(layer_input, hidden_size, recurrence.n_gates, bias,
-                                                 _float_dtype(dtype), self.peephole)
+                weights = self._layer_weights(layer, layer_input, bias, _float_dtype(dtype))
                 if recurrence.has_cell_state:
                     set_forget_bias(weights, hidden_size, forget_bias)
                 for name, value in weights.items():
                     self.register_parameter(name + self._suffix(layer, d), None if value is None else Parameter(value))
+
+    def _layer_weights(self, layer, layer_input, bias, dtype):
+        """The weights of one layer and direction, by name without the _l{k} suffix (subclasses add their own)."""
+        return init.recurrent_weights(layer_input, self.hidden_size, self.recurrence.n_gates, bias, dtype,
+                                      self.peephole)
 
     @staticmethod
     def _suffix(layer, direction):
@@ -70,12 +74,13 @@ class RNNBase(Module):
         initial = self._initial_states(hx, batch, batched, dtype)
         directions = 2 if self.bidirectional else 1
         finals, traces = [], []
+        lower = [None] * directions  # per direction, the layer below's c_t for every t (recurrences that ask)
         for layer in range(self.num_layers):
             outputs = []
             for d in range(directions):
                 k = layer * directions + d
-                y, state, trace = self._run(x, [s[k] for s in initial], self._weights(layer, d), d == 1, masks,
-                                            return_gates)
+                y, state, trace, lower[d] = self._run(x, [s[k] for s in initial], self._weights(layer, d), d == 1,
+                                                      masks, return_gates, lower[d])
                 outputs.append(y)
                 finals.append(state)
                 traces.append(trace)
@@ -93,17 +98,30 @@ class RNNBase(Module):
         state = tuple(state) if n_states == 2 else state[0]
         return (output, state, traces) if return_gates else (output, state)
 
-    def _run(self, x, state, weights, reverse, masks, return_gates):
-        """One layer, one direction over all T steps -> (outputs (T, B, H), final state list, trace or None)."""
+    def _run(self, x, state, weights, reverse, masks, return_gates, lower=None):
+        """One layer, one direction over all T steps -> (outputs (T, B, H), final state list, trace or None,
+        the c_t of every step if the recurrence's step_context asks for "lower_c", else None).
+
+        step_context is the hook for recurrences that need more than (x_t, state): "t" passes the time index
+        (0 .. T−1, the position in the sequence), "lower_c" the layer below's c_t (None in layer 0)."""
         rec = self.recurrence
         steps, batch = x.shape[0], x.shape[1]
         xp = rec.project(x.reshape(steps * batch, -1), weights).reshape(steps, batch, -1)  # one GEMM for all t
         xps = xp.unbind(0)
         prepared = rec.prepare(weights)
         cell_state = rec.has_cell_state
+        context = rec.step_context
+        want_t, want_lower = "t" in context, "lower_c" in context
         outputs, gates_t, cells_t = [None] * steps, [None] * steps, [None] * steps
         for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
-            new, gates = rec.step(xps[t], tuple(state) if cell_state else state[0], prepared, return_gates)
+            if context:
+                extra = {"t": t} if want_t else {}
+                if want_lower:
+                    extra["lower_c"] = None if lower is None else lower[t]
+                new, gates = rec.step(xps[t], tuple(state) if cell_state else state[0], prepared, return_gates,
+                                      **extra)
+            else:
+                new, gates = rec.step(xps[t], tuple(state) if cell_state else state[0], prepared, return_gates)
             new = list(new) if cell_state else [new]
             h = new[0]
             if masks is not None and not masks[t].all():  # finished sequences keep their state, output zero
@@ -115,10 +133,10 @@ class RNNBase(Module):
                 cells_t[t] = new[1]
         trace = None
         if return_gates:
-            trace = {"gates": stack(gates_t, dim=0)}
+            trace = {} if gates_t[0] is None else {"gates": stack(gates_t, dim=0)}  # cells without gates: none
             if cell_state:
                 trace["c"] = stack(cells_t, dim=0)
-        return stack(outputs, dim=0), state, trace
+        return stack(outputs, dim=0), state, trace, (cells_t if want_lower else None)
 
     def _step_masks(self, lengths, steps, batch):
         """(B, 1) booleans per step, true while t < lengths[b]; None when every sequence has all T steps."""

@@ -35,6 +35,7 @@ class Recurrence:
 
     n_gates = 1
     has_cell_state = False
+    step_context = ()  # extra keywords the layer driver passes to step: "t" (time index), "lower_c" (layer below's c_t)
 
     def __init__(self, gate_activation="sigmoid", fused=True):
         self.act = gate_activation

@@ -190,3 +190,21 @@ def test_errors():
         nn.GRU(3, 4)(Tensor(np.zeros((5, 2, 3))))
     with pytest.raises(ValueError, match="dropout should be a number in range"):
         nn.RNN(3, 4, dropout=1.5)
+
+
+@pytest.mark.parametrize("name", list(LAYERS))
+def test_scan_node_equals_one_node_per_step(rng, name):
+    """The Scan node (default for fused layers) and the per-step tape give the same numbers, bit for bit."""
+    cls, kwargs = LAYERS[name]
+    results = []
+    for scan in (True, False):
+        layer = cls(3, 4, num_layers=2, bidirectional=True, dtype=F64, **kwargs)
+        layer.load_state_dict(cls(3, 4, num_layers=2, bidirectional=True, dtype=F64, **kwargs).state_dict()
+                              if not results else results[0][0])
+        layer.scan = scan
+        (x,) = leaves(np.random.default_rng(5), (5, 3, 3), 1)
+        out, states, weights = run(layer, x, lengths=[5, 2, 4], rng=np.random.default_rng(6))
+        grads = [x.grad] + [p.grad for p in layer.parameters()]
+        results.append((layer.state_dict(), [out.data] + [s.data for s in states] + grads))
+    for got, want in zip(results[0][1], results[1][1]):
+        np.testing.assert_array_equal(got, want)

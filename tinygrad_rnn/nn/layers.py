@@ -12,15 +12,22 @@ from ..tensor import Tensor, _float_dtype, cat, stack, where, zeros
 from . import init
 from .cells import check_choice, check_input, check_size, check_state, set_forget_bias
 from .functional import dropout as dropout_fn
+from ..scan import Scan
 from .module import Module, Parameter
 from .recurrences import (GATE_ACTIVATIONS, GRUChoRecurrence, GRURecurrence, LSTMRecurrence,
                           PeepholeLSTMRecurrence, RNNRecurrence)
 
 
 class RNNBase(Module):
-    """Stacked, optionally bidirectional, recurrence over (T, B, I) input (or (B, T, I) with batch_first)."""
+    """Stacked, optionally bidirectional, recurrence over (T, B, I) input (or (B, T, I) with batch_first).
+
+    A fused layer records each layer and direction's loop over time as one Scan node (see scan.py: its backward
+    applies each step's own backward in reverse, with none of the per-step tape bookkeeping). Set `layer.scan =
+    False` to record one node per step instead, so hooks and graph views see every h_t; the numbers are the same.
+    """
 
     peephole = False
+    scan = True
 
     def __init__(self, recurrence, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
                  bidirectional=False, forget_bias=None, dtype=None):
@@ -107,10 +114,16 @@ class RNNBase(Module):
         rec = self.recurrence
         steps, batch = x.shape[0], x.shape[1]
         xp = rec.project(x.reshape(steps * batch, -1), weights).reshape(steps, batch, -1)  # one GEMM for all t
-        xps = xp.unbind(0)
         prepared = rec.prepare(weights)
-        cell_state = rec.has_cell_state
         context = rec.step_context
+        scan = self.scan and rec.fused and not return_gates and not context and rec.scan_step(prepared)
+        if scan:
+            step, consts, options = scan
+            outs = Scan.apply(xp, *state, *consts, step=step, n_carry=len(state), reverse=reverse, masks=masks,
+                              options=options)
+            return outs[0], list(outs[1:]), None, None
+        xps = xp.unbind(0)
+        cell_state = rec.has_cell_state
         want_t, want_lower = "t" in context, "lower_c" in context
         outputs, gates_t, cells_t = [None] * steps, [None] * steps, [None] * steps
         for t in (range(steps - 1, -1, -1) if reverse else range(steps)):

@@ -50,6 +50,11 @@ class Recurrence:
     def prepare(self, p):
         return p["weight_hh"]
 
+    def scan_step(self, prepared):
+        """(fused step Function, the tensors every step shares, its options) for one Scan over the sequence;
+        None when the recurrence has no fused step (the driver then records step by step)."""
+        return None
+
 
 class RNNRecurrence(Recurrence):
     """h = act(W_ih x + b_ih + W_hh h_prev + b_hh), act tanh or relu"""
@@ -63,6 +68,9 @@ class RNNRecurrence(Recurrence):
             return F.RNNStep.apply(xp, h, w_hh, nonlinearity=self.nonlinearity), None
         z = xp + h @ w_hh.T
         return (z.tanh() if self.nonlinearity == "tanh" else z.relu()), None
+
+    def scan_step(self, w_hh):
+        return F.RNNStep, (w_hh,), {"nonlinearity": self.nonlinearity}
 
 
 class LSTMRecurrence(Recurrence):
@@ -82,6 +90,9 @@ class LSTMRecurrence(Recurrence):
         c = f * c + i * g
         h = o * c.tanh()
         return (h, c), (_cat_gates(i, f, g, o) if want_gates else None)
+
+    def scan_step(self, w_hh):
+        return F.LSTMStep, (w_hh,), {"act": self.act}
 
 
 class PeepholeLSTMRecurrence(LSTMRecurrence):
@@ -103,6 +114,9 @@ class PeepholeLSTMRecurrence(LSTMRecurrence):
         o = self.gate(zo + w_co * c)
         h = o * c.tanh()
         return (h, c), (_cat_gates(i, f, g, o) if want_gates else None)
+
+    def scan_step(self, prepared):
+        return F.PeepholeLSTMStep, tuple(prepared), {"act": self.act}
 
 
 class GRURecurrence(Recurrence):
@@ -128,6 +142,10 @@ class GRURecurrence(Recurrence):
         r, z = self.gate(xr + hr), self.gate(xz + hz)
         n = (xn + r * hn).tanh()
         return (1 - z) * n + z * h, (_cat_gates(r, z, n) if want_gates else None)
+
+    def scan_step(self, prepared):
+        w_hh, b_hh = prepared
+        return F.GRUStep, ((w_hh,) if b_hh is None else (w_hh, b_hh)), {"act": self.act}
 
 
 class GRUChoRecurrence(Recurrence):
@@ -155,3 +173,6 @@ class GRUChoRecurrence(Recurrence):
 
 def _cat_gates(*gates):
     return cat(gates, dim=1)
+
+    def scan_step(self, prepared):
+        return F.GRUChoStep, tuple(prepared), {"act": self.act}

@@ -112,6 +112,11 @@ def _act(name, act, allowed):
 
 def linear_act_forward(x, weight, bias=None, act="identity", out=None):
     """y = act(x @ Wᵀ + b): x (B, I), W (O, I), b (O,) or None → y (B, O)"""
+    if _KERNELS_CHECK_SHAPES and out is None:
+        try:
+            return _linear.linear_act_forward(x, weight, bias, act)
+        except (AttributeError, TypeError, ValueError):
+            pass                     # the checks below name what is wrong, or copy what was not contiguous
     dtype = _float_array("x", x)
     _act("act", act, ACTIVATIONS)
     if x.ndim != 2:
@@ -127,6 +132,15 @@ def linear_act_forward(x, weight, bias=None, act="identity", out=None):
 
 def linear_act_backward(x, weight, y, dy, act="identity", need_dx=True, need_dW=True, need_db=True):
     """dz = dy⊙act'(y) → (dx = dz @ W, dW = dzᵀ @ x, db = Σ_b dz), None for what is not needed"""
+    if _KERNELS_CHECK_SHAPES:
+        try:
+            B, I, O, dtype = x.shape[0], x.shape[1], weight.shape[0], x.dtype
+            grads = (np.empty((B, I), dtype) if need_dx else None, np.empty((O, I), dtype) if need_dW else None,
+                     np.empty((O,), dtype) if need_db else None)
+            _linear.linear_act_backward(x, weight, y, dy, act, *grads)
+            return grads
+        except (AttributeError, IndexError, TypeError, ValueError):
+            pass
     dtype = _float_array("x", x)
     _act("act", act, ACTIVATIONS)
     x = _arg("x", x, (None, None), dtype, "x")
@@ -135,11 +149,10 @@ def linear_act_backward(x, weight, y, dy, act="identity", need_dx=True, need_dW=
     O = weight.shape[0]
     y = _arg("y", y, (B, O), dtype, "x")
     dy = _arg("dy", dy, (B, O), dtype, "x")
-    dx = np.empty((B, I), dtype) if need_dx else None
-    dw = np.empty((O, I), dtype) if need_dW else None
-    db = np.empty((O,), dtype) if need_db else None
-    _linear.linear_act_backward(x, weight, y, dy, act, dx, dw, db)
-    return dx, dw, db
+    grads = (np.empty((B, I), dtype) if need_dx else None, np.empty((O, I), dtype) if need_dW else None,
+             np.empty((O,), dtype) if need_db else None)
+    _linear.linear_act_backward(x, weight, y, dy, act, *grads)
+    return grads
 
 
 # ---- gate and step kernels -----------------------------------------------------------------------------------

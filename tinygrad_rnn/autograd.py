@@ -1,4 +1,7 @@
 """The tape walk: reverse-mode backward from one tensor, iterative, freeing what it has consumed."""
+import itertools
+import weakref
+
 import numpy as np
 
 
@@ -55,6 +58,89 @@ def _accumulate_leaf(t, g):
     t.grad = np.array(g, dtype=t.data.dtype) if t.grad is None else t.grad + g
 
 
+# ---- gradient hooks (Tensor.register_hook) ------------------------------------------------------------------
+# id(tensor) -> (weakref to the tensor, {handle id: fn}). A hook lives as long as its tensor does; while this dict
+# is empty, backward pays one truth test per call and one `is not None` per node.
+_hooks = {}
+_handle_ids = itertools.count()
+
+
+class RemovableHandle:
+    """What register_hook returns: `.remove()` unregisters the hook (also on leaving a `with` block)."""
+
+    __slots__ = ("_key", "_id")
+
+    def __init__(self, key, hook_id):
+        self._key, self._id = key, hook_id
+
+    def remove(self):
+        entry = _hooks.get(self._key)
+        if entry is not None:
+            entry[1].pop(self._id, None)
+            if not entry[1]:
+                del _hooks[self._key]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.remove()
+
+
+def register_hook(tensor, fn):
+    """Calls fn(grad) each time backward computes the gradient w.r.t. `tensor` (an ndarray, like `.grad`); a
+    non-None return value (ndarray or Tensor of the same shape) replaces that gradient from then on."""
+    if not callable(fn):
+        raise TypeError(f"register_hook: expected a callable, but got {type(fn).__name__}")
+    if not tensor.requires_grad:
+        raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+    key = id(tensor)
+    entry = _hooks.get(key)
+    if entry is None or entry[0]() is not tensor:
+        def drop(ref, key=key):
+            if key in _hooks and _hooks[key][0] is ref:
+                del _hooks[key]
+        entry = _hooks[key] = (weakref.ref(tensor, drop), {})
+    hook_id = next(_handle_ids)
+    entry[1][hook_id] = fn
+    return RemovableHandle(key, hook_id)
+
+
+def _hooks_by_node():
+    """{node: {output index: [fn, ...]}, leaf tensor: {0: [fn, ...]}} for the tensors alive with hooks."""
+    table = {}
+    for ref, fns in list(_hooks.values()):
+        t = ref()
+        if t is None or not fns:
+            continue
+        key = t._ctx if t._ctx is not None else t
+        table.setdefault(key, {}).setdefault(t._idx if t._ctx is not None else 0, []).extend(fns.values())
+    return table
+
+
+def _call_hooks(fns, g):
+    for fn in fns:
+        out = fn(g)
+        if out is not None:
+            out = out.data if hasattr(out, "_ctx") else np.asarray(out, dtype=g.dtype)
+            if out.shape != g.shape:
+                raise RuntimeError(f"hook {getattr(fn, '__name__', fn)!r} has changed the size of value: "
+                                   f"expected {g.shape}, but got {out.shape}")
+            g = out
+    return g
+
+
+def _hooked(by_index, g, n_out):
+    """A node's output gradient(s) after the hooks of its output tensors (outputs that got none are skipped)."""
+    if not n_out:
+        return _call_hooks(by_index[0], g)
+    g = list(g)
+    for idx, fns in by_index.items():
+        if g[idx] is not None:
+            g[idx] = _call_hooks(fns, g[idx])
+    return tuple(g)
+
+
 def _count_consumers(root_ctx):
     """Pass 1: how many recorded uses each node and each leaf has below the root (Kahn's in-degrees)."""
     pending = {}
@@ -78,7 +164,10 @@ def _count_consumers(root_ctx):
 def run_backward(root, gradient, retain_graph=False):
     """Sends `gradient` from `root` to every leaf: a node runs once all its consumers have sent theirs."""
     root_ctx = root._ctx
+    hooks = _hooks_by_node() if _hooks else None
     if root_ctx is None:
+        if hooks is not None and root in hooks:
+            gradient = _call_hooks(hooks[root][0], gradient)
         _accumulate_leaf(root, gradient)
         return
     pending = _count_consumers(root_ctx)
@@ -99,6 +188,8 @@ def run_backward(root, gradient, retain_graph=False):
                 g = tuple([x.materialize() if type(x) is OuterSum else x for x in g])
             elif type(g) is OuterSum:
                 g = g.materialize()
+            if hooks is not None and ctx in hooks:
+                g = _hooked(hooks[ctx], g, ctx.n_out)
             parent_grads = type(ctx).backward(ctx, g)
             if type(parent_grads) is not tuple:
                 parent_grads = (parent_grads,)
@@ -119,7 +210,10 @@ def run_backward(root, gradient, retain_graph=False):
             del pending[key]
             if key is p:
                 if p in grads:
-                    _accumulate_leaf(p, grads.pop(p))
+                    if hooks is not None and p in hooks:
+                        _accumulate_leaf(p, _call_hooks(hooks[p][0], _dense(grads.pop(p))))
+                    else:
+                        _accumulate_leaf(p, grads.pop(p))
             else:
                 ready.append(key)
         if not retain_graph:

@@ -13,6 +13,8 @@ COMMANDS = {  # name -> module
     "adding": "tinygrad_rnn.adding",
     "demo": "tinygrad_rnn.demo",
     "bench": "tinygrad_rnn.bench",
+    "graph": "tinygrad_rnn.graph_cli",
+    "gradflow": "tinygrad_rnn.gradflow",
 }
 
 

@@ -149,6 +149,12 @@ class Tensor:
                 )
         autograd.run_backward(self, gradient, retain_graph)
 
+    def register_hook(self, hook):
+        """As in PyTorch: hook(grad) runs whenever backward computes the gradient w.r.t. this tensor (an ndarray,
+        like `.grad`; for a leaf, before it is accumulated into `.grad`). A non-None return value replaces that
+        gradient. Returns a handle whose `.remove()` unregisters the hook; the hook lives as long as the tensor."""
+        return autograd.register_hook(self, hook)
+
     # ---- arithmetic (reflected forms swap the operands) ---------------------------------------------------
     def __add__(self, other):
         return ops.Add.apply(self, self._coerce(other))

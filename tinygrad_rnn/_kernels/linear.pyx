@@ -1,56 +1,94 @@
-"""Fused linear + activation: y = act(x @ Wᵀ + b) in one GEMM and one elementwise pass.
+"""Fused linear + activation: y = act(x @ Wᵀ + b) in one GEMM and one elementwise pass, and its backward.
 
-Entry points take C-contiguous arrays and write into the outputs they are given; _backend.py checks them first.
+Entry points take C-contiguous arrays, checked through NumPy's C API (type, dtype, shape, order; outputs must be
+writeable), and write into the outputs they are given (forward: y=None allocates it; backward: an output given as
+None is not computed). _backend.py turns any failure into its own message, or copies a non-contiguous input.
 """
-import numpy as np
-
-from ._blas cimport gemm
-from ._math cimport IDENTITY, act_code, activate, activate_grad
+cimport numpy as cnp
 from cython cimport floating
 
+from ._arrays cimport data, float_type, optional_data, output
+from ._blas cimport gemm
+from ._math cimport IDENTITY, act_code, activate, activate_grad
 
-def linear_act_forward(const floating[:, ::1] x, const floating[:, ::1] weight, const floating[::1] bias,
-                       str act, floating[:, ::1] y):
-    """y = act(x @ Wᵀ + b): x (B, I), W (O, I), b (O,) or None, y (B, O)"""
-    cdef int code = act_code(act)
-    cdef Py_ssize_t B = x.shape[0], I = x.shape[1], O = weight.shape[0], b, o
-    cdef bint has_bias = bias is not None
-    with nogil:
-        gemm(False, True, B, O, I, 1, &x[0, 0] if B and I else NULL, max(I, 1),
-             &weight[0, 0] if O and I else NULL, max(I, 1), 0, &y[0, 0] if B and O else NULL, max(O, 1))
-        if has_bias or code != IDENTITY:
-            for b in range(B):
-                for o in range(O):
-                    y[b, o] = activate(code, y[b, o] + bias[o] if has_bias else y[b, o])
+cnp.import_array()
 
 
-def linear_act_backward(const floating[:, ::1] x, const floating[:, ::1] weight, const floating[:, ::1] y,
-                        const floating[:, ::1] dy, str act, floating[:, ::1] dx, floating[:, ::1] dweight,
-                        floating[::1] dbias):
-    """dz = dy⊙act'(y); dx = dz @ W, dW = dzᵀ @ x, db = Σ_b dz (outputs given as None are skipped)"""
-    cdef int code = act_code(act)
-    cdef Py_ssize_t B = x.shape[0], I = x.shape[1], O = weight.shape[0], b, o
-    cdef const floating[:, ::1] dz = dy
-    cdef floating[:, ::1] dz_buf
-    if code != IDENTITY:
-        dz_buf = np.empty((B, O), np.float32 if floating is float else np.float64)
-        with nogil:
-            for b in range(B):
-                for o in range(O):
-                    dz_buf[b, o] = dy[b, o] * activate_grad(code, y[b, o])
-        dz = dz_buf
-    cdef bint want_dx = dx is not None, want_dw = dweight is not None, want_db = dbias is not None
-    cdef const floating* pdz = &dz[0, 0] if B and O else NULL
-    with nogil:
-        if want_dx:
-            gemm(False, False, B, I, O, 1, pdz, max(O, 1), &weight[0, 0] if O and I else NULL, max(I, 1),
-                 0, &dx[0, 0] if B and I else NULL, max(I, 1))
-        if want_dw:
-            gemm(True, False, O, I, B, 1, pdz, max(O, 1), &x[0, 0] if B and I else NULL, max(I, 1),
-                 0, &dweight[0, 0] if O and I else NULL, max(I, 1))
-        if want_db:
+cdef Py_ssize_t dim(object a, int axis) except -1:
+    """a.shape[axis] of a 2-D ndarray, or ValueError."""
+    if cnp.PyArray_NDIM(<cnp.ndarray>a) != 2:
+        raise ValueError(f"expected a 2-D array, but got shape {a.shape}")
+    return cnp.PyArray_DIMS(<cnp.ndarray>a)[axis]
+
+
+cdef void _forward(floating kind, int code, Py_ssize_t B, Py_ssize_t I, Py_ssize_t O, void* x, void* w, void* b,
+                   void* y) noexcept nogil:
+    cdef floating* out = <floating*>y
+    cdef const floating* bias = <const floating*>b
+    cdef Py_ssize_t r, o
+    gemm(False, True, B, O, I, 1, <floating*>x, max(I, 1), <floating*>w, max(I, 1), 0, out, max(O, 1))
+    if bias != NULL or code != IDENTITY:
+        for r in range(B):
             for o in range(O):
-                dbias[o] = 0
-            for b in range(B):
-                for o in range(O):
-                    dbias[o] += dz[b, o]
+                out[r * O + o] = activate(code, out[r * O + o] + (bias[o] if bias != NULL else 0))
+
+
+def linear_act_forward(x, weight, bias, str act, y=None):
+    """y = act(x @ Wᵀ + b): x (B, I), W (O, I), b (O,) or None → y (B, O)"""
+    cdef int code = act_code(act), t = float_type("x", x)
+    cdef Py_ssize_t B = dim(x, 0), I = dim(x, 1), O = dim(weight, 0) if float_type("weight", weight) else 0
+    cdef void* p_x = data("x", x, t, B, I)
+    cdef void* p_w = data("weight", weight, t, O, I)
+    cdef void* p_b = optional_data("bias", bias, t, O, -1)
+    y = output("y", y, t, B, O)
+    cdef void* p_y = data("y", y, t, B, O, True)
+    with nogil:
+        if t == cnp.NPY_FLOAT64:
+            _forward(<double>0, code, B, I, O, p_x, p_w, p_b, p_y)
+        else:
+            _forward(<float>0, code, B, I, O, p_x, p_w, p_b, p_y)
+    return y
+
+
+cdef void _backward(floating kind, int code, Py_ssize_t B, Py_ssize_t I, Py_ssize_t O, void* x, void* w, void* y,
+                    void* dy, void* dz_buf, void* dx, void* dw, void* db) noexcept nogil:
+    cdef const floating* out = <const floating*>y
+    cdef const floating* g = <const floating*>dy
+    cdef floating* dz = <floating*>dz_buf
+    cdef floating* dbias = <floating*>db
+    cdef Py_ssize_t r, o
+    if code == IDENTITY:
+        dz = <floating*>dy
+    else:
+        for r in range(B * O):
+            dz[r] = g[r] * activate_grad(code, out[r])
+    if dx != NULL:
+        gemm(False, False, B, I, O, 1, dz, max(O, 1), <floating*>w, max(I, 1), 0, <floating*>dx, max(I, 1))
+    if dw != NULL:
+        gemm(True, False, O, I, B, 1, dz, max(O, 1), <floating*>x, max(I, 1), 0, <floating*>dw, max(I, 1))
+    if dbias != NULL:
+        for o in range(O):
+            dbias[o] = 0
+        for r in range(B):
+            for o in range(O):
+                dbias[o] += dz[r * O + o]
+
+
+def linear_act_backward(x, weight, y, dy, str act, dx, dweight, dbias):
+    """dz = dy⊙act'(y); dx = dz @ W, dW = dzᵀ @ x, db = Σ_b dz (outputs given as None are skipped)"""
+    cdef int code = act_code(act), t = float_type("x", x)
+    cdef Py_ssize_t B = dim(x, 0), I = dim(x, 1), O = dim(weight, 0) if float_type("weight", weight) else 0
+    cdef void* p_x = data("x", x, t, B, I)
+    cdef void* p_w = data("weight", weight, t, O, I)
+    cdef void* p_y = data("y", y, t, B, O)
+    cdef void* p_dy = data("dy", dy, t, B, O)
+    cdef void* p_dx = NULL if dx is None else data("dx", dx, t, B, I, True)
+    cdef void* p_dw = NULL if dweight is None else data("dweight", dweight, t, O, I, True)
+    cdef void* p_db = NULL if dbias is None else data("dbias", dbias, t, O, -1, True)
+    buf = None if code == IDENTITY else output("dz", None, t, B, O)
+    cdef void* p_dz = NULL if buf is None else data("dz", buf, t, B, O)
+    with nogil:
+        if t == cnp.NPY_FLOAT64:
+            _backward(<double>0, code, B, I, O, p_x, p_w, p_y, p_dy, p_dz, p_dx, p_dw, p_db)
+        else:
+            _backward(<float>0, code, B, I, O, p_x, p_w, p_y, p_dy, p_dz, p_dx, p_dw, p_db)

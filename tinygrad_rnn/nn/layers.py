@@ -13,6 +13,7 @@ from . import init
 from .cells import check_choice, check_input, check_size, check_state, set_forget_bias
 from .functional import dropout as dropout_fn
 from ..scan import Scan
+from .. import viz as _viz
 from .module import Module, Parameter
 from .recurrences import (GATE_ACTIVATIONS, GRUChoRecurrence, GRURecurrence, LSTMRecurrence,
                           PeepholeLSTMRecurrence, RNNRecurrence)
@@ -116,13 +117,17 @@ class RNNBase(Module):
         xp = rec.project(x.reshape(steps * batch, -1), weights).reshape(steps, batch, -1)  # one GEMM for all t
         prepared = rec.prepare(weights)
         context = rec.step_context
-        scan = self.scan and rec.fused and not return_gates and not context and rec.scan_step(prepared)
+        recorder = _viz._recorder  # inside viz.recording(): one node per step, each tagged with its t
+        scan = (recorder is None and self.scan and rec.fused and not return_gates and not context
+                and rec.scan_step(prepared))
         if scan:
             step, consts, options = scan
             outs = Scan.apply(xp, *state, *consts, step=step, n_carry=len(state), reverse=reverse, masks=masks,
                               options=options)
             return outs[0], list(outs[1:]), None, None
         xps = xp.unbind(0)
+        if recorder is not None:
+            recorder.mark_outside(xps, state, prepared)
         cell_state = rec.has_cell_state
         want_t, want_lower = "t" in context, "lower_c" in context
         outputs, gates_t, cells_t = [None] * steps, [None] * steps, [None] * steps
@@ -142,6 +147,8 @@ class RNNBase(Module):
                 new = [where(mask, n, s) for n, s in zip(new, state)]
                 h = where(mask, h, 0.0)
             outputs[t], gates_t[t], state = h, gates, new
+            if recorder is not None:
+                recorder.mark_step(t, h, new, gates)
             if cell_state:
                 cells_t[t] = new[1]
         trace = None

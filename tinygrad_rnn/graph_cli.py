@@ -1,0 +1,60 @@
+"""`python -m tinygrad_rnn graph`: the tape of a small recurrent layer as a Graphviz DOT file, one cluster per step.
+
+A layer (input size 2, hidden size 4, batch 1) runs over a random sequence inside `viz.recording()`, so each step is
+recorded as its own node(s) tagged with t; the loss is the sum of its outputs. The DOT file shows every tape node
+(op, output shapes), the parameters as blue boxes, and the steps as clusters; the per-step summary is printed.
+"""
+import os
+import shutil
+import subprocess
+
+from . import manual_seed, nn, randn, viz
+from .cli import UsageError, positive_int
+
+HELP = "write the tape of a small recurrent layer as Graphviz DOT (one cluster per time step)"
+CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU, "peephole": nn.PeepholeLSTM}
+
+
+def build_graph(cell="lstm", steps=3, fused=True, input_size=2, hidden=4, seed=0):
+    """(loss, layer, recorder) for one sequence of `steps` steps through a fresh `cell` layer."""
+    manual_seed(seed)
+    layer = CELLS[cell](input_size, hidden, fused=fused)
+    x = randn(steps, 1, input_size)
+    with viz.recording() as rec:
+        output, _ = layer(x)
+    return output.sum(), layer, rec
+
+
+def add_arguments(parser):
+    parser.add_argument("--cell", choices=sorted(CELLS), default="lstm")
+    parser.add_argument("--steps", type=positive_int, default=3, help="sequence length T (default 3)")
+    parser.add_argument("--unfused", action="store_true", help="record each step as primitive ops (fused=False)")
+    parser.add_argument("--out", default="graph.dot", help="DOT file to write (default graph.dot)")
+    parser.add_argument("--png", action="store_true",
+                        help="also render <out without .dot>.png with Graphviz's dot program")
+    parser.add_argument("--max-nodes", type=positive_int, default=500,
+                        help="draw at most this many nodes, those nearest the loss (default 500)")
+
+
+def run(args):
+    loss, layer, rec = build_graph(args.cell, args.steps, fused=not args.unfused)
+    text = viz.to_dot(loss, params=layer, steps=rec, max_nodes=args.max_nodes)
+    try:
+        with open(args.out, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as err:
+        raise UsageError(f"cannot write {args.out}: {err.strerror or err}") from None
+    print(viz.summary(loss, params=layer, steps=rec))
+    print(f"wrote {args.out}")
+    if args.png:
+        png = os.path.splitext(args.out)[0] + ".png"
+        dot = shutil.which("dot")
+        if dot is None:
+            raise UsageError(f"--png needs Graphviz's `dot` program, which is not installed (e.g. apt-get install "
+                             f"graphviz or brew install graphviz); {args.out} was written")
+        result = subprocess.run([dot, "-Tpng", args.out, "-o", png], capture_output=True, text=True)
+        if result.returncode != 0:
+            first = (result.stderr.strip().splitlines() or ["no message"])[0]
+            raise UsageError(f"dot failed on {args.out} (exit {result.returncode}): {first}")
+        print(f"wrote {png}")
+    return 0

@@ -110,3 +110,23 @@ def test_bad_input_is_one_line_exit_2_and_clobbers_nothing(tmp_path, corpus):
         assert result.returncode == 2, (args, result.stderr)
         assert len(lines) == 1 and needle in lines[0] and "Traceback" not in result.stderr, (args, result.stderr)
         assert keep.read_bytes() == b"precious"
+
+
+def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(tmp_path, corpus):
+    import signal
+    import time
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+    out = tmp_path / "interrupted.npz"
+    proc = subprocess.Popen([sys.executable, "-m", "tinygrad_rnn", "train", "--text", corpus, "--out", str(out),
+                             "--steps", "1000000", "--save-every", "1000000", *SMALL], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert "parameters" in proc.stdout.readline()       # the model is built: training starts now
+    time.sleep(1.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "interrupted at step" in err and "Traceback" not in err
+    saved = checkpoint.load(str(out))
+    assert 0 < saved["step"] < 1000000

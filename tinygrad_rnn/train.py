@@ -6,6 +6,7 @@ so gradients flow back through one window while the state remembers the text bef
 at zero after every checkpoint, so a run resumed from a checkpoint continues bit-identically.
 """
 import math
+import sys
 import time
 
 import numpy as np
@@ -160,7 +161,7 @@ class Trainer:
                     state = None                  # restart the carried state at checkpoints (exact resumes)
         except KeyboardInterrupt:
             self.save(step)
-            bar.write(f"interrupted at step {step}: checkpoint saved to {args.out}")
+            bar.write(f"interrupted at step {step}: checkpoint saved to {args.out}", file=sys.stderr)
         finally:
             bar.close()
         return step

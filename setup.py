@@ -19,7 +19,9 @@ directives = {
     "initializedcheck": DEBUG,
     "cdivision": True,
 }
-compile_args = ["-O0", "-g"] if DEBUG else ["-O3"]
+# -fno-trapping-math (not -ffast-math: values, NaNs and signed zeros stay IEEE; only FP exception flags may differ)
+# lets GCC if-convert the branch-free loops of fastmath.h and vectorize them on every target.
+compile_args = ["-O0", "-g"] if DEBUG else ["-O3", "-fno-trapping-math"]
 
 extensions = [
     Extension(
@@ -28,6 +30,7 @@ extensions = [
         include_dirs=[numpy.get_include()],                       # steps.pyx unpacks arrays via NumPy's C API
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=compile_args,
+        depends=glob.glob(os.path.join("tinygrad_rnn", "_kernels", "*.h")),
     )
     for path in sorted(glob.glob(os.path.join("tinygrad_rnn", "_kernels", "*.pyx")))
 ]

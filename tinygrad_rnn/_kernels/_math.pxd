@@ -1,7 +1,20 @@
-# Scalar activations shared by the kernels, inlined into their loops. Derivatives are taken from the output y.
+# Activations shared by the kernels. Scalar ones (libm) are inlined into loops; the array ones (fastmath.h:
+# vectorized, dispatched per CPU) serve the gate loops. Derivatives are taken from the output y.
 # Codes: 0 identity, 1 sigmoid, 2 tanh, 3 hard_sigmoid (Keras/Theano: clip(0.2·x + 0.5, 0, 1)).
 from cython cimport floating
 from libc.math cimport exp, expf, fabs, fabsf, tanh, tanhf
+
+
+cdef extern from "fastmath.h" nogil:
+    # y[i] = f(x[i]) for i < n, y == x allowed; σ and tanh keep the clamps and special values of the scalar
+    # sigmoid and tanh_ below, to within a few ulp (tests/test_fastmath.py)
+    void tg_exp_array_f(Py_ssize_t n, const float* x, float* y)
+    void tg_exp_array_d(Py_ssize_t n, const double* x, double* y)
+    void tg_sigmoid_array_f(Py_ssize_t n, const float* x, float* y)
+    void tg_sigmoid_array_d(Py_ssize_t n, const double* x, double* y)
+    void tg_tanh_array_f(Py_ssize_t n, const float* x, float* y)
+    void tg_tanh_array_d(Py_ssize_t n, const double* x, double* y)
+    const char* tg_fastmath_isa()
 
 cdef enum:
     IDENTITY = 0
@@ -71,3 +84,29 @@ cdef inline floating activate_grad(int act, floating y) noexcept nogil:
     if act == TANH:
         return 1 - y * y
     return gate_grad(act, y)
+
+
+# ---- array activations: y[:n] = f(x[:n]), y may be x ------------------------------------------------------------
+
+cdef inline void sigmoid_array(Py_ssize_t n, const floating* x, floating* y) noexcept nogil:
+    if floating is float:
+        tg_sigmoid_array_f(n, x, y)
+    else:
+        tg_sigmoid_array_d(n, x, y)
+
+
+cdef inline void tanh_array(Py_ssize_t n, const floating* x, floating* y) noexcept nogil:
+    if floating is float:
+        tg_tanh_array_f(n, x, y)
+    else:
+        tg_tanh_array_d(n, x, y)
+
+
+cdef inline void gate_array(int act, Py_ssize_t n, const floating* x, floating* y) noexcept nogil:
+    """A gate activation over an array: sigmoid or hard_sigmoid."""
+    cdef Py_ssize_t i
+    if act == SIGMOID:
+        sigmoid_array(n, x, y)
+    else:
+        for i in range(n):
+            y[i] = hard_sigmoid(x[i])

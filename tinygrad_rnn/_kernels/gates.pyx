@@ -8,7 +8,7 @@ from cython cimport floating
 
 from ._checks cimport expect, expect1, gate_code
 from ._gate_loops cimport gru_backward, gru_forward, lstm_backward, lstm_forward, peephole_backward, peephole_forward
-from ._math cimport gate, gate_grad, tanh_
+from ._math cimport gate_array, gate_grad, tanh_array
 
 
 cdef const floating* optional_rows(str name, const floating[:, ::1] a, Py_ssize_t B, Py_ssize_t H) except? NULL:
@@ -138,37 +138,41 @@ def gru_cho_reset_forward(const floating[:, ::1] xp not None, const floating[:, 
     """Cho GRU, first half: r, z = act(xp_rz + hp_rz); rh = r⊙h_prev"""
     cdef int a = gate_code(act)
     cdef Py_ssize_t B = h_prev.shape[0], H = h_prev.shape[1], b, j
-    cdef floating r
     expect("xp", xp.shape[0], xp.shape[1], B, 3 * H)
     expect("hp_rz", hp_rz.shape[0], hp_rz.shape[1], B, 2 * H)
     expect("gates_rz", gates_rz.shape[0], gates_rz.shape[1], B, 2 * H)
     expect("rh", rh.shape[0], rh.shape[1], B, H)
+    if B == 0 or H == 0:
+        return
     with nogil:
         for b in range(B):
+            for j in range(2 * H):
+                gates_rz[b, j] = xp[b, j] + hp_rz[b, j]
+            gate_array(a, 2 * H, &gates_rz[b, 0], &gates_rz[b, 0])
             for j in range(H):
-                r = gate(a, xp[b, j] + hp_rz[b, j])
-                gates_rz[b, j] = r
-                gates_rz[b, H + j] = gate(a, xp[b, H + j] + hp_rz[b, H + j])
-                rh[b, j] = r * h_prev[b, j]
+                rh[b, j] = gates_rz[b, j] * h_prev[b, j]
 
 
 def gru_cho_update_forward(const floating[:, ::1] xp not None, const floating[:, ::1] hn not None, const floating[:, ::1] gates_rz not None,
                            const floating[:, ::1] h_prev not None, floating[:, ::1] n not None, floating[:, ::1] h not None):
     """Cho GRU, second half: n = tanh(xp_n + hn); h = (1−z)⊙n + z⊙h_prev"""
     cdef Py_ssize_t B = h_prev.shape[0], H = h_prev.shape[1], b, j
-    cdef floating nn, zz
+    cdef floating zz
     expect("xp", xp.shape[0], xp.shape[1], B, 3 * H)
     expect("hn", hn.shape[0], hn.shape[1], B, H)
     expect("gates_rz", gates_rz.shape[0], gates_rz.shape[1], B, 2 * H)
     expect("n", n.shape[0], n.shape[1], B, H)
     expect("h", h.shape[0], h.shape[1], B, H)
+    if B == 0 or H == 0:
+        return
     with nogil:
         for b in range(B):
             for j in range(H):
-                nn = tanh_(xp[b, 2 * H + j] + hn[b, j])
+                n[b, j] = xp[b, 2 * H + j] + hn[b, j]
+            tanh_array(H, &n[b, 0], &n[b, 0])
+            for j in range(H):
                 zz = gates_rz[b, H + j]
-                n[b, j] = nn
-                h[b, j] = (1 - zz) * nn + zz * h_prev[b, j]
+                h[b, j] = (1 - zz) * n[b, j] + zz * h_prev[b, j]
 
 
 def gru_cho_update_backward(const floating[:, ::1] gates_rz not None, const floating[:, ::1] n not None,

@@ -13,7 +13,7 @@ from ._arrays cimport data, float_type, optional_data, output, rows_cols
 from ._blas cimport gemm
 from ._checks cimport gate_code
 from ._gate_loops cimport gru_backward, gru_forward, lstm_backward, lstm_forward, peephole_backward, peephole_forward
-from ._math cimport tanh_
+from ._math cimport tanh_array
 
 cnp.import_array()
 
@@ -249,8 +249,11 @@ cdef void _rnn_forward(floating kind, bint relu, Py_ssize_t B, Py_ssize_t H, voi
     cdef Py_ssize_t k
     memcpy(out, xp, B * H * sizeof(floating))
     gemm(False, True, B, H, H, 1, <floating*>h_prev, H, <floating*>w_hh, H, 1, out, H)
-    for k in range(B * H):
-        out[k] = (out[k] if out[k] > 0 else 0) if relu else tanh_(out[k])
+    if relu:
+        for k in range(B * H):
+            out[k] = out[k] if out[k] > 0 else 0
+    else:
+        tanh_array(B * H, out, out)
 
 
 def rnn_step_forward(xp, h_prev, w_hh, str nonlinearity, h=None):

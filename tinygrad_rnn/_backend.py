@@ -198,10 +198,8 @@ def _call(kernel, names, shapes, ref, args, act, allowed, out_shapes=None):
     `allowed` lists the valid act names (None: the kernel takes no act). out_shapes=None: a step kernel, which
     allocates and returns its outputs itself; otherwise the outputs are allocated here and passed in."""
     acts = () if allowed is None else (act,)
-    if _KERNELS_CHECK_SHAPES:
+    if _KERNELS_CHECK_SHAPES and out_shapes is not None:     # (step kernels were tried by their wrapper)
         try:
-            if out_shapes is None:
-                return kernel(*args, *acts)
             B, H = args[ref].shape
             outs = tuple(np.empty(shape(B, H), args[ref].dtype) for shape in out_shapes)
             kernel(*args, *acts, *outs)
@@ -240,12 +238,22 @@ def lstm_gates_backward(gates, c_prev, c, dh, dc, act="sigmoid"):
 
 def lstm_step_forward(xp, h_prev, c_prev, w_hh, act="sigmoid"):
     """z = xp + h_prev @ W_hhᵀ, then the LSTM gates → gates (B, 4H), c, h (B, H): one kernel call"""
+    if _KERNELS_CHECK_SHAPES:                     # the kernel checks its arguments: try it first
+        try:
+            return _steps.lstm_step_forward(xp, h_prev, c_prev, w_hh, act)
+        except (TypeError, ValueError):
+            pass
     return _call(_steps.lstm_step_forward, ("xp", "h_prev", "c_prev", "w_hh"), (_b4h, _bh, _bh, _w4), 1,
                  (xp, h_prev, c_prev, w_hh), act, GATE_ACTIVATIONS)
 
 
 def lstm_step_backward(gates, c_prev, c, w_hh, dh, dc, act="sigmoid"):
     """→ (∂L/∂z (B, 4H), ∂L/∂c_prev, ∂L/∂h_prev = ∂L/∂z @ W_hh (B, H))"""
+    if _KERNELS_CHECK_SHAPES:                     # the kernel checks its arguments: try it first
+        try:
+            return _steps.lstm_step_backward(gates, c_prev, c, w_hh, dh, dc, act)
+        except (TypeError, ValueError):
+            pass
     return _call(_steps.lstm_step_backward, ("gates", "c_prev", "c", "w_hh", "dh", "dc"),
                  (_b4h, _bh, _bh, _w4, _bh, _bh), 1, (gates, c_prev, c, w_hh, dh, dc), act, GATE_ACTIVATIONS)
 
@@ -265,6 +273,11 @@ def peephole_gates_backward(gates, c_prev, c, w_ci, w_cf, w_co, dh, dc, act="sig
 
 def peephole_step_forward(xp, h_prev, c_prev, w_hh, w_ci, w_cf, w_co, act="sigmoid"):
     """z = xp + h_prev @ W_hhᵀ, then the peephole gates → gates (B, 4H), c, h (B, H): one kernel call"""
+    if _KERNELS_CHECK_SHAPES:                     # the kernel checks its arguments: try it first
+        try:
+            return _steps.peephole_step_forward(xp, h_prev, c_prev, w_hh, w_ci, w_cf, w_co, act)
+        except (TypeError, ValueError):
+            pass
     return _call(_steps.peephole_step_forward, ("xp", "h_prev", "c_prev", "w_hh", "w_ci", "w_cf", "w_co"),
                  (_b4h, _bh, _bh, _w4, _h, _h, _h), 1, (xp, h_prev, c_prev, w_hh, w_ci, w_cf, w_co), act,
                  GATE_ACTIVATIONS)
@@ -272,6 +285,11 @@ def peephole_step_forward(xp, h_prev, c_prev, w_hh, w_ci, w_cf, w_co, act="sigmo
 
 def peephole_step_backward(gates, c_prev, c, w_hh, w_ci, w_cf, w_co, dh, dc, act="sigmoid"):
     """→ (∂L/∂z (B, 4H), ∂L/∂c_prev, ∂L/∂h_prev (B, H), ∂L/∂w_ci, ∂L/∂w_cf, ∂L/∂w_co (H,))"""
+    if _KERNELS_CHECK_SHAPES:                     # the kernel checks its arguments: try it first
+        try:
+            return _steps.peephole_step_backward(gates, c_prev, c, w_hh, w_ci, w_cf, w_co, dh, dc, act)
+        except (TypeError, ValueError):
+            pass
     return _call(_steps.peephole_step_backward,
                  ("gates", "c_prev", "c", "w_hh", "w_ci", "w_cf", "w_co", "dh", "dc"),
                  (_b4h, _bh, _bh, _w4, _h, _h, _h, _bh, _bh), 1, (gates, c_prev, c, w_hh, w_ci, w_cf, w_co, dh, dc),
@@ -294,12 +312,22 @@ def gru_gates_backward(gates, hp, h_prev, dh, act="sigmoid"):
 
 def gru_step_forward(xp, h_prev, w_hh, b_hh=None, act="sigmoid"):
     """hp = h_prev @ W_hhᵀ + b_hh, then the reset-after gates → hp, gates (B, 3H), h (B, H): one kernel call"""
+    if _KERNELS_CHECK_SHAPES:                     # the kernel checks its arguments: try it first
+        try:
+            return _steps.gru_step_forward(xp, h_prev, w_hh, b_hh, act)
+        except (TypeError, ValueError):
+            pass
     return _call(_steps.gru_step_forward, ("xp", "h_prev", "w_hh", "b_hh"), (_b3h, _bh, _w3, _3h), 1,
                  (xp, h_prev, w_hh, b_hh), act, GATE_ACTIVATIONS)
 
 
 def gru_step_backward(gates, hp, h_prev, w_hh, dh, act="sigmoid"):
     """→ (∂L/∂xp, ∂L/∂hp (B, 3H), ∂L/∂h_prev = dh⊙z + ∂L/∂hp @ W_hh (B, H))"""
+    if _KERNELS_CHECK_SHAPES:                     # the kernel checks its arguments: try it first
+        try:
+            return _steps.gru_step_backward(gates, hp, h_prev, w_hh, dh, act)
+        except (TypeError, ValueError):
+            pass
     return _call(_steps.gru_step_backward, ("gates", "hp", "h_prev", "w_hh", "dh"), (_b3h, _b3h, _bh, _w3, _bh), 2,
                  (gates, hp, h_prev, w_hh, dh), act, GATE_ACTIVATIONS)
 
@@ -337,12 +365,22 @@ def _zeros_for(g, like):
 
 def rnn_step_forward(xp, h_prev, w_hh, nonlinearity="tanh"):
     """h = act(xp + h_prev @ W_hhᵀ) (B, H): one kernel call"""
+    if _KERNELS_CHECK_SHAPES:                     # the kernel checks its arguments: try it first
+        try:
+            return _steps.rnn_step_forward(xp, h_prev, w_hh, nonlinearity)
+        except (TypeError, ValueError):
+            pass
     return _call(_steps.rnn_step_forward, ("xp", "h_prev", "w_hh"), (_bh, _bh, _w1), 1, (xp, h_prev, w_hh),
                  nonlinearity, ("tanh", "relu"))
 
 
 def rnn_step_backward(h, w_hh, dh, nonlinearity="tanh"):
     """→ (∂L/∂z = dh⊙act'(h), ∂L/∂h_prev = ∂L/∂z @ W_hh), each (B, H)"""
+    if _KERNELS_CHECK_SHAPES:                     # the kernel checks its arguments: try it first
+        try:
+            return _steps.rnn_step_backward(h, w_hh, dh, nonlinearity)
+        except (TypeError, ValueError):
+            pass
     return _call(_steps.rnn_step_backward, ("h", "w_hh", "dh"), (_bh, _w1, _bh), 0, (h, w_hh, dh),
                  nonlinearity, ("tanh", "relu"))
 

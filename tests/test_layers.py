@@ -194,7 +194,8 @@ def test_errors():
 
 @pytest.mark.parametrize("name", list(LAYERS))
 def test_scan_node_equals_one_node_per_step(rng, name):
-    """The Scan node (default for fused layers) and the per-step tape give the same numbers, bit for bit."""
+    """The Scan node (default for fused layers) and the per-step tape give the same numbers (the weight gradients'
+    per-step terms are summed in a different order, hence rounding-level differences)."""
     cls, kwargs = LAYERS[name]
     results = []
     for scan in (True, False):
@@ -207,4 +208,4 @@ def test_scan_node_equals_one_node_per_step(rng, name):
         grads = [x.grad] + [p.grad for p in layer.parameters()]
         results.append((layer.state_dict(), [out.data] + [s.data for s in states] + grads))
     for got, want in zip(results[0][1], results[1][1]):
-        np.testing.assert_array_equal(got, want)
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)

@@ -16,6 +16,8 @@ booleans freeze the carry and zero ys where a sequence has ended (variable lengt
 """
 import numpy as np
 
+from . import anomaly
+from .autograd import OuterSum
 from .function import Function
 
 
@@ -44,15 +46,17 @@ class Scan(Function):
                 ys[t] = new[0]
             contexts[t] = sctx
             carry = new
-        ctx.save_for_backward(step, contexts, order, masks, n_carry, len(consts), xs.shape)
+        # rest (the initial carry and consts) is saved by the step contexts; listed here for inplace.guards
+        ctx.save_for_backward(step, contexts, order, masks, n_carry, len(consts), xs.shape, *rest)
         return (ys, *carry)
 
     @staticmethod
     def backward(ctx, grads):
-        step, contexts, order, masks, n_carry, n_consts, xs_shape = ctx.saved
+        step, contexts, order, masks, n_carry, n_consts, xs_shape = ctx.saved[:7]
         dys, dcarry = grads[0], list(grads[1:])
         dxs = None
         dconsts = [None] * n_consts
+        check = anomaly.enabled
         for t in reversed(order):
             d_out = list(dcarry)
             if dys is not None:
@@ -63,6 +67,8 @@ class Scan(Function):
                 passed = [None if d is None else np.where(keep, 0, d) for d in dcarry]
                 d_out = [None if d is None else np.where(keep, d, 0) for d in d_out]
             g = step.backward(contexts[t], tuple(d_out) if n_carry > 1 else d_out[0])
+            if check:                                      # name the step's op and time, not just "Scan"
+                anomaly.check_backward(step.__name__, g, getattr(ctx, "trace", None), f" at time step {t} of a Scan")
             contexts[t] = None                             # its saved arrays can go now
             if dxs is None:
                 dxs = np.empty(xs_shape, g[0].dtype)
@@ -71,6 +77,35 @@ class Scan(Function):
             if passed is not None:
                 dcarry = [d if p is None else (p if d is None else d + p) for d, p in zip(dcarry, passed)]
             for k, gk in enumerate(g[1 + n_carry:]):
-                if gk is not None:
+                if type(gk) is OuterSum and len(gk.lefts) == 1 and gk.dense is None:
+                    if dconsts[k] is None:
+                        dconsts[k] = _Factors(len(order))
+                    dconsts[k].add(t, gk.lefts[0], gk.rights[0], gk.lefts[0] is g[0], dxs)
+                elif gk is not None:
                     dconsts[k] = gk if dconsts[k] is None else dconsts[k] + gk
+        dconsts = [d.outer_sum(dxs) if type(d) is _Factors else d for d in dconsts]
         return (dxs, *dcarry, *dconsts)
+
+
+class _Factors:
+    """The per-step factors aₜ, bₜ of a shared weight's gradient Σₜ aₜᵀ bₜ, kept by time step so the sum is one GEMM
+    over (T·B)-row matrices. When aₜ is the step's input gradient (an LSTM's dz is its dxp) it is read from dxs
+    instead of being kept twice."""
+
+    __slots__ = ("lefts", "rights", "from_dxs")
+
+    def __init__(self, steps):
+        self.lefts, self.rights, self.from_dxs = None, [None] * steps, False
+
+    def add(self, t, left, right, left_is_dxs_t, dxs):
+        self.rights[t] = right
+        if left_is_dxs_t and self.lefts is None:
+            self.from_dxs = True
+            return
+        if self.lefts is None:                             # rows already taken from dxs are copied over
+            self.lefts = dxs.copy() if self.from_dxs else np.empty((len(self.rights),) + left.shape, left.dtype)
+        self.lefts[t] = left
+
+    def outer_sum(self, dxs):
+        lefts = dxs if self.lefts is None else self.lefts
+        return OuterSum(lefts.reshape(-1, lefts.shape[-1]), np.concatenate(self.rights))

@@ -362,3 +362,110 @@ def test_export_without_torch_says_how_to_install(good, monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)  # import torch -> ImportError
     with pytest.raises(ImportError, match="pip install torch"):
         checkpoint.export_torch_state_dict(good)
+
+
+# ---- issue 8, item 10: saves killed part way, and the remaining corrupt-file cases ----------------------------------
+class _FailingFile:
+    """A binary file whose writes fail (ENOSPC) once `limit` bytes are written: a disk filling up mid-save."""
+
+    def __init__(self, f, limit):
+        self._f, self._left = f, limit
+
+    def write(self, data):
+        data = bytes(data)
+        if len(data) > self._left:
+            self._f.write(data[:self._left])
+            self._left = 0
+            raise OSError(28, "No space left on device")
+        self._left -= len(data)
+        return self._f.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self._f, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._f.close()
+
+
+@pytest.mark.parametrize("limit", [0, 1, 100, "half", "all but one"])
+def test_write_failing_after_n_bytes_leaves_previous_checkpoint(tmp_path, monkeypatch, limit):
+    path = tmp_path / "ckpt.npz"
+    checkpoint.save(path, {"w": np.arange(1000.0)}, step=1)
+    before = path.read_bytes()
+    size = len(before)
+    limit = {"half": size // 2, "all but one": size - 1}.get(limit, limit)
+    real_fdopen = os.fdopen
+    monkeypatch.setattr(checkpoint.os, "fdopen", lambda fd, mode: _FailingFile(real_fdopen(fd, mode), limit))
+    with pytest.raises(OSError, match="No space left"):
+        checkpoint.save(path, {"w": np.arange(1000.0) + 1}, step=2)
+    monkeypatch.undo()
+    assert path.read_bytes() == before and os.listdir(tmp_path) == ["ckpt.npz"]
+    assert checkpoint.load(path)["step"] == 1
+
+
+_SAVER = """
+import sys
+import numpy as np
+from tinygrad_rnn import checkpoint
+path = sys.argv[1]
+for step in range(2, 10_000):
+    print(step, flush=True)                            # about to save `step`
+    checkpoint.save(path, {"w": np.full(2_000_000, float(step))}, step=step)
+"""
+
+
+@pytest.mark.slow
+def test_sigkill_mid_save_leaves_a_whole_checkpoint(tmp_path):
+    """A child process saving 16 MB checkpoints in a loop is SIGKILLed at random moments: the file at the final path
+    is always a whole checkpoint (the previous one or the new one), never a partial one."""
+    import signal
+    import subprocess
+    import time
+
+    path = tmp_path / "ckpt.npz"
+    checkpoint.save(path, {"w": np.full(2_000_000, 1.0)}, step=1)
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    rng = np.random.default_rng(0)
+    for trial in range(6):
+        child = subprocess.Popen([sys.executable, "-c", _SAVER, str(path)], stdout=subprocess.PIPE, text=True,
+                                 cwd=root)
+        for _ in range(1 + trial % 3):                 # let a few saves start
+            child.stdout.readline()
+        time.sleep(rng.uniform(0.0, 0.05))
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        child.stdout.close()
+        saved = checkpoint.load(path)                  # whole, digest-checked
+        assert saved["step"] >= 1
+        np.testing.assert_array_equal(saved["model"]["w"], np.full(2_000_000, float(saved["step"])))
+        assert [n for n in os.listdir(tmp_path) if not n.endswith(".tmp")] == ["ckpt.npz"]
+
+
+@pytest.mark.parametrize("cut", [0, 7, "length-1"])
+def test_truncated_to(good, cut):
+    data = good.read_bytes()
+    good.write_bytes(data[: len(data) - 1 if cut == "length-1" else cut])
+    refused(good, "empty" if cut == 0 else "not a checkpoint")
+
+
+def test_zero_filled(good):
+    good.write_bytes(bytes(len(good.read_bytes())))
+    refused(good, "not a checkpoint")
+
+
+def test_pickle_payload_never_runs(good, tmp_path):
+    """A member holding a pickled object array whose unpickling would write a file: refused, and nothing ran."""
+    marker = tmp_path / "payload-ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    with zipfile.ZipFile(good, "a") as z:
+        with z.open("model/payload.npy", "w") as f:
+            np.lib.format.write_array(f, np.array([Payload()], dtype=object), allow_pickle=True)
+    refused(good)
+    assert not marker.exists()

@@ -4,6 +4,7 @@ import weakref
 
 import numpy as np
 
+from . import anomaly, inplace
 
 FREED_GRAPH = (
     "Trying to backward through the graph a second time (or directly access saved tensors after they have "
@@ -165,6 +166,7 @@ def run_backward(root, gradient, retain_graph=False):
     """Sends `gradient` from `root` to every leaf: a node runs once all its consumers have sent theirs."""
     root_ctx = root._ctx
     hooks = _hooks_by_node() if _hooks else None
+    check = anomaly.enabled
     if root_ctx is None:
         if hooks is not None and root in hooks:
             gradient = _call_hooks(hooks[root][0], gradient)
@@ -190,9 +192,13 @@ def run_backward(root, gradient, retain_graph=False):
                 g = g.materialize()
             if hooks is not None and ctx in hooks:
                 g = _hooked(hooks[ctx], g, ctx.n_out)
+            if ctx.guards is not None and ctx.guards[0] != inplace.writes:
+                inplace.check(ctx)
             parent_grads = type(ctx).backward(ctx, g)
             if type(parent_grads) is not tuple:
                 parent_grads = (parent_grads,)
+            if check:
+                anomaly.check_backward(type(ctx).__name__, parent_grads, getattr(ctx, "trace", None))
         for p, pg in zip(ctx.parents, parent_grads):
             if not p.requires_grad:
                 continue
@@ -217,5 +223,5 @@ def run_backward(root, gradient, retain_graph=False):
             else:
                 ready.append(key)
         if not retain_graph:
-            ctx.parents = ctx.saved = None
+            ctx.parents = ctx.saved = ctx.guards = None  # dropping the guards lets the leaf arrays be written again
             ctx.freed = True

@@ -75,7 +75,8 @@ def main(argv=None):
     try:
         return args.run(args)
     except UsageError as err:
-        print(f"python -m tinygrad_rnn {args.command}: error: {err}", file=sys.stderr)
+        one_line = " ".join(str(err).split())          # messages quoting other errors may span lines
+        print(f"python -m tinygrad_rnn {args.command}: error: {one_line}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"python -m tinygrad_rnn {args.command}: interrupted", file=sys.stderr)

@@ -1,7 +1,7 @@
 """The Function contract: static forward/backward on raw ndarrays; `apply` records the node on the tape."""
 import numpy as np
 
-from . import grad_mode
+from . import anomaly, grad_mode, inplace
 from .tensor import Tensor
 
 
@@ -27,7 +27,7 @@ class Function:
     tuple of gradients, None for an output that received none.
     """
 
-    __slots__ = ("parents", "saved", "needs_input_grad", "freed", "n_out")
+    __slots__ = ("parents", "saved", "needs_input_grad", "freed", "n_out", "trace", "guards")
 
     def save_for_backward(self, *arrays):
         self.saved = arrays
@@ -50,6 +50,9 @@ class Function:
         record = grad_mode.enabled and True in needs
         if record:
             ctx.parents = tensors
+            ctx.guards = inplace.guards(tensors, ctx.saved) if ctx.saved else None  # leaf arrays it saved
+            if anomaly.enabled:
+                anomaly.record(ctx, out)
         else:
             ctx = None
         if type(out) is tuple:
@@ -80,4 +83,5 @@ def _output(data, ctx, idx, _new=Tensor.__new__):
     t.requires_grad = ctx is not None
     t._ctx = ctx
     t._idx = idx
+    t._version = 0
     return t

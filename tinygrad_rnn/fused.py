@@ -14,12 +14,13 @@ class LinearAct(Function):
         lead = x.shape[:-1]
         x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
         y = _backend.linear_act_forward(x2, weight, bias, act)
-        ctx.save_for_backward(x2, weight, y, act, x.shape, bias is not None)
+        ctx.save_for_backward(x, weight, y, act, bias is not None)       # x as given, not x2: see inplace.py
         return y.reshape(lead + (weight.shape[0],)) if x.ndim != 2 else y
 
     @staticmethod
     def backward(ctx, g):
-        x2, weight, y, act, x_shape, has_bias = ctx.saved
+        x, weight, y, act, has_bias = ctx.saved
+        x_shape, x2 = x.shape, x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
         need = ctx.needs_input_grad
         dx, dw, db = _backend.linear_act_backward(
             x2, weight, y, g.reshape(y.shape), act,

@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from . import grad_mode
+from . import grad_mode, inplace
 from .nn.module import _as_array
 from .tensor import Tensor
 
@@ -90,7 +90,8 @@ class Optimizer:
                         raise ValueError(f"grad of shape {grad.shape} for a parameter of shape {p.data.shape}")
                     state = self.state.setdefault(p, {})
                     state.update({} if state else self._init_state(p.data, group))
-                    self._update(p.data, grad, state, group)
+                    with inplace.writing(p):     # counted: a graph that saved p.data refuses backward
+                        self._update(p.data, grad, state, group)
         return loss
 
     def _init_state(self, param, group):

@@ -48,7 +48,7 @@ def load_model(path):
                    dtype=np.dtype(config["dtype"]))
     try:
         model.load_state_dict(saved["model"])
-    except (KeyError, ValueError) as err:
+    except (KeyError, ValueError, RuntimeError) as err:
         raise UsageError(f"{path}: its weights do not fit the model it describes: {err}") from None
     return model, vocab
 

@@ -38,7 +38,7 @@ def _to_array(data, dtype):
 class Tensor:
     """A float32 (default) or float64 array that can record the ops applied to it for reverse-mode autodiff."""
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_idx", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_idx", "_version", "__weakref__")
     __array_priority__ = 1000  # so ndarray + Tensor calls Tensor.__radd__
 
     def __init__(self, data, requires_grad=False, dtype=None):
@@ -47,6 +47,7 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         self._ctx = None
         self._idx = 0
+        self._version = 0  # in-place writes by the engine (inplace.writing); a leaf's only: outputs have none
 
     @staticmethod
     def _make(data, ctx, idx=0):
@@ -57,6 +58,7 @@ class Tensor:
         t.requires_grad = ctx is not None
         t._ctx = ctx
         t._idx = idx
+        t._version = 0
         return t
 
     def _coerce(self, other):
@@ -64,7 +66,9 @@ class Tensor:
         if isinstance(other, Tensor):
             return other
         if isinstance(other, numbers.Number) or not (isinstance(other, np.ndarray) and other.dtype in _FLOATS):
-            return Tensor._make(np.asarray(other, dtype=self.data.dtype), None)
+            const = Tensor._make(np.asarray(other, dtype=self.data.dtype), None)
+            const._version = None  # a constant nobody else can reach (see inplace.py): no need to guard it
+            return const
         return Tensor._make(other, None)
 
     # ---- properties -------------------------------------------------------------------------------------

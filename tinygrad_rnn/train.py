@@ -102,7 +102,10 @@ def train(args):
     optimizer = OPTIMIZERS[args.optimizer](model.parameters(), lr=args.lr)
     step = 0
     if saved:
-        model.load_state_dict(saved["model"])
+        try:
+            model.load_state_dict(saved["model"])
+        except RuntimeError as err:
+            raise UsageError(f"{args.resume}: its weights do not fit the model it describes: {err}") from None
         if saved["optimizer"] is not None:
             try:
                 optimizer.load_state_dict(saved["optimizer"])

@@ -78,6 +78,9 @@ class RNNBase(Module):
         if batched and self.batch_first:
             x = x.transpose(0, 1)
         steps, batch = x.shape[0], x.shape[1]
+        if steps == 0:                                   # (an empty batch is fine: every kernel takes B = 0)
+            raise ValueError(f"{owner}: Expected sequence length to be larger than 0, but got input of shape "
+                             f"{tuple(input.shape)}")
         masks = self._step_masks(lengths, steps, batch)
         initial = self._initial_states(hx, batch, batched, dtype)
         directions = 2 if self.bidirectional else 1
@@ -114,7 +117,8 @@ class RNNBase(Module):
         (0 .. T−1, the position in the sequence), "lower_c" the layer below's c_t (None in layer 0)."""
         rec = self.recurrence
         steps, batch = x.shape[0], x.shape[1]
-        xp = rec.project(x.reshape(steps * batch, -1), weights).reshape(steps, batch, -1)  # one GEMM for all t
+        xp = rec.project(x.reshape(steps * batch, x.shape[2]), weights)                  # one GEMM for all t
+        xp = xp.reshape(steps, batch, xp.shape[1])
         prepared = rec.prepare(weights)
         context = rec.step_context
         recorder = _viz._recorder  # inside viz.recording(): one node per step, each tagged with its t
@@ -183,6 +187,7 @@ class RNNBase(Module):
         shape = (count, batch, self.hidden_size) if batched else (count, self.hidden_size)
         if hx is None:
             zero = zeros(batch, self.hidden_size, dtype=dtype)
+            zero._version = None  # the layer's own constant, out of the user's reach: no read-only guard needed
             return [[zero] * count for _ in range(n_states)]
         given = list(hx) if n_states == 2 else [hx]
         if len(given) != n_states:

@@ -3,6 +3,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from ..inplace import writing
 from ..tensor import Tensor
 
 
@@ -146,7 +147,8 @@ class Module:
         if errors:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(errors))
         for name, value in arrays.items():
-            own[name].data[...] = value
+            with writing(own[name]):
+                own[name].data[...] = value
         return missing, unexpected
 
     # ---- repr ---------------------------------------------------------------------------------------------

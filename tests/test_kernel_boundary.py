@@ -8,8 +8,8 @@ so a segfault shows up as a failed test.
 Documented exceptions: the direct Cython entry points do not copy (a non-contiguous array is a ValueError there);
 the direct gate kernels (gates.pyx, typed memoryviews) raise Cython's own TypeError/ValueError ("No matching
 signature found", "Buffer dtype mismatch", ...), and linear.pyx's rank check says "expected a 2-D array" without
-the argument's name; `_backend` names it in every case. Known kernel bug (xfail, reported): linear.pyx accepts an
-output aliasing an input and computes a wrong answer; `_backend` refuses such outputs.
+the argument's name; `_backend` names it in every case. Outputs aliasing an input are refused by linear.pyx itself
+and by `_backend`.
 """
 import os
 import subprocess
@@ -340,9 +340,6 @@ def test_direct_outputs_read_only_or_aliased():
 
 
 @pytest.mark.skipif(not kernels, reason="Cython kernels not built")
-@pytest.mark.xfail(strict=True, reason="known kernel bug, reported: linear.pyx does not check that y (forward) or "
-                                       "dx/dweight/dbias (backward) share no memory with the inputs, and GEMM into an "
-                                       "input gives a wrong answer; _backend refuses aliased outputs")
 def test_direct_linear_output_aliasing_an_input():
     rng = np.random.default_rng(1)
     x, w = rng.standard_normal((3, 4)), rng.standard_normal((4, 4))
@@ -356,8 +353,6 @@ def test_direct_linear_output_aliasing_an_input():
 
 
 @pytest.mark.skipif(not kernels, reason="Cython kernels not built")
-@pytest.mark.xfail(strict=True, reason="known kernel bug, reported: steps.pyx's relu maps NaN to 0 (out > 0 ? out : 0) "
-                                       "where the NumPy twin and PyTorch keep NaN, hiding it from detect_anomaly()")
 def test_relu_of_nan():
     xp, h, w = np.array([[np.nan, 1.0]]), np.zeros((1, 2)), np.eye(2)
     np.testing.assert_array_equal(_cy_steps.rnn_step_forward(xp, h, w, "relu"), reference("rnn_step_forward",
@@ -408,7 +403,7 @@ CHILD = "TINYGRAD_RNN_BOUNDARY_CHILD"
 
 
 def _battery():
-    from hypothesis import HealthCheck, assume, given, settings
+    from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 
     change = st.sampled_from(CHANGES + ["ok"] * 8)
@@ -429,7 +424,6 @@ def _battery():
     @given(calls())
     def battery(call):
         name, dims, dtype, changes, act, route, seed = call
-        assume(not (act == "relu" and "nonfinite" in changes.values()))   # test_relu_of_nan (xfail, reported)
         check_call(name, dims, dtype, changes, act, route, seed)
         checked.append(name)
 

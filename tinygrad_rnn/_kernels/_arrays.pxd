@@ -63,3 +63,16 @@ cdef inline Py_ssize_t rows_cols(str name, object a, Py_ssize_t* cols) except -1
         raise ValueError(f"{name}: expected shape (B, H), but got {a.shape}")
     cols[0] = cnp.PyArray_DIMS(arr)[1]
     return cnp.PyArray_DIMS(arr)[0]
+
+
+cdef inline int no_overlap(str name, object out, tuple inputs) except -1:
+    """ValueError naming `name` when the C-contiguous output `out` shares bytes with one of `inputs` (or None)."""
+    cdef char* lo = <char*>cnp.PyArray_DATA(<cnp.ndarray>out)
+    cdef char* hi = lo + cnp.PyArray_NBYTES(<cnp.ndarray>out)
+    cdef char* a_lo
+    for a in inputs:
+        if a is not None:
+            a_lo = <char*>cnp.PyArray_DATA(<cnp.ndarray>a)
+            if lo < a_lo + cnp.PyArray_NBYTES(<cnp.ndarray>a) and a_lo < hi:
+                raise ValueError(f"{name}: expected an array that shares no memory with the inputs, but it overlaps one")
+    return 0

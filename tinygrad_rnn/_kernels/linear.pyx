@@ -7,7 +7,7 @@ None is not computed). _backend.py turns any failure into its own message, or co
 cimport numpy as cnp
 from cython cimport floating
 
-from ._arrays cimport data, float_type, optional_data, output
+from ._arrays cimport data, float_type, no_overlap, optional_data, output
 from ._blas cimport gemm
 from ._math cimport IDENTITY, act_code, activate, activate_grad
 
@@ -42,6 +42,7 @@ def linear_act_forward(x, weight, bias, str act, y=None):
     cdef void* p_b = optional_data("bias", bias, t, O, -1)
     y = output("y", y, t, B, O)
     cdef void* p_y = data("y", y, t, B, O, True)
+    no_overlap("y", y, (x, weight, bias))
     with nogil:
         if t == cnp.NPY_FLOAT64:
             _forward(<double>0, code, B, I, O, p_x, p_w, p_b, p_y)
@@ -85,6 +86,9 @@ def linear_act_backward(x, weight, y, dy, str act, dx, dweight, dbias):
     cdef void* p_dx = NULL if dx is None else data("dx", dx, t, B, I, True)
     cdef void* p_dw = NULL if dweight is None else data("dweight", dweight, t, O, I, True)
     cdef void* p_db = NULL if dbias is None else data("dbias", dbias, t, O, -1, True)
+    for name, out in (("dx", dx), ("dweight", dweight), ("dbias", dbias)):
+        if out is not None:
+            no_overlap(name, out, (x, weight, y, dy))
     buf = None if code == IDENTITY else output("dz", None, t, B, O)
     cdef void* p_dz = NULL if buf is None else data("dz", buf, t, B, O)
     with nogil:

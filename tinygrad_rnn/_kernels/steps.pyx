@@ -251,7 +251,7 @@ cdef void _rnn_forward(floating kind, bint relu, Py_ssize_t B, Py_ssize_t H, voi
     gemm(False, True, B, H, H, 1, <floating*>h_prev, H, <floating*>w_hh, H, 1, out, H)
     if relu:
         for k in range(B * H):
-            out[k] = out[k] if out[k] > 0 else 0
+            out[k] = 0 if out[k] < 0 else out[k]             # max(z, 0), NaN kept (as np.maximum does)
     else:
         tanh_array(B * H, out, out)
 

@@ -6,6 +6,7 @@ so gradients flow back through one window while the state remembers the text bef
 at zero after every checkpoint, so a run resumed from a checkpoint continues bit-identically.
 """
 import math
+import signal
 import sys
 import time
 
@@ -142,8 +143,9 @@ class Trainer:
         bar = _progress(step, steps, args.quiet)
         started, chars = time.perf_counter(), 0
         self.model.train()
+        interrupted = _ctrl_c_flag()          # Ctrl-C sets a flag checked between steps: never a half-done step
         try:
-            while step < steps:
+            while step < steps and not interrupted:
                 inputs, targets = windows(self.rows, args.seq_len, step * args.seq_len)
                 loss, state = self.loss(inputs, targets, state)
                 self.optimizer.zero_grad()
@@ -162,11 +164,14 @@ class Trainer:
                 if step % args.save_every == 0 or step == steps:
                     self.save(step)
                     state = None                  # restart the carried state at checkpoints (exact resumes)
-        except KeyboardInterrupt:
-            self.save(step)
-            bar.write(f"interrupted at step {step}: checkpoint saved to {args.out}", file=sys.stderr)
+        except KeyboardInterrupt:                 # (only where no handler could be installed)
+            interrupted.append(True)
         finally:
+            interrupted.restore()
             bar.close()
+        if interrupted:
+            self.save(step)
+            print(f"interrupted at step {step}: checkpoint saved to {args.out}", file=sys.stderr)
         return step
 
     def sample(self, length=200):
@@ -197,6 +202,21 @@ def evaluate(model, ids, batch, seq_len, max_windows=20):
             total += cross_entropy(logits.reshape(T * B, V), targets.reshape(-1)).item()
     model.train()
     return total / n / math.log(2)
+
+
+class _ctrl_c_flag(list):
+    """A list that SIGINT appends to while training runs (so it is true after Ctrl-C); restore() undoes the handler."""
+
+    def __init__(self):
+        super().__init__()
+        try:
+            self.previous = signal.signal(signal.SIGINT, lambda signum, frame: self.append(signum))
+        except ValueError:                        # not the main thread: Ctrl-C stays a KeyboardInterrupt
+            self.previous = None
+
+    def restore(self):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
 
 
 def _progress(step, steps, quiet):

@@ -1,5 +1,4 @@
 """The Function contract: static forward/backward on raw ndarrays; `apply` records the node on the tape."""
-import numpy as np
 
 from . import anomaly, grad_mode, inplace
 from .tensor import Tensor
@@ -75,13 +74,4 @@ class Function:
         return f"<{type(self).__name__}>"
 
 
-def _output(data, ctx, idx, _new=Tensor.__new__):
-    """Tensor._make, inlined for the one call every node makes per output."""
-    t = _new(Tensor)
-    t.data = data if type(data) is np.ndarray else np.asarray(data)
-    t.grad = None
-    t.requires_grad = ctx is not None
-    t._ctx = ctx
-    t._idx = idx
-    t._version = 0
-    return t
+_output = Tensor._make  # a module global: no attribute lookup for the call every node makes per output

@@ -1,8 +1,6 @@
 """Single-step cells with PyTorch's names and layout: RNNCell, LSTMCell, PeepholeLSTMCell, GRUCell."""
 import numbers
 
-import numpy as np
-
 from ..tensor import Tensor, _float_dtype, zeros
 from . import init
 from .module import Module, Parameter
@@ -72,6 +70,10 @@ class RNNCellBase(Module):
 
     def forward(self, input, hx=None):
         """One step: h' (or (h', c') for LSTMs) from input (B, I) or (I,) and the state (zeros when hx is None)."""
+        return self._step(input, hx, self.weights())
+
+    def _step(self, input, hx, weights, **context):
+        """forward with given weights; `context` goes to the recurrence's step (the time index, the lower c_t)."""
         owner = type(self).__name__
         dtype = self.weight_ih.dtype
         check_input(owner, input, self.input_size, dtype, (1, 2))
@@ -85,9 +87,8 @@ class RNNCellBase(Module):
             else:
                 check_state(owner, f"hx[{k}]" if len(states) > 1 else "hx", s, shape, dtype)
         rec = self.recurrence
-        p = self.weights()
         state = tuple(states) if rec.has_cell_state else states[0]
-        new, _ = rec.step(rec.project(x, p), state, rec.prepare(p))
+        new, _ = rec.step(rec.project(x, weights), state, rec.prepare(weights), **context)
         if batched:
             return new
         return tuple(s.reshape(-1) for s in new) if rec.has_cell_state else new.reshape(-1)

@@ -43,9 +43,9 @@ import numbers
 
 import numpy as np
 
-from ..tensor import _float_dtype, cat, where, zeros
+from ..tensor import _float_dtype, cat, where
 from . import init
-from .cells import RNNCellBase, check_choice, check_input, check_size, check_state
+from .cells import RNNCellBase, check_choice, check_size, check_state
 from .layers import RNNBase
 from .module import Parameter
 from .recurrences import GATE_ACTIVATIONS, LSTMRecurrence, Recurrence, _folded_bias, _linear
@@ -174,31 +174,7 @@ def _depth_gate_weights(input_size, hidden_size, bias, dtype):
 # ---------------------------------------------------------------------------------------------------------------
 # Cells: one step.
 
-class _StepCell(RNNCellBase):
-    """RNNCellBase whose step takes an extra keyword (the time index, or the lower layer's cell state)."""
-
-    def _step(self, input, hx, weights, **context):
-        owner = type(self).__name__
-        dtype = self.weight_ih.dtype
-        check_input(owner, input, self.input_size, dtype, (1, 2))
-        batched = input.ndim == 2
-        x = input if batched else input.reshape(1, -1)
-        shape = (x.shape[0], self.hidden_size)
-        states = self._states(hx, batched)
-        for k, s in enumerate(states):
-            if s is None:
-                states[k] = zeros(*shape, dtype=dtype)
-            else:
-                check_state(owner, f"hx[{k}]" if len(states) > 1 else "hx", s, shape, dtype)
-        rec = self.recurrence
-        state = tuple(states) if rec.has_cell_state else states[0]
-        new, _ = rec.step(rec.project(x, weights), state, rec.prepare(weights), **context)
-        if batched:
-            return new
-        return tuple(s.reshape(-1) for s in new) if rec.has_cell_state else new.reshape(-1)
-
-
-class DepthGatedLSTMCell(_StepCell):
+class DepthGatedLSTMCell(RNNCellBase):
     """One depth-gated LSTM step: (h', c') from x, (h, c) and the lower layer's c_lower (this step's).
     Without c_lower it is an LSTMCell (the d term is absent). Parameters: LSTMCell's weight_ih (4H, I),
     weight_hh (4H, H), bias_ih, bias_hh (4H,), and weight_xd (H, I), weight_cd, weight_ld, bias_d (H,)."""
@@ -222,7 +198,7 @@ class DepthGatedLSTMCell(_StepCell):
         return self._step(input, hx, weights, lower_c=c_lower)
 
 
-class ClockworkRNNCell(_StepCell):
+class ClockworkRNNCell(RNNCellBase):
     """One Clockwork RNN step at time index t (counted from 0): modules whose period divides t update, the others
     copy h. Parameters as RNNCell: weight_ih (H, I), weight_hh (H, H) (masked block upper triangular in the step),
     bias_ih, bias_hh (H,)."""

@@ -53,10 +53,16 @@ def _dense(g):
 
 
 def _accumulate_leaf(t, g):
+    owned = type(g) is OuterSum and g.lefts          # its GEMM result is a fresh array nobody else holds
     g = _dense(g)
     if g.shape != t.data.shape:
         raise RuntimeError(f"internal error: gradient of shape {g.shape} for a leaf of shape {t.data.shape}")
-    t.grad = np.array(g, dtype=t.data.dtype) if t.grad is None else t.grad + g
+    if t.grad is not None:
+        t.grad = t.grad + g
+    elif owned and g.dtype == t.data.dtype:          # taken as it is, as PyTorch's AccumulateGrad steals a
+        t.grad = g                                   # gradient no one else references: no second copy of dW
+    else:
+        t.grad = np.array(g, dtype=t.data.dtype)     # may be shared (an add sends one array to both inputs)
 
 
 # ---- gradient hooks (Tensor.register_hook) ------------------------------------------------------------------

@@ -22,11 +22,14 @@ class LinearAct(Function):
         x, weight, y, act, has_bias = ctx.saved
         x_shape, x2 = x.shape, x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
         need = ctx.needs_input_grad
-        dx, dw, db = _backend.linear_act_backward(
+        lazy_dw = act == "identity" and need[1]          # dW = gᵀ x, left to the tape as an OuterSum: it may
+        dx, dw, db = _backend.linear_act_backward(       # join other terms, and a leaf takes it without a copy
             x2, weight, y, g.reshape(y.shape), act,
-            need_dx=need[0], need_dW=need[1], need_db=has_bias and need[2],
+            need_dx=need[0], need_dW=need[1] and not lazy_dw, need_db=has_bias and need[2],
         )
         dx = dx.reshape(x_shape) if dx is not None else None
+        if lazy_dw:
+            dw = OuterSum(g.reshape(y.shape), x2)
         return (dx, dw, db) if has_bias else (dx, dw)
 
 

@@ -6,12 +6,13 @@ is where wrong dtypes, shapes, non-contiguous inputs (copied) and read-only outp
 names the argument and gives expected versus received.
 """
 import contextlib
+import functools
 import os
 import warnings
 
 import numpy as np
 
-from . import _reference, _reference_gates
+from . import _blas_choice, _reference, _reference_gates
 
 ACTIVATIONS = ("identity", "sigmoid", "tanh", "hard_sigmoid")
 GATE_ACTIVATIONS = ("sigmoid", "hard_sigmoid")
@@ -25,7 +26,9 @@ def _load():
         raise ValueError(f"TINYGRAD_RNN_BACKEND: expected 'cython' or 'numpy', but got {choice!r}")
     if choice == "cython":
         try:
-            from ._kernels import gates, linear, steps
+            from ._kernels import _blas, gates, linear, steps
+            global KERNEL_BLAS
+            KERNEL_BLAS = _blas_choice.choose(_blas)
             return "cython", linear, gates, steps
         except ImportError as err:
             warnings.warn(f"tinygrad_rnn: the Cython kernels are not built ({err}); falling back to the slower NumPy "
@@ -34,6 +37,7 @@ def _load():
     return "numpy", _reference, _reference_gates, _reference_gates
 
 
+KERNEL_BLAS = None   # which BLAS the kernels' GEMMs call (_blas_choice.py), once they are loaded
 BACKEND, _linear, _gates, _steps = _load()
 # The Cython entry points check shapes themselves (typed memoryviews check dtype, rank and contiguity), so the
 # gate and step wrappers call them straight away and run the Python checks only to explain a failure.
@@ -190,6 +194,16 @@ def _w4(B, H):
     return 4 * H, H
 
 
+def _transposed(shape):
+    """The shape of a weight given transposed: (H, G·H) for (G·H, H)."""
+    return lambda B, H: shape(B, H)[::-1]
+
+
+def _step_kernel(kernel, transposed):
+    """The step kernel, told that w_hh comes transposed (the fallback path passes arguments by position)."""
+    return functools.partial(kernel, transposed=True) if transposed else kernel
+
+
 _OPTIONAL = frozenset({"dh", "dc", "b_hh"})   # None allowed: a zero upstream gradient, or no bias
 
 
@@ -236,15 +250,17 @@ def lstm_gates_backward(gates, c_prev, c, dh, dc, act="sigmoid"):
                  (gates, c_prev, c, dh, dc), act, GATE_ACTIVATIONS, (_b4h, _bh))
 
 
-def lstm_step_forward(xp, h_prev, c_prev, w_hh, act="sigmoid"):
-    """z = xp + h_prev @ W_hhᵀ, then the LSTM gates → gates (B, 4H), c, h (B, H): one kernel call"""
+def lstm_step_forward(xp, h_prev, c_prev, w_hh, act="sigmoid", transposed=False):
+    """z = xp + h_prev @ W_hhᵀ, then the LSTM gates → gates (B, 4H), c, h (B, H): one kernel call.
+    transposed: w_hh is given as W_hhᵀ (H, 4H), which BLAS multiplies faster (a Scan makes it once)."""
     if _KERNELS_CHECK_SHAPES:                     # the kernel checks its arguments: try it first
         try:
-            return _steps.lstm_step_forward(xp, h_prev, c_prev, w_hh, act)
+            return _steps.lstm_step_forward(xp, h_prev, c_prev, w_hh, act, transposed=transposed)
         except (TypeError, ValueError):
             pass
-    return _call(_steps.lstm_step_forward, ("xp", "h_prev", "c_prev", "w_hh"), (_b4h, _bh, _bh, _w4), 1,
-                 (xp, h_prev, c_prev, w_hh), act, GATE_ACTIVATIONS)
+    w = _transposed(_w4) if transposed else _w4
+    return _call(_step_kernel(_steps.lstm_step_forward, transposed), ("xp", "h_prev", "c_prev", "w_hh"),
+                 (_b4h, _bh, _bh, w), 1, (xp, h_prev, c_prev, w_hh), act, GATE_ACTIVATIONS)
 
 
 def lstm_step_backward(gates, c_prev, c, w_hh, dh, dc, act="sigmoid"):
@@ -271,15 +287,18 @@ def peephole_gates_backward(gates, c_prev, c, w_ci, w_cf, w_co, dh, dc, act="sig
                  GATE_ACTIVATIONS, (_b4h, _bh, _h, _h, _h))
 
 
-def peephole_step_forward(xp, h_prev, c_prev, w_hh, w_ci, w_cf, w_co, act="sigmoid"):
-    """z = xp + h_prev @ W_hhᵀ, then the peephole gates → gates (B, 4H), c, h (B, H): one kernel call"""
+def peephole_step_forward(xp, h_prev, c_prev, w_hh, w_ci, w_cf, w_co, act="sigmoid", transposed=False):
+    """z = xp + h_prev @ W_hhᵀ, then the peephole gates → gates (B, 4H), c, h (B, H): one kernel call
+    (transposed: w_hh given as W_hhᵀ, as lstm_step_forward)"""
     if _KERNELS_CHECK_SHAPES:                     # the kernel checks its arguments: try it first
         try:
-            return _steps.peephole_step_forward(xp, h_prev, c_prev, w_hh, w_ci, w_cf, w_co, act)
+            return _steps.peephole_step_forward(xp, h_prev, c_prev, w_hh, w_ci, w_cf, w_co, act,
+                                                transposed=transposed)
         except (TypeError, ValueError):
             pass
-    return _call(_steps.peephole_step_forward, ("xp", "h_prev", "c_prev", "w_hh", "w_ci", "w_cf", "w_co"),
-                 (_b4h, _bh, _bh, _w4, _h, _h, _h), 1, (xp, h_prev, c_prev, w_hh, w_ci, w_cf, w_co), act,
+    w = _transposed(_w4) if transposed else _w4
+    return _call(_step_kernel(_steps.peephole_step_forward, transposed),
+                 ("xp", "h_prev", "c_prev", "w_hh", "w_ci", "w_cf", "w_co"), (_b4h, _bh, _bh, w, _h, _h, _h), 1, (xp, h_prev, c_prev, w_hh, w_ci, w_cf, w_co), act,
                  GATE_ACTIVATIONS)
 
 
@@ -310,15 +329,17 @@ def gru_gates_backward(gates, hp, h_prev, dh, act="sigmoid"):
                  (gates, hp, h_prev, dh), act, GATE_ACTIVATIONS, (_b3h, _b3h, _bh))
 
 
-def gru_step_forward(xp, h_prev, w_hh, b_hh=None, act="sigmoid"):
-    """hp = h_prev @ W_hhᵀ + b_hh, then the reset-after gates → hp, gates (B, 3H), h (B, H): one kernel call"""
+def gru_step_forward(xp, h_prev, w_hh, b_hh=None, act="sigmoid", transposed=False):
+    """hp = h_prev @ W_hhᵀ + b_hh, then the reset-after gates → hp, gates (B, 3H), h (B, H): one kernel call
+    (transposed: w_hh given as W_hhᵀ, as lstm_step_forward)"""
     if _KERNELS_CHECK_SHAPES:                     # the kernel checks its arguments: try it first
         try:
-            return _steps.gru_step_forward(xp, h_prev, w_hh, b_hh, act)
+            return _steps.gru_step_forward(xp, h_prev, w_hh, b_hh, act, transposed=transposed)
         except (TypeError, ValueError):
             pass
-    return _call(_steps.gru_step_forward, ("xp", "h_prev", "w_hh", "b_hh"), (_b3h, _bh, _w3, _3h), 1,
-                 (xp, h_prev, w_hh, b_hh), act, GATE_ACTIVATIONS)
+    w = _transposed(_w3) if transposed else _w3
+    return _call(_step_kernel(_steps.gru_step_forward, transposed), ("xp", "h_prev", "w_hh", "b_hh"),
+                 (_b3h, _bh, w, _3h), 1, (xp, h_prev, w_hh, b_hh), act, GATE_ACTIVATIONS)
 
 
 def gru_step_backward(gates, hp, h_prev, w_hh, dh, act="sigmoid"):
@@ -363,15 +384,15 @@ def _zeros_for(g, like):
 
 # Vanilla RNN: act tanh or relu.
 
-def rnn_step_forward(xp, h_prev, w_hh, nonlinearity="tanh"):
-    """h = act(xp + h_prev @ W_hhᵀ) (B, H): one kernel call"""
+def rnn_step_forward(xp, h_prev, w_hh, nonlinearity="tanh", transposed=False):
+    """h = act(xp + h_prev @ W_hhᵀ) (B, H): one kernel call (transposed: w_hh given as W_hhᵀ)"""
     if _KERNELS_CHECK_SHAPES:                     # the kernel checks its arguments: try it first
         try:
-            return _steps.rnn_step_forward(xp, h_prev, w_hh, nonlinearity)
+            return _steps.rnn_step_forward(xp, h_prev, w_hh, nonlinearity, transposed=transposed)
         except (TypeError, ValueError):
             pass
-    return _call(_steps.rnn_step_forward, ("xp", "h_prev", "w_hh"), (_bh, _bh, _w1), 1, (xp, h_prev, w_hh),
-                 nonlinearity, ("tanh", "relu"))
+    return _call(_step_kernel(_steps.rnn_step_forward, transposed), ("xp", "h_prev", "w_hh"), (_bh, _bh, _w1), 1,
+                 (xp, h_prev, w_hh), nonlinearity, ("tanh", "relu"))
 
 
 def rnn_step_backward(h, w_hh, dh, nonlinearity="tanh"):

@@ -143,11 +143,16 @@ def _new(out, like, width):
     return np.empty((like.shape[0], width), like.dtype) if out is None else out
 
 
-def lstm_step_forward(xp, h_prev, c_prev, w_hh, act, gates=None, c=None, h=None):
-    """z = xp + h_prev @ W_hhᵀ; then lstm_gates_forward → (gates, c, h)"""
+def _recurrent(h_prev, w_hh, transposed):
+    """h_prev @ W_hhᵀ, W_hh given as (G·H, H) or, transposed, as (H, G·H)"""
+    return h_prev @ (w_hh if transposed else w_hh.T)
+
+
+def lstm_step_forward(xp, h_prev, c_prev, w_hh, act, gates=None, c=None, h=None, transposed=False):
+    """z = xp + h_prev @ W_hhᵀ (w_hh given as W_hhᵀ if transposed); then lstm_gates_forward → (gates, c, h)"""
     H = h_prev.shape[1]
     gates, c, h = _new(gates, h_prev, 4 * H), _new(c, h_prev, H), _new(h, h_prev, H)
-    lstm_gates_forward(xp + h_prev @ w_hh.T, c_prev, act, gates, c, h)
+    lstm_gates_forward(xp + _recurrent(h_prev, w_hh, transposed), c_prev, act, gates, c, h)
     return gates, c, h
 
 
@@ -160,11 +165,12 @@ def lstm_step_backward(gates, c_prev, c, w_hh, dh, dc, act, dz=None, dc_prev=Non
     return dz, dc_prev, dh_prev
 
 
-def peephole_step_forward(xp, h_prev, c_prev, w_hh, w_ci, w_cf, w_co, act, gates=None, c=None, h=None):
+def peephole_step_forward(xp, h_prev, c_prev, w_hh, w_ci, w_cf, w_co, act, gates=None, c=None, h=None,
+                          transposed=False):
     """z = xp + h_prev @ W_hhᵀ; then peephole_gates_forward → (gates, c, h)"""
     H = h_prev.shape[1]
     gates, c, h = _new(gates, h_prev, 4 * H), _new(c, h_prev, H), _new(h, h_prev, H)
-    peephole_gates_forward(xp + h_prev @ w_hh.T, c_prev, w_ci, w_cf, w_co, act, gates, c, h)
+    peephole_gates_forward(xp + _recurrent(h_prev, w_hh, transposed), c_prev, w_ci, w_cf, w_co, act, gates, c, h)
     return gates, c, h
 
 
@@ -179,11 +185,11 @@ def peephole_step_backward(gates, c_prev, c, w_hh, w_ci, w_cf, w_co, dh, dc, act
     return (dz, dc_prev, dh_prev, *dw)
 
 
-def gru_step_forward(xp, h_prev, w_hh, b_hh, act, hp=None, gates=None, h=None):
+def gru_step_forward(xp, h_prev, w_hh, b_hh, act, hp=None, gates=None, h=None, transposed=False):
     """hp = h_prev @ W_hhᵀ + b_hh (None: no bias); then gru_gates_forward → (hp, gates, h)"""
     H = h_prev.shape[1]
     hp, gates, h = _new(hp, h_prev, 3 * H), _new(gates, h_prev, 3 * H), _new(h, h_prev, H)
-    np.matmul(h_prev, w_hh.T, out=hp)
+    np.matmul(h_prev, w_hh if transposed else w_hh.T, out=hp)
     if b_hh is not None:
         hp += b_hh
     gru_gates_forward(xp, hp, h_prev, act, gates, h)
@@ -199,9 +205,9 @@ def gru_step_backward(gates, hp, h_prev, w_hh, dh, act, dxp=None, dhp=None, dh_p
     return dxp, dhp, dh_prev
 
 
-def rnn_step_forward(xp, h_prev, w_hh, nonlinearity, h=None):
+def rnn_step_forward(xp, h_prev, w_hh, nonlinearity, h=None, transposed=False):
     """h = act(xp + h_prev @ W_hhᵀ), act tanh or relu → h"""
-    z = xp + h_prev @ w_hh.T
+    z = xp + _recurrent(h_prev, w_hh, transposed)
     h = _new(h, h_prev, h_prev.shape[1])
     h[...] = np.tanh(z) if nonlinearity == "tanh" else np.maximum(z, 0)
     return h

@@ -44,8 +44,8 @@ class RNNStep(Function):
     """h = act(xp + h_prev @ W_hhᵀ), act tanh or relu"""
 
     @staticmethod
-    def forward(ctx, xp, h_prev, w_hh, nonlinearity="tanh"):
-        h = _backend.rnn_step_forward(xp, h_prev, w_hh, nonlinearity)
+    def forward(ctx, xp, h_prev, w_hh, nonlinearity="tanh", w_hh_t=None):
+        h = _backend.rnn_step_forward(xp, h_prev, *_recurrent_weight(w_hh, w_hh_t, nonlinearity))
         ctx.save_for_backward(h_prev, w_hh, h, nonlinearity)
         return h
 
@@ -60,8 +60,8 @@ class LSTMStep(Function):
     """z = xp + h_prev @ W_hhᵀ; i,f,o = σ(z), g = tanh(z); c = f⊙c_prev + i⊙g; h = o⊙tanh(c) → (h, c, gates)"""
 
     @staticmethod
-    def forward(ctx, xp, h_prev, c_prev, w_hh, act="sigmoid", with_gates=False):
-        gates, c, h = _backend.lstm_step_forward(xp, h_prev, c_prev, w_hh, act)
+    def forward(ctx, xp, h_prev, c_prev, w_hh, act="sigmoid", with_gates=False, w_hh_t=None):
+        gates, c, h = _backend.lstm_step_forward(xp, h_prev, c_prev, *_recurrent_weight(w_hh, w_hh_t, act))
         ctx.save_for_backward(h_prev, c_prev, w_hh, gates, c, act)
         return (h, c, gates) if with_gates else (h, c)
 
@@ -78,8 +78,9 @@ class PeepholeLSTMStep(Function):
     """LSTMStep with i, f += w_ci⊙c_prev, w_cf⊙c_prev and o += w_co⊙c (Gers & Schmidhuber 2000) → (h, c, gates)"""
 
     @staticmethod
-    def forward(ctx, xp, h_prev, c_prev, w_hh, w_ci, w_cf, w_co, act="sigmoid", with_gates=False):
-        gates, c, h = _backend.peephole_step_forward(xp, h_prev, c_prev, w_hh, w_ci, w_cf, w_co, act)
+    def forward(ctx, xp, h_prev, c_prev, w_hh, w_ci, w_cf, w_co, act="sigmoid", with_gates=False, w_hh_t=None):
+        w, act, transposed = _recurrent_weight(w_hh, w_hh_t, act)
+        gates, c, h = _backend.peephole_step_forward(xp, h_prev, c_prev, w, w_ci, w_cf, w_co, act, transposed)
         ctx.save_for_backward(h_prev, c_prev, w_hh, w_ci, w_cf, w_co, gates, c, act)
         return (h, c, gates) if with_gates else (h, c)
 
@@ -98,8 +99,9 @@ class GRUStep(Function):
     h = (1−z)⊙n + z⊙h_prev → (h, gates)"""
 
     @staticmethod
-    def forward(ctx, xp, h_prev, w_hh, b_hh=None, act="sigmoid", with_gates=False):
-        hp, gates, h = _backend.gru_step_forward(xp, h_prev, w_hh, b_hh, act)
+    def forward(ctx, xp, h_prev, w_hh, b_hh=None, act="sigmoid", with_gates=False, w_hh_t=None):
+        w, act, transposed = _recurrent_weight(w_hh, w_hh_t, act)
+        hp, gates, h = _backend.gru_step_forward(xp, h_prev, w, b_hh, act, transposed)
         ctx.save_for_backward(h_prev, w_hh, hp, gates, act)
         return (h, gates) if with_gates else h
 
@@ -137,6 +139,18 @@ class GRUChoStep(Function):
         dh_prev += drz @ w_rz
         dxp = np.concatenate([drz, dn_pre], axis=1)
         return dxp, dh_prev, OuterSum(drz, h_prev), OuterSum(dn_pre, rh)
+
+
+def _recurrent_weight(w_hh, w_hh_t, act):
+    """(weight, act, transposed) for a step kernel's forward: W_hhᵀ when a Scan made that copy for the sequence
+    (h_prev @ W_hhᵀ is then a plain row-major product, which BLAS runs faster), else W_hh itself. The backward
+    multiplies by W_hh, which it has as it is."""
+    return (w_hh, act, False) if w_hh_t is None else (w_hh_t, act, True)
+
+
+def transposed_copy(w_hh):
+    """W_hhᵀ, contiguous: the `w_hh_t` option a Scan hands each step's forward (one copy per sequence)."""
+    return np.ascontiguousarray(w_hh.data.T)
 
 
 def _refuse_gate_grad(grads, n_states):

@@ -1,16 +1,18 @@
-# Row-major GEMM on top of scipy's Fortran BLAS (scipy.linalg.cython_blas).
-# A row-major matrix is its column-major transpose, so C = op(A) op(B) is computed as Cᵀ = op(B)ᵀ op(A)ᵀ by
-# swapping the operands: no copies, no transposes in memory.
+# Row-major GEMM for the kernels. _blas.pyx routes it to NumPy's own CBLAS when _backend hands over its entry
+# points (use_cblas), else to scipy's Fortran BLAS (scipy.linalg.cython_blas).
 from cython cimport floating
-from scipy.linalg.cython_blas cimport dgemm, sgemm
+
+
+cdef void sgemm_rm(bint trans_a, bint trans_b, int m, int n, int k, float alpha, const float* a, int lda,
+                   const float* b, int ldb, float beta, float* c, int ldc) noexcept nogil
+cdef void dgemm_rm(bint trans_a, bint trans_b, int m, int n, int k, double alpha, const double* a, int lda,
+                   const double* b, int ldb, double beta, double* c, int ldc) noexcept nogil
 
 
 cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k, floating alpha,
                       const floating* a, int lda, const floating* b, int ldb,
                       floating beta, floating* c, int ldc) noexcept nogil:
     """C (m, n) = alpha · op(A) @ op(B) + beta · C, all row-major; lda, ldb, ldc are the stored row lengths."""
-    cdef char ta = b'T' if trans_a else b'N'
-    cdef char tb = b'T' if trans_b else b'N'
     cdef int i, j
     if m == 0 or n == 0:
         return
@@ -20,6 +22,6 @@ cdef inline void gemm(bint trans_a, bint trans_b, int m, int n, int k, floating 
                 c[i * ldc + j] = beta * c[i * ldc + j] if beta != 0 else 0
         return
     if floating is float:
-        sgemm(&tb, &ta, &n, &m, &k, &alpha, <float*>b, &ldb, <float*>a, &lda, &beta, c, &ldc)
+        sgemm_rm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
     else:
-        dgemm(&tb, &ta, &n, &m, &k, &alpha, <double*>b, &ldb, <double*>a, &lda, &beta, c, &ldc)
+        dgemm_rm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)

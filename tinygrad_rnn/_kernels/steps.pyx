@@ -18,24 +18,39 @@ from ._math cimport tanh_array
 cnp.import_array()
 
 
+cdef inline void recurrent_gemm(bint transposed, Py_ssize_t B, Py_ssize_t N, Py_ssize_t H, floating* h_prev,
+                                floating* w, floating* out) noexcept nogil:
+    """out (B, N) += h_prev @ W_hhᵀ, W_hh given as (N, H), or as its transpose (H, N): the plain row-major
+    product, which BLAS runs faster (a Scan transposes W_hh once per sequence)."""
+    if transposed:
+        gemm(False, False, B, N, H, 1, h_prev, H, w, N, 1, out, N)
+    else:
+        gemm(False, True, B, N, H, 1, h_prev, H, w, H, 1, out, N)
+
+
+cdef void* weight_data(w_hh, int t, Py_ssize_t rows, Py_ssize_t cols, bint transposed) except NULL:
+    """The data of w_hh, checked as (rows, cols), or as (cols, rows) when it is given transposed."""
+    return data("w_hh", w_hh, t, cols, rows) if transposed else data("w_hh", w_hh, t, rows, cols)
+
+
 # ---- LSTM ------------------------------------------------------------------------------------------------------
 
 cdef void _lstm_forward(floating kind, int a, Py_ssize_t B, Py_ssize_t H, void* xp, void* h_prev, void* c_prev,
-                        void* w_hh, void* gates, void* c, void* h) noexcept nogil:
+                        void* w_hh, bint transposed, void* gates, void* c, void* h) noexcept nogil:
     cdef floating* z = <floating*>gates
     memcpy(z, xp, B * 4 * H * sizeof(floating))
-    gemm(False, True, B, 4 * H, H, 1, <floating*>h_prev, H, <floating*>w_hh, H, 1, z, 4 * H)
+    recurrent_gemm(transposed, B, 4 * H, H, <floating*>h_prev, <floating*>w_hh, z)
     lstm_forward(a, B, H, z, <floating*>c_prev, z, <floating*>c, <floating*>h)
 
 
-def lstm_step_forward(xp, h_prev, c_prev, w_hh, str act, gates=None, c=None, h=None):
+def lstm_step_forward(xp, h_prev, c_prev, w_hh, str act, gates=None, c=None, h=None, bint transposed=False):
     """z = xp + h_prev @ W_hhᵀ; i,f,o = act(z), g = tanh(z); c = f⊙c_prev + i⊙g; h = o⊙tanh(c) → (gates, c, h)"""
     cdef int a = gate_code(act), t = float_type("h_prev", h_prev)
     cdef Py_ssize_t H, B = rows_cols("h_prev", h_prev, &H)
     cdef void* p_xp = data("xp", xp, t, B, 4 * H)
     cdef void* p_h_prev = data("h_prev", h_prev, t, B, H)
     cdef void* p_c_prev = data("c_prev", c_prev, t, B, H)
-    cdef void* p_w = data("w_hh", w_hh, t, 4 * H, H)
+    cdef void* p_w = weight_data(w_hh, t, 4 * H, H, transposed)
     gates, c, h = output("gates", gates, t, B, 4 * H), output("c", c, t, B, H), output("h", h, t, B, H)
     cdef void* p_g = data("gates", gates, t, B, 4 * H)
     cdef void* p_c = data("c", c, t, B, H)
@@ -43,9 +58,9 @@ def lstm_step_forward(xp, h_prev, c_prev, w_hh, str act, gates=None, c=None, h=N
     if B and H:
         with nogil:
             if t == cnp.NPY_FLOAT64:
-                _lstm_forward(<double>0, a, B, H, p_xp, p_h_prev, p_c_prev, p_w, p_g, p_c, p_h)
+                _lstm_forward(<double>0, a, B, H, p_xp, p_h_prev, p_c_prev, p_w, transposed, p_g, p_c, p_h)
             else:
-                _lstm_forward(<float>0, a, B, H, p_xp, p_h_prev, p_c_prev, p_w, p_g, p_c, p_h)
+                _lstm_forward(<float>0, a, B, H, p_xp, p_h_prev, p_c_prev, p_w, transposed, p_g, p_c, p_h)
     return gates, c, h
 
 
@@ -83,23 +98,24 @@ def lstm_step_backward(gates, c_prev, c, w_hh, dh, dc, str act, dz=None, dc_prev
 # ---- peephole LSTM ---------------------------------------------------------------------------------------------
 
 cdef void _peephole_forward(floating kind, int a, Py_ssize_t B, Py_ssize_t H, void* xp, void* h_prev,
-                            void* c_prev, void* w_hh, void* w_ci, void* w_cf, void* w_co, void* gates, void* c,
-                            void* h) noexcept nogil:
+                            void* c_prev, void* w_hh, bint transposed, void* w_ci, void* w_cf, void* w_co,
+                            void* gates, void* c, void* h) noexcept nogil:
     cdef floating* z = <floating*>gates
     memcpy(z, xp, B * 4 * H * sizeof(floating))
-    gemm(False, True, B, 4 * H, H, 1, <floating*>h_prev, H, <floating*>w_hh, H, 1, z, 4 * H)
+    recurrent_gemm(transposed, B, 4 * H, H, <floating*>h_prev, <floating*>w_hh, z)
     peephole_forward(a, B, H, z, <floating*>c_prev, <floating*>w_ci, <floating*>w_cf, <floating*>w_co, z,
                      <floating*>c, <floating*>h)
 
 
-def peephole_step_forward(xp, h_prev, c_prev, w_hh, w_ci, w_cf, w_co, str act, gates=None, c=None, h=None):
+def peephole_step_forward(xp, h_prev, c_prev, w_hh, w_ci, w_cf, w_co, str act, gates=None, c=None, h=None,
+                          bint transposed=False):
     """z = xp + h_prev @ W_hhᵀ, then the peephole gates (i, f see c_prev; o sees the new c) → (gates, c, h)"""
     cdef int a = gate_code(act), t = float_type("h_prev", h_prev)
     cdef Py_ssize_t H, B = rows_cols("h_prev", h_prev, &H)
     cdef void* p_xp = data("xp", xp, t, B, 4 * H)
     cdef void* p_h_prev = data("h_prev", h_prev, t, B, H)
     cdef void* p_c_prev = data("c_prev", c_prev, t, B, H)
-    cdef void* p_w = data("w_hh", w_hh, t, 4 * H, H)
+    cdef void* p_w = weight_data(w_hh, t, 4 * H, H, transposed)
     cdef void* p_ci = data("w_ci", w_ci, t, H, -1)
     cdef void* p_cf = data("w_cf", w_cf, t, H, -1)
     cdef void* p_co = data("w_co", w_co, t, H, -1)
@@ -110,11 +126,11 @@ def peephole_step_forward(xp, h_prev, c_prev, w_hh, w_ci, w_cf, w_co, str act, g
     if B and H:
         with nogil:
             if t == cnp.NPY_FLOAT64:
-                _peephole_forward(<double>0, a, B, H, p_xp, p_h_prev, p_c_prev, p_w, p_ci, p_cf, p_co, p_g, p_c,
-                                  p_h)
+                _peephole_forward(<double>0, a, B, H, p_xp, p_h_prev, p_c_prev, p_w, transposed, p_ci, p_cf, p_co,
+                                  p_g, p_c, p_h)
             else:
-                _peephole_forward(<float>0, a, B, H, p_xp, p_h_prev, p_c_prev, p_w, p_ci, p_cf, p_co, p_g, p_c,
-                                  p_h)
+                _peephole_forward(<float>0, a, B, H, p_xp, p_h_prev, p_c_prev, p_w, transposed, p_ci, p_cf, p_co,
+                                  p_g, p_c, p_h)
     return gates, c, h
 
 
@@ -169,7 +185,7 @@ def peephole_step_backward(gates, c_prev, c, w_hh, w_ci, w_cf, w_co, dh, dc, str
 # ---- GRU (reset-after) -----------------------------------------------------------------------------------------
 
 cdef void _gru_forward(floating kind, int a, Py_ssize_t B, Py_ssize_t H, void* xp, void* h_prev, void* w_hh,
-                       void* b_hh, void* hp, void* gates, void* h) noexcept nogil:
+                       bint transposed, void* b_hh, void* hp, void* gates, void* h) noexcept nogil:
     cdef floating* out = <floating*>hp
     cdef Py_ssize_t b
     for b in range(B):
@@ -177,18 +193,18 @@ cdef void _gru_forward(floating kind, int a, Py_ssize_t B, Py_ssize_t H, void* x
             memcpy(out + b * 3 * H, b_hh, 3 * H * sizeof(floating))
         else:
             memset(out + b * 3 * H, 0, 3 * H * sizeof(floating))
-    gemm(False, True, B, 3 * H, H, 1, <floating*>h_prev, H, <floating*>w_hh, H, 1, out, 3 * H)
+    recurrent_gemm(transposed, B, 3 * H, H, <floating*>h_prev, <floating*>w_hh, out)
     gru_forward(a, B, H, <floating*>xp, out, <floating*>h_prev, <floating*>gates, <floating*>h)
 
 
-def gru_step_forward(xp, h_prev, w_hh, b_hh, str act, hp=None, gates=None, h=None):
+def gru_step_forward(xp, h_prev, w_hh, b_hh, str act, hp=None, gates=None, h=None, bint transposed=False):
     """hp = h_prev @ W_hhᵀ + b_hh (None: no bias); r, z = act(xp + hp); n = tanh(xp_n + r⊙hp_n);
     h = (1−z)⊙n + z⊙h_prev → (hp, gates, h)"""
     cdef int a = gate_code(act), t = float_type("h_prev", h_prev)
     cdef Py_ssize_t H, B = rows_cols("h_prev", h_prev, &H)
     cdef void* p_xp = data("xp", xp, t, B, 3 * H)
     cdef void* p_h_prev = data("h_prev", h_prev, t, B, H)
-    cdef void* p_w = data("w_hh", w_hh, t, 3 * H, H)
+    cdef void* p_w = weight_data(w_hh, t, 3 * H, H, transposed)
     cdef void* p_b = optional_data("b_hh", b_hh, t, 3 * H, -1)
     hp, gates, h = output("hp", hp, t, B, 3 * H), output("gates", gates, t, B, 3 * H), output("h", h, t, B, H)
     cdef void* p_hp = data("hp", hp, t, B, 3 * H)
@@ -197,9 +213,9 @@ def gru_step_forward(xp, h_prev, w_hh, b_hh, str act, hp=None, gates=None, h=Non
     if B and H:
         with nogil:
             if t == cnp.NPY_FLOAT64:
-                _gru_forward(<double>0, a, B, H, p_xp, p_h_prev, p_w, p_b, p_hp, p_g, p_h)
+                _gru_forward(<double>0, a, B, H, p_xp, p_h_prev, p_w, transposed, p_b, p_hp, p_g, p_h)
             else:
-                _gru_forward(<float>0, a, B, H, p_xp, p_h_prev, p_w, p_b, p_hp, p_g, p_h)
+                _gru_forward(<float>0, a, B, H, p_xp, p_h_prev, p_w, transposed, p_b, p_hp, p_g, p_h)
     return hp, gates, h
 
 
@@ -244,11 +260,11 @@ cdef int rnn_code(str nonlinearity) except -1:
 
 
 cdef void _rnn_forward(floating kind, bint relu, Py_ssize_t B, Py_ssize_t H, void* xp, void* h_prev, void* w_hh,
-                       void* h) noexcept nogil:
+                       bint transposed, void* h) noexcept nogil:
     cdef floating* out = <floating*>h
     cdef Py_ssize_t k
     memcpy(out, xp, B * H * sizeof(floating))
-    gemm(False, True, B, H, H, 1, <floating*>h_prev, H, <floating*>w_hh, H, 1, out, H)
+    recurrent_gemm(transposed, B, H, H, <floating*>h_prev, <floating*>w_hh, out)
     if relu:
         for k in range(B * H):
             out[k] = 0 if out[k] < 0 else out[k]             # max(z, 0), NaN kept (as np.maximum does)
@@ -256,21 +272,21 @@ cdef void _rnn_forward(floating kind, bint relu, Py_ssize_t B, Py_ssize_t H, voi
         tanh_array(B * H, out, out)
 
 
-def rnn_step_forward(xp, h_prev, w_hh, str nonlinearity, h=None):
+def rnn_step_forward(xp, h_prev, w_hh, str nonlinearity, h=None, bint transposed=False):
     """h = act(xp + h_prev @ W_hhᵀ), act tanh or relu → h"""
     cdef int relu = rnn_code(nonlinearity), t = float_type("h_prev", h_prev)
     cdef Py_ssize_t H, B = rows_cols("h_prev", h_prev, &H)
     cdef void* p_xp = data("xp", xp, t, B, H)
     cdef void* p_h_prev = data("h_prev", h_prev, t, B, H)
-    cdef void* p_w = data("w_hh", w_hh, t, H, H)
+    cdef void* p_w = weight_data(w_hh, t, H, H, transposed)
     h = output("h", h, t, B, H)
     cdef void* p_h = data("h", h, t, B, H)
     if B and H:
         with nogil:
             if t == cnp.NPY_FLOAT64:
-                _rnn_forward(<double>0, relu, B, H, p_xp, p_h_prev, p_w, p_h)
+                _rnn_forward(<double>0, relu, B, H, p_xp, p_h_prev, p_w, transposed, p_h)
             else:
-                _rnn_forward(<float>0, relu, B, H, p_xp, p_h_prev, p_w, p_h)
+                _rnn_forward(<float>0, relu, B, H, p_xp, p_h_prev, p_w, transposed, p_h)
     return h
 
 

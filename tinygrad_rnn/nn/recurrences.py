@@ -70,7 +70,7 @@ class RNNRecurrence(Recurrence):
         return (z.tanh() if self.nonlinearity == "tanh" else z.relu()), None
 
     def scan_step(self, w_hh):
-        return F.RNNStep, (w_hh,), {"nonlinearity": self.nonlinearity}
+        return F.RNNStep, (w_hh,), {"nonlinearity": self.nonlinearity, "w_hh_t": F.transposed_copy(w_hh)}
 
 
 class LSTMRecurrence(Recurrence):
@@ -92,7 +92,7 @@ class LSTMRecurrence(Recurrence):
         return (h, c), (_cat_gates(i, f, g, o) if want_gates else None)
 
     def scan_step(self, w_hh):
-        return F.LSTMStep, (w_hh,), {"act": self.act}
+        return F.LSTMStep, (w_hh,), {"act": self.act, "w_hh_t": F.transposed_copy(w_hh)}
 
 
 class PeepholeLSTMRecurrence(LSTMRecurrence):
@@ -116,7 +116,7 @@ class PeepholeLSTMRecurrence(LSTMRecurrence):
         return (h, c), (_cat_gates(i, f, g, o) if want_gates else None)
 
     def scan_step(self, prepared):
-        return F.PeepholeLSTMStep, tuple(prepared), {"act": self.act}
+        return F.PeepholeLSTMStep, tuple(prepared), {"act": self.act, "w_hh_t": F.transposed_copy(prepared[0])}
 
 
 class GRURecurrence(Recurrence):
@@ -145,7 +145,8 @@ class GRURecurrence(Recurrence):
 
     def scan_step(self, prepared):
         w_hh, b_hh = prepared
-        return F.GRUStep, ((w_hh,) if b_hh is None else (w_hh, b_hh)), {"act": self.act}
+        return F.GRUStep, ((w_hh,) if b_hh is None else (w_hh, b_hh)), {"act": self.act,
+                                                                         "w_hh_t": F.transposed_copy(w_hh)}
 
 
 class GRUChoRecurrence(Recurrence):

@@ -382,6 +382,19 @@ def _zeros_for(g, like):
     return np.zeros_like(like) if g is None and isinstance(like, np.ndarray) else g
 
 
+def transposed(w):
+    """wᵀ (C-contiguous) of a 2-D float array: the W_hhᵀ a Scan hands its steps (see lstm_step_forward)"""
+    if _KERNELS_CHECK_SHAPES:
+        try:
+            return _steps.transposed(w)
+        except (TypeError, ValueError):
+            pass
+    _float_array("w", w)
+    if w.ndim != 2:
+        raise ValueError(f"w: expected a 2-D array, but got shape {tuple(w.shape)}")
+    return _steps.transposed(np.ascontiguousarray(w))
+
+
 # Vanilla RNN: act tanh or relu.
 
 def rnn_step_forward(xp, h_prev, w_hh, nonlinearity="tanh", transposed=False):

@@ -220,3 +220,11 @@ def rnn_step_backward(h, w_hh, dh, nonlinearity, dz=None, dh_prev=None):
     dz[...] = dh * (1 - h * h) if nonlinearity == "tanh" else dh * (h > 0)
     np.matmul(dz, w_hh, out=dh_prev)
     return dz, dh_prev
+
+
+def transposed(w, out=None):
+    """wᵀ as a new C-contiguous array (or into out)"""
+    if out is None:
+        return np.ascontiguousarray(w.T)
+    out[...] = w.T
+    return out

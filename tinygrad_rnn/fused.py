@@ -150,7 +150,7 @@ def _recurrent_weight(w_hh, w_hh_t, act):
 
 def transposed_copy(w_hh):
     """W_hhᵀ, contiguous: the `w_hh_t` option a Scan hands each step's forward (one copy per sequence)."""
-    return np.ascontiguousarray(w_hh.data.T)
+    return _backend.transposed(w_hh.data)
 
 
 def _refuse_gate_grad(grads, n_states):

@@ -171,9 +171,9 @@ class GRUChoRecurrence(Recurrence):
         n = (xn + (r * h) @ w_n.T).tanh()
         return (1 - z) * n + z * h, (_cat_gates(r, z, n) if want_gates else None)
 
+    def scan_step(self, prepared):
+        return F.GRUChoStep, tuple(prepared), {"act": self.act}
+
 
 def _cat_gates(*gates):
     return cat(gates, dim=1)
-
-    def scan_step(self, prepared):
-        return F.GRUChoStep, tuple(prepared), {"act": self.act}

@@ -199,15 +199,17 @@ def _transposed(shape):
     return lambda B, H: shape(B, H)[::-1]
 
 
-def _step_kernel(kernel, transposed):
-    """The step kernel, told that w_hh comes transposed (the fallback path passes arguments by position)."""
-    return functools.partial(kernel, transposed=True) if transposed else kernel
+def _step_kernel(kernel, **options):
+    """The step kernel with these keyword options bound, those that are None or False left out (the fallback path
+    passes the checked arguments by position)."""
+    options = {k: v for k, v in options.items() if v is not None and v is not False}
+    return functools.partial(kernel, **options) if options else kernel
 
 
 _OPTIONAL = frozenset({"dh", "dc", "b_hh"})   # None allowed: a zero upstream gradient, or no bias
 
 
-def _call(kernel, names, shapes, ref, args, act, allowed, out_shapes=None):
+def _call(kernel, names, shapes, ref, args, act, allowed, out_shapes=None, given=None):
     """kernel(*args, [act,] *outs) → its outputs as a tuple. names/shapes describe args; args[ref] is (B, H);
     `allowed` lists the valid act names (None: the kernel takes no act). out_shapes=None: a step kernel, which
     allocates and returns its outputs itself; otherwise the outputs are allocated here and passed in."""
@@ -229,6 +231,9 @@ def _call(kernel, names, shapes, ref, args, act, allowed, out_shapes=None):
         _act("nonlinearity" if "tanh" in allowed else "act", act, allowed)
     checked = [a if a is None and name in _OPTIONAL else _arg(name, a, shape(B, H), dtype, first)
                for name, shape, a in zip(names, shapes, args)]
+    if given:                                    # a step kernel's caller-given outputs: name -> (array, shape)
+        kernel = functools.partial(kernel, **{name: _out(name, a, shape(B, H), dtype, checked)
+                                              for name, (a, shape) in given.items() if a is not None})
     if out_shapes is None:
         return kernel(*checked, *acts)
     outs = tuple(np.empty(shape(B, H), dtype) for shape in out_shapes)
@@ -259,19 +264,20 @@ def lstm_step_forward(xp, h_prev, c_prev, w_hh, act="sigmoid", transposed=False)
         except (TypeError, ValueError):
             pass
     w = _transposed(_w4) if transposed else _w4
-    return _call(_step_kernel(_steps.lstm_step_forward, transposed), ("xp", "h_prev", "c_prev", "w_hh"),
+    return _call(_step_kernel(_steps.lstm_step_forward, transposed=transposed), ("xp", "h_prev", "c_prev", "w_hh"),
                  (_b4h, _bh, _bh, w), 1, (xp, h_prev, c_prev, w_hh), act, GATE_ACTIVATIONS)
 
 
-def lstm_step_backward(gates, c_prev, c, w_hh, dh, dc, act="sigmoid"):
-    """→ (∂L/∂z (B, 4H), ∂L/∂c_prev, ∂L/∂h_prev = ∂L/∂z @ W_hh (B, H))"""
+def lstm_step_backward(gates, c_prev, c, w_hh, dh, dc, act="sigmoid", dz=None):
+    """→ (∂L/∂z (B, 4H), ∂L/∂c_prev, ∂L/∂h_prev = ∂L/∂z @ W_hh (B, H)); dz: where ∂L/∂z goes (None: a new array)"""
     if _KERNELS_CHECK_SHAPES:                     # the kernel checks its arguments: try it first
         try:
-            return _steps.lstm_step_backward(gates, c_prev, c, w_hh, dh, dc, act)
+            return _steps.lstm_step_backward(gates, c_prev, c, w_hh, dh, dc, act, dz)
         except (TypeError, ValueError):
             pass
     return _call(_steps.lstm_step_backward, ("gates", "c_prev", "c", "w_hh", "dh", "dc"),
-                 (_b4h, _bh, _bh, _w4, _bh, _bh), 1, (gates, c_prev, c, w_hh, dh, dc), act, GATE_ACTIVATIONS)
+                 (_b4h, _bh, _bh, _w4, _bh, _bh), 1, (gates, c_prev, c, w_hh, dh, dc), act, GATE_ACTIVATIONS,
+                 given={"dz": (dz, _b4h)})
 
 
 def peephole_gates_forward(z, c_prev, w_ci, w_cf, w_co, act="sigmoid"):
@@ -297,22 +303,22 @@ def peephole_step_forward(xp, h_prev, c_prev, w_hh, w_ci, w_cf, w_co, act="sigmo
         except (TypeError, ValueError):
             pass
     w = _transposed(_w4) if transposed else _w4
-    return _call(_step_kernel(_steps.peephole_step_forward, transposed),
+    return _call(_step_kernel(_steps.peephole_step_forward, transposed=transposed),
                  ("xp", "h_prev", "c_prev", "w_hh", "w_ci", "w_cf", "w_co"), (_b4h, _bh, _bh, w, _h, _h, _h), 1, (xp, h_prev, c_prev, w_hh, w_ci, w_cf, w_co), act,
                  GATE_ACTIVATIONS)
 
 
-def peephole_step_backward(gates, c_prev, c, w_hh, w_ci, w_cf, w_co, dh, dc, act="sigmoid"):
-    """→ (∂L/∂z (B, 4H), ∂L/∂c_prev, ∂L/∂h_prev (B, H), ∂L/∂w_ci, ∂L/∂w_cf, ∂L/∂w_co (H,))"""
+def peephole_step_backward(gates, c_prev, c, w_hh, w_ci, w_cf, w_co, dh, dc, act="sigmoid", dz=None):
+    """→ (∂L/∂z (B, 4H), ∂L/∂c_prev, ∂L/∂h_prev (B, H), ∂L/∂w_ci, ∂L/∂w_cf, ∂L/∂w_co (H,)); dz as lstm's"""
     if _KERNELS_CHECK_SHAPES:                     # the kernel checks its arguments: try it first
         try:
-            return _steps.peephole_step_backward(gates, c_prev, c, w_hh, w_ci, w_cf, w_co, dh, dc, act)
+            return _steps.peephole_step_backward(gates, c_prev, c, w_hh, w_ci, w_cf, w_co, dh, dc, act, dz)
         except (TypeError, ValueError):
             pass
     return _call(_steps.peephole_step_backward,
                  ("gates", "c_prev", "c", "w_hh", "w_ci", "w_cf", "w_co", "dh", "dc"),
                  (_b4h, _bh, _bh, _w4, _h, _h, _h, _bh, _bh), 1, (gates, c_prev, c, w_hh, w_ci, w_cf, w_co, dh, dc),
-                 act, GATE_ACTIVATIONS)
+                 act, GATE_ACTIVATIONS, given={"dz": (dz, _b4h)})
 
 
 # GRU: gate order r, z, n. Reset-after (PyTorch's) in one kernel; Cho et al. 2014 in two halves around W_hn.
@@ -338,19 +344,19 @@ def gru_step_forward(xp, h_prev, w_hh, b_hh=None, act="sigmoid", transposed=Fals
         except (TypeError, ValueError):
             pass
     w = _transposed(_w3) if transposed else _w3
-    return _call(_step_kernel(_steps.gru_step_forward, transposed), ("xp", "h_prev", "w_hh", "b_hh"),
+    return _call(_step_kernel(_steps.gru_step_forward, transposed=transposed), ("xp", "h_prev", "w_hh", "b_hh"),
                  (_b3h, _bh, w, _3h), 1, (xp, h_prev, w_hh, b_hh), act, GATE_ACTIVATIONS)
 
 
-def gru_step_backward(gates, hp, h_prev, w_hh, dh, act="sigmoid"):
-    """→ (∂L/∂xp, ∂L/∂hp (B, 3H), ∂L/∂h_prev = dh⊙z + ∂L/∂hp @ W_hh (B, H))"""
+def gru_step_backward(gates, hp, h_prev, w_hh, dh, act="sigmoid", dxp=None):
+    """→ (∂L/∂xp, ∂L/∂hp (B, 3H), ∂L/∂h_prev = dh⊙z + ∂L/∂hp @ W_hh (B, H)); dxp: where ∂L/∂xp goes"""
     if _KERNELS_CHECK_SHAPES:                     # the kernel checks its arguments: try it first
         try:
-            return _steps.gru_step_backward(gates, hp, h_prev, w_hh, dh, act)
+            return _steps.gru_step_backward(gates, hp, h_prev, w_hh, dh, act, dxp)
         except (TypeError, ValueError):
             pass
     return _call(_steps.gru_step_backward, ("gates", "hp", "h_prev", "w_hh", "dh"), (_b3h, _b3h, _bh, _w3, _bh), 2,
-                 (gates, hp, h_prev, w_hh, dh), act, GATE_ACTIVATIONS)
+                 (gates, hp, h_prev, w_hh, dh), act, GATE_ACTIVATIONS, given={"dxp": (dxp, _b3h)})
 
 
 def gru_cho_reset_forward(xp, hp_rz, h_prev, act="sigmoid"):
@@ -404,19 +410,19 @@ def rnn_step_forward(xp, h_prev, w_hh, nonlinearity="tanh", transposed=False):
             return _steps.rnn_step_forward(xp, h_prev, w_hh, nonlinearity, transposed=transposed)
         except (TypeError, ValueError):
             pass
-    return _call(_step_kernel(_steps.rnn_step_forward, transposed), ("xp", "h_prev", "w_hh"), (_bh, _bh, _w1), 1,
+    return _call(_step_kernel(_steps.rnn_step_forward, transposed=transposed), ("xp", "h_prev", "w_hh"), (_bh, _bh, _w1), 1,
                  (xp, h_prev, w_hh), nonlinearity, ("tanh", "relu"))
 
 
-def rnn_step_backward(h, w_hh, dh, nonlinearity="tanh"):
-    """→ (∂L/∂z = dh⊙act'(h), ∂L/∂h_prev = ∂L/∂z @ W_hh), each (B, H)"""
+def rnn_step_backward(h, w_hh, dh, nonlinearity="tanh", dz=None):
+    """→ (∂L/∂z = dh⊙act'(h), ∂L/∂h_prev = ∂L/∂z @ W_hh), each (B, H); dz: where ∂L/∂z goes (None: new)"""
     if _KERNELS_CHECK_SHAPES:                     # the kernel checks its arguments: try it first
         try:
-            return _steps.rnn_step_backward(h, w_hh, dh, nonlinearity)
+            return _steps.rnn_step_backward(h, w_hh, dh, nonlinearity, dz)
         except (TypeError, ValueError):
             pass
     return _call(_steps.rnn_step_backward, ("h", "w_hh", "dh"), (_bh, _w1, _bh), 0, (h, w_hh, dh),
-                 nonlinearity, ("tanh", "relu"))
+                 nonlinearity, ("tanh", "relu"), given={"dz": (dz, _bh)})
 
 
 def _w1(B, H):

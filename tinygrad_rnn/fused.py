@@ -52,7 +52,7 @@ class RNNStep(Function):
     @staticmethod
     def backward(ctx, dh):
         h_prev, w_hh, h, nonlinearity = ctx.saved
-        dz, dh_prev = _backend.rnn_step_backward(h, w_hh, dh, nonlinearity)
+        dz, dh_prev = _backend.rnn_step_backward(h, w_hh, dh, nonlinearity, dz=_dx_out(ctx))
         return dz, dh_prev, OuterSum(dz, h_prev)
 
 
@@ -70,7 +70,7 @@ class LSTMStep(Function):
         dh, dc = grads[0], grads[1]
         _refuse_gate_grad(grads, 2)
         h_prev, c_prev, w_hh, gates, c, act = ctx.saved
-        dz, dc_prev, dh_prev = _backend.lstm_step_backward(gates, c_prev, c, w_hh, dh, dc, act)
+        dz, dc_prev, dh_prev = _backend.lstm_step_backward(gates, c_prev, c, w_hh, dh, dc, act, dz=_dx_out(ctx))
         return dz, dh_prev, dc_prev, OuterSum(dz, h_prev)
 
 
@@ -90,7 +90,7 @@ class PeepholeLSTMStep(Function):
         _refuse_gate_grad(grads, 2)
         h_prev, c_prev, w_hh, w_ci, w_cf, w_co, gates, c, act = ctx.saved
         dz, dc_prev, dh_prev, dw_ci, dw_cf, dw_co = _backend.peephole_step_backward(
-            gates, c_prev, c, w_hh, w_ci, w_cf, w_co, dh, dc, act)
+            gates, c_prev, c, w_hh, w_ci, w_cf, w_co, dh, dc, act, dz=_dx_out(ctx))
         return dz, dh_prev, dc_prev, OuterSum(dz, h_prev), dw_ci, dw_cf, dw_co
 
 
@@ -110,7 +110,7 @@ class GRUStep(Function):
         dh = grads[0] if type(grads) is tuple else grads
         _refuse_gate_grad(grads, 1)
         h_prev, w_hh, hp, gates, act = ctx.saved
-        dxp, dhp, dh_prev = _backend.gru_step_backward(gates, hp, h_prev, w_hh, dh, act)
+        dxp, dhp, dh_prev = _backend.gru_step_backward(gates, hp, h_prev, w_hh, dh, act, dxp=_dx_out(ctx))
         if len(ctx.needs_input_grad) == 3:
             return dxp, dh_prev, OuterSum(dhp, h_prev)
         return dxp, dh_prev, OuterSum(dhp, h_prev), dhp.sum(axis=0)
@@ -139,6 +139,14 @@ class GRUChoStep(Function):
         dh_prev += drz @ w_rz
         dxp = np.concatenate([drz, dn_pre], axis=1)
         return dxp, dh_prev, OuterSum(drz, h_prev), OuterSum(dn_pre, rh)
+
+
+def _dx_out(ctx):
+    """The array a Scan gave this step for its input gradient (its dxs[t]), or None: the kernel allocates one."""
+    try:
+        return ctx.dx_out
+    except AttributeError:
+        return None
 
 
 def _recurrent_weight(w_hh, w_hh_t, act):

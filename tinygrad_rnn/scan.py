@@ -47,14 +47,14 @@ class Scan(Function):
             contexts[t] = sctx
             carry = new
         # rest (the initial carry and consts) is saved by the step contexts; listed here for inplace.guards
-        ctx.save_for_backward(step, contexts, order, masks, n_carry, len(consts), xs.shape, *rest)
+        ctx.save_for_backward(step, contexts, order, masks, n_carry, len(consts), xs.shape, xs.dtype, *rest)
         return (ys, *carry)
 
     @staticmethod
     def backward(ctx, grads):
-        step, contexts, order, masks, n_carry, n_consts, xs_shape = ctx.saved[:7]
+        step, contexts, order, masks, n_carry, n_consts, xs_shape, xs_dtype = ctx.saved[:8]
         dys, dcarry = grads[0], list(grads[1:])
-        dxs = None
+        dxs = np.empty(xs_shape, xs_dtype)             # each step's backward writes its input gradient in place
         dconsts = [None] * n_consts
         check = anomaly.enabled
         for t in reversed(order):
@@ -66,13 +66,14 @@ class Scan(Function):
                 keep = masks[t]
                 passed = [None if d is None else np.where(keep, 0, d) for d in dcarry]
                 d_out = [None if d is None else np.where(keep, d, 0) for d in d_out]
-            g = step.backward(contexts[t], tuple(d_out) if n_carry > 1 else d_out[0])
+            sctx = contexts[t]
+            sctx.dx_out = dxs[t]
+            g = step.backward(sctx, tuple(d_out) if n_carry > 1 else d_out[0])
             if check:                                      # name the step's op and time, not just "Scan"
                 anomaly.check_backward(step.__name__, g, getattr(ctx, "trace", None), f" at time step {t} of a Scan")
-            contexts[t] = None                             # its saved arrays can go now
-            if dxs is None:
-                dxs = np.empty(xs_shape, g[0].dtype)
-            dxs[t] = g[0]
+            contexts[t] = sctx = None                      # its saved arrays can go now
+            if g[0] is None or g[0].base is not dxs:       # a step that allocated its own (or gave none)
+                dxs[t] = 0 if g[0] is None else g[0]
             dcarry = list(g[1:1 + n_carry])
             if passed is not None:
                 dcarry = [d if p is None else (p if d is None else d + p) for d, p in zip(dcarry, passed)]

@@ -1,5 +1,6 @@
-"""The kernels' GEMMs on NumPy's CBLAS or scipy's BLAS give the same numbers; step forwards given W_hhᵀ give what
-they give with W_hh; the tiled transpose is a transpose; bad choices and bad shapes are named errors."""
+"""Kernel options and where the GEMMs run: NumPy's CBLAS or scipy's BLAS give the same numbers; step forwards
+given W_hhᵀ give what they give with W_hh; step backwards write the input gradient into a given array (a Scan's
+dxs[t]); the tiled transpose is a transpose; bad choices and bad shapes are named errors."""
 import os
 import subprocess
 import sys
@@ -132,3 +133,43 @@ def test_use_cblas_checks_its_arguments():
         _blas.use_cblas(1, 1, 16)
     with pytest.raises(ValueError, match="expected both or neither"):
         _blas.use_cblas(1, 0)
+
+
+BACKWARD = {  # name: (arguments from _step_args' forward outputs, the output keyword)
+    "lstm": "dz", "peephole": "dz", "gru": "dxp", "rnn": "dz",
+}
+
+
+def _backward_args(name, args, kw, out):
+    if name == "lstm":
+        gates, c, h = out
+        return (gates, args[2], c, args[3], h, c), {"act": kw["act"]}
+    if name == "peephole":
+        gates, c, h = out
+        return (gates, args[2], c, *args[3:7], h, c), {"act": kw["act"]}
+    if name == "gru":
+        hp, gates, h = out
+        return (gates, hp, args[1], args[2], h), {"act": kw["act"]}
+    return (out, args[2], out), {"nonlinearity": kw["nonlinearity"]}
+
+
+@pytest.mark.parametrize("backend", ["cython", "numpy"])
+@pytest.mark.parametrize("name", ["lstm", "peephole", "gru", "rnn"])
+def test_step_backward_writes_into_the_given_array(backend, name):
+    if backend == "cython" and _backend.BACKEND != "cython":
+        pytest.skip("the Cython kernels are not built")
+    args, kw = _step_args(name, 3, 5, np.float64, np.random.default_rng(2))
+    with _backend.use_backend(backend):
+        out = getattr(_backend, f"{name}_step_forward")(*args, **kw)
+        bargs, bkw = _backward_args(name, args, kw, out)
+        fn = getattr(_backend, f"{name}_step_backward")
+        fresh = fn(*bargs, **bkw)
+        buffer = np.full((2,) + fresh[0].shape, np.nan)
+        given = fn(*bargs, **bkw, **{BACKWARD[name]: buffer[1]})
+        assert given[0] is buffer[1] or np.shares_memory(given[0], buffer[1])
+        np.testing.assert_array_equal(buffer[1], fresh[0])
+        assert np.isnan(buffer[0]).all()                                  # nothing written outside it
+        for a, b in zip(fresh[1:], given[1:]):
+            np.testing.assert_array_equal(a, b)
+        with pytest.raises(ValueError, match=BACKWARD[name]):
+            fn(*bargs, **bkw, **{BACKWARD[name]: np.empty((3, 1))})

@@ -7,17 +7,20 @@ import tinygrad_rnn as tg
 from tinygrad_rnn import bench_candidates as bc
 from tinygrad_rnn import nn
 
-SHAPE = (8, 256, 512, 10)  # B, I, H, T: the weight gradients dominate, as at XL
+SHAPES = {"S": (1, 32, 32, 100),           # B, I, H, T: per-step arrays and their Python objects dominate
+          "wide": (8, 256, 512, 10)}       # the weight gradients dominate, as at XL
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", list(SHAPES))
 @pytest.mark.parametrize("cell", ["lstm", "gru", "peephole"])
 @pytest.mark.parametrize("candidate", ["engine", "engine-numpy"])
-def test_peak_memory_at_most_1_25_times_the_oracle(cell, candidate):
+def test_peak_memory_at_most_1_25_times_the_oracle(cell, candidate, shape, dtype):
     """tracemalloc counts bytes, not time: a deterministic measure, fine for a test."""
     peaks = {}
     for name in (candidate, "oracle"):
         try:
-            run = bc.make(name, cell, SHAPE, "float64", np.random.default_rng(0))
+            run = bc.make(name, cell, SHAPES[shape], dtype, np.random.default_rng(0))
         except bc.Unavailable as err:
             pytest.skip(str(err))
         run()

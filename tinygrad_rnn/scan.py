@@ -91,22 +91,24 @@ class Scan(Function):
 class _Factors:
     """The per-step factors aₜ, bₜ of a shared weight's gradient Σₜ aₜᵀ bₜ, kept by time step so the sum is one GEMM
     over (T·B)-row matrices. When aₜ is the step's input gradient (an LSTM's dz is its dxp) it is read from dxs
-    instead of being kept twice."""
+    instead of being kept twice. Other aₜ are kept as the steps return them and joined once at the end: a buffer
+    for all T made at the first step would add to the backward's peak, while every step's saved arrays still live."""
 
-    __slots__ = ("lefts", "rights", "from_dxs")
+    __slots__ = ("lefts", "rights")
 
     def __init__(self, steps):
-        self.lefts, self.rights, self.from_dxs = None, [None] * steps, False
+        self.lefts, self.rights = [None] * steps, [None] * steps
 
     def add(self, t, left, right, left_is_dxs_t, dxs):
         self.rights[t] = right
-        if left_is_dxs_t and self.lefts is None:
-            self.from_dxs = True
-            return
-        if self.lefts is None:                             # rows already taken from dxs are copied over
-            self.lefts = dxs.copy() if self.from_dxs else np.empty((len(self.rights),) + left.shape, left.dtype)
-        self.lefts[t] = left
+        self.lefts[t] = _IN_DXS if left_is_dxs_t else left
 
     def outer_sum(self, dxs):
-        lefts = dxs if self.lefts is None else self.lefts
+        if all(left is _IN_DXS for left in self.lefts):
+            lefts = dxs
+        else:
+            lefts = np.stack([dxs[t] if left is _IN_DXS else left for t, left in enumerate(self.lefts)])
         return OuterSum(lefts.reshape(-1, lefts.shape[-1]), np.concatenate(self.rights))
+
+
+_IN_DXS = object()  # _Factors: this step's left factor is dxs[t]

@@ -4,6 +4,7 @@ library NumPy itself links, whose entry points _backend finds with ctypes and ha
 NumPy 2 wheels bundle a newer OpenBLAS than scipy's, and its row-major float32 GEMMs run up to 1.4× faster at the
 recurrent step's shapes (benchmarks/README table); the two compute the same products to rounding.
 """
+from cython cimport floating
 from libc.stdint cimport int64_t
 from scipy.linalg.cython_blas cimport dgemm, sgemm
 
@@ -47,29 +48,31 @@ def using_cblas():
     return _s64 != NULL or _s32 != NULL
 
 
+cdef inline void _gemm_rm(bint trans_a, bint trans_b, int m, int n, int k, floating alpha, const floating* a,
+                          int lda, const floating* b, int ldb, floating beta, floating* c, int ldc) noexcept nogil:
+    cdef int ta = TRANS if trans_a else NO_TRANS, tb = TRANS if trans_b else NO_TRANS
+    cdef char fa = b'T' if trans_a else b'N', fb = b'T' if trans_b else b'N'
+    if floating is float:
+        if _s64 != NULL:
+            _s64(ROW_MAJOR, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        elif _s32 != NULL:
+            _s32(ROW_MAJOR, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        else:                                    # Fortran is column-major: Cᵀ = op(B)ᵀ op(A)ᵀ, operands swapped
+            sgemm(&fb, &fa, &n, &m, &k, &alpha, <float*>b, &ldb, <float*>a, &lda, &beta, c, &ldc)
+    else:
+        if _d64 != NULL:
+            _d64(ROW_MAJOR, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        elif _d32 != NULL:
+            _d32(ROW_MAJOR, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        else:
+            dgemm(&fb, &fa, &n, &m, &k, &alpha, <double*>b, &ldb, <double*>a, &lda, &beta, c, &ldc)
+
+
 cdef void sgemm_rm(bint trans_a, bint trans_b, int m, int n, int k, float alpha, const float* a, int lda,
                    const float* b, int ldb, float beta, float* c, int ldc) noexcept nogil:
-    cdef char ta, tb
-    if _s64 != NULL:
-        _s64(ROW_MAJOR, TRANS if trans_a else NO_TRANS, TRANS if trans_b else NO_TRANS, m, n, k, alpha, a, lda,
-             b, ldb, beta, c, ldc)
-    elif _s32 != NULL:
-        _s32(ROW_MAJOR, TRANS if trans_a else NO_TRANS, TRANS if trans_b else NO_TRANS, m, n, k, alpha, a, lda,
-             b, ldb, beta, c, ldc)
-    else:                                        # Fortran is column-major: Cᵀ = op(B)ᵀ op(A)ᵀ, operands swapped
-        ta, tb = b'T' if trans_a else b'N', b'T' if trans_b else b'N'
-        sgemm(&tb, &ta, &n, &m, &k, &alpha, <float*>b, &ldb, <float*>a, &lda, &beta, c, &ldc)
+    _gemm_rm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 
 
 cdef void dgemm_rm(bint trans_a, bint trans_b, int m, int n, int k, double alpha, const double* a, int lda,
                    const double* b, int ldb, double beta, double* c, int ldc) noexcept nogil:
-    cdef char ta, tb
-    if _d64 != NULL:
-        _d64(ROW_MAJOR, TRANS if trans_a else NO_TRANS, TRANS if trans_b else NO_TRANS, m, n, k, alpha, a, lda,
-             b, ldb, beta, c, ldc)
-    elif _d32 != NULL:
-        _d32(ROW_MAJOR, TRANS if trans_a else NO_TRANS, TRANS if trans_b else NO_TRANS, m, n, k, alpha, a, lda,
-             b, ldb, beta, c, ldc)
-    else:
-        ta, tb = b'T' if trans_a else b'N', b'T' if trans_b else b'N'
-        dgemm(&tb, &ta, &n, &m, &k, &alpha, <double*>b, &ldb, <double*>a, &lda, &beta, c, &ldc)
+    _gemm_rm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)

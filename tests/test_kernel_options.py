@@ -173,3 +173,34 @@ def test_step_backward_writes_into_the_given_array(backend, name):
             np.testing.assert_array_equal(a, b)
         with pytest.raises(ValueError, match=BACKWARD[name]):
             fn(*bargs, **bkw, **{BACKWARD[name]: np.empty((3, 1))})
+
+
+@pytest.mark.parametrize("layer", ["RNN", "LSTM", "PeepholeLSTM", "GRU"])
+def test_layers_transpose_w_hh_once_per_long_enough_sequence(layer, monkeypatch):
+    """A Scan over T ≥ TRANSPOSE_MIN_STEPS steps hands its steps W_hhᵀ (one copy per layer and direction), a
+    shorter one (sampling one character at a time) does not; outputs and gradients are the same either way."""
+    import tinygrad_rnn as tg
+    from tinygrad_rnn import nn
+    from tinygrad_rnn.nn import recurrences
+
+    calls = []
+    real = _backend.transposed
+    monkeypatch.setattr(_backend, "transposed", lambda w: calls.append(w.shape) or real(w))
+    steps = recurrences.TRANSPOSE_MIN_STEPS
+    results = {}
+    for label, minimum in (("transposed", steps), ("plain", 10 ** 9)):
+        monkeypatch.setattr(recurrences, "TRANSPOSE_MIN_STEPS", minimum)
+        tg.manual_seed(0)
+        module = getattr(nn, layer)(3, 5, num_layers=2, bidirectional=True, dtype=np.float64)
+        x = tg.randn(steps, 2, 3, dtype=np.float64, requires_grad=True)
+        calls.clear()
+        out, _ = module(x)
+        (out * out).sum().backward()
+        results[label] = [out.data, x.grad] + [p.grad for p in module.parameters()]
+        assert len(calls) == (4 if label == "transposed" else 0), calls
+    calls.clear()
+    monkeypatch.setattr(recurrences, "TRANSPOSE_MIN_STEPS", steps)
+    module(tg.randn(steps - 1, 2, 3, dtype=np.float64))
+    assert calls == []
+    for a, b in zip(results["transposed"], results["plain"]):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)

@@ -123,7 +123,7 @@ class RNNBase(Module):
         context = rec.step_context
         recorder = _viz._recorder  # inside viz.recording(): one node per step, each tagged with its t
         scan = (recorder is None and self.scan and rec.fused and not return_gates and not context
-                and rec.scan_step(prepared))
+                and rec.scan_step(prepared, steps))
         if scan:
             step, consts, options = scan
             outs = Scan.apply(xp, *state, *consts, step=step, n_carry=len(state), reverse=reverse, masks=masks,

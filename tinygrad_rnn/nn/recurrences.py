@@ -50,8 +50,8 @@ class Recurrence:
     def prepare(self, p):
         return p["weight_hh"]
 
-    def scan_step(self, prepared):
-        """(fused step Function, the tensors every step shares, its options) for one Scan over the sequence;
+    def scan_step(self, prepared, steps):
+        """(fused step Function, the tensors every step shares, its options) for one Scan over `steps` steps;
         None when the recurrence has no fused step (the driver then records step by step)."""
         return None
 
@@ -69,8 +69,8 @@ class RNNRecurrence(Recurrence):
         z = xp + h @ w_hh.T
         return (z.tanh() if self.nonlinearity == "tanh" else z.relu()), None
 
-    def scan_step(self, w_hh):
-        return F.RNNStep, (w_hh,), {"nonlinearity": self.nonlinearity, "w_hh_t": F.transposed_copy(w_hh)}
+    def scan_step(self, w_hh, steps):
+        return F.RNNStep, (w_hh,), {"nonlinearity": self.nonlinearity, **_transposed(w_hh, steps)}
 
 
 class LSTMRecurrence(Recurrence):
@@ -91,8 +91,8 @@ class LSTMRecurrence(Recurrence):
         h = o * c.tanh()
         return (h, c), (_cat_gates(i, f, g, o) if want_gates else None)
 
-    def scan_step(self, w_hh):
-        return F.LSTMStep, (w_hh,), {"act": self.act, "w_hh_t": F.transposed_copy(w_hh)}
+    def scan_step(self, w_hh, steps):
+        return F.LSTMStep, (w_hh,), {"act": self.act, **_transposed(w_hh, steps)}
 
 
 class PeepholeLSTMRecurrence(LSTMRecurrence):
@@ -115,8 +115,8 @@ class PeepholeLSTMRecurrence(LSTMRecurrence):
         h = o * c.tanh()
         return (h, c), (_cat_gates(i, f, g, o) if want_gates else None)
 
-    def scan_step(self, prepared):
-        return F.PeepholeLSTMStep, tuple(prepared), {"act": self.act, "w_hh_t": F.transposed_copy(prepared[0])}
+    def scan_step(self, prepared, steps):
+        return F.PeepholeLSTMStep, tuple(prepared), {"act": self.act, **_transposed(prepared[0], steps)}
 
 
 class GRURecurrence(Recurrence):
@@ -143,10 +143,9 @@ class GRURecurrence(Recurrence):
         n = (xn + r * hn).tanh()
         return (1 - z) * n + z * h, (_cat_gates(r, z, n) if want_gates else None)
 
-    def scan_step(self, prepared):
+    def scan_step(self, prepared, steps):
         w_hh, b_hh = prepared
-        return F.GRUStep, ((w_hh,) if b_hh is None else (w_hh, b_hh)), {"act": self.act,
-                                                                         "w_hh_t": F.transposed_copy(w_hh)}
+        return F.GRUStep, ((w_hh,) if b_hh is None else (w_hh, b_hh)), {"act": self.act, **_transposed(w_hh, steps)}
 
 
 class GRUChoRecurrence(Recurrence):
@@ -171,8 +170,18 @@ class GRUChoRecurrence(Recurrence):
         n = (xn + (r * h) @ w_n.T).tanh()
         return (1 - z) * n + z * h, (_cat_gates(r, z, n) if want_gates else None)
 
-    def scan_step(self, prepared):
+    def scan_step(self, prepared, steps):
         return F.GRUChoStep, tuple(prepared), {"act": self.act}
+
+
+TRANSPOSE_MIN_STEPS = 8  # from here on W_hhᵀ, made once, costs less than the slower NT products it saves
+
+
+def _transposed(w_hh, steps):
+    """The Scan option `w_hh_t` (W_hhᵀ, contiguous) for a sequence long enough to repay the copy, else none: the
+    forward's h_prev @ W_hhᵀ is then a plain row-major GEMM (up to 1.4× faster). A one-step call (sampling
+    character by character) keeps W_hh as it is."""
+    return {"w_hh_t": F.transposed_copy(w_hh)} if steps >= TRANSPOSE_MIN_STEPS else {}
 
 
 def _cat_gates(*gates):

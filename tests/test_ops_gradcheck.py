@@ -76,14 +76,16 @@ def test_clip(rng):
         x.clip()
 
 
-@pytest.mark.parametrize("dim", [None, 0, 1, -1, (0, 2)])
+@pytest.mark.parametrize("dim", [None, 0, 1, -1, (0, 2), [0, 2], [-1]])
 @pytest.mark.parametrize("keepdim", [False, True])
 @pytest.mark.parametrize("op", ["sum", "mean", "max"])
 def test_reductions(rng, op, dim, keepdim):
+    """dim as PyTorch takes it: None, an int, a tuple or a list."""
     x = leaf(rng, 3, 4, 2)
     out = getattr(x, op)(dim=dim, keepdim=keepdim)
+    axis = tuple(dim) if isinstance(dim, list) else dim
     np.testing.assert_allclose(out.data, getattr(np, {"sum": "sum", "mean": "mean", "max": "amax"}[op])(
-        x.data, axis=dim, keepdims=keepdim))
+        x.data, axis=axis, keepdims=keepdim))
     assert gradcheck(lambda x: getattr(x, op)(dim=dim, keepdim=keepdim), (x,))
 
 

@@ -35,6 +35,11 @@ def _to_array(data, dtype):
     return arr.astype(_float_dtype(dtype), copy=True)
 
 
+def _dims(dim):
+    """A reduction's dim as NumPy takes it: None, an int, or a tuple (PyTorch also takes a list)."""
+    return tuple(dim) if isinstance(dim, list) else dim
+
+
 class Tensor:
     """A float32 (default) or float64 array that can record the ops applied to it for reverse-mode autodiff."""
 
@@ -236,13 +241,13 @@ class Tensor:
 
     # ---- reductions and softmax -------------------------------------------------------------------------
     def sum(self, dim=None, keepdim=False):
-        return ops.Sum.apply(self, dim=dim, keepdim=keepdim)
+        return ops.Sum.apply(self, dim=_dims(dim), keepdim=keepdim)
 
     def mean(self, dim=None, keepdim=False):
-        return ops.Mean.apply(self, dim=dim, keepdim=keepdim)
+        return ops.Mean.apply(self, dim=_dims(dim), keepdim=keepdim)
 
     def max(self, dim=None, keepdim=False):
-        return ops.Max.apply(self, dim=dim, keepdim=keepdim)
+        return ops.Max.apply(self, dim=_dims(dim), keepdim=keepdim)
 
     def log_softmax(self, dim=-1):
         return ops.LogSoftmax.apply(self, dim=dim)

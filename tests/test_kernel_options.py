@@ -204,3 +204,48 @@ def test_layers_transpose_w_hh_once_per_long_enough_sequence(layer, monkeypatch)
     assert calls == []
     for a, b in zip(results["transposed"], results["plain"]):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+class _FakeBlasModule:
+    """Stands in for _kernels._blas: records what choose() hands over."""
+
+    def __init__(self):
+        self.calls = []
+
+    def use_cblas(self, *args):
+        self.calls.append(args)
+
+
+def test_choose_falls_back_to_scipy_when_numpy_has_no_cblas_to_find(monkeypatch):
+    from tinygrad_rnn import _blas_choice
+
+    monkeypatch.setattr(_blas_choice, "numpy_cblas", lambda: None)
+    monkeypatch.delenv("TINYGRAD_RNN_BLAS", raising=False)
+    fake = _FakeBlasModule()
+    assert _blas_choice.choose(fake).startswith("scipy")
+    assert fake.calls == [()]
+
+
+def test_choose_hands_over_numpy_cblas_unless_told_scipy(monkeypatch):
+    from tinygrad_rnn import _blas_choice
+
+    monkeypatch.setattr(_blas_choice, "numpy_cblas", lambda: ("/x/libopenblas64_.so", 11, 22, 64))
+    fake = _FakeBlasModule()
+    monkeypatch.delenv("TINYGRAD_RNN_BLAS", raising=False)
+    assert _blas_choice.choose(fake) == "numpy (libopenblas64_.so, 64-bit integers)"
+    monkeypatch.setenv("TINYGRAD_RNN_BLAS", "scipy")
+    assert _blas_choice.choose(fake).startswith("scipy")
+    assert fake.calls == [(11, 22, 64), ()]
+
+
+def test_numpy_cblas_is_found_in_numpys_own_library():
+    """On NumPy's wheels (scipy-openblas64) the lookup must succeed; elsewhere it may find nothing."""
+    from tinygrad_rnn import _blas_choice
+
+    found = _blas_choice.numpy_cblas()
+    config = str(np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {}))
+    if "scipy-openblas" not in config:
+        pytest.skip(f"NumPy is not built on scipy-openblas here ({config[:80]})")
+    assert found is not None
+    path, sgemm, dgemm, bits = found
+    assert os.path.exists(path) and sgemm and dgemm and sgemm != dgemm and bits in (32, 64)

@@ -255,17 +255,19 @@ def lstm_gates_backward(gates, c_prev, c, dh, dc, act="sigmoid"):
                  (gates, c_prev, c, dh, dc), act, GATE_ACTIVATIONS, (_b4h, _bh))
 
 
-def lstm_step_forward(xp, h_prev, c_prev, w_hh, act="sigmoid", transposed=False):
+def lstm_step_forward(xp, h_prev, c_prev, w_hh, act="sigmoid", transposed=False, gates=None, c=None, h=None):
     """z = xp + h_prev @ W_hhᵀ, then the LSTM gates → gates (B, 4H), c, h (B, H): one kernel call.
-    transposed: w_hh is given as W_hhᵀ (H, 4H), which BLAS multiplies faster (a Scan makes it once)."""
+    transposed: w_hh is given as W_hhᵀ (H, 4H), which BLAS multiplies faster (a Scan makes it once).
+    gates, c, h: arrays to write the outputs into (None: new ones)."""
     if _KERNELS_CHECK_SHAPES:                     # the kernel checks its arguments: try it first
         try:
-            return _steps.lstm_step_forward(xp, h_prev, c_prev, w_hh, act, transposed=transposed)
+            return _steps.lstm_step_forward(xp, h_prev, c_prev, w_hh, act, gates, c, h, transposed=transposed)
         except (TypeError, ValueError):
             pass
     w = _transposed(_w4) if transposed else _w4
     return _call(_step_kernel(_steps.lstm_step_forward, transposed=transposed), ("xp", "h_prev", "c_prev", "w_hh"),
-                 (_b4h, _bh, _bh, w), 1, (xp, h_prev, c_prev, w_hh), act, GATE_ACTIVATIONS)
+                 (_b4h, _bh, _bh, w), 1, (xp, h_prev, c_prev, w_hh), act, GATE_ACTIVATIONS,
+                 given={"gates": (gates, _b4h), "c": (c, _bh), "h": (h, _bh)})
 
 
 def lstm_step_backward(gates, c_prev, c, w_hh, dh, dc, act="sigmoid", dz=None):
@@ -293,19 +295,21 @@ def peephole_gates_backward(gates, c_prev, c, w_ci, w_cf, w_co, dh, dc, act="sig
                  GATE_ACTIVATIONS, (_b4h, _bh, _h, _h, _h))
 
 
-def peephole_step_forward(xp, h_prev, c_prev, w_hh, w_ci, w_cf, w_co, act="sigmoid", transposed=False):
+def peephole_step_forward(xp, h_prev, c_prev, w_hh, w_ci, w_cf, w_co, act="sigmoid", transposed=False, gates=None,
+                          c=None, h=None):
     """z = xp + h_prev @ W_hhᵀ, then the peephole gates → gates (B, 4H), c, h (B, H): one kernel call
     (transposed: w_hh given as W_hhᵀ, as lstm_step_forward)"""
     if _KERNELS_CHECK_SHAPES:                     # the kernel checks its arguments: try it first
         try:
-            return _steps.peephole_step_forward(xp, h_prev, c_prev, w_hh, w_ci, w_cf, w_co, act,
+            return _steps.peephole_step_forward(xp, h_prev, c_prev, w_hh, w_ci, w_cf, w_co, act, gates, c, h,
                                                 transposed=transposed)
         except (TypeError, ValueError):
             pass
     w = _transposed(_w4) if transposed else _w4
     return _call(_step_kernel(_steps.peephole_step_forward, transposed=transposed),
-                 ("xp", "h_prev", "c_prev", "w_hh", "w_ci", "w_cf", "w_co"), (_b4h, _bh, _bh, w, _h, _h, _h), 1, (xp, h_prev, c_prev, w_hh, w_ci, w_cf, w_co), act,
-                 GATE_ACTIVATIONS)
+                 ("xp", "h_prev", "c_prev", "w_hh", "w_ci", "w_cf", "w_co"), (_b4h, _bh, _bh, w, _h, _h, _h), 1,
+                 (xp, h_prev, c_prev, w_hh, w_ci, w_cf, w_co), act, GATE_ACTIVATIONS,
+                 given={"gates": (gates, _b4h), "c": (c, _bh), "h": (h, _bh)})
 
 
 def peephole_step_backward(gates, c_prev, c, w_hh, w_ci, w_cf, w_co, dh, dc, act="sigmoid", dz=None):
@@ -335,17 +339,18 @@ def gru_gates_backward(gates, hp, h_prev, dh, act="sigmoid"):
                  (gates, hp, h_prev, dh), act, GATE_ACTIVATIONS, (_b3h, _b3h, _bh))
 
 
-def gru_step_forward(xp, h_prev, w_hh, b_hh=None, act="sigmoid", transposed=False):
+def gru_step_forward(xp, h_prev, w_hh, b_hh=None, act="sigmoid", transposed=False, hp=None, gates=None, h=None):
     """hp = h_prev @ W_hhᵀ + b_hh, then the reset-after gates → hp, gates (B, 3H), h (B, H): one kernel call
     (transposed: w_hh given as W_hhᵀ, as lstm_step_forward)"""
     if _KERNELS_CHECK_SHAPES:                     # the kernel checks its arguments: try it first
         try:
-            return _steps.gru_step_forward(xp, h_prev, w_hh, b_hh, act, transposed=transposed)
+            return _steps.gru_step_forward(xp, h_prev, w_hh, b_hh, act, hp, gates, h, transposed=transposed)
         except (TypeError, ValueError):
             pass
     w = _transposed(_w3) if transposed else _w3
     return _call(_step_kernel(_steps.gru_step_forward, transposed=transposed), ("xp", "h_prev", "w_hh", "b_hh"),
-                 (_b3h, _bh, w, _3h), 1, (xp, h_prev, w_hh, b_hh), act, GATE_ACTIVATIONS)
+                 (_b3h, _bh, w, _3h), 1, (xp, h_prev, w_hh, b_hh), act, GATE_ACTIVATIONS,
+                 given={"hp": (hp, _b3h), "gates": (gates, _b3h), "h": (h, _bh)})
 
 
 def gru_step_backward(gates, hp, h_prev, w_hh, dh, act="sigmoid", dxp=None):
@@ -403,15 +408,15 @@ def transposed(w):
 
 # Vanilla RNN: act tanh or relu.
 
-def rnn_step_forward(xp, h_prev, w_hh, nonlinearity="tanh", transposed=False):
+def rnn_step_forward(xp, h_prev, w_hh, nonlinearity="tanh", transposed=False, h=None):
     """h = act(xp + h_prev @ W_hhᵀ) (B, H): one kernel call (transposed: w_hh given as W_hhᵀ)"""
     if _KERNELS_CHECK_SHAPES:                     # the kernel checks its arguments: try it first
         try:
-            return _steps.rnn_step_forward(xp, h_prev, w_hh, nonlinearity, transposed=transposed)
+            return _steps.rnn_step_forward(xp, h_prev, w_hh, nonlinearity, h, transposed=transposed)
         except (TypeError, ValueError):
             pass
     return _call(_step_kernel(_steps.rnn_step_forward, transposed=transposed), ("xp", "h_prev", "w_hh"), (_bh, _bh, _w1), 1,
-                 (xp, h_prev, w_hh), nonlinearity, ("tanh", "relu"))
+                 (xp, h_prev, w_hh), nonlinearity, ("tanh", "relu"), given={"h": (h, _bh)})
 
 
 def rnn_step_backward(h, w_hh, dh, nonlinearity="tanh", dz=None):

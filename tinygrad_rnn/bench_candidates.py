@@ -16,7 +16,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from . import _backend, _reference, _reference_gates, nn, optim, oracle
+from . import _backend, _reference, _reference_gates, nn, optim, oracle, workspace
 from .tensor import Tensor
 
 SHAPES = {"S": (1, 32, 32, 100), "M": (16, 64, 128, 50), "L": (64, 256, 512, 25), "XL": (8, 512, 1024, 20)}  # B I H T
@@ -306,7 +306,9 @@ def make_charlm(candidate, dtype, rng):
 
 def peak_memory(run):
     """Peak bytes allocated during one call of run(), as tracemalloc sees them (Python objects and NumPy buffers;
-    not torch's allocator)."""
+    not torch's allocator). The engine's workspace is emptied first, so the arrays it would hand out again are
+    allocated, and counted, in this call."""
+    workspace.clear()
     tracing = tracemalloc.is_tracing()
     if not tracing:
         tracemalloc.start()

@@ -26,9 +26,9 @@ class Function:
     tuple of gradients, None for an output that received none.
     """
 
-    # dx_out: set by a Scan on its step contexts, an array the step's backward may write its first input's
-    # gradient into (dxs[t]) instead of allocating one that Scan would copy there
-    __slots__ = ("parents", "saved", "needs_input_grad", "freed", "n_out", "trace", "guards", "dx_out")
+    # Set by a Scan on its step contexts: `outs`, arrays (views of per-sequence blocks) the step's forward writes
+    # its outputs into; `dx_out`, the array its backward writes its first input's gradient into (dxs[t]).
+    __slots__ = ("parents", "saved", "needs_input_grad", "freed", "n_out", "trace", "guards", "outs", "dx_out")
 
     def save_for_backward(self, *arrays):
         self.saved = arrays

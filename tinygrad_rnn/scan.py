@@ -16,7 +16,7 @@ booleans freeze the carry and zero ys where a sequence has ended (variable lengt
 """
 import numpy as np
 
-from . import anomaly
+from . import anomaly, workspace
 from .autograd import OuterSum
 from .function import Function
 
@@ -29,13 +29,19 @@ class Scan(Function):
         options = options or {}
         carry, consts = list(rest[:n_carry]), rest[n_carry:]
         steps = xs.shape[0]
-        ys = np.empty((steps,) + carry[0].shape, carry[0].dtype)
+        ys = workspace.empty((steps,) + carry[0].shape, carry[0].dtype)
         order = range(steps - 1, -1, -1) if reverse else range(steps)
         needs = (True,) * (1 + len(rest))                  # the steps compute every gradient; Scan drops unused
         contexts = [None] * steps
+        # A step that declares its outputs' widths (in units of H) writes them into per-sequence blocks, arrays
+        # the workspace hands out again on the next call once nothing holds them: no fresh pages every call.
+        blocks = [workspace.empty((steps,) + carry[0].shape[:-1] + (w * carry[0].shape[-1],), carry[0].dtype)
+                  for w in getattr(step, "out_widths", ())]
         for t in order:
             sctx = step()
             sctx.needs_input_grad, sctx.saved = needs, ()
+            if blocks:
+                sctx.outs = tuple([block[t] for block in blocks])
             out = step.forward(sctx, xs[t], *carry, *consts, **options)
             new = list(out) if type(out) is tuple else [out]
             if masks is not None:
@@ -54,7 +60,7 @@ class Scan(Function):
     def backward(ctx, grads):
         step, contexts, order, masks, n_carry, n_consts, xs_shape, xs_dtype = ctx.saved[:8]
         dys, dcarry = grads[0], list(grads[1:])
-        dxs = np.empty(xs_shape, xs_dtype)             # each step's backward writes its input gradient in place
+        dxs = workspace.empty(xs_shape, xs_dtype)           # each step's backward writes its input gradient in place
         dconsts = [None] * n_consts
         check = anomaly.enabled
         for t in reversed(order):

@@ -1,0 +1,132 @@
+"""The workspace hands an array out again only once nothing references it, and layers that use it stay exact:
+outputs and gradients of overlapping calls are each their own."""
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tg
+from tinygrad_rnn import nn, workspace
+
+BIG = (workspace.MIN_BYTES // 8 + 1,)  # float64 elements: just over the size the workspace keeps
+
+
+@pytest.fixture(autouse=True)
+def empty_workspace():
+    workspace.clear()
+    yield
+    workspace.clear()
+
+
+def test_a_free_array_is_handed_out_again():
+    a = workspace.empty(BIG, np.float64)
+    first = id(a)
+    del a
+    b = workspace.empty(BIG, np.float64)
+    assert id(b) == first
+
+
+def test_an_array_still_referenced_or_viewed_is_not():
+    a = workspace.empty(BIG, np.float64)
+    b = workspace.empty(BIG, np.float64)
+    assert b is not a                                   # `a` is alive
+    view = a[1:]
+    del a, b
+    c = workspace.empty(BIG, np.float64)
+    assert not np.shares_memory(c, view)                # a view keeps its base from being handed out
+    del c
+    d = workspace.empty(BIG, np.float64)
+    d[:] = 1
+    assert not np.shares_memory(d, view)
+
+
+def test_small_arrays_dtypes_and_shapes_are_kept_apart():
+    small = workspace.empty((4,), np.float64)
+    del small
+    assert workspace.empty((4,), np.float64) is not workspace.empty((4,), np.float64)
+    a = workspace.empty(BIG, np.float64)
+    a_id = id(a)
+    del a
+    assert id(workspace.empty(BIG, np.float32)) != a_id
+    assert workspace.empty(BIG, np.float64).dtype == np.float64
+
+
+def test_per_shape_and_total_limits(monkeypatch):
+    live = [workspace.empty(BIG, np.float64) for _ in range(workspace.PER_SHAPE + 1)]
+    extra = id(live[-1])
+    del live
+    again = [workspace.empty(BIG, np.float64) for _ in range(workspace.PER_SHAPE + 1)]
+    assert extra not in {id(a) for a in again[:-1]}     # the one beyond PER_SHAPE was not kept
+    del again
+    monkeypatch.setattr(workspace, "MAX_BYTES", workspace.MIN_BYTES * 3)
+    workspace.clear()
+    older = workspace.empty((workspace.MIN_BYTES // 4,), np.float32)      # MIN_BYTES bytes, kept
+    del older
+    newer = workspace.empty((workspace.MIN_BYTES * 5 // 16,), np.float64)  # 2.5 × MIN_BYTES: over MAX_BYTES
+    assert ((workspace.MIN_BYTES // 4,), np.dtype(np.float32)) not in workspace._cache   # the older shape went
+    assert workspace._kept == newer.nbytes <= workspace.MAX_BYTES
+
+
+def test_clear_drops_everything():
+    a = workspace.empty(BIG, np.float64)
+    del a
+    assert workspace._cache and workspace._kept > 0
+    workspace.clear()
+    assert workspace._cache == {} and workspace._kept == 0
+    b = workspace.empty(BIG, np.float64)
+    assert workspace._kept == b.nbytes
+
+
+def _lstm():
+    tg.manual_seed(0)
+    return nn.LSTM(16, 64, dtype=np.float64)   # T·B·4H·8 bytes = 40·8·256·8: blocks the workspace keeps
+
+
+def _grads(layer, x, seed):
+    out, (h, c) = layer(x)
+    g = np.random.default_rng(seed).standard_normal(out.shape)
+    return out, (out * tg.Tensor(g, dtype=np.float64)).sum() + h.sum() + c.sum()
+
+
+def test_overlapping_calls_keep_their_own_outputs_and_gradients():
+    """Two forwards alive at once, backward in the reverse order, then a third call: each output and gradient
+    equals what a call made alone gives."""
+    layer = _lstm()
+    xs = [tg.randn(40, 8, 16, dtype=np.float64, requires_grad=True) for _ in range(3)]
+    alone = []
+    for i, x in enumerate(xs):
+        out, loss = _grads(layer, x, i)
+        loss.backward()
+        alone.append((out.data.copy(), x.grad.copy(), layer.weight_hh_l0.grad.copy()))
+        layer.zero_grad()
+        x.grad = None
+    assert workspace._kept > 0                          # the layer's blocks went through the workspace
+
+    out0, loss0 = _grads(layer, xs[0], 0)
+    out1, loss1 = _grads(layer, xs[1], 1)
+    loss1.backward()
+    g1 = layer.weight_hh_l0.grad.copy()
+    layer.zero_grad()
+    out2, loss2 = _grads(layer, xs[2], 2)               # may reuse what call 1 freed, never what call 0 holds
+    loss0.backward()
+    g0 = layer.weight_hh_l0.grad.copy()
+    layer.zero_grad()
+    loss2.backward()
+    g2 = layer.weight_hh_l0.grad.copy()
+    for (out, x, g), (want_out, want_dx, want_g) in zip([(out0, xs[0], g0), (out1, xs[1], g1), (out2, xs[2], g2)],
+                                                        alone):
+        np.testing.assert_array_equal(out.data, want_out)
+        np.testing.assert_allclose(g, want_g, rtol=1e-13, atol=1e-15)
+    np.testing.assert_array_equal(xs[1].grad, alone[1][1])
+
+
+def test_a_training_loop_reuses_its_blocks():
+    """After a warm-up step, every step gets the same arrays back: nothing new is allocated for them."""
+    layer = _lstm()
+    x = tg.randn(40, 8, 16, dtype=np.float64)
+    ids = []
+    for i in range(4):
+        out, loss = _grads(layer, x, i)
+        loss.backward()
+        layer.zero_grad()
+        del out, loss
+        ids.append(sorted(id(a) for arrays in workspace._cache.values() for a in arrays))
+    assert ids[1] == ids[2] == ids[3] and ids[1]

@@ -261,7 +261,7 @@ def lstm_step_forward(xp, h_prev, c_prev, w_hh, act="sigmoid", transposed=False,
     gates, c, h: arrays to write the outputs into (None: new ones)."""
     if _KERNELS_CHECK_SHAPES:                     # the kernel checks its arguments: try it first
         try:
-            return _steps.lstm_step_forward(xp, h_prev, c_prev, w_hh, act, gates, c, h, transposed=transposed)
+            return _steps.lstm_step_forward(xp, h_prev, c_prev, w_hh, act, gates, c, h, transposed)
         except (TypeError, ValueError):
             pass
     w = _transposed(_w4) if transposed else _w4
@@ -302,7 +302,7 @@ def peephole_step_forward(xp, h_prev, c_prev, w_hh, w_ci, w_cf, w_co, act="sigmo
     if _KERNELS_CHECK_SHAPES:                     # the kernel checks its arguments: try it first
         try:
             return _steps.peephole_step_forward(xp, h_prev, c_prev, w_hh, w_ci, w_cf, w_co, act, gates, c, h,
-                                                transposed=transposed)
+                                                transposed)
         except (TypeError, ValueError):
             pass
     w = _transposed(_w4) if transposed else _w4
@@ -344,7 +344,7 @@ def gru_step_forward(xp, h_prev, w_hh, b_hh=None, act="sigmoid", transposed=Fals
     (transposed: w_hh given as W_hhᵀ, as lstm_step_forward)"""
     if _KERNELS_CHECK_SHAPES:                     # the kernel checks its arguments: try it first
         try:
-            return _steps.gru_step_forward(xp, h_prev, w_hh, b_hh, act, hp, gates, h, transposed=transposed)
+            return _steps.gru_step_forward(xp, h_prev, w_hh, b_hh, act, hp, gates, h, transposed)
         except (TypeError, ValueError):
             pass
     w = _transposed(_w3) if transposed else _w3
@@ -412,7 +412,7 @@ def rnn_step_forward(xp, h_prev, w_hh, nonlinearity="tanh", transposed=False, h=
     """h = act(xp + h_prev @ W_hhᵀ) (B, H): one kernel call (transposed: w_hh given as W_hhᵀ)"""
     if _KERNELS_CHECK_SHAPES:                     # the kernel checks its arguments: try it first
         try:
-            return _steps.rnn_step_forward(xp, h_prev, w_hh, nonlinearity, h, transposed=transposed)
+            return _steps.rnn_step_forward(xp, h_prev, w_hh, nonlinearity, h, transposed)
         except (TypeError, ValueError):
             pass
     return _call(_step_kernel(_steps.rnn_step_forward, transposed=transposed), ("xp", "h_prev", "w_hh"), (_bh, _bh, _w1), 1,

@@ -112,7 +112,7 @@ class GRUStep(Function):
     @staticmethod
     def forward(ctx, xp, h_prev, w_hh, b_hh=None, act="sigmoid", with_gates=False, w_hh_t=None):
         w, act, transposed = _recurrent_weight(w_hh, w_hh_t, act)
-        hp, gates, h = _backend.gru_step_forward(xp, h_prev, w, b_hh, act, transposed, *_outs(ctx, 3))
+        hp, gates, h = _backend.gru_step_forward(xp, h_prev, w, b_hh, act, transposed)
         ctx.save_for_backward(h_prev, w_hh, hp, gates, act)
         return (h, gates) if with_gates else h
 
@@ -154,18 +154,15 @@ class GRUChoStep(Function):
 
 def _outs(ctx, n):
     """The n arrays a Scan gave this step to write its outputs into, or n Nones: the kernel allocates them."""
-    try:
-        return ctx.outs
-    except AttributeError:
-        return (None,) * n
+    return getattr(ctx, "outs", None) or _NONES[n]
+
+
+_NONES = {1: (None,), 3: (None, None, None)}
 
 
 def _dx_out(ctx):
     """The array a Scan gave this step for its input gradient (its dxs[t]), or None: the kernel allocates one."""
-    try:
-        return ctx.dx_out
-    except AttributeError:
-        return None
+    return getattr(ctx, "dx_out", None)
 
 
 def _recurrent_weight(w_hh, w_hh_t, act):

@@ -34,9 +34,14 @@ class Scan(Function):
         needs = (True,) * (1 + len(rest))                  # the steps compute every gradient; Scan drops unused
         contexts = [None] * steps
         # A step that declares its outputs' widths (in units of H) writes them into per-sequence blocks, arrays
-        # the workspace hands out again on the next call once nothing holds them: no fresh pages every call.
-        blocks = [workspace.empty((steps,) + carry[0].shape[:-1] + (w * carry[0].shape[-1],), carry[0].dtype)
-                  for w in getattr(step, "out_widths", ())]
+        # the workspace hands out again on the next call once nothing holds them: no fresh pages every call. Not
+        # for blocks too small for the workspace to keep: there a view per output and step costs more than the
+        # small arrays the kernel would allocate, which malloc serves warm.
+        widths = getattr(step, "out_widths", ())
+        blocks = []
+        if widths and steps * carry[0].nbytes * max(widths) >= workspace.MIN_BYTES:
+            blocks = [workspace.empty((steps,) + carry[0].shape[:-1] + (w * carry[0].shape[-1],), carry[0].dtype)
+                      for w in widths]
         for t in order:
             sctx = step()
             sctx.needs_input_grad, sctx.saved = needs, ()

@@ -95,3 +95,26 @@ def test_every_fused_layer_records_its_loop_as_one_scan(layer):
     types = _node_types(out)
     assert types.count("Scan") == 4, types
     assert not any(name.endswith("Step") for name in types), types
+
+
+@pytest.mark.parametrize("scan", [True, False], ids=["scan", "per-step"])
+@pytest.mark.parametrize("layer", ["RNN", "LSTM", "PeepholeLSTM", "GRU", "GRU-Cho"])
+def test_retain_graph_through_a_layer(layer, scan):
+    """backward(retain_graph=True) keeps every step's saved arrays (a Scan once freed them regardless): a second
+    backward adds the same gradients again, and a third, after one without retain_graph, is PyTorch's error."""
+    from tinygrad_rnn import nn
+    cls = getattr(nn, layer.split("-")[0])
+    kw = {"reset_after": False} if layer == "GRU-Cho" else {}
+    module = cls(3, 4, num_layers=2, dtype=F64, **kw)
+    module.scan = scan
+    x = Tensor(np.random.default_rng(0).standard_normal((9, 2, 3)), dtype=F64, requires_grad=True)
+    out, _ = module(x)
+    loss = (out * out).sum()
+    loss.backward(retain_graph=True)
+    first = [x.grad.copy()] + [p.grad.copy() for p in module.parameters()]
+    loss.backward()
+    for got, once in zip([x.grad] + [p.grad for p in module.parameters()], first):
+        np.testing.assert_allclose(got, 2 * once, rtol=1e-13, atol=1e-15)
+    assert np.abs(first[1]).max() > 0
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        loss.backward()

@@ -168,8 +168,20 @@ def _count_consumers(root_ctx):
     return pending
 
 
+retaining = False  # True while a backward with retain_graph=True runs: a node must not free what it saved
+
+
 def run_backward(root, gradient, retain_graph=False):
     """Sends `gradient` from `root` to every leaf: a node runs once all its consumers have sent theirs."""
+    global retaining
+    outer, retaining = retaining, retain_graph
+    try:
+        _run_backward(root, gradient, retain_graph)
+    finally:
+        retaining = outer
+
+
+def _run_backward(root, gradient, retain_graph):
     root_ctx = root._ctx
     hooks = _hooks_by_node() if _hooks else None
     check = anomaly.enabled

@@ -16,7 +16,7 @@ booleans freeze the carry and zero ys where a sequence has ended (variable lengt
 """
 import numpy as np
 
-from . import anomaly, workspace
+from . import anomaly, autograd, workspace
 from .autograd import OuterSum
 from .function import Function
 
@@ -67,7 +67,7 @@ class Scan(Function):
         dys, dcarry = grads[0], list(grads[1:])
         dxs = workspace.empty(xs_shape, xs_dtype)           # each step's backward writes its input gradient in place
         dconsts = [None] * n_consts
-        check = anomaly.enabled
+        check, keep_contexts = anomaly.enabled, autograd.retaining
         for t in reversed(order):
             d_out = list(dcarry)
             if dys is not None:
@@ -82,7 +82,11 @@ class Scan(Function):
             g = step.backward(sctx, tuple(d_out) if n_carry > 1 else d_out[0])
             if check:                                      # name the step's op and time, not just "Scan"
                 anomaly.check_backward(step.__name__, g, getattr(ctx, "trace", None), f" at time step {t} of a Scan")
-            contexts[t] = sctx = None                      # its saved arrays can go now
+            if keep_contexts:                              # retain_graph=True: a later backward needs them
+                sctx.dx_out = None
+            else:
+                contexts[t] = None                         # its saved arrays can go now
+            sctx = None
             if g[0] is None or g[0].base is not dxs:       # a step that allocated its own (or gave none)
                 dxs[t] = 0 if g[0] is None else g[0]
             dcarry = list(g[1:1 + n_carry])

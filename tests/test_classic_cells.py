@@ -228,6 +228,20 @@ def test_depth_gate_closed_equals_stacked_lstm(rng, bidirectional):
 # ---------------------------------------------------------------------------------------------------------------
 # Small tasks, learnt
 
+def _fit(model, head, X, Y, lr, steps):
+    """Adam on the MSE of head(model(X)) against Y; the loss at every step."""
+    opt = optim.Adam(list(model.parameters()) + list(head.parameters()), lr=lr)
+    losses = []
+    for _ in range(steps):
+        out, _ = model(X)
+        loss = ((head(out) - Y) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return losses
+
+
 def test_depth_gated_lstm_learns_running_sum():
     """2-layer depth-gated LSTM, H = 12, running sum of 16 steps (y_t = Σ_{s≤t} x_s / 4), Adam lr 0.02:
     the MSE falls from ~0.5 to below 0.01 within 100 steps (it reaches ~0.001 on seeds 0–3)."""
@@ -237,15 +251,7 @@ def test_depth_gated_lstm_learns_running_sum():
     data = np.random.default_rng(0)
     x = data.standard_normal((16, 16, 1)).astype(np.float32)
     X, Y = Tensor(x), Tensor(np.cumsum(x, axis=0) / 4)
-    opt = optim.Adam(list(model.parameters()) + list(head.parameters()), lr=0.02)
-    losses = []
-    for _ in range(100):
-        out, _ = model(X)
-        loss = ((head(out) - Y) ** 2).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
+    losses = _fit(model, head, X, Y, lr=0.02, steps=100)
     assert losses[0] > 0.1
     assert losses[-1] < 0.01, losses[::10]
 
@@ -262,15 +268,7 @@ def test_clockwork_rnn_learns_to_generate_a_waveform():
     x = np.zeros((32, 1, 1), np.float32)
     x[0] = 1
     X, Y = Tensor(x), Tensor(target.reshape(32, 1, 1))
-    opt = optim.Adam(list(model.parameters()) + list(head.parameters()), lr=0.03)
-    losses = []
-    for _ in range(150):
-        out, _ = model(X)
-        loss = ((head(out) - Y) ** 2).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
+    losses = _fit(model, head, X, Y, lr=0.03, steps=150)
     assert losses[0] > 0.3
     assert losses[-1] < 0.01, losses[::10]
 

@@ -199,11 +199,9 @@ def _transposed(shape):
     return lambda B, H: shape(B, H)[::-1]
 
 
-def _step_kernel(kernel, **options):
-    """The step kernel with these keyword options bound, those that are None or False left out (the fallback path
-    passes the checked arguments by position)."""
-    options = {k: v for k, v in options.items() if v is not None and v is not False}
-    return functools.partial(kernel, **options) if options else kernel
+def _step_kernel(kernel, transposed):
+    """The step kernel, told that w_hh comes transposed (the fallback path passes arguments by position)."""
+    return functools.partial(kernel, transposed=True) if transposed else kernel
 
 
 _OPTIONAL = frozenset({"dh", "dc", "b_hh"})   # None allowed: a zero upstream gradient, or no bias
@@ -265,7 +263,7 @@ def lstm_step_forward(xp, h_prev, c_prev, w_hh, act="sigmoid", transposed=False,
         except (TypeError, ValueError):
             pass
     w = _transposed(_w4) if transposed else _w4
-    return _call(_step_kernel(_steps.lstm_step_forward, transposed=transposed), ("xp", "h_prev", "c_prev", "w_hh"),
+    return _call(_step_kernel(_steps.lstm_step_forward, transposed), ("xp", "h_prev", "c_prev", "w_hh"),
                  (_b4h, _bh, _bh, w), 1, (xp, h_prev, c_prev, w_hh), act, GATE_ACTIVATIONS,
                  given={"gates": (gates, _b4h), "c": (c, _bh), "h": (h, _bh)})
 
@@ -306,7 +304,7 @@ def peephole_step_forward(xp, h_prev, c_prev, w_hh, w_ci, w_cf, w_co, act="sigmo
         except (TypeError, ValueError):
             pass
     w = _transposed(_w4) if transposed else _w4
-    return _call(_step_kernel(_steps.peephole_step_forward, transposed=transposed),
+    return _call(_step_kernel(_steps.peephole_step_forward, transposed),
                  ("xp", "h_prev", "c_prev", "w_hh", "w_ci", "w_cf", "w_co"), (_b4h, _bh, _bh, w, _h, _h, _h), 1,
                  (xp, h_prev, c_prev, w_hh, w_ci, w_cf, w_co), act, GATE_ACTIVATIONS,
                  given={"gates": (gates, _b4h), "c": (c, _bh), "h": (h, _bh)})
@@ -348,7 +346,7 @@ def gru_step_forward(xp, h_prev, w_hh, b_hh=None, act="sigmoid", transposed=Fals
         except (TypeError, ValueError):
             pass
     w = _transposed(_w3) if transposed else _w3
-    return _call(_step_kernel(_steps.gru_step_forward, transposed=transposed), ("xp", "h_prev", "w_hh", "b_hh"),
+    return _call(_step_kernel(_steps.gru_step_forward, transposed), ("xp", "h_prev", "w_hh", "b_hh"),
                  (_b3h, _bh, w, _3h), 1, (xp, h_prev, w_hh, b_hh), act, GATE_ACTIVATIONS,
                  given={"hp": (hp, _b3h), "gates": (gates, _b3h), "h": (h, _bh)})
 
@@ -415,7 +413,7 @@ def rnn_step_forward(xp, h_prev, w_hh, nonlinearity="tanh", transposed=False, h=
             return _steps.rnn_step_forward(xp, h_prev, w_hh, nonlinearity, h, transposed)
         except (TypeError, ValueError):
             pass
-    return _call(_step_kernel(_steps.rnn_step_forward, transposed=transposed), ("xp", "h_prev", "w_hh"), (_bh, _bh, _w1), 1,
+    return _call(_step_kernel(_steps.rnn_step_forward, transposed), ("xp", "h_prev", "w_hh"), (_bh, _bh, _w1), 1,
                  (xp, h_prev, w_hh), nonlinearity, ("tanh", "relu"), given={"h": (h, _bh)})
 
 

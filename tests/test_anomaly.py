@@ -92,7 +92,7 @@ def test_nodes_created_outside_the_block_say_so():
 
 
 def test_off_by_default_records_nothing_and_nan_propagates():
-    assert anomaly.enabled is False
+    assert anomaly.is_anomaly_enabled() is False
     x = tg.Tensor([1.0], requires_grad=True, dtype=np.float64)
     y = NanInBackward.apply(x)
     assert getattr(y._ctx, "trace", None) is None
@@ -103,19 +103,19 @@ def test_off_by_default_records_nothing_and_nan_propagates():
 def test_mode_is_restored_nested_after_errors_and_as_decorator():
     with tg.detect_anomaly():
         with tg.detect_anomaly():
-            assert anomaly.enabled
-        assert anomaly.enabled
+            assert anomaly.is_anomaly_enabled()
+        assert anomaly.is_anomaly_enabled()
         with pytest.raises(ZeroDivisionError):
             with tg.detect_anomaly():
                 1 / 0
-        assert anomaly.enabled
-    assert not anomaly.enabled
+        assert anomaly.is_anomaly_enabled()
+    assert not anomaly.is_anomaly_enabled()
 
     @tg.detect_anomaly()
     def inside():
-        return anomaly.enabled
+        return anomaly.is_anomaly_enabled()
 
-    assert inside() and not anomaly.enabled
+    assert inside() and not anomaly.is_anomaly_enabled()
 
 
 @pytest.mark.parametrize("scan", [True, False], ids=["scan", "per-step"])

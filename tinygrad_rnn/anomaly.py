@@ -5,26 +5,37 @@ forward output holding NaN raises at once, and backward checks every gradient ea
 raises RuntimeError naming the backward op and showing where its forward was called. Outside the block the tape
 pays one flag test per recorded node and one per backward call. A Scan node checks each time step's gradients, so
 the error names the step's op (LSTMStepBackward, ...) and the time step.
+
+The mode is per thread, like grad mode (PyTorch keeps this one process-wide; per thread, a thread checking its
+own backward cannot switch the checks on, or off, under another thread's feet).
 """
 import functools
+import threading
 import traceback
 
 import numpy as np
 
-enabled = False
+
+class _Mode(threading.local):
+    enabled = False         # every thread's starting value
+
+
+state = _Mode()
+
+
+def is_anomaly_enabled():
+    return state.enabled
 
 
 class detect_anomaly:
     """Context manager (or decorator) turning anomaly detection on inside the block."""
 
     def __enter__(self):
-        global enabled
-        self._previous, enabled = enabled, True
+        self._previous, state.enabled = state.enabled, True
         return self
 
     def __exit__(self, *exc_info):
-        global enabled
-        enabled = self._previous
+        state.enabled = self._previous
 
     def __call__(self, fn):
         @functools.wraps(fn)

@@ -1,5 +1,6 @@
 """The tape walk: reverse-mode backward from one tensor, iterative, freeing what it has consumed."""
 import itertools
+import threading
 import weakref
 
 import numpy as np
@@ -168,23 +169,30 @@ def _count_consumers(root_ctx):
     return pending
 
 
-retaining = False  # True while a backward with retain_graph=True runs: a node must not free what it saved
+class _Backward(threading.local):
+    retaining = False   # True while this thread runs a backward with retain_graph=True: nodes must keep what they saved
+
+
+state = _Backward()     # per thread: another thread's backward must not free (or keep) this one's saved arrays
+
+
+def is_retaining():
+    return state.retaining
 
 
 def run_backward(root, gradient, retain_graph=False):
     """Sends `gradient` from `root` to every leaf: a node runs once all its consumers have sent theirs."""
-    global retaining
-    outer, retaining = retaining, retain_graph
+    outer, state.retaining = state.retaining, retain_graph
     try:
         _run_backward(root, gradient, retain_graph)
     finally:
-        retaining = outer
+        state.retaining = outer
 
 
 def _run_backward(root, gradient, retain_graph):
     root_ctx = root._ctx
     hooks = _hooks_by_node() if _hooks else None
-    check = anomaly.enabled
+    check = anomaly.state.enabled
     if root_ctx is None:
         if hooks is not None and root in hooks:
             gradient = _call_hooks(hooks[root][0], gradient)

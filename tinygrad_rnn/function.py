@@ -48,11 +48,11 @@ class Function:
         ctx.saved = ()
         ctx.freed = False
         out = cls.forward(ctx, *arrays, **options)
-        record = grad_mode.enabled and True in needs
+        record = grad_mode.state.enabled and True in needs
         if record:
             ctx.parents = tensors
             ctx.guards = inplace.guards(tensors, ctx.saved) if ctx.saved else None  # leaf arrays it saved
-            if anomaly.enabled:
+            if anomaly.state.enabled:
                 anomaly.record(ctx, out)
         else:
             ctx = None

@@ -1,7 +1,17 @@
-"""Global switch for recording the tape: `no_grad()` and `enable_grad()`, as context managers or decorators."""
-import functools
+"""Switch for recording the tape: `no_grad()` and `enable_grad()`, as context managers or decorators.
 
-enabled = True
+The mode is per thread, as PyTorch's is: a `no_grad` evaluation or sampling thread must not cut the graph a
+training thread is recording. A new thread starts with recording on.
+"""
+import functools
+import threading
+
+
+class _Mode(threading.local):
+    enabled = True          # the class attribute is every thread's starting value
+
+
+state = _Mode()             # read as `grad_mode.state.enabled` on the hot path (Function.apply)
 
 
 class _GradMode:
@@ -10,12 +20,10 @@ class _GradMode:
     mode = True
 
     def __enter__(self):
-        global enabled
-        self._previous, enabled = enabled, self.mode
+        self._previous, state.enabled = state.enabled, self.mode
 
     def __exit__(self, *exc):
-        global enabled
-        enabled = self._previous
+        state.enabled = self._previous
 
     def __call__(self, fn):
         @functools.wraps(fn)
@@ -39,4 +47,4 @@ class enable_grad(_GradMode):
 
 
 def is_grad_enabled():
-    return enabled
+    return state.enabled

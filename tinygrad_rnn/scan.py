@@ -67,7 +67,7 @@ class Scan(Function):
         dys, dcarry = grads[0], list(grads[1:])
         dxs = workspace.empty(xs_shape, xs_dtype)           # each step's backward writes its input gradient in place
         dconsts = [None] * n_consts
-        check, keep_contexts = anomaly.enabled, autograd.retaining
+        check, keep_contexts = anomaly.state.enabled, autograd.state.retaining
         for t in reversed(order):
             d_out = list(dcarry)
             if dys is not None:

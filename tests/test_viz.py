@@ -4,6 +4,7 @@ import re
 import shutil
 import subprocess
 import sys
+import weakref
 
 import numpy as np
 import pytest
@@ -205,11 +206,11 @@ def test_hook_remove_and_context_manager_and_errors():
     handle.remove()
     handle.remove()                                   # twice is harmless
     (x * 3).sum().backward()
-    assert calls == [] and id(x) not in autograd._hooks
+    assert calls == [] and x not in autograd._hooked_tensors and x._hooks is None
     with x.register_hook(calls.append):
         (x * 3).sum().backward()
     (x * 3).sum().backward()
-    assert len(calls) == 1 and id(x) not in autograd._hooks
+    assert len(calls) == 1 and x not in autograd._hooked_tensors
     with pytest.raises(RuntimeError, match="doesn't require gradient"):
         tg.Tensor([1.0]).register_hook(print)
     with pytest.raises(TypeError, match="callable"):
@@ -223,11 +224,27 @@ def test_hooks_die_with_their_tensor():
     x = tg.Tensor([1.0, 2.0], requires_grad=True)
     y = x * 2
     y.register_hook(lambda g: None)
-    key = id(y)
-    assert key in autograd._hooks
+    alive = weakref.ref(y)
+    assert y in autograd._hooked_tensors
     del y
     gc.collect()
-    assert key not in autograd._hooks
+    assert alive() is None and len(autograd._hooked_tensors) == 0
+
+
+def test_a_hook_whose_closure_holds_its_tensor_dies_with_it():
+    # Issue 11, item 5: the hook table held such hooks, and so their tensors, forever (+50 MiB per 400 steps).
+    lstm = nn.LSTM(3, 4)
+    x = tg.randn(5, 2, 3)
+    alive = []
+    for _ in range(20):
+        out, (h, c) = lstm(x)
+        h.register_hook(lambda g, h=h: g * 1.0 if h.shape == g.shape else g)   # the closure refers to h
+        (out.sum() + h.sum()).backward()
+        alive.append(weakref.ref(h))
+        del out, h, c
+    gc.collect()
+    assert [r for r in alive if r() is not None] == []
+    assert len(autograd._hooked_tensors) == 0
 
 
 def test_root_hook_and_a_node_output_that_gets_no_gradient():
@@ -334,7 +351,7 @@ def test_record_state_grads_by_distance_and_errors():
     assert rec.norms.shape == (4,) and np.all(rec.norms > 0)
     np.testing.assert_array_equal(rec.by_distance, rec.norms[::-1])
     rec.remove()
-    assert not any(h._key in autograd._hooks for h in rec._handles)
+    assert not any(h._tensor() in autograd._hooked_tensors for h in rec._handles)
     with pytest.raises(ValueError, match="sequence layer"):
         viz.record_state_grads(tg.Tensor([1.0], requires_grad=True) * 2)
     with pytest.raises(TypeError):

@@ -67,26 +67,29 @@ def _accumulate_leaf(t, g):
 
 
 # ---- gradient hooks (Tensor.register_hook) ------------------------------------------------------------------
-# id(tensor) -> (weakref to the tensor, {handle id: fn}). A hook lives as long as its tensor does; while this dict
-# is empty, backward pays one truth test per call and one `is not None` per node.
-_hooks = {}
+# A tensor keeps its own hooks (`tensor._hooks`, {handle id: fn}), so they die with it even when a hook's closure
+# refers to the tensor (a cycle the garbage collector frees; a table of ours holding the hooks would keep both
+# alive forever). Backward finds the hooked tensors through this weak set: while it is empty, backward pays one
+# truth test per call and one `is not None` per node.
+_hooked_tensors = weakref.WeakSet()
 _handle_ids = itertools.count()
 
 
 class RemovableHandle:
     """What register_hook returns: `.remove()` unregisters the hook (also on leaving a `with` block)."""
 
-    __slots__ = ("_key", "_id")
+    __slots__ = ("_tensor", "_id")
 
-    def __init__(self, key, hook_id):
-        self._key, self._id = key, hook_id
+    def __init__(self, tensor, hook_id):
+        self._tensor, self._id = weakref.ref(tensor), hook_id
 
     def remove(self):
-        entry = _hooks.get(self._key)
-        if entry is not None:
-            entry[1].pop(self._id, None)
-            if not entry[1]:
-                del _hooks[self._key]
+        tensor = self._tensor()
+        if tensor is not None and tensor._hooks is not None:
+            tensor._hooks.pop(self._id, None)
+            if not tensor._hooks:
+                tensor._hooks = None
+                _hooked_tensors.discard(tensor)
 
     def __enter__(self):
         return self
@@ -102,24 +105,20 @@ def register_hook(tensor, fn):
         raise TypeError(f"register_hook: expected a callable, but got {type(fn).__name__}")
     if not tensor.requires_grad:
         raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-    key = id(tensor)
-    entry = _hooks.get(key)
-    if entry is None or entry[0]() is not tensor:
-        def drop(ref, key=key):
-            if key in _hooks and _hooks[key][0] is ref:
-                del _hooks[key]
-        entry = _hooks[key] = (weakref.ref(tensor, drop), {})
+    if tensor._hooks is None:
+        tensor._hooks = {}
+        _hooked_tensors.add(tensor)
     hook_id = next(_handle_ids)
-    entry[1][hook_id] = fn
-    return RemovableHandle(key, hook_id)
+    tensor._hooks[hook_id] = fn
+    return RemovableHandle(tensor, hook_id)
 
 
 def _hooks_by_node():
     """{node: {output index: [fn, ...]}, leaf tensor: {0: [fn, ...]}} for the tensors alive with hooks."""
     table = {}
-    for ref, fns in list(_hooks.values()):
-        t = ref()
-        if t is None or not fns:
+    for t in list(_hooked_tensors):
+        fns = t._hooks
+        if not fns:
             continue
         key = t._ctx if t._ctx is not None else t
         table.setdefault(key, {}).setdefault(t._idx if t._ctx is not None else 0, []).extend(fns.values())
@@ -191,7 +190,7 @@ def run_backward(root, gradient, retain_graph=False):
 
 def _run_backward(root, gradient, retain_graph):
     root_ctx = root._ctx
-    hooks = _hooks_by_node() if _hooks else None
+    hooks = _hooks_by_node() if _hooked_tensors else None
     check = anomaly.state.enabled
     if root_ctx is None:
         if hooks is not None and root in hooks:

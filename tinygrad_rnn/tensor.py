@@ -43,7 +43,7 @@ def _dims(dim):
 class Tensor:
     """A float32 (default) or float64 array that can record the ops applied to it for reverse-mode autodiff."""
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_idx", "_version", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_idx", "_version", "_hooks", "__weakref__")
     __array_priority__ = 1000  # so ndarray + Tensor calls Tensor.__radd__
 
     def __init__(self, data, requires_grad=False, dtype=None):
@@ -53,6 +53,7 @@ class Tensor:
         self._ctx = None
         self._idx = 0
         self._version = 0  # in-place writes by the engine (inplace.writing); a leaf's only: outputs have none
+        self._hooks = None  # {handle id: fn} of register_hook, owned here so that hooks die with the tensor
 
     @staticmethod
     def _make(data, ctx, idx=0):
@@ -64,6 +65,7 @@ class Tensor:
         t._ctx = ctx
         t._idx = idx
         t._version = 0
+        t._hooks = None
         return t
 
     def _coerce(self, other):

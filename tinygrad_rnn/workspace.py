@@ -2,10 +2,15 @@
 
 A training loop asks for the same shapes every step. Fresh memory costs a page fault per 4 KiB page the first time
 it is written (several µs each on a virtual machine), and glibc returns freed heap memory to the system between
-steps, so without reuse every step pays those faults again: at shape M they were a quarter of the step. An array is
-free again when only this cache refers to it; a view holds its base, so an array with a view alive is not reused.
+steps, so without reuse every step pays those faults again: at shape M they were a quarter of the step.
+
+When is memory free again? Not by counting references (`sys.getrefcount` is an interpreter detail, documented to
+change): by object lifetime. The cache keeps the memory (a plain uint8 array) and hands out an array made over a
+memoryview of it. NumPy sets every view's `.base` to the first array up the chain whose own base is not an array,
+which is that handed-out array, so it stays alive while any view of it does; a `weakref.finalize` on it marks the
+memory free when it goes.
 """
-import sys
+import weakref
 
 import numpy as np
 
@@ -14,8 +19,27 @@ MIN_BYTES = 256 * 1024       # smaller arrays come from malloc's free lists, whi
 MAX_BYTES = 256 * 1024 ** 2  # kept in all; beyond it, the least recently used shapes are dropped
 PER_SHAPE = 4                # arrays of one shape and dtype in use at once that are kept
 
-_cache = {}                  # (shape, dtype) -> [arrays], least recently used first
+_cache = {}                  # (shape, dtype) -> [_Slot], least recently used first
 _kept = 0
+
+
+class _Slot:
+    """One kept piece of memory and whether an array over it is alive."""
+
+    __slots__ = ("memory", "busy")
+
+    def __init__(self, nbytes):
+        self.memory, self.busy = np.empty(nbytes, np.uint8), False
+
+    def hand_out(self, shape, dtype):
+        self.busy = True
+        flat = np.frombuffer(memoryview(self.memory), dtype=dtype)   # base: the memoryview, not an array
+        weakref.finalize(flat, _release, self)
+        return flat.reshape(shape)                                   # a view: its views' base is `flat` too
+
+
+def _release(slot):
+    slot.busy = False
 
 
 def empty(shape, dtype):
@@ -23,27 +47,26 @@ def empty(shape, dtype):
     global _kept
     dtype = np.dtype(dtype)
     nbytes = dtype.itemsize * int(np.prod(shape))
-    if nbytes < MIN_BYTES:
+    if nbytes < MIN_BYTES or nbytes > MAX_BYTES:
         return np.empty(shape, dtype)
     key = (tuple(shape), dtype)
-    arrays = _cache.pop(key, None)
-    if arrays is None:
-        arrays = []
-    else:
-        for a in arrays:
-            if sys.getrefcount(a) == 3:          # the list, the loop variable, getrefcount's own argument
-                _cache[key] = arrays             # (re-inserted: most recently used last)
-                return a
-    a = np.empty(shape, dtype)
-    if len(arrays) < PER_SHAPE:
-        arrays.append(a)
-        _kept += nbytes
-    _cache[key] = arrays
-    while _kept > MAX_BYTES and _cache:
+    slots = _cache.pop(key, None)
+    if slots is None:
+        slots = []
+    _cache[key] = slots                          # (re-inserted: most recently used last)
+    for slot in slots:
+        if not slot.busy:
+            return slot.hand_out(shape, dtype)
+    if len(slots) >= PER_SHAPE:
+        return np.empty(shape, dtype)
+    slot = _Slot(nbytes)
+    slots.append(slot)
+    _kept += nbytes
+    while _kept > MAX_BYTES and len(_cache) > 1:
         old_key = next(iter(_cache))
-        for old in _cache.pop(old_key):
-            _kept -= old.nbytes
-    return a
+        for old in _cache.pop(old_key):          # arrays still alive over them keep their memory until they go
+            _kept -= old.memory.nbytes
+    return slot.hand_out(shape, dtype)
 
 
 def clear():

@@ -182,6 +182,7 @@ def is_retaining():
 def run_backward(root, gradient, retain_graph=False):
     """Sends `gradient` from `root` to every leaf: a node runs once all its consumers have sent theirs."""
     outer, state.retaining = state.retaining, retain_graph
+    inplace.begin_pass()
     try:
         _run_backward(root, gradient, retain_graph)
     finally:
@@ -217,7 +218,7 @@ def _run_backward(root, gradient, retain_graph):
                 g = g.materialize()
             if hooks is not None and ctx in hooks:
                 g = _hooked(hooks[ctx], g, ctx.n_out)
-            if ctx.guards is not None and ctx.guards[0] != inplace.writes:
+            if ctx.guards is not None and (ctx.guards[0] != inplace.writes or ctx.guards[1] is not None):
                 inplace.check(ctx)
             parent_grads = type(ctx).backward(ctx, g)
             if type(parent_grads) is not tuple:
@@ -248,5 +249,5 @@ def _run_backward(root, gradient, retain_graph):
             else:
                 ready.append(key)
         if not retain_graph:
-            ctx.parents = ctx.saved = ctx.guards = None  # dropping the guards lets the leaf arrays be written again
+            ctx.parents = ctx.saved = ctx.guards = None  # dropping the guards lets the saved arrays be written again
             ctx.freed = True

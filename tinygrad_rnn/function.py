@@ -51,7 +51,7 @@ class Function:
         record = grad_mode.state.enabled and True in needs
         if record:
             ctx.parents = tensors
-            ctx.guards = inplace.guards(tensors, ctx.saved) if ctx.saved else None  # leaf arrays it saved
+            ctx.guards = inplace.guards(tensors, ctx.saved, out) if ctx.saved else None  # what it saved
             if anomaly.state.enabled:
                 anomaly.record(ctx, out)
         else:

@@ -1,52 +1,88 @@
 """Writes into arrays the tape saved: caught, never silently wrong gradients.
 
-A node's backward reads the arrays its forward saved. Leaf tensors (parameters, inputs) are the ones whose arrays
-someone may write into between forward and backward; two guards cover them:
+A node's backward reads the arrays its forward saved: its inputs' arrays, its own outputs', views of either, index
+arrays and masks. Every ndarray a recorded node saved is protected until the node is freed (by backward, or when the
+graph is garbage-collected), and so is each array up its `.base` chain (the array a view looks into: an LSTM layer
+saves a reshaped view of its input batch, so the batch's own array is what a data loader would refill):
 
 - the engine's own in-place writes (optimiser steps, `load_state_dict`) go through `writing(tensor)`, which bumps
   `tensor._version`; backward then raises PyTorch's RuntimeError ("one of the variables needed for gradient
   computation has been modified by an inplace operation: ... is at version 1; expected version 0 instead") naming
   the op that saved the array;
-- a raw write (`param.data[...] = 0`, `x.data += 1`) cannot be counted, so it is refused instead: while a live node
-  holds a leaf's array, the array is read-only (`flags.writeable = False`) and the write raises numpy's
-  "ValueError: assignment destination is read-only" on the spot. The array becomes writeable again as soon as the
-  last node holding it is freed by backward or garbage-collected (a Pin per array, shared by those nodes, restores
-  the flag when it dies). Keep no graph alive across updates you make by hand: `del` it, or `.detach()` what you
-  keep.
+- a raw write (`b.data[...] = 5`, `x.data += 1`) cannot be counted, so it is refused instead: the array is read-only
+  (`flags.writeable = False`) and the write raises numpy's "ValueError: assignment destination is read-only" on the
+  spot, as does a write through any view made of it afterwards (NumPy makes views of a read-only array read-only).
+  It becomes writeable again when the last node holding it is freed (a Pin per array, shared by those nodes,
+  restores the flag when it dies; a view whose base is still pinned is restored when the base's pin goes);
+- a view made *before* the forward keeps its own writeable flag, which nothing can take back (a parameter's rows
+  kept for a manual update, a slice of an input buffer). So the root of every saved chain, the array the views look
+  into, also gets a fingerprint (the sum and the XOR of its 64-bit words, two passes at memory speed), unless it
+  is the node's own output (made by the forward, so nobody held a view of it before); backward compares it once per
+  pass, and a write through such a view raises the same RuntimeError. A write that only permutes the words
+  escapes the fingerprint.
 
-Only what a node saved counts (found by identity when the node is made: ops save their inputs as given): an op that
-saved nothing (addition, reshape, ...) does not hold its inputs. A leaf that reaches a node only through a view op
-on the tape (x.reshape(...).linear(W) with x requiring grad) is not guarded there, nor are constants made from
-Python numbers.
+Keep no graph alive across updates you make by hand: `del` it, or `.detach()` what you keep.
 """
 import contextlib
+import itertools
 import weakref
+
+import numpy as np
 
 _pins = {}   # id(array) -> weakref to the Pin holding it read-only
 writes = 0   # the engine's in-place writes into pinned arrays so far: while a node's snapshot of it holds, no
              # array that node saved can have been written
+_passes = itertools.count(1)
+current_pass = 0  # the backward pass running (or last run): a fingerprint is compared once per pass
 
 
 class Pin:
     """Keeps one array read-only while it lives; nodes that saved the array share it. `stamps` lists the engine's
     in-place writes made meanwhile (writing() lifts the pin for each), as values of the global count `writes`."""
 
-    __slots__ = ("array", "was_writeable", "stamps", "__weakref__")
+    __slots__ = ("array", "was_writeable", "stamps", "fingerprint", "checked", "deferred", "__weakref__")
 
-    def __init__(self, array):
+    def __init__(self, array, fingerprinted=False):
         self.array, self.was_writeable, self.stamps = array, array.flags.writeable, []
+        self.fingerprint = _fingerprint(array) if fingerprinted else None
+        self.checked, self.deferred = current_pass, None
         _pins[id(array)] = weakref.ref(self)
-        array.flags.writeable = False     # last: if anything above is interrupted, __del__ restores nothing amiss
+        if self.was_writeable:
+            array.flags.writeable = False  # last: if anything above is interrupted, __del__ restores nothing amiss
 
     def __del__(self):
         try:
             if self.was_writeable:        # first: the one thing that must happen
-                self.array.flags.writeable = True
+                _restore(self.array)
             ref = _pins.get(id(self.array))
             if ref is not None and ref() in (None, self):
                 del _pins[id(self.array)]
-        except Exception:  # interpreter shutdown, or a base array made read-only meanwhile: nothing to restore
+            for view in self.deferred or ():
+                _restore(view)
+        except Exception:  # interpreter shutdown: nothing to restore
             pass
+
+
+def _restore(array):
+    """Make a pinned array writeable again; a view whose base is still pinned waits for that base's pin."""
+    try:
+        array.flags.writeable = True
+    except ValueError:                    # NumPy refuses while the base is read-only
+        base = array.base
+        while isinstance(base, np.ndarray):
+            pin = _pin_of(base)
+            if pin is not None:
+                if pin.deferred is None:
+                    pin.deferred = []
+                pin.deferred.append(array)
+                return
+            base = base.base              # read-only for a reason of its own: the view stays read-only
+
+
+def _fingerprint(array):
+    words = array if array.flags.c_contiguous else np.ascontiguousarray(array)
+    words = words.reshape(-1).view(np.uint64 if words.nbytes % 8 == 0 else np.uint8)
+    return int(np.add.reduce(words, dtype=np.uint64)), int(np.bitwise_xor.reduce(words))
 
 
 def _pin_of(array):
@@ -54,34 +90,115 @@ def _pin_of(array):
     return None if ref is None else ref()
 
 
-def guards(tensors, saved):
-    """For a node being recorded: (writes, pin, pin, ...) with a pin for each leaf input whose array the node saved
-    (the array itself: ops save their inputs as given), or None. Holding the pins keeps those arrays read-only."""
+def _chain(array):
+    """The array and the arrays up its .base chain (what it is a view of)."""
+    while isinstance(array, np.ndarray):
+        yield array
+        array = array.base
+
+
+def guards(tensors, saved, out):
+    """For a node being recorded: (writes, fingerprinted pins, pin, pin, ...) with a pin for every ndarray it saved
+    (also inside a tuple, as an index is), for the arrays those are views of, and for the inputs' and outputs'
+    arrays that view those (made before the pins, so not read-only by inheritance); or None when it saved none.
+    Holding the pins keeps those arrays read-only. The root of each chain (the array that the views look into) is
+    fingerprinted, unless it is an array a forward made (this node's output, or an earlier node's that is this
+    node's input): only other arrays can have views made before the forward."""
     found = None
-    for t in tensors:
-        if t._ctx is None and t._version is not None and id(t.data) in map(id, saved):
-            ref = _pins.get(id(t.data))
-            pin = ref() if ref is not None else None
-            found = (found or (writes,)) + (pin or Pin(t.data),)
-    return found
+    for item in saved:
+        if isinstance(item, np.ndarray):
+            arrays = (item,)
+        elif type(item) is tuple:
+            arrays = [a for a in item if isinstance(a, np.ndarray)]
+        else:
+            continue
+        if found is None:
+            found, made = {}, _made_by_forwards(tensors, out)
+        for a in arrays:
+            while isinstance(a, np.ndarray):
+                key = id(a)
+                base = a.base
+                if key not in found:
+                    found[key] = _pin(a, key not in made and not isinstance(base, np.ndarray))
+                a = base
+    if not found:
+        return None
+    for t in tensors:                    # (inputs and outputs that view a pinned array: the base collapses chains,
+        _pin_view(t.data, found)         # so one level is all there is)
+    if type(out) is tuple:
+        for o in out:
+            _pin_view(o, found)
+    else:
+        _pin_view(out, found)
+    pins = tuple(found.values())
+    return (writes, tuple([p for p in pins if p.fingerprint is not None]) or None) + pins
+
+
+def _made_by_forwards(tensors, out):
+    made = {id(t.data) for t in tensors if t._ctx is not None or t._version is None}  # (constants: the engine's)
+    for o in out if type(out) is tuple else (out,):
+        made.add(id(o))
+        made.add(id(o.base))
+    return made
+
+
+def _pin_view(array, found):
+    if id(array) not in found and isinstance(array, np.ndarray) and id(array.base) in found:
+        found[id(array)] = _pin(array, False)
+
+
+def _pin(array, fingerprinted):
+    """The array's pin, made if it has none; with a fingerprint if asked for."""
+    ref = _pins.get(id(array))
+    pin = ref() if ref is not None else None
+    if pin is None:
+        return Pin(array, fingerprinted)
+    if fingerprinted and pin.fingerprint is None:
+        pin.fingerprint, pin.checked = _fingerprint(array), current_pass
+    return pin
+
+
+def begin_pass():
+    """Called by each backward before it runs: fingerprints are compared again in this pass."""
+    global current_pass
+    current_pass = next(_passes)
 
 
 def check(ctx):
-    """Before a node's backward, once `writes` moved since the node was made: RuntimeError if an array it saved was
-    written in place since then."""
-    made = ctx.guards[0]
-    for pin in ctx.guards[1:]:
-        since = sum(stamp > made for stamp in pin.stamps)
-        if since:
-            index, t = next((i, p) for i, p in enumerate(ctx.parents) if p.data is pin.array)
-            now = max(t._version, since)                 # (a write through another tensor sharing the array)
-            raise RuntimeError(
-                f"one of the variables needed for gradient computation has been modified by an inplace operation: "
-                f"[{t.data.dtype} array of shape {tuple(t.data.shape)}], which is input {index} of "
-                f"{type(ctx).__name__}, is at version {now}; expected version {now - since} instead. "
-                f"Hint: an optimizer step or load_state_dict ran between this forward and its backward; call "
-                f"backward() first."
-            )
+    """Before a node's backward, when the engine wrote a pinned array since the node was made or the node holds
+    fingerprinted arrays: RuntimeError if an array it saved was written in place since its forward."""
+    made, fingerprinted = ctx.guards[0], ctx.guards[1]
+    if made != writes:
+        for pin in ctx.guards[2:]:
+            since = sum(stamp > made for stamp in pin.stamps)
+            if since:
+                t, index = _input_of(ctx, pin.array)
+                now = max(since, 0 if t is None else t._version)  # (a write through another tensor sharing it)
+                raise RuntimeError(_modified(ctx, pin.array, index, f"is at version {now}; expected version "
+                                             f"{now - since} instead. Hint: an optimizer step or load_state_dict "
+                                             f"ran between this forward and its backward; call backward() first."))
+    for pin in fingerprinted or ():
+        if pin.checked != current_pass:
+            pin.checked = current_pass
+            if _fingerprint(pin.array) != pin.fingerprint:
+                _, index = _input_of(ctx, pin.array)
+                raise RuntimeError(_modified(ctx, pin.array, index, "was written in place after the forward saved "
+                                             "it (through a view made before the forward, which cannot be made "
+                                             "read-only). Hint: write through views only after backward()."))
+
+
+def _input_of(ctx, array):
+    """(tensor, index) of the node's input whose array is `array` or a view of it, else (None, None)."""
+    for i, p in enumerate(ctx.parents):
+        if any(a is array for a in _chain(p.data)):
+            return p, i
+    return None, None
+
+
+def _modified(ctx, array, index, what):
+    which = f"input {index} of {type(ctx).__name__}" if index is not None else f"saved by {type(ctx).__name__}"
+    return (f"one of the variables needed for gradient computation has been modified by an inplace operation: "
+            f"[{array.dtype} array of shape {tuple(array.shape)}], which is {which}, {what}")
 
 
 @contextlib.contextmanager
@@ -100,5 +217,7 @@ def writing(tensor):
             yield
         finally:
             tensor.data.flags.writeable = False
+            if pin.fingerprint is not None:  # counted by the version above: not a write the fingerprint must catch
+                pin.fingerprint = _fingerprint(tensor.data)
     if tensor._version is not None:
         tensor._version += 1

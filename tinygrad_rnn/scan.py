@@ -57,8 +57,9 @@ class Scan(Function):
                 ys[t] = new[0]
             contexts[t] = sctx
             carry = new
-        # rest (the initial carry and consts) is saved by the step contexts; listed here for inplace.guards
-        ctx.save_for_backward(step, contexts, order, masks, n_carry, len(consts), xs.shape, xs.dtype, *rest)
+        # rest (the initial carry and consts) and the final carry are saved by the step contexts; listed here for
+        # inplace.guards, which protects what a node saved
+        ctx.save_for_backward(step, contexts, order, masks, n_carry, len(consts), xs.shape, xs.dtype, *rest, *carry)
         return (ys, *carry)
 
     @staticmethod

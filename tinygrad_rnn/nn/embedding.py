@@ -16,7 +16,8 @@ class EmbeddingLookup(Function):
 
     @staticmethod
     def forward(ctx, weight, indices, padding_idx=None):
-        ctx.save_for_backward(weight.shape, indices, padding_idx)
+        indices = np.array(indices, dtype=np.intp)   # our own copy: a caller refilling its index buffer before
+        ctx.save_for_backward(weight.shape, indices, padding_idx)      # backward cannot move the gradient
         return weight[indices]
 
     @staticmethod

@@ -209,3 +209,15 @@ def test_scan_node_equals_one_node_per_step(rng, name):
         results.append((layer.state_dict(), [out.data] + [s.data for s in states] + grads))
     for got, want in zip(results[0][1], results[1][1]):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "unfused"])
+def test_an_empty_batch_with_lengths_runs_as_without(fused):
+    # Issue 11, item 13: lengths of shape (0,) for B = 0 raised numpy's "zero-size array to reduction operation".
+    layer = nn.LSTM(3, 4, fused=fused, bidirectional=True, dtype=np.float64)
+    x = tg.Tensor(np.zeros((5, 0, 3)), requires_grad=True)
+    out, (h, c) = layer(x, lengths=np.zeros(0, dtype=np.int64))
+    assert out.shape == (5, 0, 8) and h.shape == c.shape == (2, 0, 4)
+    (out.sum() + h.sum()).backward()
+    assert x.grad.shape == (5, 0, 3)
+    np.testing.assert_array_equal(layer.weight_hh_l0.grad, np.zeros((16, 4)))

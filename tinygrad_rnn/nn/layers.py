@@ -170,6 +170,8 @@ class RNNBase(Module):
         lengths = np.asarray(lengths.data if isinstance(lengths, Tensor) else lengths)
         if lengths.shape != (batch,):
             raise ValueError(f"{owner}: Expected lengths of shape ({batch},), got {lengths.shape}")
+        if batch == 0:
+            return None                      # no sequence to mask: an empty batch runs as without lengths
         if lengths.dtype.kind not in "iuf" or np.any(lengths != np.round(lengths)):
             raise ValueError(f"{owner}: lengths must be integers, but got {lengths.tolist()}")
         if lengths.min() < 1 or lengths.max() > steps:

@@ -215,7 +215,7 @@ def test_scan_node_equals_one_node_per_step(rng, name):
 def test_an_empty_batch_with_lengths_runs_as_without(fused):
     # Issue 11, item 13: lengths of shape (0,) for B = 0 raised numpy's "zero-size array to reduction operation".
     layer = nn.LSTM(3, 4, fused=fused, bidirectional=True, dtype=np.float64)
-    x = tg.Tensor(np.zeros((5, 0, 3)), requires_grad=True)
+    x = Tensor(np.zeros((5, 0, 3)), requires_grad=True)
     out, (h, c) = layer(x, lengths=np.zeros(0, dtype=np.int64))
     assert out.shape == (5, 0, 8) and h.shape == c.shape == (2, 0, 4)
     (out.sum() + h.sum()).backward()

@@ -193,3 +193,33 @@ def test_mode_is_restored_after_an_exception_in_the_block(mode):
         with block:
             raise KeyError("x")
     assert (tg.is_grad_enabled(), anomaly.is_anomaly_enabled()) == before
+
+
+class _SlowGrad(np.ndarray):
+    """A .grad whose + waits (up to a second) for a second thread to start adding too: without a lock around the
+    accumulation both read the old value and one term is lost; with it the second waits, and the first times out."""
+
+    entered = None
+
+    def __add__(self, other):
+        first = not _SlowGrad.entered.is_set()
+        _SlowGrad.entered.set()
+        if first:
+            _SlowGrad.second.wait(1.0)
+        else:
+            _SlowGrad.second.set()
+        return np.add(np.asarray(self), other)
+
+
+def test_two_threads_accumulating_into_one_leaf_lose_no_term():
+    _SlowGrad.entered, _SlowGrad.second = threading.Event(), threading.Event()
+    w = tg.Tensor([1.0, 2.0], requires_grad=True, dtype=np.float64)
+    w.grad = np.zeros(2).view(_SlowGrad)
+
+    def contribute(k):
+        return lambda: (w * float(k)).sum().backward()
+
+    threads = [run_in_thread(contribute(k)) for k in (3, 5)]
+    for thread, box in threads:
+        join(thread, box)
+    np.testing.assert_array_equal(np.asarray(w.grad), [8.0, 8.0])

@@ -53,11 +53,20 @@ def _dense(g):
     return g.materialize() if type(g) is OuterSum else g
 
 
+_accumulating = threading.Lock()  # two threads' backwards reaching one leaf must not lose a term (PyTorch's
+                                  # AccumulateGrad locks too)
+
+
 def _accumulate_leaf(t, g):
     owned = type(g) is OuterSum and g.lefts          # its GEMM result is a fresh array nobody else holds
     g = _dense(g)
     if g.shape != t.data.shape:
         raise RuntimeError(f"internal error: gradient of shape {g.shape} for a leaf of shape {t.data.shape}")
+    with _accumulating:
+        _add_to_grad(t, g, owned)
+
+
+def _add_to_grad(t, g, owned):
     if t.grad is not None:
         t.grad = t.grad + g
     elif owned and g.dtype == t.data.dtype:          # taken as it is, as PyTorch's AccumulateGrad steals a

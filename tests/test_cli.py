@@ -1,4 +1,5 @@
 """The command line: the demo trains (its loss falls), bad input is one line on stderr with exit code 2."""
+import re
 import subprocess
 import sys
 
@@ -26,7 +27,17 @@ def run(*args):
 def test_cli_demo_prints_falling_loss():
     result = run("demo", "--steps", "20", "--seed", "3")
     assert result.returncode == 0, result.stderr
-    assert "loss fell from" in result.stdout
+    first, last = map(float, re.search(r"loss fell: from ([\d.]+) to ([\d.]+) in 20 steps", result.stdout).groups())
+    assert last < first
+    logged = [float(v) for v in re.findall(r"step +\d+ +loss ([\d.]+)", result.stdout)]
+    assert logged[0] == pytest.approx(first, abs=1e-5) and logged[-1] == pytest.approx(last, abs=1e-5)
+
+
+def test_cli_demo_says_when_the_loss_did_not_fall():
+    result = run("demo", "--steps", "3", "--lr", "1e-12")      # too small a step to move the loss down reliably
+    assert result.returncode == 0, result.stderr
+    first, last = map(float, re.search(r"from ([\d.]+) to ([\d.]+)", result.stdout).groups())
+    assert ("loss fell:" in result.stdout) == (last < first)
 
 
 @pytest.mark.parametrize("args,needle", [(("demo", "--steps", "0"), "--steps"), (("demo", "--lr", "-1"), "--lr"),

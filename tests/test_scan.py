@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from tinygrad_rnn import Tensor, fused as F, where
-from tinygrad_rnn.scan import Scan
+from tinygrad_rnn.fused import Scan
 
 F64 = np.float64
 T, B, H = 6, 3, 4

@@ -205,7 +205,7 @@ def test_backward_from_one_output_of_a_multi_output_node(rng):
 
 def test_outer_sum_gradient_equals_dense_sum(rng):
     """A backward may hand a shared weight its gradient as factors; the tape reduces them in one GEMM."""
-    from tinygrad_rnn.autograd import OuterSum
+    from tinygrad_rnn.fused import OuterSum
 
     class RowTimesW(tg.Function):
         """y = x @ wᵀ, with ∂w returned as an OuterSum"""

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import tinygrad_rnn as tg
-from tinygrad_rnn import nn, workspace
+from tinygrad_rnn import nn
+from tinygrad_rnn.fused import workspace
 
 BIG = (workspace.MIN_BYTES // 8 + 1,)  # float64 elements: just over the size the workspace keeps
 

@@ -57,9 +57,9 @@ def record(ctx, out):
 
 
 def _bad(g):
-    """'nan' or 'inf' if the gradient g holds one, else None. g is an ndarray, or an OuterSum (autograd), whose
-    factors are checked instead of the product it stands for."""
-    arrays = [g] if isinstance(g, np.ndarray) else [*g.lefts, *g.rights, g.dense]
+    """'nan' or 'inf' if the gradient g holds one, else None. g is an ndarray, or a LazyGrad (function.py), whose
+    pieces are checked instead of the array it stands for."""
+    arrays = [g] if isinstance(g, np.ndarray) else g.arrays()
     for a in arrays:
         if a is not None and a.dtype.kind == "f":
             if np.isnan(a).any():

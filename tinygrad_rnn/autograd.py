@@ -6,6 +6,7 @@ import weakref
 import numpy as np
 
 from . import anomaly, inplace
+from .function import LazyGrad
 
 FREED_GRAPH = (
     "Trying to backward through the graph a second time (or directly access saved tensors after they have "
@@ -14,43 +15,18 @@ FREED_GRAPH = (
 )
 
 
-class OuterSum:
-    """Σₖ aₖᵀ bₖ kept as its factors until a node or leaf needs it: a weight shared by T steps costs one GEMM.
-
-    A backward may return one for a weight, `OuterSum(dz, h)` meaning dzᵀ h; the tape adds those of every step
-    (in place: only the tape holds them) and materializes the sum once, as concat(dz)ᵀ concat(h).
-    """
-
-    __slots__ = ("lefts", "rights", "dense")
-    __array_ufunc__ = None  # ndarray + OuterSum defers to OuterSum.__radd__
-
-    def __init__(self, left, right):
-        self.lefts, self.rights, self.dense = [left], [right], None
-
-    def __add__(self, other):
-        if type(other) is OuterSum:
-            self.lefts += other.lefts
-            self.rights += other.rights
-            other = other.dense
-        if other is not None:
-            self.dense = other if self.dense is None else self.dense + other
-        return self
-
-    __radd__ = __add__
-
-    def materialize(self):
-        if len(self.lefts) == 1:
-            out = self.lefts[0].T @ self.rights[0]
-        else:
-            out = np.concatenate(self.lefts).T @ np.concatenate(self.rights)
-        if self.dense is not None:
-            out += self.dense
-        return out
-
-
 def _dense(g):
-    """Gradients travel as ndarrays, or as an OuterSum that becomes one when a node or leaf needs it."""
-    return g.materialize() if type(g) is OuterSum else g
+    """Gradients travel as ndarrays, or as a LazyGrad that becomes one when a node or leaf needs it."""
+    return g.materialize() if isinstance(g, LazyGrad) else g
+
+
+def _sum(a, b):
+    """a + b for gradients: a LazyGrad takes the other term in (it may reuse itself: only the tape holds it)."""
+    if isinstance(a, LazyGrad):
+        return a.accumulate(b)
+    if isinstance(b, LazyGrad):
+        return b.accumulate(a)
+    return a + b
 
 
 _accumulating = threading.Lock()  # two threads' backwards reaching one leaf must not lose a term (PyTorch's
@@ -58,7 +34,7 @@ _accumulating = threading.Lock()  # two threads' backwards reaching one leaf mus
 
 
 def _accumulate_leaf(t, g):
-    owned = type(g) is OuterSum and g.lefts          # its GEMM result is a fresh array nobody else holds
+    owned = isinstance(g, LazyGrad) and g.fresh()    # its result is a fresh array nobody else holds
     g = _dense(g)
     if g.shape != t.data.shape:
         raise RuntimeError(f"internal error: gradient of shape {g.shape} for a leaf of shape {t.data.shape}")
@@ -222,8 +198,8 @@ def _run_backward(root, gradient, retain_graph):
             parent_grads = (None,) * len(ctx.parents)
         else:
             if ctx.n_out:
-                g = tuple([x.materialize() if type(x) is OuterSum else x for x in g])
-            elif type(g) is OuterSum:
+                g = tuple([_dense(x) for x in g])
+            elif isinstance(g, LazyGrad):
                 g = g.materialize()
             if hooks is not None and ctx in hooks:
                 g = _hooked(hooks[ctx], g, ctx.n_out)
@@ -240,10 +216,10 @@ def _run_backward(root, gradient, retain_graph):
             key = p._ctx if p._ctx is not None else p
             if pg is not None:
                 if key is p or not key.n_out:
-                    grads[key] = grads[key] + pg if key in grads else pg
+                    grads[key] = _sum(grads[key], pg) if key in grads else pg
                 else:
                     slots = grads.get(key) or grads.setdefault(key, [None] * key.n_out)
-                    slots[p._idx] = pg if slots[p._idx] is None else slots[p._idx] + pg
+                    slots[p._idx] = pg if slots[p._idx] is None else _sum(slots[p._idx], pg)
             left = pending[key] - 1
             if left:
                 pending[key] = left

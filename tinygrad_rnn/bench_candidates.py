@@ -16,7 +16,8 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from . import _backend, _reference, _reference_gates, nn, optim, oracle, workspace
+from . import _backend, _reference, _reference_gates, nn, optim, oracle
+from .fused import workspace
 from .tensor import Tensor
 
 SHAPES = {"S": (1, 32, 32, 100), "M": (16, 64, 128, 50), "L": (64, 256, 512, 25), "XL": (8, 512, 1024, 20)}  # B I H T

@@ -29,8 +29,8 @@ def run_demo(steps=300, hidden=16, seq_len=20, batch=8, lr=0.05, seed=0, dtype=n
         h = zeros(batch, hidden, dtype=dtype)
         loss = 0
         for t in range(seq_len):  # the unrolled loop: each step appends a few nodes to the tape
-            h = (x[t].linear(w_ih) + h.linear(w_hh, b)).tanh()
-            loss = loss + ((h.linear(w_ho, b_o) - y[t]) ** 2).mean()
+            h = (x[t] @ w_ih.T + h @ w_hh.T + b).tanh()
+            loss = loss + ((h @ w_ho.T + b_o - y[t]) ** 2).mean()
         loss = loss / seq_len
         for p in params:
             p.grad = None
@@ -62,5 +62,6 @@ def add_arguments(parser):
 def run(args):
     losses = run_demo(steps=args.steps, hidden=args.hidden, seq_len=args.seq_len, lr=args.lr, seed=args.seed,
                       dtype=np.dtype(args.dtype))
-    print(f"loss fell from {losses[0]:.5f} to {losses[-1]:.5f} in {len(losses)} steps")
+    verb = "fell" if losses[-1] < losses[0] else "did not fall"
+    print(f"loss {verb}: from {losses[0]:.5f} to {losses[-1]:.5f} in {len(losses)} steps")
     return 0

@@ -17,18 +17,39 @@ def unbroadcast(grad, shape):
     return grad
 
 
+class LazyGrad:
+    """A gradient kept in pieces until someone needs the array (fused/outer_sum.py's OuterSum: Σₖ aₖᵀ bₖ, so that a
+    weight shared by T steps costs one GEMM). The tape sums gradients with `accumulate(other)`, which may reuse
+    self (only the tape holds it) and returns the sum, and calls `materialize()` where a node or a leaf needs the
+    ndarray; `fresh()` says the materialized array is new (a leaf may take it without a copy); `arrays()` lists the
+    pieces, which anomaly mode checks instead of the product."""
+
+    __slots__ = ()
+
+    def accumulate(self, other):
+        raise NotImplementedError
+
+    def materialize(self):
+        raise NotImplementedError
+
+    def fresh(self):
+        return False
+
+    def arrays(self):
+        raise NotImplementedError
+
+
 class Function:
     """One node of the tape. The instance is the `ctx` handed to forward and backward.
 
     Subclasses write `forward(ctx, *arrays, **options) -> ndarray` and `backward(ctx, grad) -> tuple`
     (one entry per Tensor input, None where no gradient is needed), both static, on ndarrays only.
     A forward may return a tuple of arrays: `apply` then returns a tuple of Tensors, and backward gets a
-    tuple of gradients, None for an output that received none.
+    tuple of gradients, None for an output that received none. Each gradient a backward returns is an ndarray of
+    its input's shape, None, or a LazyGrad standing for such an array.
     """
 
-    # Set by a Scan on its step contexts: `outs`, arrays (views of per-sequence blocks) the step's forward writes
-    # its outputs into; `dx_out`, the array its backward writes its first input's gradient into (dxs[t]).
-    __slots__ = ("parents", "saved", "needs_input_grad", "freed", "n_out", "trace", "guards", "outs", "dx_out")
+    __slots__ = ("parents", "saved", "needs_input_grad", "freed", "n_out", "trace", "guards")
 
     def save_for_backward(self, *arrays):
         self.saved = arrays

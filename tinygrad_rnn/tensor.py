@@ -297,12 +297,6 @@ class Tensor:
         """The slices along `dim` as a tuple of tensors: one tape node however many there are."""
         return ops.Unbind.apply(self, dim=dim)
 
-    # ---- fused ------------------------------------------------------------------------------------------
-    def linear(self, weight, bias=None, act="identity"):
-        """act(self @ weightᵀ + bias) as one tape node, through the fused linear_act kernel."""
-        args = (self, weight) if bias is None else (self, weight, bias)
-        return fused.LinearAct.apply(*args, act=act)
-
 
 def tensor(data, requires_grad=False, dtype=None):
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
@@ -348,4 +342,4 @@ def where(condition, input, other):
     return ops.Where.apply(input, input._coerce(other), condition=cond.astype(bool, copy=False))
 
 
-from . import autograd, fused, ops, rng  # noqa: E402  (ops need Tensor defined first)
+from . import autograd, ops, rng  # noqa: E402  (ops need Tensor defined first)

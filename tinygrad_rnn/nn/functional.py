@@ -1,5 +1,6 @@
-"""Stateless functions: dropout, embedding and the losses (as torch.nn.functional)."""
+"""Stateless functions: linear, dropout, embedding and the losses (as torch.nn.functional)."""
 from .. import rng
+from ..fused.linear import linear  # noqa: F401  (act(x @ Wᵀ + b) as one node; act= is this engine's extra)
 from ..tensor import Tensor
 
 

@@ -12,7 +12,7 @@ from ..tensor import Tensor, _float_dtype, cat, stack, where, zeros
 from . import init
 from .cells import check_choice, check_input, check_size, check_state, set_forget_bias
 from .functional import dropout as dropout_fn
-from ..scan import Scan
+from ..fused import Scan
 from .. import viz as _viz
 from .module import Module, Parameter
 from .recurrences import (GATE_ACTIVATIONS, GRUChoRecurrence, GRURecurrence, LSTMRecurrence,

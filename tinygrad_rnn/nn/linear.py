@@ -1,6 +1,7 @@
 """Linear: y = x @ Wᵀ + b with PyTorch's layout and initialisation, one fused tape node."""
 import numpy as np
 
+from ..fused import linear
 from ..tensor import Tensor, _float_dtype
 from . import init
 from .cells import check_size
@@ -38,7 +39,7 @@ class Linear(Module):
         if input.dtype != self.weight.dtype:
             raise ValueError(f"Linear: expected input of dtype {self.weight.dtype} (the parameters' dtype), but got "
                              f"{input.dtype}")
-        return input.linear(self.weight, self.bias)
+        return linear(input, self.weight, self.bias)
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

@@ -18,7 +18,7 @@ GATE_ACTIVATIONS = ("sigmoid", "hard_sigmoid")
 def _linear(x, w, b, fused):
     """x @ wᵀ + b: one LinearAct node when fused, matmul and add otherwise."""
     if fused:
-        return x.linear(w, b)
+        return F.linear(x, w, b)
     out = x @ w.T
     return out if b is None else out + b
 

@@ -1,43 +1,22 @@
-"""Fused ops: one tape node whose forward and backward run in a Cython kernel (NumPy twin as fallback)."""
+"""Fused recurrent steps: one tape node per time step, whose forward and backward each run one kernel call.
+
+Each takes xp, the step's slice of the input projection (W_ih x_t + biases, computed for all steps in one GEMM
+before the loop), does the recurrent GEMM and the gate kernel, and hands the recurrent weight its gradient as an
+OuterSum, so the T steps' weight gradients cost one GEMM in all instead of one per step. The equations are those
+of nn/recurrences.py, which states each cell once.
+
+A Scan (scan.py) drives the same steps without the tape and passes two buffers explicitly: `outs=`, the arrays
+(views of per-sequence blocks) a forward writes its outputs into, for the steps that declare `out_widths`; and
+`dx_out`, backward's third argument, the array it writes its first input's gradient into (the Scan's dxs[t]).
+On the tape (one node per step) both are None and the kernels allocate.
+"""
 import numpy as np
 
-from . import _backend
-from .autograd import OuterSum
-from .function import Function
+from .. import _backend
+from ..function import Function
+from .outer_sum import OuterSum
 
-
-class LinearAct(Function):
-    """y = act(x @ Wᵀ + b) for x (..., I), W (O, I), b (O,); act in identity, sigmoid, tanh, hard_sigmoid"""
-
-    @staticmethod
-    def forward(ctx, x, weight, bias=None, act="identity"):
-        lead = x.shape[:-1]
-        x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
-        y = _backend.linear_act_forward(x2, weight, bias, act)
-        ctx.save_for_backward(x, weight, y, act, bias is not None)       # x as given, not x2: see inplace.py
-        return y.reshape(lead + (weight.shape[0],)) if x.ndim != 2 else y
-
-    @staticmethod
-    def backward(ctx, g):
-        x, weight, y, act, has_bias = ctx.saved
-        x_shape, x2 = x.shape, x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
-        need = ctx.needs_input_grad
-        lazy_dw = act == "identity" and need[1]          # dW = gᵀ x, left to the tape as an OuterSum: it may
-        dx, dw, db = _backend.linear_act_backward(       # join other terms, and a leaf takes it without a copy
-            x2, weight, y, g.reshape(y.shape), act,
-            need_dx=need[0], need_dW=need[1] and not lazy_dw, need_db=has_bias and need[2],
-        )
-        dx = dx.reshape(x_shape) if dx is not None else None
-        if lazy_dw:
-            dw = OuterSum(g.reshape(y.shape), x2)
-        return (dx, dw, db) if has_bias else (dx, dw)
-
-
-# ---- recurrent steps: one tape node per time step -----------------------------------------------------------
-# Each takes xp, the step's slice of the input projection (W_ih x_t + biases, computed for all steps in one GEMM
-# before the loop), does the recurrent GEMM and the gate kernel, and hands the recurrent weight its gradient as
-# an OuterSum, so the T steps' weight gradients cost one GEMM in all instead of one per step.
-
+_NO_OUTS = (None, None, None)  # outs= on the tape: the kernel allocates gates, c and h
 
 
 class RNNStep(Function):
@@ -46,15 +25,15 @@ class RNNStep(Function):
     out_widths = (1,)  # h (B, H): what a Scan gives each step to write into (see Scan.forward)
 
     @staticmethod
-    def forward(ctx, xp, h_prev, w_hh, nonlinearity="tanh", w_hh_t=None):
-        h = _backend.rnn_step_forward(xp, h_prev, *_recurrent_weight(w_hh, w_hh_t, nonlinearity), *_outs(ctx, 1))
+    def forward(ctx, xp, h_prev, w_hh, nonlinearity="tanh", w_hh_t=None, outs=(None,)):
+        h = _backend.rnn_step_forward(xp, h_prev, *_recurrent_weight(w_hh, w_hh_t, nonlinearity), *outs)
         ctx.save_for_backward(h_prev, w_hh, h, nonlinearity)
         return h
 
     @staticmethod
-    def backward(ctx, dh):
+    def backward(ctx, dh, dx_out=None):
         h_prev, w_hh, h, nonlinearity = ctx.saved
-        dz, dh_prev = _backend.rnn_step_backward(h, w_hh, dh, nonlinearity, dz=_dx_out(ctx))
+        dz, dh_prev = _backend.rnn_step_backward(h, w_hh, dh, nonlinearity, dz=dx_out)
         return dz, dh_prev, OuterSum(dz, h_prev)
 
 
@@ -64,18 +43,17 @@ class LSTMStep(Function):
     out_widths = (4, 1, 1)  # gates (B, 4H), c, h (B, H)
 
     @staticmethod
-    def forward(ctx, xp, h_prev, c_prev, w_hh, act="sigmoid", with_gates=False, w_hh_t=None):
-        gates, c, h = _backend.lstm_step_forward(xp, h_prev, c_prev, *_recurrent_weight(w_hh, w_hh_t, act),
-                                                 *_outs(ctx, 3))
+    def forward(ctx, xp, h_prev, c_prev, w_hh, act="sigmoid", with_gates=False, w_hh_t=None, outs=_NO_OUTS):
+        gates, c, h = _backend.lstm_step_forward(xp, h_prev, c_prev, *_recurrent_weight(w_hh, w_hh_t, act), *outs)
         ctx.save_for_backward(h_prev, c_prev, w_hh, gates, c, act)
         return (h, c, gates) if with_gates else (h, c)
 
     @staticmethod
-    def backward(ctx, grads):
+    def backward(ctx, grads, dx_out=None):
         dh, dc = grads[0], grads[1]
         _refuse_gate_grad(grads, 2)
         h_prev, c_prev, w_hh, gates, c, act = ctx.saved
-        dz, dc_prev, dh_prev = _backend.lstm_step_backward(gates, c_prev, c, w_hh, dh, dc, act, dz=_dx_out(ctx))
+        dz, dc_prev, dh_prev = _backend.lstm_step_backward(gates, c_prev, c, w_hh, dh, dc, act, dz=dx_out)
         return dz, dh_prev, dc_prev, OuterSum(dz, h_prev)
 
 
@@ -85,20 +63,20 @@ class PeepholeLSTMStep(Function):
     out_widths = (4, 1, 1)  # gates (B, 4H), c, h (B, H)
 
     @staticmethod
-    def forward(ctx, xp, h_prev, c_prev, w_hh, w_ci, w_cf, w_co, act="sigmoid", with_gates=False, w_hh_t=None):
+    def forward(ctx, xp, h_prev, c_prev, w_hh, w_ci, w_cf, w_co, act="sigmoid", with_gates=False, w_hh_t=None,
+                outs=_NO_OUTS):
         w, act, transposed = _recurrent_weight(w_hh, w_hh_t, act)
-        gates, c, h = _backend.peephole_step_forward(xp, h_prev, c_prev, w, w_ci, w_cf, w_co, act, transposed,
-                                                     *_outs(ctx, 3))
+        gates, c, h = _backend.peephole_step_forward(xp, h_prev, c_prev, w, w_ci, w_cf, w_co, act, transposed, *outs)
         ctx.save_for_backward(h_prev, c_prev, w_hh, w_ci, w_cf, w_co, gates, c, act)
         return (h, c, gates) if with_gates else (h, c)
 
     @staticmethod
-    def backward(ctx, grads):
+    def backward(ctx, grads, dx_out=None):
         dh, dc = grads[0], grads[1]
         _refuse_gate_grad(grads, 2)
         h_prev, c_prev, w_hh, w_ci, w_cf, w_co, gates, c, act = ctx.saved
         dz, dc_prev, dh_prev, dw_ci, dw_cf, dw_co = _backend.peephole_step_backward(
-            gates, c_prev, c, w_hh, w_ci, w_cf, w_co, dh, dc, act, dz=_dx_out(ctx))
+            gates, c_prev, c, w_hh, w_ci, w_cf, w_co, dh, dc, act, dz=dx_out)
         return dz, dh_prev, dc_prev, OuterSum(dz, h_prev), dw_ci, dw_cf, dw_co
 
 
@@ -107,7 +85,7 @@ class GRUStep(Function):
     h = (1−z)⊙n + z⊙h_prev → (h, gates)"""
 
     # No out_widths: a Scan's per-sequence output blocks would live until its whole backward is done, on top of the
-    # per-step ∂hp this backward keeps for ∂W_hh (1.36× the oracle's peak at M); per-step arrays are freed as it goes.
+    # per-step ∂hp this backward keeps for ∂W_hh (benchmarks/ measure that peak); per-step arrays are freed as it goes.
 
     @staticmethod
     def forward(ctx, xp, h_prev, w_hh, b_hh=None, act="sigmoid", with_gates=False, w_hh_t=None):
@@ -117,11 +95,11 @@ class GRUStep(Function):
         return (h, gates) if with_gates else h
 
     @staticmethod
-    def backward(ctx, grads):
+    def backward(ctx, grads, dx_out=None):
         dh = grads[0] if type(grads) is tuple else grads
         _refuse_gate_grad(grads, 1)
         h_prev, w_hh, hp, gates, act = ctx.saved
-        dxp, dhp, dh_prev = _backend.gru_step_backward(gates, hp, h_prev, w_hh, dh, act, dxp=_dx_out(ctx))
+        dxp, dhp, dh_prev = _backend.gru_step_backward(gates, hp, h_prev, w_hh, dh, act, dxp=dx_out)
         if len(ctx.needs_input_grad) == 3:
             return dxp, dh_prev, OuterSum(dhp, h_prev)
         return dxp, dh_prev, OuterSum(dhp, h_prev), dhp.sum(axis=0)
@@ -139,7 +117,7 @@ class GRUChoStep(Function):
         return (h, np.concatenate([gates_rz, n], axis=1)) if with_gates else h
 
     @staticmethod
-    def backward(ctx, grads):
+    def backward(ctx, grads, dx_out=None):                 # (allocates its own dxp: dx_out goes unused)
         dh = grads[0] if type(grads) is tuple else grads
         _refuse_gate_grad(grads, 1)
         h_prev, w_rz, w_n, gates_rz, rh, n, act = ctx.saved
@@ -150,19 +128,6 @@ class GRUChoStep(Function):
         dh_prev += drz @ w_rz
         dxp = np.concatenate([drz, dn_pre], axis=1)
         return dxp, dh_prev, OuterSum(drz, h_prev), OuterSum(dn_pre, rh)
-
-
-def _outs(ctx, n):
-    """The n arrays a Scan gave this step to write its outputs into, or n Nones: the kernel allocates them."""
-    return getattr(ctx, "outs", None) or _NONES[n]
-
-
-_NONES = {1: (None,), 3: (None, None, None)}
-
-
-def _dx_out(ctx):
-    """The array a Scan gave this step for its input gradient (its dxs[t]), or None: the kernel allocates one."""
-    return getattr(ctx, "dx_out", None)
 
 
 def _recurrent_weight(w_hh, w_hh_t, act):

@@ -16,9 +16,10 @@ booleans freeze the carry and zero ys where a sequence has ended (variable lengt
 """
 import numpy as np
 
-from . import anomaly, autograd, workspace
-from .autograd import OuterSum
-from .function import Function
+from .. import anomaly, autograd
+from ..function import Function
+from . import workspace
+from .outer_sum import OuterSum, StepFactors
 
 
 class Scan(Function):
@@ -46,8 +47,9 @@ class Scan(Function):
             sctx = step()
             sctx.needs_input_grad, sctx.saved = needs, ()
             if blocks:
-                sctx.outs = tuple([block[t] for block in blocks])
-            out = step.forward(sctx, xs[t], *carry, *consts, **options)
+                out = step.forward(sctx, xs[t], *carry, *consts, outs=tuple([block[t] for block in blocks]), **options)
+            else:
+                out = step.forward(sctx, xs[t], *carry, *consts, **options)
             new = list(out) if type(out) is tuple else [out]
             if masks is not None:
                 keep = masks[t]
@@ -78,17 +80,13 @@ class Scan(Function):
                 keep = masks[t]
                 passed = [None if d is None else np.where(keep, 0, d) for d in dcarry]
                 d_out = [None if d is None else np.where(keep, d, 0) for d in d_out]
-            sctx = contexts[t]
-            sctx.dx_out = dxs[t]
-            g = step.backward(sctx, tuple(d_out) if n_carry > 1 else d_out[0])
+            dx_t = dxs[t]
+            g = step.backward(contexts[t], tuple(d_out) if n_carry > 1 else d_out[0], dx_t)
             if check:                                      # name the step's op and time, not just "Scan"
                 anomaly.check_backward(step.__name__, g, getattr(ctx, "trace", None), f" at time step {t} of a Scan")
-            if keep_contexts:                              # retain_graph=True: a later backward needs them
-                sctx.dx_out = None
-            else:
+            if not keep_contexts:                          # (retain_graph=True: a later backward needs them)
                 contexts[t] = None                         # its saved arrays can go now
-            sctx = None
-            if g[0] is None or g[0].base is not dxs:       # a step that allocated its own (or gave none)
+            if g[0] is not dx_t:                           # a step that allocated its own (or gave none)
                 dxs[t] = 0 if g[0] is None else g[0]
             dcarry = list(g[1:1 + n_carry])
             if passed is not None:
@@ -96,35 +94,9 @@ class Scan(Function):
             for k, gk in enumerate(g[1 + n_carry:]):
                 if type(gk) is OuterSum and len(gk.lefts) == 1 and gk.dense is None:
                     if dconsts[k] is None:
-                        dconsts[k] = _Factors(len(order))
-                    dconsts[k].add(t, gk.lefts[0], gk.rights[0], gk.lefts[0] is g[0], dxs)
-                elif gk is not None:
+                        dconsts[k] = StepFactors(len(order))
+                    dconsts[k].add(t, gk.lefts[0], gk.rights[0], gk.lefts[0] is g[0])
+                elif gk is not None:                       # a dense per-step gradient (peephole weights, b_hh)
                     dconsts[k] = gk if dconsts[k] is None else dconsts[k] + gk
-        dconsts = [d.outer_sum(dxs) if type(d) is _Factors else d for d in dconsts]
+        dconsts = [d.outer_sum(dxs) if type(d) is StepFactors else d for d in dconsts]
         return (dxs, *dcarry, *dconsts)
-
-
-class _Factors:
-    """The per-step factors aₜ, bₜ of a shared weight's gradient Σₜ aₜᵀ bₜ, kept by time step so the sum is one GEMM
-    over (T·B)-row matrices. When aₜ is the step's input gradient (an LSTM's dz is its dxp) it is read from dxs
-    instead of being kept twice. Other aₜ are kept as the steps return them and joined once at the end: a buffer
-    for all T made at the first step would add to the backward's peak, while every step's saved arrays still live."""
-
-    __slots__ = ("lefts", "rights")
-
-    def __init__(self, steps):
-        self.lefts, self.rights = [None] * steps, [None] * steps
-
-    def add(self, t, left, right, left_is_dxs_t, dxs):
-        self.rights[t] = right
-        self.lefts[t] = _IN_DXS if left_is_dxs_t else left
-
-    def outer_sum(self, dxs):
-        if all(left is _IN_DXS for left in self.lefts):
-            lefts = dxs
-        else:
-            lefts = np.stack([dxs[t] if left is _IN_DXS else left for t, left in enumerate(self.lefts)])
-        return OuterSum(lefts.reshape(-1, lefts.shape[-1]), np.concatenate(self.rights))
-
-
-_IN_DXS = object()  # _Factors: this step's left factor is dxs[t]

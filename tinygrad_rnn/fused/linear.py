@@ -1,0 +1,37 @@
+"""act(x @ Wᵀ + b) as one tape node: one kernel call forward, one backward (the NumPy twin without the kernels)."""
+from .. import _backend
+from ..function import Function
+from .outer_sum import OuterSum
+
+
+class LinearAct(Function):
+    """y = act(x @ Wᵀ + b) for x (..., I), W (O, I), b (O,); act in identity, sigmoid, tanh, hard_sigmoid"""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias=None, act="identity"):
+        lead = x.shape[:-1]
+        x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+        y = _backend.linear_act_forward(x2, weight, bias, act)
+        ctx.save_for_backward(x, weight, y, act, bias is not None)       # x as given, not x2: see inplace.py
+        return y.reshape(lead + (weight.shape[0],)) if x.ndim != 2 else y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, weight, y, act, has_bias = ctx.saved
+        x_shape, x2 = x.shape, x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+        need = ctx.needs_input_grad
+        lazy_dw = act == "identity" and need[1]          # dW = gᵀ x, left to the tape as an OuterSum: it may
+        dx, dw, db = _backend.linear_act_backward(       # join other terms, and a leaf takes it without a copy
+            x2, weight, y, g.reshape(y.shape), act,
+            need_dx=need[0], need_dW=need[1] and not lazy_dw, need_db=has_bias and need[2],
+        )
+        dx = dx.reshape(x_shape) if dx is not None else None
+        if lazy_dw:
+            dw = OuterSum(g.reshape(y.shape), x2)
+        return (dx, dw, db) if has_bias else (dx, dw)
+
+
+def linear(x, weight, bias=None, act="identity"):
+    """act(x @ weightᵀ + bias) for Tensors x (..., I), weight (O, I), bias (O,): one fused node."""
+    args = (x, weight) if bias is None else (x, weight, bias)
+    return LinearAct.apply(*args, act=act)

@@ -12,6 +12,7 @@ import pytest
 import tinygrad_rnn as tg
 from tinygrad_rnn import autograd, nn, viz
 from tinygrad_rnn.graph_cli import CELLS, build_graph
+from tinygrad_rnn.nn import step_watch
 from tinygrad_rnn.nn.functional import linear
 
 STEP_OPS = {"rnn": "RNNStep", "lstm": "LSTMStep", "gru": "GRUStep", "peephole": "PeepholeLSTMStep"}
@@ -382,7 +383,7 @@ def test_recording_changes_no_numbers():
     s = viz.summary(out2, params=layer, steps=rec)
     assert list(s.nodes_per_step) == list(range(5))
     assert set(s.nodes_per_step.values()) == {4}      # 2 layers × 2 directions
-    assert viz._recorder is None
+    assert step_watch.watcher() is None
 
 
 # ---- the graph command ------------------------------------------------------------------------------------------

@@ -310,6 +310,14 @@ def ones(*shape, dtype=None, requires_grad=False):
     return Tensor._make(np.ones(_shape(shape), _float_dtype(dtype)), None).requires_grad_(requires_grad)
 
 
+def engine_constant(data):
+    """A tensor of the engine's own (a layer's zero state, a Python number made an operand): out of the user's
+    reach, so the in-place guards (inplace.py) need not protect it."""
+    const = Tensor._make(data, None)
+    const._version = None
+    return const
+
+
 def randn(*shape, dtype=None, requires_grad=False):
     """Standard normal samples from the engine's generator (seeded by `manual_seed`)."""
     data = rng.generator.standard_normal(_shape(shape)).astype(_float_dtype(dtype))

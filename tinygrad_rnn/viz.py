@@ -14,9 +14,8 @@ import contextlib
 import numpy as np
 
 from .function import Function
+from .nn import step_watch
 from .tensor import Tensor
-
-_recorder = None  # the active Recorder inside `recording()`; the layer driver reads it once per sequence
 
 
 class Recorder:
@@ -45,12 +44,12 @@ class Recorder:
 @contextlib.contextmanager
 def recording():
     """`with viz.recording() as rec:` sequence layers run inside tag their nodes by time step into `rec`."""
-    global _recorder
-    previous, _recorder = _recorder, Recorder()
+    recorder = Recorder()
+    previous = step_watch.install(recorder)
     try:
-        yield _recorder
+        yield recorder
     finally:
-        _recorder = previous
+        step_watch.install(previous)
 
 
 def _flatten(items):

@@ -1,21 +1,10 @@
 """Single-step cells with PyTorch's names and layout: RNNCell, LSTMCell, PeepholeLSTMCell, GRUCell."""
-import numbers
-
-from ..tensor import Tensor, _float_dtype, zeros
+from ..tensor import _float_dtype, zeros
 from . import init
+from .checks import check_choice, check_input, check_size, check_state
 from .module import Module, Parameter
 from .recurrences import (GATE_ACTIVATIONS, GRUChoRecurrence, GRURecurrence, LSTMRecurrence,
                           PeepholeLSTMRecurrence, RNNRecurrence)
-
-
-def check_size(owner, name, value):
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"{owner}: {name} must be a positive integer, but got {value!r}")
-
-
-def check_choice(owner, name, value, choices):
-    if value not in choices:
-        raise ValueError(f"{owner}: {name} must be one of {', '.join(map(repr, choices))}, but got {value!r}")
 
 
 def set_forget_bias(weights, hidden_size, forget_bias):
@@ -23,27 +12,6 @@ def set_forget_bias(weights, hidden_size, forget_bias):
     if forget_bias is not None and weights["bias_ih"] is not None:
         weights["bias_ih"][hidden_size:2 * hidden_size] = forget_bias
         weights["bias_hh"][hidden_size:2 * hidden_size] = 0.0
-
-
-def check_input(owner, x, size, dtype, ranks, what="input"):
-    """A Tensor of an allowed rank whose last dim is `size` and whose dtype is the module's."""
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{owner}: expected {what} to be a Tensor, but got {type(x).__name__}")
-    if x.ndim not in ranks:
-        raise ValueError(f"{owner}: Expected {what} to be {'D or '.join(map(str, ranks))}D, got {x.ndim}D instead")
-    if x.shape[-1] != size:
-        raise ValueError(f"{owner}: {what}.size(-1) must be equal to input_size. Expected {size}, got {x.shape[-1]}")
-    if x.dtype != dtype:
-        raise ValueError(f"{owner}: expected {what} of dtype {dtype} (the parameters' dtype), but got {x.dtype}")
-
-
-def check_state(owner, name, state, shape, dtype):
-    if not isinstance(state, Tensor):
-        raise TypeError(f"{owner}: expected {name} to be a Tensor, but got {type(state).__name__}")
-    if state.shape != shape:
-        raise ValueError(f"{owner}: Expected {name} size {shape}, got {state.shape}")
-    if state.dtype != dtype:
-        raise ValueError(f"{owner}: expected {name} of dtype {dtype} (the parameters' dtype), but got {state.dtype}")
 
 
 class RNNCellBase(Module):

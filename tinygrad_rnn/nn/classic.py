@@ -45,7 +45,8 @@ import numpy as np
 
 from ..tensor import _float_dtype, cat, where
 from . import init
-from .cells import RNNCellBase, check_choice, check_size, check_state
+from .cells import RNNCellBase
+from .checks import check_choice, check_size, check_state
 from .layers import RNNBase
 from .module import Parameter
 from .recurrences import GATE_ACTIVATIONS, LSTMRecurrence, Recurrence, _folded_bias, _linear

@@ -6,7 +6,7 @@ import numpy as np
 from .. import rng
 from ..function import Function
 from ..tensor import Tensor, _float_dtype
-from .cells import check_size
+from .checks import check_size
 from .module import Module, Parameter
 
 

@@ -8,12 +8,13 @@ import numbers
 
 import numpy as np
 
-from ..tensor import Tensor, _float_dtype, cat, stack, where, zeros
+from ..tensor import Tensor, _float_dtype, cat, engine_constant, stack, where
 from . import init
-from .cells import check_choice, check_input, check_size, check_state, set_forget_bias
+from .cells import set_forget_bias
+from .checks import check_choice, check_input, check_size, check_state
 from .functional import dropout as dropout_fn
 from ..fused import Scan
-from .. import viz as _viz
+from . import step_watch
 from .module import Module, Parameter
 from .recurrences import (GATE_ACTIVATIONS, GRUChoRecurrence, GRURecurrence, LSTMRecurrence,
                           PeepholeLSTMRecurrence, RNNRecurrence)
@@ -121,7 +122,7 @@ class RNNBase(Module):
         xp = xp.reshape(steps, batch, xp.shape[1])
         prepared = rec.prepare(weights)
         context = rec.step_context
-        recorder = _viz._recorder  # inside viz.recording(): one node per step, each tagged with its t
+        recorder = step_watch.watcher()  # inside viz.recording(): one node per step, each tagged with its t
         scan = (recorder is None and self.scan and rec.fused and not return_gates and not context
                 and rec.scan_step(prepared, steps))
         if scan:
@@ -188,8 +189,7 @@ class RNNBase(Module):
         count = self.num_layers * (2 if self.bidirectional else 1)
         shape = (count, batch, self.hidden_size) if batched else (count, self.hidden_size)
         if hx is None:
-            zero = zeros(batch, self.hidden_size, dtype=dtype)
-            zero._version = None  # the layer's own constant, out of the user's reach: no read-only guard needed
+            zero = engine_constant(np.zeros((batch, self.hidden_size), _float_dtype(dtype)))
             return [[zero] * count for _ in range(n_states)]
         given = list(hx) if n_states == 2 else [hx]
         if len(given) != n_states:

@@ -4,7 +4,7 @@ import numpy as np
 from ..fused import linear
 from ..tensor import Tensor, _float_dtype
 from . import init
-from .cells import check_size
+from .checks import check_size
 from .module import Module, Parameter
 
 

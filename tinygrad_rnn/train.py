@@ -83,6 +83,22 @@ def model_config(args, saved):
     return config
 
 
+def check_resumable(path, saved):
+    """UsageError unless the checkpoint has what train resumes from (checkpoint.load has checked each field's type:
+    this checks that train's are there, and the ones only train writes)."""
+    config = saved["config"]
+    missing = [k for k in MODEL_DEFAULTS if k not in config]
+    if missing or not saved["vocab"]:
+        raise UsageError(f"{path}: not a character-model checkpoint of train (no vocabulary, or its config lacks "
+                         f"{', '.join(missing) or 'nothing'})")
+    if config.get("optimizer", "adam") not in OPTIMIZERS:
+        raise UsageError(f"{path}: config 'optimizer': expected one of {', '.join(OPTIMIZERS)}, but got "
+                         f"{config['optimizer']!r:.80}")
+    clip = config.get("clip", 1.0)
+    if isinstance(clip, bool) or not isinstance(clip, (int, float)) or not 0 < clip < math.inf:
+        raise UsageError(f"{path}: config 'clip': expected a positive finite number, but got {clip!r:.80}")
+
+
 def training_options(args, saved):
     """(options, overrides): each training option from the command line if given, else the checkpoint's (when
     resuming), else the default; overrides lists the given ones that replace a different checkpoint value."""
@@ -124,6 +140,8 @@ def run(args):
 
 def train(args):
     saved = load_checkpoint(args.resume) if args.resume else None
+    if saved:
+        check_resumable(args.resume, saved)
     config = model_config(args, saved["config"] if saved else None)
     options, overrides = training_options(args, saved)
     seq_len, batch = options["seq_len"], options["batch"]
@@ -150,21 +168,25 @@ def train(args):
     if saved:
         try:
             model.load_state_dict(saved["model"])
-        except RuntimeError as err:
+        except (RuntimeError, KeyError, ValueError) as err:
             raise UsageError(f"{args.resume}: its weights do not fit the model it describes: {err}") from None
         fresh_optimizer = args.optimizer is not None and args.optimizer != saved["config"].get("optimizer",
                                                                                               args.optimizer)
         if saved["optimizer"] is not None and not fresh_optimizer:
             try:
                 optimizer.load_state_dict(saved["optimizer"])
-            except ValueError as err:
+            except (ValueError, KeyError, TypeError) as err:
                 raise UsageError(f"{args.resume}: its optimiser state does not fit --optimizer "
                                  f"{options['optimizer']}: {err}") from None
             for group in optimizer.param_groups:     # a --lr given on the command line wins
                 group["lr"] = options["lr"]
         step = saved["step"]
         if saved["rng_state"] is not None and args.seed is None:
-            rng.generator.bit_generator.state = saved["rng_state"]
+            try:
+                rng.generator.bit_generator.state = saved["rng_state"]
+            except (ValueError, TypeError, KeyError) as err:
+                raise UsageError(f"{args.resume}: its random state does not fit numpy's "
+                                 f"{type(rng.generator.bit_generator).__name__}: {err}") from None
         if (seq_len, batch) == (saved["config"].get("seq_len"), saved["config"].get("batch")):
             state = carried_state(saved["config"].get("carried_state"), model, batch, dtype)
         print(f"resuming {args.resume} at step {step}" + (f"; from the command line: {', '.join(overrides)}"

@@ -8,7 +8,7 @@ gradients vanish over T=100 steps, does not.
 import numpy as np
 
 from . import manual_seed, nn, no_grad, optim, tensor
-from .cli import positive_float, positive_int
+from .cli import int_at_least, positive_float, positive_int, random_seed
 
 HELP = "the adding problem at T=100: gated cells learn it, the vanilla RNN does not"
 LAYERS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
@@ -63,13 +63,14 @@ def train_one(cell, length, steps, hidden, batch_size, lr, seed, log=print):
 
 
 def add_arguments(parser):
-    parser.add_argument("--length", type=positive_int, default=100, help="sequence length T")
+    parser.add_argument("--length", type=int_at_least(2), default=100,
+                        help="sequence length T (at least 2: one marker in each half)")
     parser.add_argument("--steps", type=positive_int, default=3000)
     parser.add_argument("--hidden", type=positive_int, default=64)
     parser.add_argument("--batch", type=positive_int, default=32)
     parser.add_argument("--lr", type=positive_float, default=1e-2)
     parser.add_argument("--cells", default="rnn,lstm,gru", help="comma-separated subset of rnn, lstm, gru")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=random_seed, default=0)
 
 
 def run(args):

@@ -198,7 +198,9 @@ def _order(row):
 def read_json(path):
     """(machine info, threads, rows) from a pytest-benchmark --benchmark-json file written by `pytest benchmarks`."""
     from .cli import UsageError
+    from .files import require_regular_file
 
+    require_regular_file(path, f"--json {path}")        # a FIFO would block
     try:
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
@@ -209,6 +211,8 @@ def read_json(path):
         raise UsageError(f"cannot read {path}: {err.strerror or err}") from None
     except (ValueError, KeyError, TypeError) as err:
         raise UsageError(f"{path} is not pytest-benchmark JSON ({type(err).__name__}: {err})") from None
+    except RecursionError:                           # json's decoder recurses once per nesting level
+        raise UsageError(f"{path} is not pytest-benchmark JSON (nested too deeply to parse)") from None
     if not rows:
         raise UsageError(f"{path} holds no results of `pytest benchmarks` (write one with --benchmark-json)")
     rows.sort(key=_order)

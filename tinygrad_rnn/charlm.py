@@ -30,3 +30,18 @@ def detach_state(state):
     if state is None:
         return None
     return tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
+
+
+_GATES = {"lstm": 4, "peephole": 4, "gru": 3, "rnn": 1}
+
+
+def estimate_bytes(vocab_size, hidden, layers, cell, batch, seq_len, itemsize, weight_copies=4):
+    """A lower estimate of a run's memory in bytes: `weight_copies` arrays the size of the weights (training with
+    Adam: 4, the weights, their gradients, exp_avg and exp_avg_sq; sampling: 1), plus the activations a window of
+    seq_len × batch keeps for backward. Plain Python ints, so absurd sizes cannot overflow."""
+    embedding = min(hidden, 64)
+    gates = _GATES[cell]
+    recurrent = gates * hidden * (embedding + hidden + 2) + (layers - 1) * gates * hidden * (2 * hidden + 2)
+    weights = vocab_size * embedding + recurrent + hidden * vocab_size + vocab_size
+    activations = seq_len * batch * (layers * (2 * gates + 4) * hidden + 3 * vocab_size + embedding)
+    return itemsize * (weights * weight_copies + activations)

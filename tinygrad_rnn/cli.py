@@ -1,10 +1,12 @@
 """`python -m tinygrad_rnn <command>`: argparse front end; bad input is one line on stderr and exit code 2.
 
 Each command lives in its own module, which provides HELP, add_arguments(parser) and run(args) -> exit code;
-run raises UsageError for input it refuses (a missing file, a checkpoint from another model, ...).
+run raises UsageError for input it refuses (a missing file, a checkpoint from another model, ...): exit code 2;
+RunError for a run that started but cannot go on (a non-finite loss): exit code 1. Both are one line on stderr.
 """
 import argparse
 import importlib
+import math
 import sys
 
 COMMANDS = {  # name -> module
@@ -22,6 +24,36 @@ class UsageError(Exception):
     """Bad input from the user: reported as one line on stderr, exit code 2, no traceback."""
 
 
+class RunError(Exception):
+    """A run that cannot go on (its loss is no longer finite): one line on stderr, exit code 1, no traceback."""
+
+
+SEED_LIMIT = 2**64  # torch.manual_seed's unsigned range; numpy's SeedSequence refuses negatives
+
+
+def random_seed(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer in [0, 2**64), got {text!r}") from None
+    if not 0 <= value < SEED_LIMIT:
+        raise argparse.ArgumentTypeError(f"expected an integer in [0, 2**64), got {text}")
+    return value
+
+
+def int_at_least(minimum):
+    """An argparse type: an integer >= minimum."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text}")
+        return value
+    return parse
+
+
 def positive_int(text):
     try:
         value = int(text)
@@ -36,9 +68,9 @@ def positive_float(text):
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text!r}") from None
+    if not 0 < value < math.inf:                      # inf: a learning rate or temperature no run survives
+        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text}")
     return value
 
 
@@ -74,10 +106,10 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except UsageError as err:
+    except (UsageError, RunError) as err:
         one_line = " ".join(str(err).split())          # messages quoting other errors may span lines
         print(f"python -m tinygrad_rnn {args.command}: error: {one_line}", file=sys.stderr)
-        return 2
+        return 2 if isinstance(err, UsageError) else 1
     except KeyboardInterrupt:
         print(f"python -m tinygrad_rnn {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -34,19 +34,29 @@ def default_corpus(max_chars=600_000):
     return text
 
 
-def read_text(path):
-    """The UTF-8 text of `path`, or DataError naming the file and the problem."""
+MAX_TEXT_BYTES = 100_000_000   # --max-text-bytes' default: a corpus is read whole, and a device never ends
+
+
+def read_text(path, max_bytes=MAX_TEXT_BYTES):
+    """The UTF-8 text of `path` (a regular file of at most max_bytes bytes), or DataError naming the problem."""
     if not os.path.exists(path):
         raise DataError(f"--text {path}: no such file")
     if os.path.isdir(path):
         raise DataError(f"--text {path}: is a directory, expected a text file")
+    if not os.path.isfile(path):                  # a FIFO would block, /dev/zero never end
+        raise DataError(f"--text {path}: is not a regular file (a FIFO, device or socket), expected a text file")
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except UnicodeDecodeError as err:
-        raise DataError(f"--text {path}: not UTF-8 text (byte {err.start}: {err.reason})") from None
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            data = f.read(max_bytes + 1) if size <= max_bytes else b""
     except OSError as err:
         raise DataError(f"--text {path}: cannot read it ({err.strerror})") from None
+    if size > max_bytes or len(data) > max_bytes:  # (a file that grew while being read)
+        raise DataError(f"--text {path}: {max(size, len(data)):,} bytes, more than --max-text-bytes {max_bytes:,}")
+    try:
+        text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")   # text mode's universal newlines
+    except UnicodeDecodeError as err:
+        raise DataError(f"--text {path}: not UTF-8 text (byte {err.start}: {err.reason})") from None
     if not text:
         raise DataError(f"--text {path}: the file is empty")
     return text

@@ -2,23 +2,34 @@
 import numpy as np
 
 from . import checkpoint, no_grad
-from .charlm import CharLM
-from .cli import UsageError, positive_float, positive_int
+from .charlm import CharLM, estimate_bytes
+from .cli import UsageError, positive_float, positive_int, random_seed
 from .data import DataError, Vocabulary
 
 HELP = "generate text from a checkpoint written by `train`"
 
 
+class NonFiniteLogits(ValueError):
+    """A model whose weights make NaN or infinite logits: there is no distribution to sample from."""
+
+
 def generate(model, vocab, prime, length, temperature=1.0, generator=None):
-    """prime + `length` characters drawn one at a time from softmax(logits / temperature)."""
+    """prime + `length` characters drawn one at a time from softmax(logits / temperature).
+
+    The logits are shifted by their maximum before the division, so a tiny temperature (1e-320) gives 0 and −inf
+    (the argmax, ties shared) rather than inf − inf = NaN.
+    """
     generator = generator or np.random.default_rng()
     model.eval()
     with no_grad():
         logits, state = model(vocab.encode(prime).reshape(-1, 1))
         out = []
         for _ in range(length):
-            z = logits.data[-1, 0].astype(np.float64) / temperature
-            p = np.exp(z - z.max())
+            z = logits.data[-1, 0].astype(np.float64)
+            if not np.isfinite(z).all():
+                raise NonFiniteLogits("the model's logits are not finite (NaN or infinite weights)")
+            with np.errstate(over="ignore"):      # (z − max) / T → −inf is the intended limit
+                p = np.exp((z - z.max()) / temperature)
             nxt = generator.choice(len(p), p=p / p.sum())
             out.append(nxt)
             logits, state = model(np.array([[nxt]]), state)
@@ -30,11 +41,15 @@ def add_arguments(parser):
     parser.add_argument("--prime", default="\n", help="text to start from (default: a newline)")
     parser.add_argument("--length", type=positive_int, default=400, help="characters to generate")
     parser.add_argument("--temperature", type=positive_float, default=0.8, help="< 1: safer, > 1: wilder")
-    parser.add_argument("--seed", type=int, default=None, help="for a reproducible sample")
+    parser.add_argument("--seed", type=random_seed, default=None, help="for a reproducible sample")
 
 
 def load_model(path):
     """(model, vocabulary) rebuilt from a checkpoint, or UsageError with the checkpoint's one-line complaint."""
+    from .files import require_regular_file
+    from .resources import require_memory
+
+    require_regular_file(path, f"checkpoint {path}")     # a FIFO would block np.load forever
     try:
         saved = checkpoint.load(path)
     except checkpoint.CheckpointError as err:
@@ -44,6 +59,12 @@ def load_model(path):
     if chars is None or any(k not in config for k in needed):
         raise UsageError(f"{path}: not a character-model checkpoint (no vocabulary or model config)")
     vocab = Vocabulary(chars)
+    try:
+        estimate = estimate_bytes(len(vocab), config["hidden"], config["layers"], config["cell"], 1, 1,
+                                  np.dtype(config["dtype"]).itemsize, weight_copies=1)
+    except (KeyError, TypeError, ValueError) as err:
+        raise UsageError(f"{path}: not a character-model checkpoint (its model config is unusable: {err})") from None
+    require_memory(estimate, f"the model of {path}")
     model = CharLM(len(vocab), config["hidden"], config["layers"], config["cell"], config.get("dropout", 0.0),
                    dtype=np.dtype(config["dtype"]))
     try:
@@ -61,5 +82,7 @@ def run(args):
         text = generate(model, vocab, args.prime, args.length, args.temperature, np.random.default_rng(args.seed))
     except DataError as err:
         raise UsageError(f"--prime: {err}") from None
+    except NonFiniteLogits as err:
+        raise UsageError(f"{args.checkpoint}: {err}") from None
     print(text)
     return 0

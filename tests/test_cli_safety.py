@@ -409,3 +409,16 @@ def test_crafted_checkpoints_are_one_line_for_resume_and_sample(tmp_path, corpus
         assert got == 2 and len(err.strip().splitlines()) == 1 and path in err, (name, got, err)
     got, _, err = run_main(["sample", str(tmp_path / "no_config.npz")], capsys)
     assert got == 2 and len(err.strip().splitlines()) == 1 and "no_config.npz" in err, err
+
+
+def test_graph_and_gradflow_outputs_refuse_fifos_and_devices(tmp_path):
+    """In a child process with a timeout: opening a FIFO for writing blocked until a reader came, forever."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for args in (["graph", "--steps", "2", "--out", str(fifo)],
+                 ["gradflow", "--length", "3", "--iters", "1", "--csv", str(fifo), "--out", str(tmp_path / "g.png")],
+                 ["gradflow", "--length", "3", "--iters", "1", "--csv", str(tmp_path / "g.csv"), "--out", str(fifo)]):
+        result = cli(*args, timeout=60)
+        lines = result.stderr.strip().splitlines()
+        assert result.returncode == 2 and len(lines) == 1 and "FIFO" in lines[0], (args, result.stderr)
+        assert stat.S_ISFIFO(os.lstat(fifo).st_mode)

@@ -22,6 +22,7 @@ import numpy as np
 
 from . import manual_seed, nn, optim, viz
 from .cli import UsageError, positive_int, random_seed
+from .files import require_regular_file
 from .tensor import Tensor
 
 HELP = "plot ‖∂L/∂h_t‖ against distance in time for RNN, LSTM, GRU, peephole LSTM (vanishing, exploding, clipping)"
@@ -159,6 +160,8 @@ def add_arguments(parser):
 
 
 def run(args):
+    require_regular_file(args.csv, "--csv")       # a FIFO would block the write, a device would take it
+    require_regular_file(args.out, "--out")
     flows = gradient_flow(args.length, args.hidden, args.batch, args.seed)
     try:
         write_csv(args.csv, flows)

@@ -10,6 +10,7 @@ import subprocess
 
 from . import manual_seed, nn, randn, viz
 from .cli import UsageError, positive_int
+from .files import require_regular_file
 
 HELP = "write the tape of a small recurrent layer as Graphviz DOT (one cluster per time step)"
 CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU, "peephole": nn.PeepholeLSTM}
@@ -37,6 +38,9 @@ def add_arguments(parser):
 
 
 def run(args):
+    require_regular_file(args.out, "--out")       # a FIFO would block the write, a device would take it
+    if args.png:
+        require_regular_file(os.path.splitext(args.out)[0] + ".png", "--png's file")
     loss, layer, rec = build_graph(args.cell, args.steps, fused=not args.unfused)
     text = viz.to_dot(loss, params=layer, steps=rec, max_nodes=args.max_nodes)
     try:

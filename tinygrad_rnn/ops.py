@@ -350,8 +350,10 @@ class LogSoftmax(Function):
 
     @staticmethod
     def forward(ctx, a, dim=-1):
-        shifted = a - a.max(axis=dim, keepdims=True)
-        out = shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
+        _axes(a.ndim, dim)                           # PyTorch's range check (a 0-d tensor takes dim 0 or −1)
+        shifted = a - a.max(axis=dim, keepdims=True, initial=-np.inf)   # initial: a dim of size 0 has no max
+        with np.errstate(divide="ignore"):            # log 0 only for a dim of size 0 (the output is empty)
+            out = shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
         ctx.save_for_backward(out, dim)
         return out
 
@@ -366,7 +368,8 @@ class Softmax(Function):
 
     @staticmethod
     def forward(ctx, a, dim=-1):
-        e = np.exp(a - a.max(axis=dim, keepdims=True))
+        _axes(a.ndim, dim)
+        e = np.exp(a - a.max(axis=dim, keepdims=True, initial=-np.inf))
         out = e / e.sum(axis=dim, keepdims=True)
         ctx.save_for_backward(out, dim)
         return out

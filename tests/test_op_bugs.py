@@ -250,7 +250,8 @@ def test_reduction_of_a_0d_tensor_matches_torch(torch, op, dim, keepdim):
 
 @pytest.mark.parametrize("op", list(REDUCTIONS) + ["softmax", "log_softmax"])
 def test_dim_out_of_range_on_a_0d_tensor_is_torch_s_index_error(op):
-    with pytest.raises(IndexError, match=r"^Dimension out of range \(expected to be in range of \[-1, 0\], but got 1\)$"):
+    message = r"^Dimension out of range \(expected to be in range of \[-1, 0\], but got 1\)$"
+    with pytest.raises(IndexError, match=message):
         getattr(leaf(2.5), op)(1)
 
 

@@ -69,7 +69,7 @@ class Div(Function):
 
 
 class Pow(Function):
-    """a ** b; ∂a = g·b·a^(b−1) (0 where b = 0), ∂b = g·a^b·ln a (0 where a = 0 ≤ b), PyTorch's values at the edges"""
+    """a ** b; ∂a = g·b·a^(b−1) (0 where b = 0), ∂b = g·a^b·ln a (0 where a = 0 ≤ b): PyTorch's edge values"""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -85,7 +85,7 @@ class Pow(Function):
         with np.errstate(divide="ignore", invalid="ignore"):   # inf and nan are the answers here, as in PyTorch
             # b = 0: a^b is the constant 1, so ∂a = 0, not 0·0^(−1) = nan at a = 0
             ga = unbroadcast(np.where(b == 0, zero, g * b * a ** (b - 1)), a.shape) if da else None
-            # a = 0 ≤ b: 0^b is flat in b (∂b = 0, not 0·(−∞) = nan); a = 0 > b: inf·(−∞) = −∞, as PyTorch
+            # a = 0 ≤ b: 0^b is flat in b (∂b = 0, not 0·(−∞) = nan); a = 0 > b: inf·(−∞) = −∞, as in PyTorch
             gb = unbroadcast(g * np.where((a == 0) & (b >= 0), zero, out * np.log(a)), b.shape) if db else None
         return ga, gb
 
@@ -263,9 +263,9 @@ class Cast(Function):
 def _axes(ndim, dim):
     """A reduction's `dim` as NumPy's axis, by PyTorch's rules: None or () reduces every axis, and a 0-d tensor
     takes dim 0 or −1 (reducing it is the identity); an axis out of range raises PyTorch's IndexError."""
-    dims = dim if isinstance(dim, tuple) else (dim,)
-    if dim is None or not dims:
+    if dim is None or dim == ():
         return None
+    dims = dim if isinstance(dim, tuple) else (dim,)
     lo, hi = -max(ndim, 1), max(ndim, 1) - 1
     for d in dims:
         if isinstance(d, numbers.Integral) and not lo <= d <= hi:
@@ -329,7 +329,7 @@ class Max(Function):
     @staticmethod
     def forward(ctx, a, dim=None, keepdim=False):
         axis = _axes(a.ndim, dim)
-        if _reduced_size(a.shape, axis) == 0:                #  PyTorch's errors, not NumPy's "no identity"
+        if _reduced_size(a.shape, axis) == 0:                # PyTorch's errors, not NumPy's "no identity"
             if axis is None:
                 raise RuntimeError("max(): Expected reduction dim to be specified for input.numel() == 0.")
             empty = next(d for d in (axis if isinstance(axis, tuple) else (axis,)) if a.shape[d] == 0)

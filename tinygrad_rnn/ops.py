@@ -1,4 +1,6 @@
 """Primitive ops, one Function class each: forward on ndarrays, backward right beside it."""
+import numbers
+
 import numpy as np
 
 from ._reference import ACTIVATIONS, hard_sigmoid, sigmoid
@@ -67,7 +69,7 @@ class Div(Function):
 
 
 class Pow(Function):
-    """a ** b; ∂a = g·b·a^(b−1), ∂b = g·a^b·ln a"""
+    """a ** b; ∂a = g·b·a^(b−1) (0 where b = 0), ∂b = g·a^b·ln a (0 where a = 0 ≤ b): PyTorch's edge values"""
 
     @staticmethod
     def forward(ctx, a, b):
@@ -79,13 +81,12 @@ class Pow(Function):
     def backward(ctx, g):
         a, b, out = ctx.saved
         da, db = ctx.needs_input_grad
-        ga = unbroadcast(g * b * a ** (b - 1), a.shape) if da else None
-        if db:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                out_log_a = np.where(a == 0, 0.0, out * np.log(a)).astype(out.dtype, copy=False)
-            gb = unbroadcast(g * out_log_a, b.shape)
-        else:
-            gb = None                                        # (a = 0: ∂b = 0, as PyTorch, not 0·(−∞) = nan)
+        zero = np.zeros((), out.dtype)
+        with np.errstate(divide="ignore", invalid="ignore"):   # inf and nan are the answers here, as in PyTorch
+            # b = 0: a^b is the constant 1, so ∂a = 0, not 0·0^(−1) = nan at a = 0
+            ga = unbroadcast(np.where(b == 0, zero, g * b * a ** (b - 1)), a.shape) if da else None
+            # a = 0 ≤ b: 0^b is flat in b (∂b = 0, not 0·(−∞) = nan); a = 0 > b: inf·(−∞) = −∞, as in PyTorch
+            gb = unbroadcast(g * np.where((a == 0) & (b >= 0), zero, out * np.log(a)), b.shape) if db else None
         return ga, gb
 
 
@@ -259,6 +260,26 @@ class Cast(Function):
 
 
 # ---- reductions -------------------------------------------------------------------------------------------
+def _axes(ndim, dim):
+    """A reduction's `dim` as NumPy's axis, by PyTorch's rules: None or () reduces every axis, and a 0-d tensor
+    takes dim 0 or −1 (reducing it is the identity); an axis out of range raises PyTorch's IndexError."""
+    if dim is None or dim == ():
+        return None
+    dims = dim if isinstance(dim, tuple) else (dim,)
+    lo, hi = -max(ndim, 1), max(ndim, 1) - 1
+    for d in dims:
+        if isinstance(d, numbers.Integral) and not lo <= d <= hi:
+            raise IndexError(f"Dimension out of range (expected to be in range of [{lo}, {hi}], but got {d})")
+    return None if ndim == 0 else dim
+
+
+def _reduced_size(shape, axis):
+    """How many elements each output of a reduction over `axis` gathers (0 when an axis it reduces is empty)."""
+    if axis is None:
+        return int(np.prod(shape))
+    return int(np.prod([shape[d] for d in (axis if isinstance(axis, tuple) else (axis,))]))
+
+
 def _expand_reduced(g, dim, keepdim):
     """Puts back the axes a reduction removed, so g broadcasts against the input's shape."""
     if dim is not None and not keepdim:
@@ -271,8 +292,9 @@ class Sum(Function):
 
     @staticmethod
     def forward(ctx, a, dim=None, keepdim=False):
-        ctx.save_for_backward(a.shape, dim, keepdim)
-        return a.sum(axis=dim, keepdims=keepdim)
+        axis = _axes(a.ndim, dim)
+        ctx.save_for_backward(a.shape, axis, keepdim)
+        return a.sum(axis=axis, keepdims=keepdim)
 
     @staticmethod
     def backward(ctx, g):
@@ -281,17 +303,23 @@ class Sum(Function):
 
 
 class Mean(Function):
-    """Σ a / n over `dim`; ∂a = g/n broadcast back"""
+    """Σ a / n over `dim`; ∂a = g/n broadcast back. The mean of no elements is nan, as PyTorch (without NumPy's
+    warning)."""
 
     @staticmethod
     def forward(ctx, a, dim=None, keepdim=False):
-        out = a.mean(axis=dim, keepdims=keepdim)
-        ctx.save_for_backward(a.shape, dim, keepdim, a.size // max(np.size(out), 1))
-        return out
+        axis = _axes(a.ndim, dim)
+        n = _reduced_size(a.shape, axis)
+        ctx.save_for_backward(a.shape, axis, keepdim, n)
+        if n == 0:
+            return np.full(np.sum(a, axis=axis, keepdims=keepdim).shape, np.nan, a.dtype)
+        return a.mean(axis=axis, keepdims=keepdim)
 
     @staticmethod
     def backward(ctx, g):
         shape, dim, keepdim, n = ctx.saved
+        if n == 0:                                           # the input is empty: so is its gradient
+            return np.zeros(shape, g.dtype)
         return np.broadcast_to(_expand_reduced(g / n, dim, keepdim), shape)
 
 
@@ -300,10 +328,16 @@ class Max(Function):
 
     @staticmethod
     def forward(ctx, a, dim=None, keepdim=False):
-        out = a.max(axis=dim, keepdims=True)
+        axis = _axes(a.ndim, dim)
+        if _reduced_size(a.shape, axis) == 0:                # PyTorch's errors, not NumPy's "no identity"
+            if axis is None:
+                raise RuntimeError("max(): Expected reduction dim to be specified for input.numel() == 0.")
+            empty = next(d for d in (axis if isinstance(axis, tuple) else (axis,)) if a.shape[d] == 0)
+            raise IndexError(f"max(): Expected reduction dim {empty} to have non-zero size.")
+        out = a.max(axis=axis, keepdims=True)
         hits = a == out
-        ctx.save_for_backward(hits / hits.sum(axis=dim, keepdims=True).astype(a.dtype), dim, keepdim)
-        return out if keepdim else (out.reshape(()) if dim is None else np.squeeze(out, axis=dim))
+        ctx.save_for_backward(hits / hits.sum(axis=axis, keepdims=True).astype(a.dtype), axis, keepdim)
+        return out if keepdim else (out.reshape(()) if axis is None else np.squeeze(out, axis=axis))
 
     @staticmethod
     def backward(ctx, g):
@@ -316,8 +350,10 @@ class LogSoftmax(Function):
 
     @staticmethod
     def forward(ctx, a, dim=-1):
-        shifted = a - a.max(axis=dim, keepdims=True)
-        out = shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
+        _axes(a.ndim, dim)                           # PyTorch's range check (a 0-d tensor takes dim 0 or −1)
+        shifted = a - a.max(axis=dim, keepdims=True, initial=-np.inf)   # initial: a dim of size 0 has no max
+        with np.errstate(divide="ignore"):            # log 0 only for a dim of size 0 (the output is empty)
+            out = shifted - np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
         ctx.save_for_backward(out, dim)
         return out
 
@@ -332,7 +368,8 @@ class Softmax(Function):
 
     @staticmethod
     def forward(ctx, a, dim=-1):
-        e = np.exp(a - a.max(axis=dim, keepdims=True))
+        _axes(a.ndim, dim)
+        e = np.exp(a - a.max(axis=dim, keepdims=True, initial=-np.inf))
         out = e / e.sum(axis=dim, keepdims=True)
         ctx.save_for_backward(out, dim)
         return out

@@ -208,7 +208,7 @@ class Tensor:
 
     def __getitem__(self, index):
         if isinstance(index, Tensor) or (isinstance(index, tuple) and any(isinstance(i, Tensor) for i in index)):
-            index = _untensor_index(index)
+            _refuse_tensor_index()
         return ops.GetItem.apply(self, index=index)
 
     # ---- elementwise ------------------------------------------------------------------------------------
@@ -324,11 +324,12 @@ def randn(*shape, dtype=None, requires_grad=False):
     return Tensor._make(data, None).requires_grad_(requires_grad)
 
 
-def _untensor_index(index):
-    """Tensors used as indices become integer arrays (the engine's tensors hold floats)."""
-    if isinstance(index, tuple):
-        return tuple(_untensor_index(i) for i in index)
-    return index.data.astype(np.intp) if isinstance(index, Tensor) else index
+def _refuse_tensor_index():
+    """Refuses a Tensor used as an index, as PyTorch refuses float tensors: the engine's tensors hold floats, so a
+    bool mask made into a Tensor (1.0/0.0) would select rows 1 and 0 instead of masking."""
+    raise IndexError("tensors used as indices must be long, int, byte or bool tensors (this engine's tensors hold "
+                     "floats: index with an int or bool ndarray or list instead, e.g. x[t.numpy().astype(bool)] for "
+                     "a mask, x[t.numpy().astype(np.intp)] for rows)")
 
 
 def _shape(shape):
@@ -346,6 +347,9 @@ def stack(tensors, dim=0):
 def where(condition, input, other):
     """condition ? input : other, elementwise with broadcasting; no gradient flows to the condition."""
     cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):  # two constants: a float array's dtype,
+        floats = [v.dtype for v in (input, other) if isinstance(v, np.ndarray) and v.dtype in _FLOATS]
+        input = Tensor(input, dtype=floats[0] if floats else None)      # else the default (torch: float32)
     input = input if isinstance(input, Tensor) else other._coerce(input)
     return ops.Where.apply(input, input._coerce(other), condition=cond.astype(bool, copy=False))
 

@@ -65,11 +65,7 @@ class Dropout(Module):
     def forward(self, input):
         if not isinstance(input, Tensor):
             raise TypeError(f"Dropout: expected input to be a Tensor, but got {type(input).__name__}")
-        if not self.training or self.p == 0:
-            return input
-        if self.p == 1:
-            return input * 0.0                      # all dropped (1/(1−p) would be a division by zero)
-        return dropout_fn(input, self.p)
+        return dropout_fn(input, self.p, self.training)
 
     def extra_repr(self):
         return f"p={self.p}"

@@ -38,8 +38,8 @@ class RNNBase(Module):
         check_size(owner, "input_size", input_size)
         check_size(owner, "hidden_size", hidden_size)
         check_size(owner, "num_layers", num_layers)
-        if not isinstance(dropout, numbers.Real) or not 0 <= dropout < 1:
-            raise ValueError(f"{owner}: dropout should be a number in range [0, 1) representing the probability "
+        if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) or not 0 <= dropout <= 1:
+            raise ValueError(f"{owner}: dropout should be a number in range [0, 1] representing the probability "
                              f"of an element being zeroed, but got {dropout!r}")
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bool(bias), bool(batch_first), float(dropout)

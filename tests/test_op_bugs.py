@@ -337,3 +337,18 @@ def test_softmax_of_a_0d_tensor_and_empty_dim_match_torch(torch, op):
         (ty * 2).sum().backward()
         np.testing.assert_array_equal(y.data, ty.detach().numpy())
         np.testing.assert_array_equal(x.grad, tx.grad.numpy())
+
+
+def test_cat_and_stack_of_nothing_raise_torch_s_errors():
+    with pytest.raises(ValueError, match=r"cat\(\): expected a non-empty list of Tensors"):
+        tg.cat([])
+    with pytest.raises(RuntimeError, match="stack expects a non-empty TensorList"):
+        tg.stack([])
+
+
+def test_transpose_of_a_0d_tensor_and_dims_out_of_range():
+    x = tg.Tensor(2.0, requires_grad=True)
+    y = x.transpose(0, -1)
+    assert y.shape == () and y.item() == 2.0
+    with pytest.raises(IndexError, match=r"Dimension out of range \(expected to be in range of \[-2, 1\], but got 2\)"):
+        tg.zeros(2, 3).transpose(0, 2)

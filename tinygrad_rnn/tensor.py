@@ -269,6 +269,12 @@ class Tensor:
         return ops.Permute.apply(self, dims=tuple(dims))
 
     def transpose(self, dim0, dim1):
+        n = max(self.ndim, 1)                      # a 0-d tensor takes dims 0 and -1, as PyTorch's does
+        for d in (dim0, dim1):
+            if not -n <= d < n:
+                raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {d})")
+        if self.ndim == 0:
+            return self
         dims = list(range(self.ndim))
         dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
         return ops.Permute.apply(self, dims=tuple(dims))
@@ -337,10 +343,16 @@ def _shape(shape):
 
 
 def cat(tensors, dim=0):
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("cat(): expected a non-empty list of Tensors")
     return ops.Cat.apply(*tensors, dim=dim)
 
 
 def stack(tensors, dim=0):
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
     return ops.Stack.apply(*tensors, dim=dim)
 
 

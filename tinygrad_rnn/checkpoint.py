@@ -452,9 +452,9 @@ def _check_char_model(path, model, config, vocab, rng_state):
 def _validate(path, meta, arrays):
     """The checkpoint load() returns, every field checked (type, range, known values), or CheckpointError.
 
-    Generic for any caller of save(). A character model's checkpoint (CharLM's weights with a vocabulary or a model
-    config: train's, what sample reads) must moreover have the config, vocabulary and RNG state that model needs,
-    its weights' shapes and dtype given by the config; CharLM weights alone (no vocab, no config) are just weights.
+    Generic for any caller of save(). A character model's checkpoint (CharLM's weights with a vocabulary or a
+    cell/hidden/layers config: train's, what sample reads) must moreover have the config, vocabulary and RNG state
+    that model needs, its weights' shapes and dtype given by the config; CharLM weights with neither are weights.
     """
     if not (isinstance(meta, dict) and set(meta) == {"model", "optim", "config", "vocab", "step", "rng_state"}):
         shown = sorted(meta) if isinstance(meta, dict) else type(meta).__name__
@@ -490,7 +490,7 @@ def _validate(path, meta, arrays):
         _check_rng_state(path, rng_state)
     optimizer = None if meta["optim"] is None else _check_optimizer(path, meta["optim"])
     char_weights = any(name.startswith(("embedding.", "rnn.", "decoder.")) for name in model)
-    if char_weights and (vocab is not None or any(k in config for k in _CHAR_MODEL_KEYS)):
+    if char_weights and (vocab is not None or all(k in config for k in ("cell", "hidden", "layers"))):
         _check_char_model(path, model, config, vocab, rng_state)     # train's, for train --resume and sample
     elif all(k in config for k in ("cell", "hidden", "layers")):
         # weights of something else, so nothing to compare with; but train and sample build the model the config

@@ -287,7 +287,8 @@ def _pcg_state(**state):
 
 CRAFTED = {
     "hidden 10**7": (set_config("hidden", 10**7), "do not fit its config (hidden=10000000"),
-    "hidden 'sixteen'": (set_config("hidden", "sixteen"), "config 'hidden': expected a positive int, but got 'sixteen'"),
+    "hidden 'sixteen'": (set_config("hidden", "sixteen"),
+                         "config 'hidden': expected a positive int, but got 'sixteen'"),
     "hidden True": (set_config("hidden", True), "config 'hidden': expected a positive int, but got True"),
     "hidden 8.0": (set_config("hidden", 8.0), "config 'hidden': expected a positive int, but got 8.0"),
     "layers -1": (set_config("layers", -1), "config 'layers': expected a positive int, but got -1"),
@@ -323,6 +324,7 @@ CRAFTED = {
                              "rng_state"),
     "lr 'fast'": (_group("lr", "fast"), "param_groups[0]['lr']: expected a finite number >= 0, but got 'fast'"),
     "lr inf": (_group("lr", float("inf")), "param_groups[0]['lr']: expected a finite number >= 0, but got inf"),
+    "lr 10**400": (_group("lr", 10**400), "param_groups[0]['lr']: expected a finite number >= 0, but got 1000"),
     "betas a number": (_group("betas", 0.9), "param_groups[0]['betas']: expected a tuple of two numbers"),
     "amsgrad 'yes'": (_group("amsgrad", "yes"), "param_groups[0]['amsgrad']: expected True or False"),
     "unknown hyperparameter nan": (_group("warmup", float("nan")), "param_groups[0]['warmup']"),
@@ -346,6 +348,29 @@ CRAFTED = {
 def test_crafted_digest_valid_checkpoint_is_refused(ckpt, change, words):
     craft(ckpt, change)
     refused(ckpt, words)
+
+
+@pytest.mark.parametrize("depth", [100, 900, 960, 990, 1000, 20_000])
+def test_deeply_nested_metadata_loads_or_is_refused_in_one_line(ckpt, depth):
+    """Nesting just under json.loads' limit parses, then must not overflow the stack of the checks after it."""
+    def nest(meta, arrays):
+        meta["config"]["notes"] = "@"
+    craft(ckpt, nest)
+    with np.load(ckpt) as z:
+        arrays = {name: z[name] for name in z.files}
+    text = arrays["meta"].tobytes().decode().replace('"@"', "[" * depth + "]" * depth)
+    arrays["meta"] = np.frombuffer(text.encode(), dtype=np.uint8)
+    arrays["digest"] = digest(arrays)
+    np.savez(ckpt, **arrays)
+    try:
+        saved = checkpoint.load(ckpt)
+    except CheckpointError as err:
+        assert "\n" not in str(err) and str(ckpt) in str(err) and depth > 100
+    else:
+        notes = saved["config"]["notes"]
+        for _ in range(depth - 1):
+            notes = notes[0]
+        assert notes == []
 
 
 def test_generic_checkpoints_still_load(tmp_path):

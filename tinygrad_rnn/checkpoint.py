@@ -11,7 +11,11 @@ Layout (format version 1), every member a plain array, so `np.load(path, allow_p
 
 `save` writes a temporary file in the same directory, fsyncs it and renames it onto the target, so a crash leaves
 either the previous checkpoint or the new one. `load` refuses anything it cannot vouch for with a one-line
-CheckpointError naming the file.
+CheckpointError naming the file, in this order, so that a crafted file costs no more memory than its own size:
+a regular file, at most MAX_BYTES; the zip directory (expected names only, stored uncompressed, declared sizes
+within the file); the format version; each member's .npy header against its declared size, then its data; the
+digest; then every field (_validate). The digest detects corruption, not tampering: it has no key, so anyone can
+recompute it, and the field checks are what stand between a crafted file and the engine.
 """
 import contextlib
 import hashlib
@@ -278,7 +282,13 @@ def _is_int(v):
 
 
 def _is_real(v):
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    """A finite int or float, not a bool, that float() can hold (JSON has ints of any size: 10**400 is not)."""
+    if not isinstance(v, (int, float)) or isinstance(v, bool):
+        return False
+    try:
+        return math.isfinite(v)
+    except OverflowError:
+        return False
 
 
 def _positive_int(v):
@@ -528,7 +538,10 @@ def load(path, expect_config=None):
     if not np.array_equal(members["digest"], _digest(members)):
         raise CheckpointError(f"{path} is corrupted (checksum mismatch)")
     # the digest matched, so only a file written by something else can fail from here on: it is checked whole
-    saved = _validate(path, meta, {k: v for k, v in members.items() if k not in _REQUIRED})
+    try:
+        saved = _validate(path, meta, {k: v for k, v in members.items() if k not in _REQUIRED})
+    except RecursionError as err:  # JSON nested nearly as deep as json.loads allows, walked from a deeper stack
+        raise CheckpointError(f"{path} is not a tinygrad_rnn checkpoint (metadata nested too deeply)") from err
     if expect_config is not None:
         config, absent = saved["config"], object()
         wrong = [f"{k}={v} here, {config[k] if k in config else 'nothing'} in the checkpoint"

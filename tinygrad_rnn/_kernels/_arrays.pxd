@@ -70,6 +70,17 @@ cdef inline Py_ssize_t rows_cols(str name, object a, Py_ssize_t* cols) except -1
     return cnp.PyArray_DIMS(arr)[0]
 
 
+cdef inline Span array_span(cnp.ndarray a) noexcept:
+    """The bytes of a C-contiguous array (its size multiplied out here: PyArray_NBYTES is a call through NumPy's
+    API table, and this runs for every array of every kernel call)."""
+    cdef Py_ssize_t nbytes = cnp.PyArray_ITEMSIZE(a)
+    cdef cnp.npy_intp* dims = cnp.PyArray_DIMS(a)
+    cdef int k
+    for k in range(cnp.PyArray_NDIM(a)):
+        nbytes *= dims[k]
+    return span(cnp.PyArray_DATA(a), nbytes)
+
+
 cdef enum:
     MAX_ARRAYS = 16                              # the most arrays a kernel takes (peephole_step_backward: 15)
 
@@ -83,6 +94,5 @@ cdef inline int disjoint_arrays(tuple names, int n_out, tuple arrays) except -1:
         raise ValueError(f"disjoint_arrays: expected at most {MAX_ARRAYS} arrays, but got {n}")
     for i in range(n):
         a = arrays[i]
-        s[i] = span(NULL, 0) if a is None else span(cnp.PyArray_DATA(<cnp.ndarray>a),
-                                                     cnp.PyArray_NBYTES(<cnp.ndarray>a))
+        s[i] = span(NULL, 0) if a is None else array_span(<cnp.ndarray>a)
     return disjoint(names, s, n_out, n)

@@ -86,6 +86,7 @@ cdef inline void _gemm_rm(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n
                           floating* c, Py_ssize_t ldc) noexcept nogil:
     cdef int ta = TRANS if trans_a else NO_TRANS, tb = TRANS if trans_b else NO_TRANS
     cdef char fa = b'T' if trans_a else b'N', fb = b'T' if trans_b else b'N'
+    # for the int paths (scipy's, a 32-bit CBLAS): every kernel has passed these sizes to check_gemm, so they fit
     cdef int m32 = <int>m, n32 = <int>n, k32 = <int>k, lda32 = <int>lda, ldb32 = <int>ldb, ldc32 = <int>ldc
     if floating is float:
         if _s64 != NULL:

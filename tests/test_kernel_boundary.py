@@ -7,9 +7,11 @@ so a segfault shows up as a failed test.
 
 Documented exceptions: the direct Cython entry points do not copy (a non-contiguous array is a ValueError there);
 the direct gate kernels (gates.pyx, typed memoryviews) raise Cython's own TypeError/ValueError ("No matching
-signature found", "Buffer dtype mismatch", ...), and linear.pyx's rank check says "expected a 2-D array" without
-the argument's name; `_backend` names it in every case. Outputs aliasing an input are refused by linear.pyx itself
-and by `_backend`.
+signature found", "Buffer dtype mismatch", "Big-endian buffer not supported", ...), and linear.pyx's rank check
+says "expected a 2-D array" without the argument's name; `_backend` names it in every case. A byte-swapped array
+('>f8') is refused by the kernels and copied to native order by `_backend`, like a non-contiguous one. Outputs
+sharing memory with an input or another output are refused by every kernel and by `_backend`
+(test_kernel_safety.py).
 """
 import os
 import subprocess
@@ -127,6 +129,8 @@ def mutate(a, how, dtype, rng):
         if b.size:
             b.flat[rng.integers(0, b.size, 3)] = rng.choice([np.nan, np.inf, -np.inf], 3)
         return b, "ok"
+    if how == "byteswapped":                         # '>f8' on a little-endian machine: the kernels refuse it,
+        return a.astype(a.dtype.newbyteorder("S")), "copy"    # _backend copies it to native order (issue 11)
     if how == "other_float":                         # refused unless every array gets it (see _check_call)
         return a.astype(np.float32 if dtype == np.float64 else np.float64), "ok"
     if isinstance(how, type) or how is object:
@@ -223,10 +227,10 @@ def _check_call(name, dims, dtype, changes, act, route, seed):
             if verdicts[n] == "none":
                 verdicts[n] = "ok" if n in (opt_backend if route == "backend" else opt_direct) else "bad"
     ref = args[names.index(ref_arg)]
-    if isinstance(ref, np.ndarray) and ref.dtype in (np.float32, np.float64):
-        dtype = ref.dtype.type                       # the dtype the kernel reads from its reference argument
-    for n, a in zip(names, args):                    # every float array must have that one
-        if isinstance(a, np.ndarray) and a.dtype in (np.float32, np.float64) and a.dtype != dtype:
+    if isinstance(ref, np.ndarray) and native(ref) in (np.float32, np.float64):
+        dtype = native(ref).type                     # the dtype the kernel reads from its reference argument
+    for n, a in zip(names, args):                    # every float array must have that one (in either byte order)
+        if isinstance(a, np.ndarray) and native(a) in (np.float32, np.float64) and native(a) != dtype:
             verdicts[n] = "bad"
     found = {}
     if consistent_shapes(name, args, found):
@@ -262,12 +266,17 @@ def _check_call(name, dims, dtype, changes, act, route, seed):
     assert any(f"{n}:" in message for n in culprits), (name, changes, route, message)
 
 
+def native(a):
+    """a's dtype in native byte order."""
+    return a.dtype.newbyteorder("=")
+
+
 def routes():
     return ["backend"] + (["direct"] if kernels else [])
 
 
 # ---- the deterministic table: every kernel, every argument, every change ------------------------------------------
-CHANGES = ["other_float", *OTHER_TYPES, *LAYOUTS, *BREAKS, "nonfinite"]
+CHANGES = ["other_float", "byteswapped", *OTHER_TYPES, *LAYOUTS, *BREAKS, "nonfinite"]
 
 
 @pytest.mark.parametrize("route", ["backend", "direct"])
@@ -313,8 +322,8 @@ def test_linear_out_argument_is_checked():
 
 @pytest.mark.skipif(not kernels, reason="Cython kernels not built")
 def test_direct_outputs_read_only_or_aliased():
-    """Outputs handed to a Cython entry point: read-only ones are refused; ones aliasing an input are refused or
-    give the right answer (the step and gate kernels read each input element before writing it)."""
+    """Outputs handed to a Cython entry point: read-only ones are refused, and so are ones aliasing an input (every
+    kernel and output: test_kernel_safety.py)."""
     rng = np.random.default_rng(1)
     x, w = rng.standard_normal((3, 4)), rng.standard_normal((4, 4))
     ro = np.empty((3, 4))
@@ -332,12 +341,9 @@ def test_direct_outputs_read_only_or_aliased():
         args = {"xp": xp.copy(), "h_prev": h.copy(), "c_prev": c.copy()}
         outs = [None, None, None]
         outs[out_index] = args[alias]
-        try:
-            got = _cy_steps.lstm_step_forward(args["xp"], args["h_prev"], args["c_prev"], w_hh, "sigmoid", *outs)
-        except ValueError:
-            continue
-        for g, wv in zip(got, want):
-            np.testing.assert_allclose(g, wv, rtol=1e-12, err_msg=f"output {out_index} aliasing {alias}")
+        with pytest.raises(ValueError, match=f"overlaps {alias}$"):
+            _cy_steps.lstm_step_forward(args["xp"], args["h_prev"], args["c_prev"], w_hh, "sigmoid", *outs)
+    np.testing.assert_allclose(_cy_steps.lstm_step_forward(xp, h, c, w_hh, "sigmoid")[2], want[2], rtol=1e-12)
 
 
 @pytest.mark.skipif(not kernels, reason="Cython kernels not built")

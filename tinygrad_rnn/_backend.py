@@ -2,8 +2,10 @@
 
 The Cython kernels (`_kernels/`) are used when built; `TINYGRAD_RNN_BACKEND=numpy` selects their pure-NumPy twins
 (`_reference.py`, `_reference_gates.py`), which have the same signatures. Kernels trust their inputs, so this module
-is where wrong dtypes, shapes, non-contiguous inputs (copied) and read-only outputs are caught, with a message that
-names the argument and gives expected versus received.
+is where wrong dtypes, shapes, non-contiguous or byte-swapped inputs (copied to native C order), read-only outputs
+and outputs sharing memory with an input or another output are caught, with a message that names the argument and
+gives expected versus received. (The Cython entry points check the same themselves and refuse what this module
+would copy; a wrapper calls the kernel first and runs these checks only when it refuses.)
 """
 import contextlib
 import functools
@@ -64,13 +66,20 @@ def use_backend(name):
 
 # ---- checks --------------------------------------------------------------------------------------------------
 
+def _native(dtype):
+    """dtype in native byte order: float32 for '>f4' on a little-endian machine (and for float32 itself)."""
+    return dtype if dtype.isnative else dtype.newbyteorder("=")
+
+
 def _float_array(name, a):
-    """The dtype of a, which must be a float32 or float64 ndarray."""
+    """The dtype of a, which must be a float32 or float64 ndarray (of either byte order: the native one is
+    returned, and _arg copies a byte-swapped array to it)."""
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{name}: expected a numpy.ndarray, but got {type(a).__name__}")
-    if a.dtype not in _FLOATS:
+    dtype = _native(a.dtype)
+    if dtype not in _FLOATS:
         raise TypeError(f"{name}: expected dtype float32 or float64, but got {a.dtype}")
-    return a.dtype
+    return dtype
 
 
 def _shape_text(shape):
@@ -78,18 +87,21 @@ def _shape_text(shape):
 
 
 def _arg(name, a, shape, dtype, first):
-    """a, C-contiguous (copied if it was not), after checking its type, dtype (that of `first`) and shape."""
+    """a, C-contiguous and in native byte order (copied if it was not), after checking its type, dtype (that of
+    `first`, native) and shape."""
     if not isinstance(a, np.ndarray):
         raise TypeError(f"{name}: expected a numpy.ndarray, but got {type(a).__name__}")
-    if a.dtype != dtype:
+    if _native(a.dtype) != dtype:
         raise TypeError(f"{name}: expected dtype {dtype} (the dtype of {first}), but got {a.dtype}")
     if a.ndim != len(shape) or any(s is not None and s != n for s, n in zip(shape, a.shape)):
         raise ValueError(f"{name}: expected shape {_shape_text(shape)}, but got {tuple(a.shape)}")
-    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
+    return a if a.flags.c_contiguous and a.dtype.isnative else np.ascontiguousarray(a, dtype)
 
 
-def _out(name, out, shape, dtype, inputs):
-    """Allocate an output, or check a caller's: right dtype and shape, C-contiguous, writeable, aliasing no input."""
+def _out(name, out, shape, dtype, others):
+    """Allocate an output, or check a caller's: right dtype (native byte order) and shape, C-contiguous, writeable,
+    sharing no memory with the arrays in `others`, (name, array) pairs: the caller's inputs, before any copy (those
+    are what a write would clobber), and the other outputs."""
     if out is None:
         return np.empty(shape, dtype)
     if not isinstance(out, np.ndarray):
@@ -101,8 +113,10 @@ def _out(name, out, shape, dtype, inputs):
         raise ValueError(f"{name}: expected a writeable array, but got a read-only one")
     if not out.flags.c_contiguous:
         raise ValueError(f"{name}: expected a C-contiguous array, but got a non-contiguous one")
-    if any(a is not None and np.may_share_memory(out, a) for a in inputs):
-        raise ValueError(f"{name}: expected an array that shares no memory with the inputs, but it overlaps one")
+    for other, a in others:
+        if isinstance(a, np.ndarray) and np.may_share_memory(out, a):
+            raise ValueError(f"{name}: expected an array that shares no memory with the inputs or the other outputs, "
+                             f"but it overlaps {other}")
     return out
 
 
@@ -125,11 +139,12 @@ def linear_act_forward(x, weight, bias=None, act="identity", out=None):
     _act("act", act, ACTIVATIONS)
     if x.ndim != 2:
         raise ValueError(f"x: expected shape (B, I), but got {tuple(x.shape)}")
+    given = (("x", x), ("weight", weight), ("bias", bias))     # the caller's arrays, which out must not overlap
     x = _arg("x", x, (None, None), dtype, "x")
     weight = _arg("weight", weight, (None, x.shape[1]), dtype, "x")
     if bias is not None:
         bias = _arg("bias", bias, (weight.shape[0],), dtype, "x")
-    y = _out("out", out, (x.shape[0], weight.shape[0]), dtype, (x, weight, bias))
+    y = _out("out", out, (x.shape[0], weight.shape[0]), dtype, given)
     _linear.linear_act_forward(x, weight, bias, act, y)
     return y
 
@@ -230,8 +245,11 @@ def _call(kernel, names, shapes, ref, args, act, allowed, out_shapes=None, given
     checked = [a if a is None and name in _OPTIONAL else _arg(name, a, shape(B, H), dtype, first)
                for name, shape, a in zip(names, shapes, args)]
     if given:                                    # a step kernel's caller-given outputs: name -> (array, shape)
-        kernel = functools.partial(kernel, **{name: _out(name, a, shape(B, H), dtype, checked)
-                                              for name, (a, shape) in given.items() if a is not None})
+        outs = {name: a for name, (a, _) in given.items() if a is not None}
+        kernel = functools.partial(kernel, **{
+            name: _out(name, a, given[name][1](B, H), dtype,
+                       [*zip(names, args), *((n, o) for n, o in outs.items() if n != name)])
+            for name, a in outs.items()})
     if out_shapes is None:
         return kernel(*checked, *acts)
     outs = tuple(np.empty(shape(B, H), dtype) for shape in out_shapes)
@@ -398,10 +416,10 @@ def transposed(w):
             return _steps.transposed(w)
         except (TypeError, ValueError):
             pass
-    _float_array("w", w)
+    dtype = _float_array("w", w)
     if w.ndim != 2:
         raise ValueError(f"w: expected a 2-D array, but got shape {tuple(w.shape)}")
-    return _steps.transposed(np.ascontiguousarray(w))
+    return _steps.transposed(np.ascontiguousarray(w, dtype))
 
 
 # Vanilla RNN: act tanh or relu.

@@ -2,6 +2,8 @@
 # nanoseconds per array, where a typed memoryview costs a microsecond), so one step is one cheap call.
 cimport numpy as cnp
 
+from ._overlap cimport Span, disjoint, span
+
 
 cdef inline str dtype_name(int typenum):
     return "float32" if typenum == cnp.NPY_FLOAT32 else "float64"
@@ -25,6 +27,9 @@ cdef inline void* data(str name, object a, int typenum, Py_ssize_t rows, Py_ssiz
     cdef cnp.ndarray arr = <cnp.ndarray>a
     if cnp.PyArray_TYPE(arr) != typenum:
         raise TypeError(f"{name}: expected dtype {dtype_name(typenum)}, but got {a.dtype}")
+    if not cnp.PyArray_ISNOTSWAPPED(arr):        # '>f4' has float32's type number, but its bytes read as garbage
+        raise TypeError(f"{name}: expected dtype {dtype_name(typenum)} in native byte order, but got a byte-swapped "
+                        f"array ({a.dtype.str})")
     cdef int ndim = cnp.PyArray_NDIM(arr)
     cdef cnp.npy_intp* dims = cnp.PyArray_DIMS(arr)
     if cols < 0:
@@ -65,14 +70,29 @@ cdef inline Py_ssize_t rows_cols(str name, object a, Py_ssize_t* cols) except -1
     return cnp.PyArray_DIMS(arr)[0]
 
 
-cdef inline int no_overlap(str name, object out, tuple inputs) except -1:
-    """ValueError naming `name` when the C-contiguous output `out` shares bytes with one of `inputs` (or None)."""
-    cdef char* lo = <char*>cnp.PyArray_DATA(<cnp.ndarray>out)
-    cdef char* hi = lo + cnp.PyArray_NBYTES(<cnp.ndarray>out)
-    cdef char* a_lo
-    for a in inputs:
-        if a is not None:
-            a_lo = <char*>cnp.PyArray_DATA(<cnp.ndarray>a)
-            if lo < a_lo + cnp.PyArray_NBYTES(<cnp.ndarray>a) and a_lo < hi:
-                raise ValueError(f"{name}: expected an array that shares no memory with the inputs, but it overlaps one")
-    return 0
+cdef inline Span array_span(cnp.ndarray a) noexcept:
+    """The bytes of a C-contiguous array (its size multiplied out here: PyArray_NBYTES is a call through NumPy's
+    API table, and this runs for every array of every kernel call)."""
+    cdef Py_ssize_t nbytes = cnp.PyArray_ITEMSIZE(a)
+    cdef cnp.npy_intp* dims = cnp.PyArray_DIMS(a)
+    cdef int k
+    for k in range(cnp.PyArray_NDIM(a)):
+        nbytes *= dims[k]
+    return span(cnp.PyArray_DATA(a), nbytes)
+
+
+cdef enum:
+    MAX_ARRAYS = 16                              # the most arrays a kernel takes (peephole_step_backward: 15)
+
+
+cdef inline int disjoint_arrays(tuple names, int n_out, tuple arrays) except -1:
+    """ValueError when one of the outputs arrays[:n_out] shares memory with another array in `arrays` (inputs after
+    the outputs, all checked C-contiguous ndarrays, or None: nothing), named by `names` (see _overlap.pxd)."""
+    cdef Span s[MAX_ARRAYS]
+    cdef int i, n = len(arrays)
+    if n > MAX_ARRAYS:
+        raise ValueError(f"disjoint_arrays: expected at most {MAX_ARRAYS} arrays, but got {n}")
+    for i in range(n):
+        a = arrays[i]
+        s[i] = span(NULL, 0) if a is None else array_span(<cnp.ndarray>a)
+    return disjoint(names, s, n_out, n)

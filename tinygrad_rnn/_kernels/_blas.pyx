@@ -4,7 +4,9 @@ library NumPy itself links, whose entry points _backend finds with ctypes and ha
 NumPy 2 wheels bundle a newer OpenBLAS than scipy's, and its row-major float32 GEMMs run up to 1.4× faster at the
 recurrent step's shapes (benchmarks/README table); the two compute the same products to rounding.
 """
+from cpython.pyport cimport PY_SSIZE_T_MAX
 from cython cimport floating
+from libc.limits cimport INT_MAX
 from libc.stdint cimport int64_t
 from scipy.linalg.cython_blas cimport dgemm, sgemm
 
@@ -26,19 +28,22 @@ cdef sgemm64_t _s64 = NULL
 cdef dgemm64_t _d64 = NULL
 cdef sgemm32_t _s32 = NULL
 cdef dgemm32_t _d32 = NULL
+# The largest size or leading dimension the BLAS in use takes: a C int (scipy's, a 32-bit CBLAS), or any
+# Py_ssize_t (a 64-bit CBLAS).
+cdef Py_ssize_t _int_max = INT_MAX
 
 
 def use_cblas(size_t sgemm_address=0, size_t dgemm_address=0, int int_bits=64):
     """Route the GEMMs to cblas_sgemm/cblas_dgemm at these addresses (integers of int_bits, 32 or 64 bits);
     no addresses: back to scipy's BLAS."""
-    global _s64, _d64, _s32, _d32
+    global _s64, _d64, _s32, _d32, _int_max
     if int_bits not in (32, 64):
         raise ValueError(f"int_bits: expected 32 or 64, but got {int_bits}")
     if (sgemm_address == 0) != (dgemm_address == 0):
         raise ValueError("sgemm_address, dgemm_address: expected both or neither")
-    _s64, _d64, _s32, _d32 = NULL, NULL, NULL, NULL
+    _s64, _d64, _s32, _d32, _int_max = NULL, NULL, NULL, NULL, INT_MAX
     if sgemm_address and int_bits == 64:
-        _s64, _d64 = <sgemm64_t>sgemm_address, <dgemm64_t>dgemm_address
+        _s64, _d64, _int_max = <sgemm64_t>sgemm_address, <dgemm64_t>dgemm_address, PY_SSIZE_T_MAX
     elif sgemm_address:
         _s32, _d32 = <sgemm32_t>sgemm_address, <dgemm32_t>dgemm_address
 
@@ -48,31 +53,63 @@ def using_cblas():
     return _s64 != NULL or _s32 != NULL
 
 
-cdef inline void _gemm_rm(bint trans_a, bint trans_b, int m, int n, int k, floating alpha, const floating* a,
-                          int lda, const floating* b, int ldb, floating beta, floating* c, int ldc) noexcept nogil:
+def int_max(Py_ssize_t limit=0):
+    """The largest size or leading dimension the kernels hand to BLAS: 2³¹ − 1 for scipy's BLAS and a 32-bit
+    CBLAS, 2⁶³ − 1 for a 64-bit CBLAS. limit > 0: use that instead, returning the old value (the tests lower it
+    to see every kernel refuse a GEMM that does not fit, without allocating 2³¹ elements); use_cblas resets it."""
+    global _int_max
+    old = _int_max
+    if limit > 0:
+        _int_max = limit
+    return old
+
+
+def check_gemm_sizes(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, Py_ssize_t lda, Py_ssize_t ldb, Py_ssize_t ldc):
+    """check_gemm for Python (tests): ValueError when BLAS cannot take these sizes."""
+    check_gemm("gemm", m, n, k, lda, ldb, ldc)
+
+
+cdef int check_gemm(str name, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, Py_ssize_t lda, Py_ssize_t ldb,
+                    Py_ssize_t ldc) except -1:
+    """ValueError naming `name` when a GEMM of these sizes would go to BLAS (m, n, k > 0; gemm computes an empty
+    product itself) and one of them exceeds the BLAS's integer."""
+    if m <= 0 or n <= 0 or k <= 0:
+        return 0
+    if m > _int_max or n > _int_max or k > _int_max or lda > _int_max or ldb > _int_max or ldc > _int_max:
+        raise ValueError(f"{name}: expected sizes the BLAS in use can index (at most {_int_max}), but got a "
+                         f"product of M, N, K = {m}, {n}, {k} with leading dimensions {lda}, {ldb}, {ldc}")
+    return 0
+
+
+cdef inline void _gemm_rm(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, floating alpha,
+                          const floating* a, Py_ssize_t lda, const floating* b, Py_ssize_t ldb, floating beta,
+                          floating* c, Py_ssize_t ldc) noexcept nogil:
     cdef int ta = TRANS if trans_a else NO_TRANS, tb = TRANS if trans_b else NO_TRANS
     cdef char fa = b'T' if trans_a else b'N', fb = b'T' if trans_b else b'N'
+    # for the int paths (scipy's, a 32-bit CBLAS): every kernel has passed these sizes to check_gemm, so they fit
+    cdef int m32 = <int>m, n32 = <int>n, k32 = <int>k, lda32 = <int>lda, ldb32 = <int>ldb, ldc32 = <int>ldc
     if floating is float:
         if _s64 != NULL:
             _s64(ROW_MAJOR, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
         elif _s32 != NULL:
-            _s32(ROW_MAJOR, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+            _s32(ROW_MAJOR, ta, tb, m32, n32, k32, alpha, a, lda32, b, ldb32, beta, c, ldc32)
         else:                                    # Fortran is column-major: Cᵀ = op(B)ᵀ op(A)ᵀ, operands swapped
-            sgemm(&fb, &fa, &n, &m, &k, &alpha, <float*>b, &ldb, <float*>a, &lda, &beta, c, &ldc)
+            sgemm(&fb, &fa, &n32, &m32, &k32, &alpha, <float*>b, &ldb32, <float*>a, &lda32, &beta, c, &ldc32)
     else:
         if _d64 != NULL:
             _d64(ROW_MAJOR, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
         elif _d32 != NULL:
-            _d32(ROW_MAJOR, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+            _d32(ROW_MAJOR, ta, tb, m32, n32, k32, alpha, a, lda32, b, ldb32, beta, c, ldc32)
         else:
-            dgemm(&fb, &fa, &n, &m, &k, &alpha, <double*>b, &ldb, <double*>a, &lda, &beta, c, &ldc)
+            dgemm(&fb, &fa, &n32, &m32, &k32, &alpha, <double*>b, &ldb32, <double*>a, &lda32, &beta, c, &ldc32)
 
 
-cdef void sgemm_rm(bint trans_a, bint trans_b, int m, int n, int k, float alpha, const float* a, int lda,
-                   const float* b, int ldb, float beta, float* c, int ldc) noexcept nogil:
+cdef void sgemm_rm(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, float alpha, const float* a,
+                   Py_ssize_t lda, const float* b, Py_ssize_t ldb, float beta, float* c, Py_ssize_t ldc) noexcept nogil:
     _gemm_rm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 
 
-cdef void dgemm_rm(bint trans_a, bint trans_b, int m, int n, int k, double alpha, const double* a, int lda,
-                   const double* b, int ldb, double beta, double* c, int ldc) noexcept nogil:
+cdef void dgemm_rm(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, double alpha,
+                   const double* a, Py_ssize_t lda, const double* b, Py_ssize_t ldb, double beta, double* c,
+                   Py_ssize_t ldc) noexcept nogil:
     _gemm_rm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)

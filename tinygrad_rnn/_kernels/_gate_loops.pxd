@@ -5,6 +5,8 @@
 # formula in its own plain loop, which the compiler vectorizes too. A pass touches unit j at index j only, so z may
 # alias gates (forward; steps.pyx does so) and an (B, H) output may share memory with an (B, H) input (c with c_prev,
 # dc_prev with dc); the backward gradients dz, dxp, dhp must not overlap gates, which later passes re-read.
+# The entry points (gates.pyx, steps.pyx) refuse every overlap a caller passes (_overlap.pxd): the GEMMs around these
+# loops tolerate none, and one rule is easier to trust than a table of the safe ones.
 from cython cimport floating
 from libc.string cimport memcpy, memset
 

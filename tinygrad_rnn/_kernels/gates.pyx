@@ -1,14 +1,30 @@
 """Fused recurrent gate kernels: one pass over (B, H) per step, forward and backward, float32 and float64.
 
 Signatures match the NumPy twins in _reference_gates.py: inputs first, then the gate activation name, then the
-C-contiguous outputs to write. Gate order i, f, g, o (LSTM) and r, z, n (GRU). Each entry checks its shapes;
-_backend.py turns any failure into a message naming the argument.
+C-contiguous outputs to write. Gate order i, f, g, o (LSTM) and r, z, n (GRU). Each entry checks its shapes, and
+that no output shares memory with an input or another output (typed memoryviews check dtype, rank, C order and
+refuse a byte-swapped buffer); _backend.py turns any failure into a message naming the argument.
 """
 from cython cimport floating
 
 from ._checks cimport expect, expect1, gate_code
 from ._gate_loops cimport gru_backward, gru_forward, lstm_backward, lstm_forward, peephole_backward, peephole_forward
 from ._math cimport gate_array, gate_grad, tanh_array
+from ._overlap cimport Span, disjoint, span
+
+
+cdef inline Span rows(const floating[:, ::1] a):
+    """The bytes of a (B, H) memoryview (None or empty: none), for disjoint()."""
+    if a is None or a.shape[0] == 0 or a.shape[1] == 0:
+        return span(NULL, 0)
+    return span(&a[0, 0], a.shape[0] * a.shape[1] * sizeof(floating))
+
+
+cdef inline Span vec(const floating[::1] a):
+    """The bytes of an (H,) memoryview (empty: none)."""
+    if a is None or a.shape[0] == 0:
+        return span(NULL, 0)
+    return span(&a[0], a.shape[0] * sizeof(floating))
 
 
 cdef const floating* optional_rows(str name, const floating[:, ::1] a, Py_ssize_t B, Py_ssize_t H) except? NULL:
@@ -28,6 +44,9 @@ def lstm_gates_forward(const floating[:, ::1] z not None, const floating[:, ::1]
     expect("gates", gates.shape[0], gates.shape[1], B, 4 * H)
     expect("c", c.shape[0], c.shape[1], B, H)
     expect("h", h.shape[0], h.shape[1], B, H)
+    cdef Span s[5]
+    s[0], s[1], s[2], s[3], s[4] = rows(gates), rows(c), rows(h), rows(z), rows(c_prev)
+    disjoint(("gates", "c", "h", "z", "c_prev"), s, 3, 5)
     if B and H:
         with nogil:
             lstm_forward(a, B, H, &z[0, 0], &c_prev[0, 0], &gates[0, 0], &c[0, 0], &h[0, 0])
@@ -46,6 +65,9 @@ def lstm_gates_backward(const floating[:, ::1] gates not None, const floating[:,
     cdef const floating* pdc = optional_rows("dc", dc, B, H)
     expect("dz", dz.shape[0], dz.shape[1], B, 4 * H)
     expect("dc_prev", dc_prev.shape[0], dc_prev.shape[1], B, H)
+    cdef Span s[7]
+    s[0], s[1], s[2], s[3], s[4], s[5], s[6] = rows(dz), rows(dc_prev), rows(gates), rows(c_prev), rows(c), rows(dh), rows(dc)
+    disjoint(("dz", "dc_prev", "gates", "c_prev", "c", "dh", "dc"), s, 2, 7)
     if B and H:
         with nogil:
             lstm_backward(a, B, H, &gates[0, 0], &c_prev[0, 0], &c[0, 0], pdh, pdc, &dz[0, 0], &dc_prev[0, 0])
@@ -66,6 +88,10 @@ def peephole_gates_forward(const floating[:, ::1] z not None, const floating[:, 
     expect("gates", gates.shape[0], gates.shape[1], B, 4 * H)
     expect("c", c.shape[0], c.shape[1], B, H)
     expect("h", h.shape[0], h.shape[1], B, H)
+    cdef Span s[8]
+    s[0], s[1], s[2], s[3], s[4] = rows(gates), rows(c), rows(h), rows(z), rows(c_prev)
+    s[5], s[6], s[7] = vec(w_ci), vec(w_cf), vec(w_co)
+    disjoint(("gates", "c", "h", "z", "c_prev", "w_ci", "w_cf", "w_co"), s, 3, 8)
     if B and H:
         with nogil:
             peephole_forward(a, B, H, &z[0, 0], &c_prev[0, 0], &w_ci[0], &w_cf[0], &w_co[0],
@@ -91,6 +117,12 @@ def peephole_gates_backward(const floating[:, ::1] gates not None, const floatin
     cdef const floating* pdc = optional_rows("dc", dc, B, H)
     expect("dz", dz.shape[0], dz.shape[1], B, 4 * H)
     expect("dc_prev", dc_prev.shape[0], dc_prev.shape[1], B, H)
+    cdef Span s[13]
+    s[0], s[1], s[2], s[3], s[4] = rows(dz), rows(dc_prev), vec(dw_ci), vec(dw_cf), vec(dw_co)
+    s[5], s[6], s[7], s[8], s[9], s[10] = rows(gates), rows(c_prev), rows(c), vec(w_ci), vec(w_cf), vec(w_co)
+    s[11], s[12] = rows(dh), rows(dc)
+    disjoint(("dz", "dc_prev", "dw_ci", "dw_cf", "dw_co", "gates", "c_prev", "c", "w_ci", "w_cf", "w_co", "dh", "dc"),
+             s, 5, 13)
     if H:
         with nogil:
             peephole_backward(a, B, H, &gates[0, 0] if B else NULL, &c_prev[0, 0] if B else NULL,
@@ -108,6 +140,9 @@ def gru_gates_forward(const floating[:, ::1] xp not None, const floating[:, ::1]
     expect("hp", hp.shape[0], hp.shape[1], B, 3 * H)
     expect("gates", gates.shape[0], gates.shape[1], B, 3 * H)
     expect("h", h.shape[0], h.shape[1], B, H)
+    cdef Span s[5]
+    s[0], s[1], s[2], s[3], s[4] = rows(gates), rows(h), rows(xp), rows(hp), rows(h_prev)
+    disjoint(("gates", "h", "xp", "hp", "h_prev"), s, 2, 5)
     if B and H:
         with nogil:
             gru_forward(a, B, H, &xp[0, 0], &hp[0, 0], &h_prev[0, 0], &gates[0, 0], &h[0, 0])
@@ -127,6 +162,9 @@ def gru_gates_backward(const floating[:, ::1] gates not None, const floating[:, 
     expect("dxp", dxp.shape[0], dxp.shape[1], B, 3 * H)
     expect("dhp", dhp.shape[0], dhp.shape[1], B, 3 * H)
     expect("dh_prev", dh_prev.shape[0], dh_prev.shape[1], B, H)
+    cdef Span s[7]
+    s[0], s[1], s[2], s[3], s[4], s[5], s[6] = rows(dxp), rows(dhp), rows(dh_prev), rows(gates), rows(hp), rows(h_prev), rows(dh)
+    disjoint(("dxp", "dhp", "dh_prev", "gates", "hp", "h_prev", "dh"), s, 3, 7)
     if B and H:
         with nogil:
             gru_backward(a, B, H, &gates[0, 0], &hp[0, 0], &h_prev[0, 0], pdh, &dxp[0, 0], &dhp[0, 0],
@@ -142,6 +180,9 @@ def gru_cho_reset_forward(const floating[:, ::1] xp not None, const floating[:, 
     expect("hp_rz", hp_rz.shape[0], hp_rz.shape[1], B, 2 * H)
     expect("gates_rz", gates_rz.shape[0], gates_rz.shape[1], B, 2 * H)
     expect("rh", rh.shape[0], rh.shape[1], B, H)
+    cdef Span s[5]
+    s[0], s[1], s[2], s[3], s[4] = rows(gates_rz), rows(rh), rows(xp), rows(hp_rz), rows(h_prev)
+    disjoint(("gates_rz", "rh", "xp", "hp_rz", "h_prev"), s, 2, 5)
     if B == 0 or H == 0:
         return
     with nogil:
@@ -163,6 +204,9 @@ def gru_cho_update_forward(const floating[:, ::1] xp not None, const floating[:,
     expect("gates_rz", gates_rz.shape[0], gates_rz.shape[1], B, 2 * H)
     expect("n", n.shape[0], n.shape[1], B, H)
     expect("h", h.shape[0], h.shape[1], B, H)
+    cdef Span s[6]
+    s[0], s[1], s[2], s[3], s[4], s[5] = rows(n), rows(h), rows(xp), rows(hn), rows(gates_rz), rows(h_prev)
+    disjoint(("n", "h", "xp", "hn", "gates_rz", "h_prev"), s, 2, 6)
     if B == 0 or H == 0:
         return
     with nogil:
@@ -185,6 +229,9 @@ def gru_cho_update_backward(const floating[:, ::1] gates_rz not None, const floa
     expect("gates_rz", gates_rz.shape[0], gates_rz.shape[1], B, 2 * H)
     for name, arr in (("n", n), ("dh", dh), ("dz_pre", dz_pre), ("dn_pre", dn_pre), ("dh_prev", dh_prev)):
         expect(name, arr.shape[0], arr.shape[1], B, H)
+    cdef Span s[7]
+    s[0], s[1], s[2], s[3], s[4], s[5], s[6] = rows(dz_pre), rows(dn_pre), rows(dh_prev), rows(gates_rz), rows(n), rows(h_prev), rows(dh)
+    disjoint(("dz_pre", "dn_pre", "dh_prev", "gates_rz", "n", "h_prev", "dh"), s, 3, 7)
     with nogil:
         for b in range(B):
             for j in range(H):
@@ -203,6 +250,9 @@ def gru_cho_reset_backward(const floating[:, ::1] gates_rz not None, const float
     expect("gates_rz", gates_rz.shape[0], gates_rz.shape[1], B, 2 * H)
     for name, arr in (("d_rh", d_rh), ("dr_pre", dr_pre), ("dh_prev", dh_prev)):
         expect(name, arr.shape[0], arr.shape[1], B, H)
+    cdef Span s[5]
+    s[0], s[1], s[2], s[3], s[4] = rows(dr_pre), rows(dh_prev), rows(gates_rz), rows(h_prev), rows(d_rh)
+    disjoint(("dr_pre", "dh_prev", "gates_rz", "h_prev", "d_rh"), s, 2, 5)
     with nogil:
         for b in range(B):
             for j in range(H):

@@ -1,14 +1,14 @@
 """Fused linear + activation: y = act(x @ Wᵀ + b) in one GEMM and one elementwise pass, and its backward.
 
-Entry points take C-contiguous arrays, checked through NumPy's C API (type, dtype, shape, order; outputs must be
-writeable), and write into the outputs they are given (forward: y=None allocates it; backward: an output given as
+Entry points take C-contiguous arrays, checked through NumPy's C API (type, dtype, byte order, shape, order; outputs
+must be writeable and share no memory with the inputs or each other; GEMM sizes must fit the BLAS's integer), and write into the outputs they are given (forward: y=None allocates it; backward: an output given as
 None is not computed). _backend.py turns any failure into its own message, or copies a non-contiguous input.
 """
 cimport numpy as cnp
 from cython cimport floating
 
-from ._arrays cimport data, float_type, no_overlap, optional_data, output
-from ._blas cimport gemm
+from ._arrays cimport data, disjoint_arrays, float_type, optional_data, output
+from ._blas cimport check_gemm, gemm
 from ._math cimport IDENTITY, act_code, activate, activate_grad
 
 cnp.import_array()
@@ -42,7 +42,8 @@ def linear_act_forward(x, weight, bias, str act, y=None):
     cdef void* p_b = optional_data("bias", bias, t, O, -1)
     y = output("y", y, t, B, O)
     cdef void* p_y = data("y", y, t, B, O, True)
-    no_overlap("y", y, (x, weight, bias))
+    disjoint_arrays(("y", "x", "weight", "bias"), 1, (y, x, weight, bias))
+    check_gemm("x", B, O, I, max(I, 1), max(I, 1), max(O, 1))
     with nogil:
         if t == cnp.NPY_FLOAT64:
             _forward(<double>0, code, B, I, O, p_x, p_w, p_b, p_y)
@@ -86,9 +87,11 @@ def linear_act_backward(x, weight, y, dy, str act, dx, dweight, dbias):
     cdef void* p_dx = NULL if dx is None else data("dx", dx, t, B, I, True)
     cdef void* p_dw = NULL if dweight is None else data("dweight", dweight, t, O, I, True)
     cdef void* p_db = NULL if dbias is None else data("dbias", dbias, t, O, -1, True)
-    for name, out in (("dx", dx), ("dweight", dweight), ("dbias", dbias)):
-        if out is not None:
-            no_overlap(name, out, (x, weight, y, dy))
+    disjoint_arrays(("dx", "dweight", "dbias", "x", "weight", "y", "dy"), 3, (dx, dweight, dbias, x, weight, y, dy))
+    if dx is not None:
+        check_gemm("x", B, I, O, max(O, 1), max(I, 1), max(I, 1))
+    if dweight is not None:
+        check_gemm("x", O, I, B, max(O, 1), max(I, 1), max(I, 1))
     buf = None if code == IDENTITY else output("dz", None, t, B, O)
     cdef void* p_dz = NULL if buf is None else data("dz", buf, t, B, O)
     with nogil:

@@ -2,15 +2,17 @@
 
 One call per time step and direction, so a step costs one tape node and one kernel call. Signatures match the
 NumPy twins in _reference_gates.py: inputs, the activation name, then the outputs, which may be None (allocated
-here); the outputs are returned. Every array is checked (type, dtype, shape, C order) through NumPy's C API, which
-costs tens of nanoseconds; _backend.py turns a failure into its own message, or copies a non-contiguous input.
+here); the outputs are returned. Every array is checked (type, dtype, native byte order, shape, C order) through
+NumPy's C API, which costs tens of nanoseconds; outputs given by the caller must share no memory with the inputs or
+each other, and the GEMM sizes must fit the BLAS's integer. _backend.py turns a failure into its own message, or
+copies a non-contiguous (or byte-swapped) input.
 """
 cimport numpy as cnp
 from cython cimport floating
 from libc.string cimport memcpy, memset
 
-from ._arrays cimport data, float_type, optional_data, output, rows_cols
-from ._blas cimport gemm
+from ._arrays cimport data, disjoint_arrays, float_type, optional_data, output, rows_cols
+from ._blas cimport check_gemm, gemm
 from ._checks cimport gate_code
 from ._gate_loops cimport gru_backward, gru_forward, lstm_backward, lstm_forward, peephole_backward, peephole_forward
 from ._math cimport tanh_array
@@ -26,6 +28,11 @@ cdef inline void recurrent_gemm(bint transposed, Py_ssize_t B, Py_ssize_t N, Py_
         gemm(False, False, B, N, H, 1, h_prev, H, w, N, 1, out, N)
     else:
         gemm(False, True, B, N, H, 1, h_prev, H, w, H, 1, out, N)
+
+
+cdef int check_recurrent(bint transposed, Py_ssize_t B, Py_ssize_t N, Py_ssize_t H) except -1:
+    """check_gemm for recurrent_gemm's sizes."""
+    return check_gemm("h_prev", B, N, H, H, N if transposed else H, N)
 
 
 cdef void* weight_data(w_hh, int t, Py_ssize_t rows, Py_ssize_t cols, bint transposed) except NULL:
@@ -55,6 +62,8 @@ def lstm_step_forward(xp, h_prev, c_prev, w_hh, str act, gates=None, c=None, h=N
     cdef void* p_g = data("gates", gates, t, B, 4 * H)
     cdef void* p_c = data("c", c, t, B, H)
     cdef void* p_h = data("h", h, t, B, H)
+    disjoint_arrays(("gates", "c", "h", "xp", "h_prev", "c_prev", "w_hh"), 3, (gates, c, h, xp, h_prev, c_prev, w_hh))
+    check_recurrent(transposed, B, 4 * H, H)
     if B and H:
         with nogil:
             if t == cnp.NPY_FLOAT64:
@@ -86,6 +95,9 @@ def lstm_step_backward(gates, c_prev, c, w_hh, dh, dc, str act, dz=None, dc_prev
     cdef void* p_dz = data("dz", dz, t, B, 4 * H)
     cdef void* p_dc_prev = data("dc_prev", dc_prev, t, B, H)
     cdef void* p_dh_prev = data("dh_prev", dh_prev, t, B, H)
+    disjoint_arrays(("dz", "dc_prev", "dh_prev", "gates", "c_prev", "c", "w_hh", "dh", "dc"), 3,
+                    (dz, dc_prev, dh_prev, gates, c_prev, c, w_hh, dh, dc))
+    check_gemm("c_prev", B, H, 4 * H, 4 * H, H, H)
     if B and H:
         with nogil:
             if t == cnp.NPY_FLOAT64:
@@ -123,6 +135,9 @@ def peephole_step_forward(xp, h_prev, c_prev, w_hh, w_ci, w_cf, w_co, str act, g
     cdef void* p_g = data("gates", gates, t, B, 4 * H)
     cdef void* p_c = data("c", c, t, B, H)
     cdef void* p_h = data("h", h, t, B, H)
+    disjoint_arrays(("gates", "c", "h", "xp", "h_prev", "c_prev", "w_hh", "w_ci", "w_cf", "w_co"), 3,
+                    (gates, c, h, xp, h_prev, c_prev, w_hh, w_ci, w_cf, w_co))
+    check_recurrent(transposed, B, 4 * H, H)
     if B and H:
         with nogil:
             if t == cnp.NPY_FLOAT64:
@@ -171,6 +186,10 @@ def peephole_step_backward(gates, c_prev, c, w_hh, w_ci, w_cf, w_co, dh, dc, str
     cdef void* p_dci = data("dw_ci", dw_ci, t, H, -1)
     cdef void* p_dcf = data("dw_cf", dw_cf, t, H, -1)
     cdef void* p_dco = data("dw_co", dw_co, t, H, -1)
+    disjoint_arrays(("dz", "dc_prev", "dh_prev", "dw_ci", "dw_cf", "dw_co", "gates", "c_prev", "c", "w_hh", "w_ci",
+                     "w_cf", "w_co", "dh", "dc"), 6,
+                    (dz, dc_prev, dh_prev, dw_ci, dw_cf, dw_co, gates, c_prev, c, w_hh, w_ci, w_cf, w_co, dh, dc))
+    check_gemm("c_prev", B, H, 4 * H, 4 * H, H, H)
     if H:
         with nogil:
             if t == cnp.NPY_FLOAT64:
@@ -210,6 +229,8 @@ def gru_step_forward(xp, h_prev, w_hh, b_hh, str act, hp=None, gates=None, h=Non
     cdef void* p_hp = data("hp", hp, t, B, 3 * H)
     cdef void* p_g = data("gates", gates, t, B, 3 * H)
     cdef void* p_h = data("h", h, t, B, H)
+    disjoint_arrays(("hp", "gates", "h", "xp", "h_prev", "w_hh", "b_hh"), 3, (hp, gates, h, xp, h_prev, w_hh, b_hh))
+    check_recurrent(transposed, B, 3 * H, H)
     if B and H:
         with nogil:
             if t == cnp.NPY_FLOAT64:
@@ -240,6 +261,9 @@ def gru_step_backward(gates, hp, h_prev, w_hh, dh, str act, dxp=None, dhp=None, 
     cdef void* p_dxp = data("dxp", dxp, t, B, 3 * H)
     cdef void* p_dhp = data("dhp", dhp, t, B, 3 * H)
     cdef void* p_dh_prev = data("dh_prev", dh_prev, t, B, H)
+    disjoint_arrays(("dxp", "dhp", "dh_prev", "gates", "hp", "h_prev", "w_hh", "dh"), 3,
+                    (dxp, dhp, dh_prev, gates, hp, h_prev, w_hh, dh))
+    check_gemm("h_prev", B, H, 3 * H, 3 * H, H, H)
     if B and H:
         with nogil:
             if t == cnp.NPY_FLOAT64:
@@ -281,6 +305,8 @@ def rnn_step_forward(xp, h_prev, w_hh, str nonlinearity, h=None, bint transposed
     cdef void* p_w = weight_data(w_hh, t, H, H, transposed)
     h = output("h", h, t, B, H)
     cdef void* p_h = data("h", h, t, B, H)
+    disjoint_arrays(("h", "xp", "h_prev", "w_hh"), 1, (h, xp, h_prev, w_hh))
+    check_recurrent(transposed, B, H, H)
     if B and H:
         with nogil:
             if t == cnp.NPY_FLOAT64:
@@ -314,6 +340,8 @@ def rnn_step_backward(h, w_hh, dh, str nonlinearity, dz=None, dh_prev=None):
     dz, dh_prev = output("dz", dz, t, B, H), output("dh_prev", dh_prev, t, B, H)
     cdef void* p_dz = data("dz", dz, t, B, H)
     cdef void* p_dh_prev = data("dh_prev", dh_prev, t, B, H)
+    disjoint_arrays(("dz", "dh_prev", "h", "w_hh", "dh"), 2, (dz, dh_prev, h, w_hh, dh))
+    check_gemm("h", B, H, H, H, H, H)
     if B and H:
         with nogil:
             if t == cnp.NPY_FLOAT64:
@@ -353,6 +381,7 @@ def transposed(w, out=None):
     cdef void* p_w = data("w", w, t, R, C)
     out = output("out", out, t, C, R)
     cdef void* p_out = data("out", out, t, C, R)
+    disjoint_arrays(("out", "w"), 1, (out, w))
     with nogil:
         if t == cnp.NPY_FLOAT64:
             _transpose(<double>0, p_w, p_out, R, C)

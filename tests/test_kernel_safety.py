@@ -17,6 +17,7 @@ import pytest
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import _backend, _blas_choice
+from tinygrad_rnn.nn.functional import linear
 
 try:
     from tinygrad_rnn._kernels import _blas, gates as cy_gates, linear as cy_linear, steps as cy_steps
@@ -196,7 +197,7 @@ def test_tensor_ops_on_byte_swapped_data_are_right():
         x, W, bias = (tg.Tensor(v, requires_grad=True) for v in (a, w, b))
         for t, v in zip((x, W, bias), (a, w, b)):
             t.data = convert(v)
-        y = x.linear(W, bias, act="tanh")
+        y = linear(x, W, bias, act="tanh")
         (y * y).sum().backward()
         results.append([y.data, x.grad, W.grad, bias.grad])
     np.testing.assert_allclose(results[0][0], np.tanh(a @ w.T + b), rtol=1e-12)
@@ -422,3 +423,12 @@ def test_backend_passes_the_size_error_on(blas):
             _backend.linear_act_forward(*_rand((9, 3), (4, 3)))
     finally:
         _blas.int_max(old)
+
+
+@pytest.mark.parametrize("code", [">f4", ">f8", "<f4", "<f8"])
+def test_a_tensor_made_from_a_byte_swapped_array_keeps_its_precision(code):
+    # Tensor(np.array(..., '>f8')) used to become float32: only native float dtypes were recognised.
+    a = np.arange(6.0).astype(code)
+    t = tg.Tensor(a)
+    assert t.dtype == np.dtype(code).newbyteorder("=") and t.dtype.isnative
+    np.testing.assert_array_equal(t.data, np.arange(6.0))

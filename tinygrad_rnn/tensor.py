@@ -24,11 +24,14 @@ def _float_dtype(dtype):
 
 
 def _to_array(data, dtype):
-    """A fresh float ndarray from `data`: float ndarrays keep their dtype, everything else becomes `dtype`."""
+    """A fresh float ndarray from `data`: float ndarrays keep their dtype (in native byte order: a big-endian '>f8'
+    file loads as float64), everything else becomes `dtype`."""
     if isinstance(data, Tensor):
         data = data.data
-    if dtype is None and isinstance(data, (np.ndarray, np.generic)) and data.dtype in _FLOATS:
-        return np.array(data, copy=True)
+    if dtype is None and isinstance(data, (np.ndarray, np.generic)):
+        native = data.dtype.newbyteorder("=")
+        if native in _FLOATS:
+            return np.array(data, dtype=native, copy=True)
     arr = np.asarray(data)
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"Tensor: expected numbers (bool, int or float data), but got dtype {arr.dtype}")

@@ -25,14 +25,14 @@ compile_args = ["-O0", "-g"] if DEBUG else ["-O3", "-fno-trapping-math"]
 
 extensions = [
     Extension(
-        "tinygrad_rnn._kernels." + os.path.splitext(os.path.basename(path))[0],
+        "tinygrad_rnn.backend._kernels." + os.path.splitext(os.path.basename(path))[0],
         [path],
         include_dirs=[numpy.get_include()],                       # steps.pyx unpacks arrays via NumPy's C API
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=compile_args,
-        depends=glob.glob(os.path.join("tinygrad_rnn", "_kernels", "*.h")),
+        depends=glob.glob(os.path.join("tinygrad_rnn", "backend", "_kernels", "*.h")),
     )
-    for path in sorted(glob.glob(os.path.join("tinygrad_rnn", "_kernels", "*.pyx")))
+    for path in sorted(glob.glob(os.path.join("tinygrad_rnn", "backend", "_kernels", "*.pyx")))
 ]
 
 setup(ext_modules=cythonize(extensions, compiler_directives=directives))

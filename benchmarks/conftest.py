@@ -8,7 +8,7 @@ Print the ratio table of a saved run with `python -m tinygrad_rnn bench --json F
 import numpy as np
 import pytest
 
-from tinygrad_rnn import bench_candidates as bc
+from tinygrad_rnn.apps import bench_candidates as bc
 
 SMOKE_SHAPES = ("S",)
 

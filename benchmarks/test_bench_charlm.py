@@ -3,7 +3,7 @@ Adam, batch 16, sequence 50; the engine against the same model and weights in Py
 import numpy as np
 import pytest
 
-from tinygrad_rnn import bench_candidates as bc
+from tinygrad_rnn.apps import bench_candidates as bc
 
 
 @pytest.mark.parametrize("dtype", bc.DTYPES)

@@ -1,7 +1,7 @@
 """Each fused Cython kernel against its NumPy twin (the op chain it replaces), one time step of shape S."""
 import pytest
 
-from tinygrad_rnn import bench_candidates as bc
+from tinygrad_rnn.apps import bench_candidates as bc
 
 
 @pytest.mark.parametrize("dtype", bc.DTYPES)

@@ -6,7 +6,7 @@ numpy-based candidates also record their peak memory (tracemalloc, one untimed c
 import numpy as np
 import pytest
 
-from tinygrad_rnn import bench_candidates as bc
+from tinygrad_rnn.apps import bench_candidates as bc
 
 SHAPES = [pytest.param(s, marks=pytest.mark.slow) if s in ("L", "XL") else s for s in bc.SHAPES]  # slow: minutes
 

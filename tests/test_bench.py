@@ -7,9 +7,9 @@ import sys
 import numpy as np
 import pytest
 
-from tinygrad_rnn import bench
-from tinygrad_rnn import bench_candidates as bc
-from tinygrad_rnn.cli import build_parser, main
+from tinygrad_rnn.apps import bench
+from tinygrad_rnn.apps import bench_candidates as bc
+from tinygrad_rnn.apps.cli import build_parser, main
 
 TINY = (3, 5, 4, 6)  # B, I, H, T
 

@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 from tinygrad_rnn import checkpoint, optim
-from tinygrad_rnn.charlm import CELLS, CharLM
+from tinygrad_rnn.apps.charlm import CELLS, CharLM
 from tinygrad_rnn.checkpoint import CheckpointError
-from tinygrad_rnn.cli import main
+from tinygrad_rnn.apps.cli import main
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CORPUS = "the quick brown fox jumps over the lazy dog. " * 40
@@ -401,7 +401,7 @@ def test_every_cell_s_checkpoint_fits_its_config(tmp_path, cell, layers, hidden,
 
 
 def test_train_s_model_keys_are_the_ones_checked():
-    from tinygrad_rnn.train import MODEL_DEFAULTS
+    from tinygrad_rnn.apps.train import MODEL_DEFAULTS
 
     assert checkpoint._CHAR_MODEL_KEYS == tuple(MODEL_DEFAULTS)
     assert set(checkpoint._GATES) == set(CELLS)

@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from tinygrad_rnn.demo import run_demo
+from tinygrad_rnn.apps.demo import run_demo
 
 
 def test_demo_loss_falls_and_is_reproducible():
@@ -50,8 +50,8 @@ def test_cli_bad_input_is_one_line_and_exit_2(args, needle):
 
 
 def test_adding_problem_data_and_table(capsys):
-    from tinygrad_rnn.adding import batch
-    from tinygrad_rnn.cli import main
+    from tinygrad_rnn.apps.adding import batch
+    from tinygrad_rnn.apps.cli import main
 
     x, y = batch(np.random.default_rng(0), 10, 5)
     assert x.shape == (10, 5, 2) and y.shape == (5, 1)

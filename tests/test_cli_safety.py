@@ -13,9 +13,10 @@ import sys
 import numpy as np
 import pytest
 
-from tinygrad_rnn import checkpoint, resources
-from tinygrad_rnn import train as train_module
-from tinygrad_rnn.cli import main
+from tinygrad_rnn import checkpoint
+from tinygrad_rnn.apps import resources
+from tinygrad_rnn.apps import train as train_module
+from tinygrad_rnn.apps.cli import main
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CORPUS = "the quick brown fox jumps over the lazy dog. " * 40
@@ -326,7 +327,7 @@ def test_models_larger_than_the_machine_are_refused_before_allocating(tmp_path, 
 
 
 def test_the_memory_estimate_counts_weights_optimizer_and_activations():
-    from tinygrad_rnn.charlm import CharLM, estimate_bytes
+    from tinygrad_rnn.apps.charlm import CharLM, estimate_bytes
 
     model = CharLM(30, hidden=16, layers=2, cell="lstm")
     weights = sum(p.numel() for p in model.parameters())

@@ -4,15 +4,16 @@ gate kernels built on them at widths that cross their chunk and vector boundarie
 import numpy as np
 import pytest
 
-from tinygrad_rnn import _reference, _reference_gates
+from tinygrad_rnn import activations
+from tinygrad_rnn.backend import numpy_twins
 
-fm = pytest.importorskip("tinygrad_rnn._kernels.fastmath_check", reason="Cython kernels not built")
-cython_gates = pytest.importorskip("tinygrad_rnn._kernels.gates", reason="Cython kernels not built")
-cython_steps = pytest.importorskip("tinygrad_rnn._kernels.steps", reason="Cython kernels not built")
+fm = pytest.importorskip("tinygrad_rnn.backend._kernels.fastmath_check", reason="Cython kernels not built")
+cython_gates = pytest.importorskip("tinygrad_rnn.backend._kernels.gates", reason="Cython kernels not built")
+cython_steps = pytest.importorskip("tinygrad_rnn.backend._kernels.steps", reason="Cython kernels not built")
 
 LONG = np.longdouble
 EXTENDED = np.finfo(LONG).nmant >= 63          # x86 80-bit or quad: an exact enough reference for float64
-FUNCS = {"exp": (fm.exp, np.exp), "sigmoid": (fm.sigmoid, _reference.sigmoid), "tanh": (fm.tanh, np.tanh)}
+FUNCS = {"exp": (fm.exp, np.exp), "sigmoid": (fm.sigmoid, activations.sigmoid), "tanh": (fm.tanh, np.tanh)}
 
 
 def sweep(dtype):
@@ -88,7 +89,7 @@ def test_sigmoid_special_values_and_clamp(dtype):
     xs = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1000, -1000, 1e-300, -1e-300, 1e-40, -1e-40,
                    fi.smallest_subnormal, -fi.smallest_subnormal], dtype)
     got = fm.sigmoid(xs)
-    want = _reference.sigmoid(xs)                                       # the same clamp at 708 / 87
+    want = activations.sigmoid(xs)                                       # the same clamp at 708 / 87
     np.testing.assert_array_equal(got[:2], [0.5, 0.5])
     assert got[2] == 1 and np.isnan(got[4]) and got[5] == 1
     np.testing.assert_allclose(got[[3, 6]], want[[3, 6]], rtol=4 * fi.eps)
@@ -167,10 +168,10 @@ def test_gate_kernels_match_twins_at_wide_rows(rng, dtype, name, B, H, act):
     widths, out_widths = GATES[name]
     inputs = [make(rng, w, B, H, dtype, 3.0 if k == 0 else 1.0) for k, w in enumerate(widths)]   # z, xp: saturate
     outs = {}
-    for module in (cython_gates, _reference_gates):
+    for module in (cython_gates, numpy_twins):
         outs[module] = [np.full(H if w == 0 else (B, w * H), np.nan, dtype) for w in out_widths]
         getattr(module, name)(*inputs, act, *outs[module])
-    for got, want in zip(outs[cython_gates], outs[_reference_gates]):
+    for got, want in zip(outs[cython_gates], outs[numpy_twins]):
         np.testing.assert_allclose(got, want, **TOL[dtype])
 
 
@@ -199,7 +200,7 @@ def test_step_kernels_match_twins_at_wide_rows(rng, dtype, name):
             "peephole": (xp, h_prev, c_prev, w_hh, *(make(rng, 0, B, H, dtype) for _ in range(3)), "sigmoid"),
             "gru": (xp, h_prev, w_hh, make(rng, 0, B, 3 * H, dtype), "sigmoid"),
             "rnn": (xp, h_prev, w_hh, "tanh")}[name.split("_")[0]]
-    got, want = getattr(cython_steps, name)(*args), getattr(_reference_gates, name)(*args)
+    got, want = getattr(cython_steps, name)(*args), getattr(numpy_twins, name)(*args)
     got, want = (x if isinstance(x, tuple) else (x,) for x in (got, want))
     tol = dict(rtol=1e-4, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-12)    # GEMM order
     for g, w in zip(got, want):

@@ -3,9 +3,9 @@ central differences of the forward ones, and the boundary checks."""
 import numpy as np
 import pytest
 
-from tinygrad_rnn import _backend, _reference_gates
+from tinygrad_rnn.backend import calls as _backend, numpy_twins as _reference_gates
 
-cython_gates = pytest.importorskip("tinygrad_rnn._kernels.gates", reason="Cython kernels not built")
+cython_gates = pytest.importorskip("tinygrad_rnn.backend._kernels.gates", reason="Cython kernels not built")
 
 TOL = {np.float32: dict(rtol=2e-5, atol=1e-6), np.float64: dict(rtol=1e-10, atol=1e-12)}
 # name: (inputs as (name, width in units of H; 0 means a vector (H,); "gate" marks values in (0, 1)),
@@ -162,7 +162,7 @@ def test_boundary_errors_name_the_argument(call, error, words):
     assert words in str(info.value)
 
 
-cython_steps = pytest.importorskip("tinygrad_rnn._kernels.steps", reason="Cython kernels not built")
+cython_steps = pytest.importorskip("tinygrad_rnn.backend._kernels.steps", reason="Cython kernels not built")
 # Step kernels: the recurrent GEMM and the gates in one call; outputs are allocated and returned.
 # name: (inputs as in KERNELS, with "W3"/"W4"/"W1" the (G·H, H) recurrent weight and "dh?" a gradient or None)
 STEPS = {

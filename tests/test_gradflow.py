@@ -7,7 +7,7 @@ import sys
 import numpy as np
 import pytest
 
-from tinygrad_rnn import cli, gradflow
+from tinygrad_rnn.apps import cli, gradflow
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2, 3])

@@ -1,5 +1,5 @@
 """Issue 8, item 8: the kernel boundary. Every kernel, through `_backend` and called directly in
-tinygrad_rnn._kernels.{linear,gates,steps}, is fed wrong dtypes, layouts, shapes, types, read-only and aliased
+tinygrad_rnn.backend._kernels.{linear,gates,steps}, is fed wrong dtypes, layouts, shapes, types, read-only and aliased
 arrays, zero-size dimensions and non-finite values. Each call either returns what the NumPy twin returns for the same
 values (after `_backend`'s documented copy of a non-contiguous input), or raises TypeError/ValueError naming an
 argument. Never a crash, never a wrong answer: the hypothesis battery (≥ 2,000 random calls) runs in a child process,
@@ -20,12 +20,12 @@ import sys
 import numpy as np
 import pytest
 
-from tinygrad_rnn import _backend
+from tinygrad_rnn.backend import calls as _backend
 from tinygrad_rnn.nn.functional import linear
 
 kernels = {}
 try:
-    from tinygrad_rnn._kernels import gates as _cy_gates, linear as _cy_linear, steps as _cy_steps
+    from tinygrad_rnn.backend._kernels import gates as _cy_gates, linear as _cy_linear, steps as _cy_steps
     kernels = {"linear": _cy_linear, "gates": _cy_gates, "steps": _cy_steps}
 except ImportError:  # the NumPy backend only: the direct-call cases skip
     pass

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from tinygrad_rnn import _backend
+from tinygrad_rnn.backend import calls as _backend
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOL = {np.float32: dict(rtol=2e-5, atol=2e-6), np.float64: dict(rtol=1e-12, atol=1e-13)}
@@ -83,7 +83,8 @@ def test_transposed_names_bad_input():
 LAYER_GRADS = """
 import sys, numpy as np
 import tinygrad_rnn as tg
-from tinygrad_rnn import _backend, nn
+from tinygrad_rnn import nn
+from tinygrad_rnn.backend import calls as _backend
 tg.manual_seed(0)
 grads = []
 for layer in (nn.LSTM(7, 9, dtype=np.float64), nn.GRU(7, 9, dtype=np.float64), nn.RNN(7, 9, dtype=np.float64)):
@@ -127,7 +128,7 @@ def test_a_bad_blas_choice_is_named():
 
 @pytest.mark.skipif(_backend.BACKEND != "cython", reason="the Cython kernels are not built")
 def test_use_cblas_checks_its_arguments():
-    from tinygrad_rnn._kernels import _blas
+    from tinygrad_rnn.backend._kernels import _blas
 
     with pytest.raises(ValueError, match="int_bits: expected 32 or 64, but got 16"):
         _blas.use_cblas(1, 1, 16)
@@ -217,7 +218,7 @@ class _FakeBlasModule:
 
 
 def test_choose_falls_back_to_scipy_when_numpy_has_no_cblas_to_find(monkeypatch):
-    from tinygrad_rnn import _blas_choice
+    from tinygrad_rnn.backend import blas as _blas_choice
 
     monkeypatch.setattr(_blas_choice, "numpy_cblas", lambda: None)
     monkeypatch.delenv("TINYGRAD_RNN_BLAS", raising=False)
@@ -227,7 +228,7 @@ def test_choose_falls_back_to_scipy_when_numpy_has_no_cblas_to_find(monkeypatch)
 
 
 def test_choose_hands_over_numpy_cblas_unless_told_scipy(monkeypatch):
-    from tinygrad_rnn import _blas_choice
+    from tinygrad_rnn.backend import blas as _blas_choice
 
     monkeypatch.setattr(_blas_choice, "numpy_cblas", lambda: ("/x/libopenblas64_.so", 11, 22, 64))
     fake = _FakeBlasModule()
@@ -240,7 +241,7 @@ def test_choose_hands_over_numpy_cblas_unless_told_scipy(monkeypatch):
 
 def test_numpy_cblas_is_found_in_numpys_own_library():
     """On NumPy's wheels (scipy-openblas64) the lookup must succeed; elsewhere it may find nothing."""
-    from tinygrad_rnn import _blas_choice
+    from tinygrad_rnn.backend import blas as _blas_choice
 
     found = _blas_choice.numpy_cblas()
     config = str(np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {}))

@@ -16,11 +16,11 @@ import numpy as np
 import pytest
 
 import tinygrad_rnn as tg
-from tinygrad_rnn import _backend, _blas_choice
+from tinygrad_rnn.backend import blas as _blas_choice, calls as _backend
 from tinygrad_rnn.nn.functional import linear
 
 try:
-    from tinygrad_rnn._kernels import _blas, gates as cy_gates, linear as cy_linear, steps as cy_steps
+    from tinygrad_rnn.backend._kernels import _blas, gates as cy_gates, linear as cy_linear, steps as cy_steps
 except ImportError:                              # the NumPy backend only: the direct-call tests skip
     _blas = None
 
@@ -105,7 +105,7 @@ def call(table, name, args, outs):
 def twin(table, name, args):
     """The NumPy twin's outputs for the same values."""
     ins, extras, out_spec = table[name]
-    fn = getattr(_backend._reference_gates if table is not LINEAR else _backend._reference, name)
+    fn = getattr(_backend.numpy_twins if table is not LINEAR else _backend.numpy_twins, name)
     if table is STEPS:
         got = fn(*[args[n] for n, _ in ins], *extras)
         return got if isinstance(got, tuple) else (got,)

@@ -6,10 +6,11 @@ import sys
 import numpy as np
 import pytest
 
-from tinygrad_rnn import Tensor, _backend, _reference, gradcheck
+from tinygrad_rnn import Tensor, gradcheck
+from tinygrad_rnn.backend import calls as _backend, numpy_twins as _reference
 from tinygrad_rnn.nn.functional import linear
 
-cython_linear = pytest.importorskip("tinygrad_rnn._kernels.linear", reason="Cython kernels not built")
+cython_linear = pytest.importorskip("tinygrad_rnn.backend._kernels.linear", reason="Cython kernels not built")
 
 ACTS = ["identity", "sigmoid", "tanh", "hard_sigmoid"]
 SHAPES = [(1, 1, 1), (1, 5, 3), (7, 3, 9), (4, 16, 2), (3, 0, 2), (0, 4, 3)]   # (B, I, O)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import tinygrad_rnn as tg
-from tinygrad_rnn import bench_candidates as bc
+from tinygrad_rnn.apps import bench_candidates as bc
 from tinygrad_rnn import nn
 
 SHAPES = {"S": (1, 32, 32, 100),           # B, I, H, T: per-step arrays and their Python objects dominate

@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import mutually_broadcastable_shapes
 
 import tinygrad_rnn as tg
-from tinygrad_rnn import _backend, nn
+from tinygrad_rnn import nn
+from tinygrad_rnn.backend import calls as _backend
 from tinygrad_rnn.nn.functional import cross_entropy
 from tinygrad_rnn.nn.functional import linear
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tinygrad_rnn import checkpoint
-from tinygrad_rnn.cli import COMMANDS, main
+from tinygrad_rnn.apps.cli import COMMANDS, main
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -18,7 +18,7 @@ import sys
 import numpy as np
 from threadpoolctl import threadpool_limits
 from tinygrad_rnn import checkpoint, optim, rng
-from tinygrad_rnn.charlm import CharLM, detach_state
+from tinygrad_rnn.apps.charlm import CharLM, detach_state
 from tinygrad_rnn.nn.functional import cross_entropy
 
 seed, out = int(sys.argv[1]), sys.argv[2]

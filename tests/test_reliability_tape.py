@@ -12,7 +12,7 @@ import pytest
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn, optim
-from tinygrad_rnn.charlm import CharLM, detach_state
+from tinygrad_rnn.apps.charlm import CharLM, detach_state
 from tinygrad_rnn.nn.functional import cross_entropy
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

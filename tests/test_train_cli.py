@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from tinygrad_rnn import checkpoint
-from tinygrad_rnn.cli import main
+from tinygrad_rnn.apps.cli import main
 
 CORPUS = "the quick brown fox jumps over the lazy dog. " * 40
 SMALL = ["--hidden", "16", "--layers", "1", "--seq-len", "8", "--batch", "4", "--quiet", "--sample-every", "1000"]

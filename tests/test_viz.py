@@ -11,7 +11,7 @@ import pytest
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import autograd, nn, viz
-from tinygrad_rnn.graph_cli import CELLS, build_graph
+from tinygrad_rnn.apps.graph import CELLS, build_graph
 from tinygrad_rnn.nn import step_watch
 from tinygrad_rnn.nn.functional import linear
 
@@ -409,7 +409,7 @@ def test_graph_cli_renders_png(tmp_path):
 
 
 def test_graph_cli_png_without_graphviz_is_one_line_and_keeps_the_dot(tmp_path, monkeypatch, capsys):
-    from tinygrad_rnn import cli as cli_module, graph_cli
+    from tinygrad_rnn.apps import cli as cli_module, graph as graph_cli
 
     monkeypatch.setattr(graph_cli.shutil, "which", lambda name: None)
     code = cli_module.main(["graph", "--out", str(tmp_path / "g.dot"), "--png"])

@@ -8,7 +8,7 @@ from .anomaly import detect_anomaly
 from .gradcheck import GradcheckError, gradcheck
 from .rng import manual_seed
 from . import nn, optim
-from ._backend import BACKEND
+from .backend import BACKEND
 
 float32 = _np.float32
 float64 = _np.float64

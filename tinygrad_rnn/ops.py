@@ -3,7 +3,7 @@ import numbers
 
 import numpy as np
 
-from ._reference import ACTIVATIONS, hard_sigmoid, sigmoid
+from .activations import ACTIVATIONS, hard_sigmoid, sigmoid
 from .function import Function, unbroadcast
 
 

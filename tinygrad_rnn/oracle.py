@@ -36,7 +36,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from tinygrad_rnn._reference import ACTIVATIONS
+from .activations import ACTIVATIONS
 
 CELLS = ("rnn", "lstm", "peephole", "gru", "gru_cho")
 _GATES = {"rnn": 1, "lstm": 4, "peephole": 4, "gru": 3, "gru_cho": 3}

@@ -6,7 +6,7 @@ scan.py      a whole loop over time as one node, whose backward runs the steps' 
 outer_sum.py a shared weight's gradient kept as per-step factors and reduced in one GEMM
 workspace.py large per-call arrays handed out again, call after call
 
-Everything here runs through the kernel boundary (`tinygrad_rnn._backend`); the core (tensor, function, ops,
+Everything here runs through the kernel boundary (`tinygrad_rnn.backend.calls`); the core (tensor, function, ops,
 autograd) does not import this package, and `fused=False` layers do not need it.
 """
 from .linear import LinearAct, linear

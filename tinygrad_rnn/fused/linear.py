@@ -1,5 +1,5 @@
 """act(x @ Wᵀ + b) as one tape node: one kernel call forward, one backward (the NumPy twin without the kernels)."""
-from .. import _backend
+from ..backend import calls
 from ..function import Function
 from .outer_sum import OuterSum
 
@@ -11,7 +11,7 @@ class LinearAct(Function):
     def forward(ctx, x, weight, bias=None, act="identity"):
         lead = x.shape[:-1]
         x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
-        y = _backend.linear_act_forward(x2, weight, bias, act)
+        y = calls.linear_act_forward(x2, weight, bias, act)
         ctx.save_for_backward(x, weight, y, act, bias is not None)       # x as given, not x2: see inplace.py
         return y.reshape(lead + (weight.shape[0],)) if x.ndim != 2 else y
 
@@ -21,7 +21,7 @@ class LinearAct(Function):
         x_shape, x2 = x.shape, x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
         need = ctx.needs_input_grad
         lazy_dw = act == "identity" and need[1]          # dW = gᵀ x, left to the tape as an OuterSum: it may
-        dx, dw, db = _backend.linear_act_backward(       # join other terms, and a leaf takes it without a copy
+        dx, dw, db = calls.linear_act_backward(       # join other terms, and a leaf takes it without a copy
             x2, weight, y, g.reshape(y.shape), act,
             need_dx=need[0], need_dW=need[1] and not lazy_dw, need_db=has_bias and need[2],
         )

@@ -12,7 +12,7 @@ On the tape (one node per step) both are None and the kernels allocate.
 """
 import numpy as np
 
-from .. import _backend
+from ..backend import calls
 from ..function import Function
 from .outer_sum import OuterSum
 
@@ -26,14 +26,14 @@ class RNNStep(Function):
 
     @staticmethod
     def forward(ctx, xp, h_prev, w_hh, nonlinearity="tanh", w_hh_t=None, outs=(None,)):
-        h = _backend.rnn_step_forward(xp, h_prev, *_recurrent_weight(w_hh, w_hh_t, nonlinearity), *outs)
+        h = calls.rnn_step_forward(xp, h_prev, *_recurrent_weight(w_hh, w_hh_t, nonlinearity), *outs)
         ctx.save_for_backward(h_prev, w_hh, h, nonlinearity)
         return h
 
     @staticmethod
     def backward(ctx, dh, dx_out=None):
         h_prev, w_hh, h, nonlinearity = ctx.saved
-        dz, dh_prev = _backend.rnn_step_backward(h, w_hh, dh, nonlinearity, dz=dx_out)
+        dz, dh_prev = calls.rnn_step_backward(h, w_hh, dh, nonlinearity, dz=dx_out)
         return dz, dh_prev, OuterSum(dz, h_prev)
 
 
@@ -44,7 +44,7 @@ class LSTMStep(Function):
 
     @staticmethod
     def forward(ctx, xp, h_prev, c_prev, w_hh, act="sigmoid", with_gates=False, w_hh_t=None, outs=_NO_OUTS):
-        gates, c, h = _backend.lstm_step_forward(xp, h_prev, c_prev, *_recurrent_weight(w_hh, w_hh_t, act), *outs)
+        gates, c, h = calls.lstm_step_forward(xp, h_prev, c_prev, *_recurrent_weight(w_hh, w_hh_t, act), *outs)
         ctx.save_for_backward(h_prev, c_prev, w_hh, gates, c, act)
         return (h, c, gates) if with_gates else (h, c)
 
@@ -53,7 +53,7 @@ class LSTMStep(Function):
         dh, dc = grads[0], grads[1]
         _refuse_gate_grad(grads, 2)
         h_prev, c_prev, w_hh, gates, c, act = ctx.saved
-        dz, dc_prev, dh_prev = _backend.lstm_step_backward(gates, c_prev, c, w_hh, dh, dc, act, dz=dx_out)
+        dz, dc_prev, dh_prev = calls.lstm_step_backward(gates, c_prev, c, w_hh, dh, dc, act, dz=dx_out)
         return dz, dh_prev, dc_prev, OuterSum(dz, h_prev)
 
 
@@ -66,7 +66,7 @@ class PeepholeLSTMStep(Function):
     def forward(ctx, xp, h_prev, c_prev, w_hh, w_ci, w_cf, w_co, act="sigmoid", with_gates=False, w_hh_t=None,
                 outs=_NO_OUTS):
         w, act, transposed = _recurrent_weight(w_hh, w_hh_t, act)
-        gates, c, h = _backend.peephole_step_forward(xp, h_prev, c_prev, w, w_ci, w_cf, w_co, act, transposed, *outs)
+        gates, c, h = calls.peephole_step_forward(xp, h_prev, c_prev, w, w_ci, w_cf, w_co, act, transposed, *outs)
         ctx.save_for_backward(h_prev, c_prev, w_hh, w_ci, w_cf, w_co, gates, c, act)
         return (h, c, gates) if with_gates else (h, c)
 
@@ -75,7 +75,7 @@ class PeepholeLSTMStep(Function):
         dh, dc = grads[0], grads[1]
         _refuse_gate_grad(grads, 2)
         h_prev, c_prev, w_hh, w_ci, w_cf, w_co, gates, c, act = ctx.saved
-        dz, dc_prev, dh_prev, dw_ci, dw_cf, dw_co = _backend.peephole_step_backward(
+        dz, dc_prev, dh_prev, dw_ci, dw_cf, dw_co = calls.peephole_step_backward(
             gates, c_prev, c, w_hh, w_ci, w_cf, w_co, dh, dc, act, dz=dx_out)
         return dz, dh_prev, dc_prev, OuterSum(dz, h_prev), dw_ci, dw_cf, dw_co
 
@@ -90,7 +90,7 @@ class GRUStep(Function):
     @staticmethod
     def forward(ctx, xp, h_prev, w_hh, b_hh=None, act="sigmoid", with_gates=False, w_hh_t=None):
         w, act, transposed = _recurrent_weight(w_hh, w_hh_t, act)
-        hp, gates, h = _backend.gru_step_forward(xp, h_prev, w, b_hh, act, transposed)
+        hp, gates, h = calls.gru_step_forward(xp, h_prev, w, b_hh, act, transposed)
         ctx.save_for_backward(h_prev, w_hh, hp, gates, act)
         return (h, gates) if with_gates else h
 
@@ -99,7 +99,7 @@ class GRUStep(Function):
         dh = grads[0] if type(grads) is tuple else grads
         _refuse_gate_grad(grads, 1)
         h_prev, w_hh, hp, gates, act = ctx.saved
-        dxp, dhp, dh_prev = _backend.gru_step_backward(gates, hp, h_prev, w_hh, dh, act, dxp=dx_out)
+        dxp, dhp, dh_prev = calls.gru_step_backward(gates, hp, h_prev, w_hh, dh, act, dxp=dx_out)
         if len(ctx.needs_input_grad) == 3:
             return dxp, dh_prev, OuterSum(dhp, h_prev)
         return dxp, dh_prev, OuterSum(dhp, h_prev), dhp.sum(axis=0)
@@ -111,8 +111,8 @@ class GRUChoStep(Function):
 
     @staticmethod
     def forward(ctx, xp, h_prev, w_rz, w_n, act="sigmoid", with_gates=False):
-        gates_rz, rh = _backend.gru_cho_reset_forward(xp, h_prev @ w_rz.T, h_prev, act)
-        n, h = _backend.gru_cho_update_forward(xp, rh @ w_n.T, gates_rz, h_prev)
+        gates_rz, rh = calls.gru_cho_reset_forward(xp, h_prev @ w_rz.T, h_prev, act)
+        n, h = calls.gru_cho_update_forward(xp, rh @ w_n.T, gates_rz, h_prev)
         ctx.save_for_backward(h_prev, w_rz, w_n, gates_rz, rh, n, act)
         return (h, np.concatenate([gates_rz, n], axis=1)) if with_gates else h
 
@@ -121,8 +121,8 @@ class GRUChoStep(Function):
         dh = grads[0] if type(grads) is tuple else grads
         _refuse_gate_grad(grads, 1)
         h_prev, w_rz, w_n, gates_rz, rh, n, act = ctx.saved
-        dz_pre, dn_pre, dh_prev = _backend.gru_cho_update_backward(gates_rz, n, h_prev, dh, act)
-        dr_pre, dh_via_r = _backend.gru_cho_reset_backward(gates_rz, h_prev, dn_pre @ w_n, act)
+        dz_pre, dn_pre, dh_prev = calls.gru_cho_update_backward(gates_rz, n, h_prev, dh, act)
+        dr_pre, dh_via_r = calls.gru_cho_reset_backward(gates_rz, h_prev, dn_pre @ w_n, act)
         drz = np.concatenate([dr_pre, dz_pre], axis=1)
         dh_prev += dh_via_r
         dh_prev += drz @ w_rz
@@ -139,7 +139,7 @@ def _recurrent_weight(w_hh, w_hh_t, act):
 
 def transposed_copy(w_hh):
     """W_hhᵀ, contiguous: the `w_hh_t` option a Scan hands each step's forward (one copy per sequence)."""
-    return _backend.transposed(w_hh.data)
+    return calls.transposed(w_hh.data)
 
 
 def _refuse_gate_grad(grads, n_states):

@@ -1,8 +1,10 @@
-"""Pure-NumPy twins of every kernel (same signatures), plus the stable activations they share.
-
-These are the fallback backend (TINYGRAD_RNN_BACKEND=numpy) and the test oracle for the Cython kernels.
-"""
+"""The one table of activations: names, f, and f' written from f's output (backward needs only what forward
+returned). The tape ops, the NumPy twins of the kernels and the oracle take them from here; the kernels know them by
+the same names (their codes are the positions in NAMES and GATE_NAMES, in backend/_kernels/_checks.pxd)."""
 import numpy as np
+
+NAMES = ("identity", "sigmoid", "tanh", "hard_sigmoid")   # what linear(..., act=) takes
+GATE_NAMES = ("sigmoid", "hard_sigmoid")                  # what a cell's gate_activation takes
 
 # |x| beyond which exp(-|x|) would underflow to a subnormal: clamping there keeps np.errstate(all="raise") quiet
 # and changes sigmoid by less than the dtype's smallest normal number.
@@ -28,23 +30,3 @@ ACTIVATIONS = {
     "tanh": (np.tanh, lambda y: 1.0 - y * y),
     "hard_sigmoid": (hard_sigmoid, lambda y: ((y > 0) & (y < 1)) * y.dtype.type(0.2)),
 }
-
-
-def linear_act_forward(x, weight, bias, act, y):
-    """y = act(x @ Wᵀ + b) for x (B, I), W (O, I), b (O,) or None; writes y (B, O)"""
-    np.matmul(x, weight.T, out=y)
-    if bias is not None:
-        y += bias
-    if act != "identity":
-        y[...] = ACTIVATIONS[act][0](y)
-
-
-def linear_act_backward(x, weight, y, dy, act, dx, dweight, dbias):
-    """dz = dy⊙act'(y); dx = dz @ W, dW = dzᵀ @ x, db = Σ_b dz; an output given as None is not computed"""
-    dz = dy if act == "identity" else dy * ACTIVATIONS[act][1](y)
-    if dx is not None:
-        np.matmul(dz, weight, out=dx)
-    if dweight is not None:
-        np.matmul(dz.T, x, out=dweight)
-    if dbias is not None:
-        np.sum(dz, axis=0, out=dbias)

@@ -10,13 +10,13 @@ import math
 import sys
 
 COMMANDS = {  # name -> module
-    "train": "tinygrad_rnn.train",
-    "sample": "tinygrad_rnn.sample",
-    "adding": "tinygrad_rnn.adding",
-    "demo": "tinygrad_rnn.demo",
-    "bench": "tinygrad_rnn.bench",
-    "graph": "tinygrad_rnn.graph_cli",
-    "gradflow": "tinygrad_rnn.gradflow",
+    "train": "tinygrad_rnn.apps.train",
+    "sample": "tinygrad_rnn.apps.sample",
+    "adding": "tinygrad_rnn.apps.adding",
+    "demo": "tinygrad_rnn.apps.demo",
+    "bench": "tinygrad_rnn.apps.bench",
+    "graph": "tinygrad_rnn.apps.graph",
+    "gradflow": "tinygrad_rnn.apps.gradflow",
 }
 
 

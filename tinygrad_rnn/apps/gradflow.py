@@ -20,10 +20,10 @@ import sys
 
 import numpy as np
 
-from . import manual_seed, nn, optim, viz
+from .. import manual_seed, nn, optim, viz
 from .cli import UsageError, positive_int, random_seed
 from .files import require_regular_file
-from .tensor import Tensor
+from ..tensor import Tensor
 
 HELP = "plot ‖∂L/∂h_t‖ against distance in time for RNN, LSTM, GRU, peephole LSTM (vanishing, exploding, clipping)"
 CELLS = ("rnn", "lstm", "gru", "peephole")

@@ -13,16 +13,16 @@ import time
 
 import numpy as np
 
-from . import checkpoint, no_grad, optim, rng
+from .. import checkpoint, no_grad, optim, rng
 from .charlm import CELLS, CharLM, detach_state
 from .charlm import estimate_bytes
 from .cli import RunError, UsageError, positive_float, positive_int, probability, random_seed
 from .data import MAX_TEXT_BYTES, DataError, Vocabulary, default_corpus, read_text, split, streams, windows
 from .files import same_file, check_checkpoint_target, remove_stale_temporaries, require_regular_file
 from .resources import require_memory
-from .nn.functional import cross_entropy
+from ..nn.functional import cross_entropy
 from .sample import generate
-from .tensor import Tensor
+from ..tensor import Tensor
 
 HELP = "train a character-level language model (default corpus: Python's own standard library sources)"
 DESCRIPTION = HELP + """. With --resume, the model options (--cell, --hidden, --layers, --dropout, --dtype) come

@@ -1,5 +1,5 @@
 """The character-level language model: embedding → recurrent layers → dropout → linear decoder to logits."""
-from . import nn
+from .. import nn
 
 CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "peephole": nn.PeepholeLSTM, "rnn": nn.RNN}
 

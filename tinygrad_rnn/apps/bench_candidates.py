@@ -16,9 +16,10 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from . import _backend, _reference, _reference_gates, nn, optim, oracle
-from .fused import workspace
-from .tensor import Tensor
+from .. import nn, optim, oracle
+from ..backend import numpy_twins, use_backend
+from ..fused import workspace
+from ..tensor import Tensor
 
 SHAPES = {"S": (1, 32, 32, 100), "M": (16, 64, 128, 50), "L": (64, 256, 512, 25), "XL": (8, 512, 1024, 20)}  # B I H T
 CELLS = ("lstm", "gru", "peephole")
@@ -72,7 +73,7 @@ def _strip(name):
 
 def _need_cython():
     try:
-        from ._kernels import gates, linear, steps  # noqa: F401
+        from ..backend._kernels import gates, linear, steps  # noqa: F401
     except ImportError as err:
         raise Unavailable(f"the Cython kernels are not built ({err})") from None
 
@@ -86,7 +87,7 @@ def _engine(p, backend, fused):
     x = Tensor(p.x, requires_grad=True)
 
     def run():
-        with _backend.use_backend(backend):
+        with use_backend(backend):
             x.grad = None
             for _, w in params:
                 w.grad = None
@@ -200,7 +201,7 @@ def kernel_args(name, dtype, rng, shape="S"):
     if name.startswith("linear_act"):
         x, w, b = r(B, I), r(H, I), r(H)
         y = np.empty((B, H), dtype)
-        _reference.linear_act_forward(x, w, b, "tanh", y)
+        numpy_twins.linear_act_forward(x, w, b, "tanh", y)
         if name == "linear_act_forward":
             return x, w, b, "tanh", y
         return x, w, y, r(B, H), "tanh", np.empty((B, I), dtype), np.empty((H, I), dtype), np.empty(H, dtype)
@@ -212,9 +213,9 @@ def kernel_args(name, dtype, rng, shape="S"):
         b_hh = r(G * H)
         if name.endswith("forward"):
             return xp, h_prev, w_hh, b_hh, "sigmoid"
-        hp, gates, _ = _reference_gates.gru_step_forward(xp, h_prev, w_hh, b_hh, "sigmoid")
+        hp, gates, _ = numpy_twins.gru_step_forward(xp, h_prev, w_hh, b_hh, "sigmoid")
         return gates, hp, h_prev, w_hh, dh, "sigmoid"
-    forward = getattr(_reference_gates, f"{cell}_step_forward")
+    forward = getattr(numpy_twins, f"{cell}_step_forward")
     if name.endswith("forward"):
         return (xp, h_prev, c_prev, w_hh, *peep, "sigmoid")
     gates, c, _ = forward(xp, h_prev, c_prev, w_hh, *peep, "sigmoid")
@@ -227,10 +228,10 @@ def make_kernel(name, impl, dtype, rng, shape="S"):
     return their outputs; the linear_act ones write into arrays among their arguments, which are run.outputs."""
     if impl == "cython":
         _need_cython()
-        from ._kernels import linear, steps
+        from ..backend._kernels import linear, steps
         module = linear if name.startswith("linear_act") else steps
     else:
-        module = _reference if name.startswith("linear_act") else _reference_gates
+        module = numpy_twins if name.startswith("linear_act") else numpy_twins
     fn, args = getattr(module, name), kernel_args(name, dtype, rng, shape)
 
     def run():
@@ -275,7 +276,7 @@ def make_charlm(candidate, dtype, rng):
         opt = optim.Adam(model.parameters(), lr=1e-3)
 
         def run():
-            with _backend.use_backend("cython"):
+            with use_backend("cython"):
                 opt.zero_grad()
                 out, _ = model.lstm(model.embed(inputs))
                 logits = model.head(out)

@@ -8,7 +8,7 @@ import os
 import shutil
 import subprocess
 
-from . import manual_seed, nn, randn, viz
+from .. import manual_seed, nn, randn, viz
 from .cli import UsageError, positive_int
 from .files import require_regular_file
 

@@ -1,11 +1,32 @@
-"""NumPy twins of the recurrent gate and step kernels: same signatures as _kernels/gates.pyx and _kernels/steps.pyx.
+"""Pure-NumPy twins of every kernel, with the same signatures as _kernels/linear.pyx, gates.pyx and steps.pyx: the
+fallback backend (TINYGRAD_RNN_BACKEND=numpy) and the test oracle for the Cython kernels.
 
 Each writes into the output arrays it is given. Gate order: i, f, g, o (LSTM) and r, z, n (GRU); `act` is the gate
 activation ("sigmoid" or "hard_sigmoid"); derivatives are taken from the activations' outputs.
 """
 import numpy as np
 
-from tinygrad_rnn._reference import ACTIVATIONS
+from ..activations import ACTIVATIONS
+
+
+def linear_act_forward(x, weight, bias, act, y):
+    """y = act(x @ Wᵀ + b) for x (B, I), W (O, I), b (O,) or None; writes y (B, O)"""
+    np.matmul(x, weight.T, out=y)
+    if bias is not None:
+        y += bias
+    if act != "identity":
+        y[...] = ACTIVATIONS[act][0](y)
+
+
+def linear_act_backward(x, weight, y, dy, act, dx, dweight, dbias):
+    """dz = dy⊙act'(y); dx = dz @ W, dW = dzᵀ @ x, db = Σ_b dz; an output given as None is not computed"""
+    dz = dy if act == "identity" else dy * ACTIVATIONS[act][1](y)
+    if dx is not None:
+        np.matmul(dz, weight, out=dx)
+    if dweight is not None:
+        np.matmul(dz.T, x, out=dweight)
+    if dbias is not None:
+        np.sum(dz, axis=0, out=dbias)
 
 
 def _zero_if_none(g, like):

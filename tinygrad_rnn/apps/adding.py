@@ -7,7 +7,7 @@ gradients vanish over T=100 steps, does not.
 """
 import numpy as np
 
-from . import manual_seed, nn, no_grad, optim, tensor
+from .. import manual_seed, nn, no_grad, optim, tensor
 from .cli import int_at_least, positive_float, positive_int, random_seed
 
 HELP = "the adding problem at T=100: gated cells learn it, the vanilla RNN does not"

@@ -1,7 +1,7 @@
 """The kernel boundary: picks the kernels once, checks every array, allocates the outputs.
 
 The Cython kernels (`_kernels/`) are used when built; `TINYGRAD_RNN_BACKEND=numpy` selects their pure-NumPy twins
-(`_reference.py`, `_reference_gates.py`), which have the same signatures. Kernels trust their inputs, so this module
+(`numpy_twins.py`), which have the same signatures. Kernels trust their inputs, so this module
 is where wrong dtypes, shapes, non-contiguous or byte-swapped inputs (copied to native C order), read-only outputs
 and outputs sharing memory with an input or another output are caught, with a message that names the argument and
 gives expected versus received. (The Cython entry points check the same themselves and refuse what this module
@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from . import _blas_choice, _reference, _reference_gates
+from . import blas, numpy_twins
 
 ACTIVATIONS = ("identity", "sigmoid", "tanh", "hard_sigmoid")
 GATE_ACTIVATIONS = ("sigmoid", "hard_sigmoid")
@@ -30,16 +30,16 @@ def _load():
         try:
             from ._kernels import _blas, gates, linear, steps
             global KERNEL_BLAS
-            KERNEL_BLAS = _blas_choice.choose(_blas)
+            KERNEL_BLAS = blas.choose(_blas)
             return "cython", linear, gates, steps
         except ImportError as err:
             warnings.warn(f"tinygrad_rnn: the Cython kernels are not built ({err}); falling back to the slower NumPy "
                           "twins. Build them with `pip install -e .` from the project root (needs a C compiler), or "
                           "set TINYGRAD_RNN_BACKEND=numpy to silence this warning.", RuntimeWarning, stacklevel=2)
-    return "numpy", _reference, _reference_gates, _reference_gates
+    return "numpy", numpy_twins, numpy_twins, numpy_twins
 
 
-KERNEL_BLAS = None   # which BLAS the kernels' GEMMs call (_blas_choice.py), once they are loaded
+KERNEL_BLAS = None   # which BLAS the kernels' GEMMs call (blas.py), once they are loaded
 BACKEND, _linear, _gates, _steps = _load()
 # The Cython entry points check shapes themselves (typed memoryviews check dtype, rank and contiguity), so the
 # gate and step wrappers call them straight away and run the Python checks only to explain a failure.
@@ -57,7 +57,7 @@ def use_backend(name):
         from ._kernels import gates, linear, steps   # ImportError when they are not built: say so, do not fake it
         _linear, _gates, _steps, _KERNELS_CHECK_SHAPES = linear, gates, steps, True
     else:
-        _linear, _gates, _steps, _KERNELS_CHECK_SHAPES = _reference, _reference_gates, _reference_gates, False
+        _linear, _gates, _steps, _KERNELS_CHECK_SHAPES = numpy_twins, numpy_twins, numpy_twins, False
     try:
         yield
     finally:

@@ -1,7 +1,7 @@
 """`python -m tinygrad_rnn sample CHECKPOINT`: generate text from a trained character model."""
 import numpy as np
 
-from . import checkpoint, no_grad
+from .. import checkpoint, no_grad
 from .charlm import CharLM, estimate_bytes
 from .cli import UsageError, positive_float, positive_int, random_seed
 from .data import DataError, Vocabulary

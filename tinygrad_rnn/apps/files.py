@@ -54,7 +54,7 @@ def check_checkpoint_target(path, text=None, resume=None, force=False, what="--o
     (`resume`). Then the directory must take the temporary file the atomic save writes first (it must exist, be
     writable, and the temporary name must not be too long): created and removed here, as a probe.
     """
-    from . import checkpoint
+    from .. import checkpoint
 
     name = f"{what} {path}"
     if os.path.lexists(path):

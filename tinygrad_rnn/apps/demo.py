@@ -4,8 +4,8 @@ Backpropagation through time is not written anywhere: it falls out of the tape r
 """
 import numpy as np
 
-from . import rng
-from .tensor import Tensor, zeros
+from .. import rng
+from ..tensor import Tensor, zeros
 
 
 def sine_batches(generator, batch, seq_len, dtype):

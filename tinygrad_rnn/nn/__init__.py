@@ -1,7 +1,8 @@
 """Modules: containers of parameters with PyTorch's names; cells, sequence layers, linear layers and losses."""
 from . import functional
 from .cells import GRUCell, LSTMCell, PeepholeLSTMCell, RNNCell
-from .classic import ClockworkRNN, ClockworkRNNCell, DepthGatedLSTM, DepthGatedLSTMCell
+from .clockwork import ClockworkRNN, ClockworkRNNCell
+from .depth_gated import DepthGatedLSTM, DepthGatedLSTMCell
 from .containers import Dropout, Sequential
 from .embedding import Embedding
 from .layers import GRU, LSTM, RNN, PeepholeLSTM

@@ -16,16 +16,17 @@ saves a reshaped view of its input batch, so the batch's own array is what a dat
   restores the flag when it dies; a view whose base is still pinned is restored when the base's pin goes);
 - a view made *before* the forward keeps its own writeable flag, which nothing can take back (a parameter's rows
   kept for a manual update, a slice of an input buffer). So the root of every saved chain, the array the views look
-  into, also gets a fingerprint (the sum and the XOR of its 64-bit words, two passes at memory speed), unless it
-  is the node's own output (made by the forward, so nobody held a view of it before); backward compares it once per
-  pass, and a write through such a view raises the same RuntimeError. A write that only permutes the words
-  escapes the fingerprint.
+  into, also gets a fingerprint (a CRC-32 up to 16 KiB; beyond, the sum and the XOR of its 64-bit words, two
+  passes at memory speed), unless a forward made it (nobody held a view of it before); backward compares it once
+  per pass, and a write through such a view raises the same RuntimeError. In an array over 16 KiB, a write that
+  only permutes the words escapes the fingerprint.
 
 Keep no graph alive across updates you make by hand: `del` it, or `.detach()` what you keep.
 """
 import contextlib
 import itertools
 import weakref
+import zlib
 
 import numpy as np
 
@@ -79,9 +80,14 @@ def _restore(array):
             base = base.base              # read-only for a reason of its own: the view stays read-only
 
 
+_CRC_BYTES = 16 * 1024  # up to here zlib's CRC-32 is the cheaper pass (and sees order); beyond, two NumPy reductions
+
+
 def _fingerprint(array):
-    words = array if array.flags.c_contiguous else np.ascontiguousarray(array)
-    words = words.reshape(-1).view(np.uint64 if words.nbytes % 8 == 0 else np.uint8)
+    data = array if array.flags.c_contiguous else np.ascontiguousarray(array)
+    if data.nbytes <= _CRC_BYTES:
+        return zlib.crc32(memoryview(data.reshape(-1)).cast("B"))
+    words = data.reshape(-1).view(np.uint64 if data.nbytes % 8 == 0 else np.uint8)
     return int(np.add.reduce(words, dtype=np.uint64)), int(np.bitwise_xor.reduce(words))
 
 
@@ -102,8 +108,8 @@ def guards(tensors, saved, out):
     (also inside a tuple, as an index is), for the arrays those are views of, and for the inputs' and outputs'
     arrays that view those (made before the pins, so not read-only by inheritance); or None when it saved none.
     Holding the pins keeps those arrays read-only. The root of each chain (the array that the views look into) is
-    fingerprinted, unless it is an array a forward made (this node's output, or an earlier node's that is this
-    node's input): only other arrays can have views made before the forward."""
+    fingerprinted, unless a forward made it (this node's output, or an earlier node's that is this node's input):
+    only other arrays can have views made before the forward."""
     found = None
     for item in saved:
         if isinstance(item, np.ndarray):
@@ -113,13 +119,14 @@ def guards(tensors, saved, out):
         else:
             continue
         if found is None:
-            found, made = {}, _made_by_forwards(tensors, out)
+            found = {}
         for a in arrays:
-            while isinstance(a, np.ndarray):
-                key = id(a)
+            while a is not None:
                 base = a.base
-                if key not in found:
-                    found[key] = _pin(a, key not in made and not isinstance(base, np.ndarray))
+                if not isinstance(base, np.ndarray):
+                    base = None                   # a is the root: what every view of it looks into
+                if id(a) not in found:
+                    found[id(a)] = _pin(a, base is None and not _made_by_a_forward(a, tensors, out))
                 a = base
     if not found:
         return None
@@ -134,16 +141,21 @@ def guards(tensors, saved, out):
     return (writes, tuple([p for p in pins if p.fingerprint is not None]) or None) + pins
 
 
-def _made_by_forwards(tensors, out):
-    made = {id(t.data) for t in tensors if t._ctx is not None or t._version is None}  # (constants: the engine's)
+def _made_by_a_forward(array, tensors, out):
+    """Whether `array` is this node's output (or what it views) or an earlier node's output that is an input here
+    (or an engine constant): arrays nobody outside could have viewed before."""
     for o in out if type(out) is tuple else (out,):
-        made.add(id(o))
-        made.add(id(o.base))
-    return made
+        if array is o or array is o.base:
+            return True
+    for t in tensors:
+        if t.data is array and (t._ctx is not None or t._version is None):
+            return True
+    return False
 
 
 def _pin_view(array, found):
-    if id(array) not in found and isinstance(array, np.ndarray) and id(array.base) in found:
+    base = array.base
+    if base is not None and id(base) in found and id(array) not in found and isinstance(array, np.ndarray):
         found[id(array)] = _pin(array, False)
 
 

@@ -332,8 +332,7 @@ def test_error_message_is_one_line_even_for_odd_paths(tmp_path):
 
 # ---- PyTorch ------------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("precision", ["float64", "float32"])
-def test_export_loads_into_torch_lstm(tmp_path, precision):
-    torch = pytest.importorskip("torch")
+def test_export_loads_into_torch_lstm(tmp_path, precision, torch):
     dtype, tol = (np.float64, 1e-10) if precision == "float64" else (np.float32, 1e-5)
     tg.manual_seed(3)
     lstm = nn.LSTM(3, 5, num_layers=2, dtype=dtype)

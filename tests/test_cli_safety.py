@@ -3,7 +3,6 @@ device, the corpus or another run's file), a diverging run stops without saving 
 saves as Ctrl-C does, --resume takes explicit flags and continues bit-identically after an interrupt, inputs that
 would block or exhaust memory are refused, and bad values are one line with exit code 2, never a traceback."""
 import errno
-import json
 import os
 import signal
 import stat

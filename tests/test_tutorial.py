@@ -20,7 +20,7 @@ def blocks(markdown):
     return out
 
 
-def run(markdown):
+def execute(markdown):
     """Executes the blocks in one namespace -> [(source, expected, printed)]."""
     namespace = {"__name__": "tutorial"}
     results = []
@@ -37,7 +37,7 @@ def normalised(text):
 
 
 def test_tutorial_blocks_run_and_print_what_the_text_shows():
-    for k, (source, expected, printed) in enumerate(run(TUTORIAL.read_text(encoding="utf-8"))):
+    for k, (source, expected, printed) in enumerate(execute(TUTORIAL.read_text(encoding="utf-8"))):
         assert normalised(printed) == normalised(expected), (
             f"python block {k} (starting {source.splitlines()[0]!r}) printed\n{printed}\nbut the tutorial shows\n"
             f"{expected}")

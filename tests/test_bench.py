@@ -1,10 +1,12 @@
 """The benchmark's building blocks: every candidate computes the oracle's gradients (so the timings compare equal
 work), the kernel pairs agree, the tables have their columns, and `python -m tinygrad_rnn bench` runs."""
 import json
+import math
 
 import numpy as np
 import pytest
 
+from tinygrad_rnn import oracle
 from tinygrad_rnn.apps import bench
 from tinygrad_rnn.apps import bench_candidates as bc
 from tinygrad_rnn.apps.cli import build_parser
@@ -48,9 +50,37 @@ def test_candidates_share_weights_and_data():
     assert np.array_equal(a.x, b.x) and a.x.dtype == np.float32 and a.x.shape == (6, 3, 5)
 
 
-def test_gemm_flops():
-    B, I, H, T = bc.SHAPES["M"]
-    assert bc.gemm_flops("gru", "M") == 3 * 2 * T * B * 3 * H * (I + H)
+class Counted(np.ndarray):
+    """An array that adds the flops of every matrix product it takes part in to Counted.flops. What is computed
+    from it is Counted too, so the gradient products (dA with the states and inputs) are seen, not only those with
+    the weights."""
+    flops = 0
+
+    def __array_ufunc__(self, ufunc, method, *inputs, out=None, **kwargs):
+        plain = [x.view(np.ndarray) if isinstance(x, Counted) else x for x in inputs]
+        if out is not None:
+            kwargs["out"] = tuple(o.view(np.ndarray) if isinstance(o, Counted) else o for o in out)
+        result = getattr(ufunc, method)(*plain, **kwargs)
+        if ufunc is np.matmul and method == "__call__":      # `@` and np.matmul(..., out=)
+            Counted.flops += 2 * math.prod(np.shape(result)) * np.shape(plain[0])[-1]
+        if out is not None:
+            return out[0] if len(out) == 1 else out
+        return result.view(Counted) if isinstance(result, np.ndarray) else result
+
+
+def test_gemm_flops_count_the_oracles_matrix_products():
+    """The formula against the products the oracle really computes, forward and backward, on a shape whose four
+    sizes differ (so a B, I, H or T in the wrong place changes the count)."""
+    shape = (2, 3, 5, 7)                                   # B, I, H, T
+    for cell in bc.CELLS:
+        p = bc.problem(cell, shape, "float64", np.random.default_rng(0))
+        params = {name[:-len("_l0")]: w.view(Counted) for name, w in p.state_dict.items()}
+        Counted.flops = 0
+        *_, cache = oracle.forward(cell, p.x, np.zeros((p.B, p.H)), params)
+        grads = oracle.backward(cache, dy=p.dy)
+        assert Counted.flops == bc.gemm_flops(cell, shape), cell
+        expected = bc.make_oracle(cell, shape, "float64", np.random.default_rng(0))()   # counting changed nothing
+        np.testing.assert_allclose(grads["weight_hh"], expected["weight_hh"], rtol=1e-12, err_msg=cell)
 
 
 @pytest.mark.parametrize("kernel", bc.KERNELS)

@@ -426,7 +426,7 @@ def test_sigkill_mid_save_leaves_a_whole_checkpoint(tmp_path):
 
     path = tmp_path / "ckpt.npz"
     checkpoint.save(path, {"w": np.full(2_000_000, 1.0)}, step=1)
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
     rng = np.random.default_rng(0)
     for trial in range(6):
         child = subprocess.Popen([sys.executable, "-c", _SAVER, str(path)], stdout=subprocess.PIPE, text=True,

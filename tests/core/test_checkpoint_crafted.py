@@ -19,7 +19,7 @@ from tinygrad_rnn.apps.charlm import CELLS, CharLM
 from tinygrad_rnn.checkpoint import CheckpointError
 from tinygrad_rnn.apps.cli import main
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CORPUS = "the quick brown fox jumps over the lazy dog. " * 40
 SMALL = ["--hidden", "8", "--layers", "1", "--seq-len", "8", "--batch", "4", "--quiet", "--sample-every", "1000"]
 

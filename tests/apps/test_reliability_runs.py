@@ -10,7 +10,7 @@ import pytest
 from tinygrad_rnn import checkpoint
 from tinygrad_rnn.apps.cli import COMMANDS
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 # ---- 11. determinism -------------------------------------------------------------------------------------------
 TRAIN = """

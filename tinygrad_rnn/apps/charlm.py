@@ -1,7 +1,7 @@
 """The character-level language model: embedding → recurrent layers → dropout → linear decoder to logits."""
 from .. import nn
 
-CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "peephole": nn.PeepholeLSTM, "rnn": nn.RNN}
+CELLS = nn.LAYERS  # the cells a char model can use: every recurrent layer
 
 
 class CharLM(nn.Module):

@@ -31,57 +31,29 @@ class RunError(Exception):
 SEED_LIMIT = 2**64  # torch.manual_seed's unsigned range; numpy's SeedSequence refuses negatives
 
 
-def random_seed(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer in [0, 2**64), got {text!r}") from None
-    if not 0 <= value < SEED_LIMIT:
-        raise argparse.ArgumentTypeError(f"expected an integer in [0, 2**64), got {text}")
-    return value
-
-
-def int_at_least(minimum):
-    """An argparse type: an integer >= minimum."""
+def _number(convert, accept, expected):
+    """An argparse type: convert(text), refused with "expected <expected>, got ..." unless accept(value)."""
     def parse(text):
         try:
-            value = int(text)
+            value = convert(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text}")
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
+        if not accept(value):
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text}")
         return value
     return parse
 
 
-def positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
-    return value
+def int_at_least(minimum):
+    """An argparse type: an integer >= minimum."""
+    return _number(int, lambda v: v >= minimum, f"an integer >= {minimum}")
 
 
-def positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text!r}") from None
-    if not 0 < value < math.inf:                      # inf: a learning rate or temperature no run survives
-        raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text}")
-    return value
-
-
-def probability(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}") from None
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text}")
-    return value
+random_seed = _number(int, lambda v: 0 <= v < SEED_LIMIT, "an integer in [0, 2**64)")
+positive_int = _number(int, lambda v: v > 0, "a positive integer")
+# inf is refused: a learning rate or temperature no run survives
+positive_float = _number(float, lambda v: 0 < v < math.inf, "a positive finite number")
+probability = _number(float, lambda v: 0 <= v < 1, "a number in [0, 1)")
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -26,7 +26,7 @@ from .files import require_regular_file
 from ..tensor import Tensor
 
 HELP = "plot ‖∂L/∂h_t‖ against distance in time for RNN, LSTM, GRU, peephole LSTM (vanishing, exploding, clipping)"
-CELLS = ("rnn", "lstm", "gru", "peephole")
+CELLS = tuple(nn.LAYERS)  # rnn, lstm, gru, peephole
 INPUT_SIZE = 8
 LARGE_GAIN = 1.5      # W_hh ~ N(0, gain²/H): the exploding regime of panel 2
 TRAIN_LR = 0.2

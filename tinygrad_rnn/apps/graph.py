@@ -13,7 +13,7 @@ from .cli import UsageError, positive_int
 from .files import require_regular_file
 
 HELP = "write the tape of a small recurrent layer as Graphviz DOT (one cluster per time step)"
-CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU, "peephole": nn.PeepholeLSTM}
+CELLS = nn.LAYERS
 
 
 def build_graph(cell="lstm", steps=3, fused=True, input_size=2, hidden=4, seed=0):

@@ -43,10 +43,10 @@ class LSTMStep(Function):
     out_widths = (4, 1, 1)  # gates (B, 4H), c, h (B, H)
 
     @staticmethod
-    def forward(ctx, xp, h_prev, c_prev, w_hh, act="sigmoid", with_gates=False, w_hh_t=None, outs=_NO_OUTS):
+    def forward(ctx, xp, h_prev, c_prev, w_hh, act="sigmoid", return_gates=False, w_hh_t=None, outs=_NO_OUTS):
         gates, c, h = calls.lstm_step_forward(xp, h_prev, c_prev, *_recurrent_weight(w_hh, w_hh_t, act), *outs)
         ctx.save_for_backward(h_prev, c_prev, w_hh, gates, c, act)
-        return (h, c, gates) if with_gates else (h, c)
+        return (h, c, gates) if return_gates else (h, c)
 
     @staticmethod
     def backward(ctx, grads, dx_out=None):
@@ -63,12 +63,12 @@ class PeepholeLSTMStep(Function):
     out_widths = (4, 1, 1)  # gates (B, 4H), c, h (B, H)
 
     @staticmethod
-    def forward(ctx, xp, h_prev, c_prev, w_hh, w_ci, w_cf, w_co, act="sigmoid", with_gates=False, w_hh_t=None,
+    def forward(ctx, xp, h_prev, c_prev, w_hh, w_ci, w_cf, w_co, act="sigmoid", return_gates=False, w_hh_t=None,
                 outs=_NO_OUTS):
         w, act, transposed = _recurrent_weight(w_hh, w_hh_t, act)
         gates, c, h = calls.peephole_step_forward(xp, h_prev, c_prev, w, w_ci, w_cf, w_co, act, transposed, *outs)
         ctx.save_for_backward(h_prev, c_prev, w_hh, w_ci, w_cf, w_co, gates, c, act)
-        return (h, c, gates) if with_gates else (h, c)
+        return (h, c, gates) if return_gates else (h, c)
 
     @staticmethod
     def backward(ctx, grads, dx_out=None):
@@ -88,11 +88,11 @@ class GRUStep(Function):
     # per-step ∂hp this backward keeps for ∂W_hh (benchmarks/ measure that peak); per-step arrays are freed as it goes.
 
     @staticmethod
-    def forward(ctx, xp, h_prev, w_hh, b_hh=None, act="sigmoid", with_gates=False, w_hh_t=None):
+    def forward(ctx, xp, h_prev, w_hh, b_hh=None, act="sigmoid", return_gates=False, w_hh_t=None):
         w, act, transposed = _recurrent_weight(w_hh, w_hh_t, act)
         hp, gates, h = calls.gru_step_forward(xp, h_prev, w, b_hh, act, transposed)
         ctx.save_for_backward(h_prev, w_hh, hp, gates, act)
-        return (h, gates) if with_gates else h
+        return (h, gates) if return_gates else h
 
     @staticmethod
     def backward(ctx, grads, dx_out=None):
@@ -110,11 +110,11 @@ class GRUChoStep(Function):
     h = (1−z)⊙n + z⊙h_prev → (h, gates). W_hh arrives cut in its [r; z] and n rows."""
 
     @staticmethod
-    def forward(ctx, xp, h_prev, w_rz, w_n, act="sigmoid", with_gates=False):
+    def forward(ctx, xp, h_prev, w_rz, w_n, act="sigmoid", return_gates=False):
         gates_rz, rh = calls.gru_cho_reset_forward(xp, h_prev @ w_rz.T, h_prev, act)
         n, h = calls.gru_cho_update_forward(xp, rh @ w_n.T, gates_rz, h_prev)
         ctx.save_for_backward(h_prev, w_rz, w_n, gates_rz, rh, n, act)
-        return (h, np.concatenate([gates_rz, n], axis=1)) if with_gates else h
+        return (h, np.concatenate([gates_rz, n], axis=1)) if return_gates else h
 
     @staticmethod
     def backward(ctx, grads, dx_out=None):                 # (allocates its own dxp: dx_out goes unused)

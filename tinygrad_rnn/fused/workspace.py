@@ -2,7 +2,7 @@
 
 A training loop asks for the same shapes every step. Fresh memory costs a page fault per 4 KiB page the first time
 it is written (several µs each on a virtual machine), and glibc returns freed heap memory to the system between
-steps, so without reuse every step pays those faults again: at shape M they were a quarter of the step.
+steps, so without reuse every step pays those faults again (benchmarks/ measure how much).
 
 When is memory free again? Not by counting references (`sys.getrefcount` is an interpreter detail, documented to
 change): by object lifetime. The cache keeps the memory (a plain uint8 array) and hands out an array made over a

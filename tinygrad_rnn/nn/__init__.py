@@ -1,10 +1,11 @@
 """Modules: containers of parameters with PyTorch's names; cells, sequence layers, linear layers and losses."""
 from . import functional
 from .cells import GRUCell, LSTMCell, PeepholeLSTMCell, RNNCell
-from .classic import ClockworkRNN, ClockworkRNNCell, DepthGatedLSTM, DepthGatedLSTMCell
+from .clockwork import ClockworkRNN, ClockworkRNNCell
+from .depth_gated import DepthGatedLSTM, DepthGatedLSTMCell
 from .containers import Dropout, Sequential
 from .embedding import Embedding
-from .layers import GRU, LSTM, RNN, PeepholeLSTM
+from .layers import GRU, LAYERS, LSTM, RNN, PeepholeLSTM
 from .linear import Linear
 from .losses import CrossEntropyLoss, MSELoss, NLLLoss
 from .module import Module, Parameter
@@ -12,4 +13,4 @@ from .module import Module, Parameter
 __all__ = ["CrossEntropyLoss", "Dropout", "Embedding", "GRU", "GRUCell", "LSTM", "LSTMCell", "Linear", "MSELoss",
            "Module", "NLLLoss", "Parameter", "PeepholeLSTM", "PeepholeLSTMCell", "RNN", "RNNCell", "Sequential",
            "functional"]
-__all__ += ["ClockworkRNN", "ClockworkRNNCell", "DepthGatedLSTM", "DepthGatedLSTMCell"]
+__all__ += ["ClockworkRNN", "ClockworkRNNCell", "DepthGatedLSTM", "DepthGatedLSTMCell", "LAYERS"]

@@ -257,3 +257,6 @@ class GRU(RNNBase):
         super().__init__(recurrence, input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
                          dtype=dtype)
         self.reset_after = bool(reset_after)
+
+
+LAYERS = {"rnn": RNN, "lstm": LSTM, "gru": GRU, "peephole": PeepholeLSTM}  # by cell name: what the commands offer

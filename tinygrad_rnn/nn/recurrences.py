@@ -3,7 +3,8 @@
 Each recurrence splits a step into three parts, so a layer can do the expensive, step-independent work once:
 - `project(x, p)`: the input projection W_ih x + biases, for one step or for all T steps in one GEMM;
 - `prepare(p)`: per-sequence views of the recurrent weights (once per sequence, not per step);
-- `step(xp, state, prepared)`: one time step -> (new state, gate activations or None).
+- `step(xp, state, prepared, return_gates=False)`: one time step -> (new state, gate activations or None);
+- `scan_step(prepared, steps)`: the fused step, its shared tensors and options for a Scan, or None.
 With `fused=True` a step is one tape node running a Cython gate kernel; with `fused=False` it is composed of
 primitive ops only (matmul, add, sigmoid, tanh, mul, chunk): the teaching path. Both give the same numbers.
 `p` is a dict of the weights under PyTorch's names: weight_ih, weight_hh, bias_ih, bias_hh (None without bias),
@@ -63,14 +64,15 @@ class RNNRecurrence(Recurrence):
         super().__init__("sigmoid", fused)
         self.nonlinearity = nonlinearity
 
-    def step(self, xp, h, w_hh, want_gates=False):
+    def step(self, xp, state, prepared, return_gates=False):
+        h, w_hh = state, prepared
         if self.fused:
             return F.RNNStep.apply(xp, h, w_hh, nonlinearity=self.nonlinearity), None
         z = xp + h @ w_hh.T
         return (z.tanh() if self.nonlinearity == "tanh" else z.relu()), None
 
-    def scan_step(self, w_hh, steps):
-        return F.RNNStep, (w_hh,), {"nonlinearity": self.nonlinearity, **_transposed(w_hh, steps)}
+    def scan_step(self, prepared, steps):
+        return F.RNNStep, (prepared,), {"nonlinearity": self.nonlinearity, **_transposed(prepared, steps)}
 
 
 class LSTMRecurrence(Recurrence):
@@ -80,19 +82,19 @@ class LSTMRecurrence(Recurrence):
     n_gates = 4
     has_cell_state = True
 
-    def step(self, xp, state, w_hh, want_gates=False):
-        h, c = state
+    def step(self, xp, state, prepared, return_gates=False):
+        (h, c), w_hh = state, prepared
         if self.fused:
-            out = F.LSTMStep.apply(xp, h, c, w_hh, act=self.act, with_gates=want_gates)
-            return out[:2], (out[2] if want_gates else None)
+            out = F.LSTMStep.apply(xp, h, c, w_hh, act=self.act, return_gates=return_gates)
+            return out[:2], (out[2] if return_gates else None)
         zi, zf, zg, zo = (xp + h @ w_hh.T).chunk(4, dim=1)
         i, f, g, o = self.gate(zi), self.gate(zf), zg.tanh(), self.gate(zo)
         c = f * c + i * g
         h = o * c.tanh()
-        return (h, c), (_cat_gates(i, f, g, o) if want_gates else None)
+        return (h, c), (_cat_gates(i, f, g, o) if return_gates else None)
 
-    def scan_step(self, w_hh, steps):
-        return F.LSTMStep, (w_hh,), {"act": self.act, **_transposed(w_hh, steps)}
+    def scan_step(self, prepared, steps):
+        return F.LSTMStep, (prepared,), {"act": self.act, **_transposed(prepared, steps)}
 
 
 class PeepholeLSTMRecurrence(LSTMRecurrence):
@@ -102,18 +104,18 @@ class PeepholeLSTMRecurrence(LSTMRecurrence):
     def prepare(self, p):
         return p["weight_hh"], p["weight_ci"], p["weight_cf"], p["weight_co"]
 
-    def step(self, xp, state, prepared, want_gates=False):
+    def step(self, xp, state, prepared, return_gates=False):
         h, c_prev = state
         w_hh, w_ci, w_cf, w_co = prepared
         if self.fused:
-            out = F.PeepholeLSTMStep.apply(xp, h, c_prev, w_hh, w_ci, w_cf, w_co, act=self.act, with_gates=want_gates)
-            return out[:2], (out[2] if want_gates else None)
+            out = F.PeepholeLSTMStep.apply(xp, h, c_prev, w_hh, w_ci, w_cf, w_co, act=self.act, return_gates=return_gates)
+            return out[:2], (out[2] if return_gates else None)
         zi, zf, zg, zo = (xp + h @ w_hh.T).chunk(4, dim=1)
         i, f, g = self.gate(zi + w_ci * c_prev), self.gate(zf + w_cf * c_prev), zg.tanh()
         c = f * c_prev + i * g
         o = self.gate(zo + w_co * c)
         h = o * c.tanh()
-        return (h, c), (_cat_gates(i, f, g, o) if want_gates else None)
+        return (h, c), (_cat_gates(i, f, g, o) if return_gates else None)
 
     def scan_step(self, prepared, steps):
         return F.PeepholeLSTMStep, tuple(prepared), {"act": self.act, **_transposed(prepared[0], steps)}
@@ -131,17 +133,17 @@ class GRURecurrence(Recurrence):
     def prepare(self, p):
         return p["weight_hh"], p["bias_hh"]
 
-    def step(self, xp, h, prepared, want_gates=False):
-        w_hh, b_hh = prepared
+    def step(self, xp, state, prepared, return_gates=False):
+        h, (w_hh, b_hh) = state, prepared
         if self.fused:
             args = (xp, h, w_hh) if b_hh is None else (xp, h, w_hh, b_hh)
-            out = F.GRUStep.apply(*args, act=self.act, with_gates=want_gates)
-            return out if want_gates else (out, None)
+            out = F.GRUStep.apply(*args, act=self.act, return_gates=return_gates)
+            return out if return_gates else (out, None)
         xr, xz, xn = xp.chunk(3, dim=1)
         hr, hz, hn = _linear(h, w_hh, b_hh, False).chunk(3, dim=1)
         r, z = self.gate(xr + hr), self.gate(xz + hz)
         n = (xn + r * hn).tanh()
-        return (1 - z) * n + z * h, (_cat_gates(r, z, n) if want_gates else None)
+        return (1 - z) * n + z * h, (_cat_gates(r, z, n) if return_gates else None)
 
     def scan_step(self, prepared, steps):
         w_hh, b_hh = prepared
@@ -159,16 +161,16 @@ class GRUChoRecurrence(Recurrence):
         hidden = w_hh.shape[1]
         return w_hh.split([2 * hidden, hidden], dim=0)  # W_hh = [W_hr; W_hz; W_hn], cut once per sequence
 
-    def step(self, xp, h, prepared, want_gates=False):
-        w_rz, w_n = prepared
+    def step(self, xp, state, prepared, return_gates=False):
+        h, (w_rz, w_n) = state, prepared
         if self.fused:
-            out = F.GRUChoStep.apply(xp, h, w_rz, w_n, act=self.act, with_gates=want_gates)
-            return out if want_gates else (out, None)
+            out = F.GRUChoStep.apply(xp, h, w_rz, w_n, act=self.act, return_gates=return_gates)
+            return out if return_gates else (out, None)
         xr, xz, xn = xp.chunk(3, dim=1)
         hr, hz = (h @ w_rz.T).chunk(2, dim=1)
         r, z = self.gate(xr + hr), self.gate(xz + hz)
         n = (xn + (r * h) @ w_n.T).tanh()
-        return (1 - z) * n + z * h, (_cat_gates(r, z, n) if want_gates else None)
+        return (1 - z) * n + z * h, (_cat_gates(r, z, n) if return_gates else None)
 
     def scan_step(self, prepared, steps):
         return F.GRUChoStep, tuple(prepared), {"act": self.act}
@@ -179,8 +181,8 @@ TRANSPOSE_MIN_STEPS = 8  # from here on W_hhᵀ, made once, costs less than the 
 
 def _transposed(w_hh, steps):
     """The Scan option `w_hh_t` (W_hhᵀ, contiguous) for a sequence long enough to repay the copy, else none: the
-    forward's h_prev @ W_hhᵀ is then a plain row-major GEMM (up to 1.4× faster). A one-step call (sampling
-    character by character) keeps W_hh as it is."""
+    forward's h_prev @ W_hhᵀ is then a plain row-major GEMM, which BLAS runs faster than the transposed one. A
+    one-step call (sampling character by character) keeps W_hh as it is."""
     return {"w_hh_t": F.transposed_copy(w_hh)} if steps >= TRANSPOSE_MIN_STEPS else {}
 
 

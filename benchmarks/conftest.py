@@ -55,3 +55,15 @@ def rng():
     """The same generator state for every candidate: the same weights and data."""
     return np.random.default_rng(bc.SEED)
 
+
+@pytest.fixture
+def make_or_skip():
+    """make_or_skip(bc.make..., *args): the candidate's run(), or a skip saying why it cannot run here (torch
+    missing, no peephole LSTM in torch, kernels not built: bench_candidates raises Unavailable for each)."""
+    def make_or_skip(make, *args):
+        try:
+            return make(*args)
+        except bc.Unavailable as err:
+            pytest.skip(str(err))
+    return make_or_skip
+

@@ -8,13 +8,8 @@ from tinygrad_rnn.apps import bench_candidates as bc
 
 @pytest.mark.parametrize("dtype", bc.DTYPES)
 @pytest.mark.parametrize("candidate", bc.CHARLM_CANDIDATES)
-def test_charlm_step(benchmark, rng, candidate, dtype):
-    if candidate == "torch":
-        pytest.importorskip("torch")
-    try:
-        run = bc.make_charlm(candidate, dtype, rng)
-    except bc.Unavailable as err:
-        pytest.skip(str(err))
+def test_charlm_step(benchmark, rng, make_or_skip, candidate, dtype):
+    run = make_or_skip(bc.make_charlm, candidate, dtype, rng)
     benchmark.group = f"charlm {dtype}"
     benchmark.extra_info.update(kind="charlm", candidate=candidate, dtype=dtype)
     assert np.isfinite(benchmark(run))

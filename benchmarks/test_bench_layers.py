@@ -15,13 +15,8 @@ SHAPES = [pytest.param(s, marks=pytest.mark.slow) if s in ("L", "XL") else s for
 @pytest.mark.parametrize("dtype", bc.DTYPES)
 @pytest.mark.parametrize("cell", bc.CELLS)
 @pytest.mark.parametrize("candidate", bc.CANDIDATES)
-def test_forward_backward(benchmark, rng, candidate, cell, dtype, shape):
-    if candidate in bc.TORCH_CANDIDATES:
-        pytest.importorskip("torch")
-    try:
-        run = bc.make(candidate, cell, shape, dtype, rng)
-    except bc.Unavailable as err:
-        pytest.skip(str(err))
+def test_forward_backward(benchmark, rng, make_or_skip, candidate, cell, dtype, shape):
+    run = make_or_skip(bc.make, candidate, cell, shape, dtype, rng)
     benchmark.group = f"{cell} {shape} {dtype}"
     benchmark.extra_info.update(kind="layer", cell=cell, shape=shape, dtype=dtype, candidate=candidate,
                                 T=bc.dims(shape)[3], flops=bc.gemm_flops(cell, shape))

@@ -15,7 +15,7 @@ from tinygrad_rnn import nn, optim
 from tinygrad_rnn.apps.charlm import CharLM, detach_state
 from tinygrad_rnn.nn.functional import cross_entropy
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 H, LONG, SHORT = 32, 20_000, 2_000
 
 
@@ -99,7 +99,7 @@ def test_20000_steps_take_linear_time(scan):
     the length of one chain is compared. Timed as `timeit` times, in a fresh interpreter with the cyclic garbage
     collector paused: its full passes over every live object land in the long run only. The tape needs no
     collector: test_graph_holds_no_reference_cycles."""
-    code = TIMING.format(tests=os.path.join(ROOT, "tests"), scan=scan, short=SHORT, long=LONG)
+    code = TIMING.format(tests=os.path.dirname(os.path.abspath(__file__)), scan=scan, short=SHORT, long=LONG)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert result.returncode == 0, result.stderr[-2000:]
     short, long = map(float, result.stdout.split())

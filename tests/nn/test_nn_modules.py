@@ -13,11 +13,6 @@ TIGHT = dict(rtol=1e-12, atol=1e-12)
 SMOKE = dict(rtol=1e-5, atol=1e-6)
 
 
-@pytest.fixture
-def torch():
-    return pytest.importorskip("torch")
-
-
 def to_torch(torch, module, tmodule):
     """Loads our module's weights into the torch module (the state_dict keys must match)."""
     tmodule.load_state_dict({k: torch.from_numpy(v) for k, v in module.state_dict().items()})

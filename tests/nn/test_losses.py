@@ -20,11 +20,6 @@ CLASS_WEIGHT = np.array([0.5, 2.0, 1.0, 0.0, 3.0])      # a zero-weight class in
 REDUCTIONS = ["mean", "sum", "none"]
 
 
-@pytest.fixture
-def torch():
-    return pytest.importorskip("torch")
-
-
 def make_target(rng, shape, ignore_index=None):
     """Class indices of `shape`, every class present when there is room, some set to ignore_index."""
     t = rng.integers(0, C, size=shape)

@@ -1,7 +1,6 @@
 """gradflow: ‖∂L/∂h_t‖ against distance in time (vanishing in the RNN, kept by the LSTM), exploding gradients and
 clipping, and the command's files and errors."""
 import csv
-import subprocess
 import sys
 
 import numpy as np
@@ -42,11 +41,10 @@ def read_csv(path):
     return {(r["cell"], int(r["distance"])): float(r["grad_norm"]) for r in rows}, rows
 
 
-def test_cli_writes_csv_and_png(tmp_path):
+def test_cli_writes_csv_and_png(tmp_path, run_cli):
     pytest.importorskip("matplotlib")
     out, table = tmp_path / "flow.png", tmp_path / "flow.csv"
-    result = subprocess.run([sys.executable, "-m", "tinygrad_rnn", "gradflow", "--out", str(out), "--csv",
-                             str(table), "--iters", "20"], capture_output=True, text=True)
+    result = run_cli("gradflow", "--out", str(out), "--csv", str(table), "--iters", "20")
     assert result.returncode == 0, result.stderr
     norms, rows = read_csv(table)
     assert list(rows[0]) == ["cell", "distance", "grad_norm"]
@@ -73,7 +71,5 @@ def test_cli_without_matplotlib_writes_the_csv_and_says_how_to_install(tmp_path,
 @pytest.mark.parametrize("args,needle", [(("--length", "0"), "--length"), (("--seed", "x"), "--seed"),
                                          (("--csv", "/nonexistent/dir/f.csv", "--length", "5", "--iters", "1"),
                                           "cannot write")])
-def test_cli_bad_input_is_one_line_and_exit_2(args, needle):
-    result = subprocess.run([sys.executable, "-m", "tinygrad_rnn", "gradflow", *args], capture_output=True, text=True)
-    lines = result.stderr.strip().splitlines()
-    assert result.returncode == 2 and len(lines) == 1 and needle in lines[0], result.stderr
+def test_cli_bad_input_is_one_line_and_exit_2(args, needle, run_cli, assert_refused):
+    assert_refused(run_cli("gradflow", *args), needle)

@@ -35,14 +35,14 @@ def test_weight_gradient_is_not_copied_twice():
     gru = nn.GRU(256, 512, dtype=np.float64)
     x = tg.randn(2, 2, 256, dtype=np.float64)
 
-    def run():
+    def forward_backward():
         for p in gru.parameters():
             p.grad = None
         out, h = gru(x)
         out.sum().backward()
-    run()
+    forward_backward()
     grads = gru.weight_hh_l0.data.nbytes + gru.weight_ih_l0.data.nbytes
-    assert bc.peak_memory(run) < 1.15 * grads
+    assert bc.peak_memory(forward_backward) < 1.15 * grads
 
 
 def test_leaves_fed_by_one_array_get_arrays_of_their_own():

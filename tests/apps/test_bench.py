@@ -1,15 +1,15 @@
 """The benchmark's building blocks: every candidate computes the oracle's gradients (so the timings compare equal
 work), the kernel pairs agree, the tables have their columns, and `python -m tinygrad_rnn bench` runs."""
 import json
-import subprocess
-import sys
+import math
 
 import numpy as np
 import pytest
 
+from tinygrad_rnn import oracle
 from tinygrad_rnn.apps import bench
 from tinygrad_rnn.apps import bench_candidates as bc
-from tinygrad_rnn.apps.cli import build_parser, main
+from tinygrad_rnn.apps.cli import build_parser
 
 TINY = (3, 5, 4, 6)  # B, I, H, T
 
@@ -30,9 +30,9 @@ def _make_or_skip(make, *args):
 
 @pytest.mark.parametrize("cell", bc.CELLS)
 @pytest.mark.parametrize("candidate", bc.CANDIDATES)
-def test_candidate_weight_grads_equal_the_oracle(candidate, cell):
+def test_candidate_weight_grads_equal_the_oracle(candidate, cell, request):
     if candidate in bc.TORCH_CANDIDATES:
-        pytest.importorskip("torch")
+        request.getfixturevalue("torch")                  # the skip when torch is missing
     run = _make_or_skip(bc.make, candidate, cell, TINY, "float64", np.random.default_rng(7))
     expected = bc.make_oracle(cell, TINY, "float64", np.random.default_rng(7))()
     for _ in range(2):                                   # a second call must not accumulate into the first's grads
@@ -50,9 +50,37 @@ def test_candidates_share_weights_and_data():
     assert np.array_equal(a.x, b.x) and a.x.dtype == np.float32 and a.x.shape == (6, 3, 5)
 
 
-def test_gemm_flops():
-    B, I, H, T = bc.SHAPES["M"]
-    assert bc.gemm_flops("gru", "M") == 3 * 2 * T * B * 3 * H * (I + H)
+class Counted(np.ndarray):
+    """An array that adds the flops of every matrix product it takes part in to Counted.flops. What is computed
+    from it is Counted too, so the gradient products (dA with the states and inputs) are seen, not only those with
+    the weights."""
+    flops = 0
+
+    def __array_ufunc__(self, ufunc, method, *inputs, out=None, **kwargs):
+        plain = [x.view(np.ndarray) if isinstance(x, Counted) else x for x in inputs]
+        if out is not None:
+            kwargs["out"] = tuple(o.view(np.ndarray) if isinstance(o, Counted) else o for o in out)
+        result = getattr(ufunc, method)(*plain, **kwargs)
+        if ufunc is np.matmul and method == "__call__":      # `@` and np.matmul(..., out=)
+            Counted.flops += 2 * math.prod(np.shape(result)) * np.shape(plain[0])[-1]
+        if out is not None:
+            return out[0] if len(out) == 1 else out
+        return result.view(Counted) if isinstance(result, np.ndarray) else result
+
+
+def test_gemm_flops_count_the_oracles_matrix_products():
+    """The formula against the products the oracle really computes, forward and backward, on a shape whose four
+    sizes differ (so a B, I, H or T in the wrong place changes the count)."""
+    shape = (2, 3, 5, 7)                                   # B, I, H, T
+    for cell in bc.CELLS:
+        p = bc.problem(cell, shape, "float64", np.random.default_rng(0))
+        params = {name[:-len("_l0")]: w.view(Counted) for name, w in p.state_dict.items()}
+        Counted.flops = 0
+        *_, cache = oracle.forward(cell, p.x, np.zeros((p.B, p.H)), params)
+        grads = oracle.backward(cache, dy=p.dy)
+        assert Counted.flops == bc.gemm_flops(cell, shape), cell
+        expected = bc.make_oracle(cell, shape, "float64", np.random.default_rng(0))()   # counting changed nothing
+        np.testing.assert_allclose(grads["weight_hh"], expected["weight_hh"], rtol=1e-12, err_msg=cell)
 
 
 @pytest.mark.parametrize("kernel", bc.KERNELS)
@@ -67,8 +95,8 @@ def test_kernel_and_its_numpy_twin_agree(kernel):
         np.testing.assert_allclose(c, t, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.usefixtures("torch")
 def test_charlm_step_matches_torch():
-    pytest.importorskip("torch")
     engine = _make_or_skip(bc.make_charlm, "engine", "float64", np.random.default_rng(5))
     torch_step = bc.make_charlm("torch", "float64", np.random.default_rng(5))
     for _ in range(2):                                   # the second loss is after one Adam step on each side
@@ -128,13 +156,8 @@ def test_report_from_pytest_benchmark_json(tmp_path, capsys):
     assert "4.00x" in out and "Some CPU" in out
 
 
-def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "tinygrad_rnn", "bench", *args], capture_output=True, text=True,
-                          timeout=120)
-
-
-def test_cli_quick_prints_the_table():
-    result = _cli("--quick", "--shapes", "S", "--cells", "lstm", "--dtypes", "float32", "--repeats", "2")
+def test_cli_quick_prints_the_table(run_cli):
+    result = run_cli("bench", "--quick", "--shapes", "S", "--cells", "lstm", "--dtypes", "float32", "--repeats", "2")
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "BLAS" in out and "machine:" in out and "t/oracle" in out and "peak MiB" in out
@@ -149,12 +172,5 @@ def test_cli_quick_prints_the_table():
 @pytest.mark.parametrize("args,needle", [(("--shapes", "Q"), "--shapes"), (("--repeats", "0"), "--repeats"),
                                          (("--cells", "lstm,elman"), "elman"), (("--threads", "x"), "--threads"),
                                          (("--json", "/nonexistent/bench.json"), "cannot read")])
-def test_cli_bad_arguments_are_one_line_exit_2(args, needle, capsys):
-    try:
-        code = main(["bench", *args])                   # in-process: the parser exits, a UsageError returns 2
-    except SystemExit as stop:
-        code = stop.code
-    assert code == 2
-    err = capsys.readouterr().err
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and needle in lines[0] and "Traceback" not in err
+def test_cli_bad_arguments_are_one_line_exit_2(args, needle, run_main, assert_refused):
+    assert_refused(run_main(["bench", *args]), needle)         # in-process: the parser exits, a UsageError returns 2

@@ -1,8 +1,4 @@
 """The main job: train a char model on a tiny corpus, sample from it, resume exactly, refuse bad input cleanly."""
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
@@ -74,13 +70,6 @@ def test_sample_from_checkpoint(tmp_path, corpus, capsys):
     assert capsys.readouterr().out == first
 
 
-def cli(*args, cwd=None):
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))   # importable from any cwd
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
-    return subprocess.run([sys.executable, "-m", "tinygrad_rnn", *args], capture_output=True, text=True, cwd=cwd,
-                          env=env)
-
-
 def bad_inputs(tmp_path, corpus):
     empty, binary, other = tmp_path / "empty.txt", tmp_path / "latin1.txt", tmp_path / "other.npz"
     empty.write_text("")
@@ -101,27 +90,21 @@ def bad_inputs(tmp_path, corpus):
     ]
 
 
-def test_bad_input_is_one_line_exit_2_and_clobbers_nothing(tmp_path, corpus):
+def test_bad_input_is_one_line_exit_2_and_clobbers_nothing(tmp_path, corpus, run_cli, assert_refused):
     keep = tmp_path / "char_lm.npz"
     keep.write_bytes(b"precious")
     for args, needle in bad_inputs(tmp_path, corpus):
-        result = cli(*args, cwd=tmp_path)
-        lines = result.stderr.strip().splitlines()
-        assert result.returncode == 2, (args, result.stderr)
-        assert len(lines) == 1 and needle in lines[0] and "Traceback" not in result.stderr, (args, result.stderr)
+        assert_refused(run_cli(*args, cwd=tmp_path), needle)
         assert keep.read_bytes() == b"precious"
 
 
-def test_ctrl_c_saves_a_checkpoint_and_exits_130(tmp_path, corpus):
+def test_ctrl_c_saves_a_checkpoint_and_exits_130(tmp_path, corpus, spawn_cli):
     import signal
     import time
 
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
     out = tmp_path / "interrupted.npz"
-    proc = subprocess.Popen([sys.executable, "-m", "tinygrad_rnn", "train", "--text", corpus, "--out", str(out),
-                             "--steps", "1000000", "--save-every", "1000000", *SMALL], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = spawn_cli("train", "--text", corpus, "--out", str(out), "--steps", "1000000", "--save-every", "1000000",
+                     *SMALL)
     assert "parameters" in proc.stdout.readline()       # the model is built: training starts now
     time.sleep(1.5)
     proc.send_signal(signal.SIGINT)

@@ -3,7 +3,6 @@ import gc
 import re
 import shutil
 import subprocess
-import sys
 import weakref
 
 import numpy as np
@@ -387,13 +386,9 @@ def test_recording_changes_no_numbers():
 
 
 # ---- the graph command ------------------------------------------------------------------------------------------
-def cli(*args):
-    return subprocess.run([sys.executable, "-m", "tinygrad_rnn", *args], capture_output=True, text=True)
-
-
-def test_graph_cli_writes_dot(tmp_path):
+def test_graph_cli_writes_dot(tmp_path, run_cli):
     out = tmp_path / "g.dot"
-    result = cli("graph", "--cell", "peephole", "--steps", "4", "--unfused", "--out", str(out))
+    result = run_cli("graph", "--cell", "peephole", "--steps", "4", "--unfused", "--out", str(out))
     assert result.returncode == 0, result.stderr
     text = out.read_text()
     check_braces(text)
@@ -402,25 +397,23 @@ def test_graph_cli_writes_dot(tmp_path):
 
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed")
-def test_graph_cli_renders_png(tmp_path):
-    result = cli("graph", "--cell", "gru", "--out", str(tmp_path / "g.dot"), "--png")
+def test_graph_cli_renders_png(tmp_path, run_cli):
+    result = run_cli("graph", "--cell", "gru", "--out", str(tmp_path / "g.dot"), "--png")
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "g.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_graph_cli_png_without_graphviz_is_one_line_and_keeps_the_dot(tmp_path, monkeypatch, capsys):
-    from tinygrad_rnn.apps import cli as cli_module, graph as graph_cli
+def test_graph_cli_png_without_graphviz_is_one_line_and_keeps_the_dot(tmp_path, monkeypatch, run_main,
+                                                                        assert_refused):
+    from tinygrad_rnn.apps import graph as graph_cli
 
     monkeypatch.setattr(graph_cli.shutil, "which", lambda name: None)
-    code = cli_module.main(["graph", "--out", str(tmp_path / "g.dot"), "--png"])
-    err = capsys.readouterr().err.strip().splitlines()
-    assert code == 2 and len(err) == 1 and "Graphviz" in err[0] and "install" in err[0]
+    line = assert_refused(run_main(["graph", "--out", str(tmp_path / "g.dot"), "--png"]), "Graphviz")
+    assert "install" in line
     assert (tmp_path / "g.dot").exists() and not (tmp_path / "g.png").exists()
 
 
 @pytest.mark.parametrize("args,needle", [(("--cell", "lstmx"), "invalid choice"), (("--steps", "0"), "--steps"),
                                          (("--out", "/nonexistent/dir/g.dot"), "cannot write")])
-def test_graph_cli_bad_input_is_one_line_and_exit_2(args, needle):
-    result = cli("graph", *args)
-    lines = result.stderr.strip().splitlines()
-    assert result.returncode == 2 and len(lines) == 1 and needle in lines[0], result.stderr
+def test_graph_cli_bad_input_is_one_line_and_exit_2(args, needle, run_cli, assert_refused):
+    assert_refused(run_cli("graph", *args), needle)

@@ -110,8 +110,7 @@ def test_errors_name_class_argument_and_shapes(rng):
 
 
 @pytest.mark.parametrize("name", ["LSTMCell", "GRUCell", "RNNCell"])
-def test_matches_torch(rng, name):
-    torch = pytest.importorskip("torch")
+def test_matches_torch(rng, name, torch):
     ours = getattr(nn, name)(5, 7, dtype=F64)
     ref = getattr(torch.nn, name)(5, 7).double()
     ref.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})

@@ -56,7 +56,7 @@ def make_params(init, dtype=np.float64):
     return [Parameter(np.asarray(x, dtype=dtype)) for x in init]
 
 
-def run(opt, params, grads):
+def apply_steps(opt, params, grads):
     for step_grads in grads:
         for p, g in zip(params, step_grads):
             p.grad = None if g is None else np.array(g, dtype=p.data.dtype)
@@ -77,12 +77,11 @@ def run_torch(torch, name, kwargs, init, grads):
 # ---- parity with torch.optim --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("steps", [1, 5])
 @pytest.mark.parametrize("name,kwargs", CASES, ids=IDS)
-def test_matches_torch(name, kwargs, steps):
-    torch = pytest.importorskip("torch")
+def test_matches_torch(name, kwargs, steps, torch):
     init, grads = problem(steps=steps)
     params = make_params(init)
     opt = getattr(optim, name)(params, **kwargs)
-    ours = run(opt, params, grads)
+    ours = apply_steps(opt, params, grads)
     theirs, topt = run_torch(torch, name, kwargs, init, grads)
     for a, b in zip(ours, theirs):
         np.testing.assert_allclose(a, b.detach().numpy(), **TIGHT)
@@ -100,15 +99,14 @@ PICKED = [4, 12, 15, 19, 24]  # nesterov SGD, AdamW and amsgrad Adam, Adagrad, c
 
 
 @pytest.mark.parametrize("name,kwargs", [CASES[i] for i in PICKED], ids=[IDS[i] for i in PICKED])
-def test_param_groups_and_missing_grads_match_torch(name, kwargs):
-    torch = pytest.importorskip("torch")
+def test_param_groups_and_missing_grads_match_torch(name, kwargs, torch):
     init, grads = problem(seed=1)
     grads[1][0] = grads[3][2] = None  # skipped: no update and, on a first step, no state
     grads[0][1] = None
     params = make_params(init)
     groups = [{"params": params[:1]}, {"params": params[1:], "lr": 0.3, "weight_decay": 0.05}]
     opt = getattr(optim, name)(groups, **kwargs)
-    ours = run(opt, params, grads)
+    ours = apply_steps(opt, params, grads)
     tparams = [torch.tensor(x, requires_grad=True) for x in init]
     tgroups = [{"params": tparams[:1]}, {"params": tparams[1:], "lr": 0.3, "weight_decay": 0.05}]
     topt = getattr(torch.optim, name)(tgroups, foreach=False, **kwargs)
@@ -124,8 +122,7 @@ def test_param_groups_and_missing_grads_match_torch(name, kwargs):
         assert set(g) <= set(tg_) and all(g[k] == tg_[k] for k in g)  # torch adds foreach, maximize, ...
 
 
-def test_defaults_match_torch():
-    torch = pytest.importorskip("torch")
+def test_defaults_match_torch(torch):
     for name in ["SGD", "Adam", "AdamW", "Adagrad", "RMSprop"]:
         ours = getattr(optim, name)([Parameter(np.zeros(2))]).defaults
         theirs = getattr(torch.optim, name)([torch.zeros(2, requires_grad=True)]).defaults
@@ -137,15 +134,15 @@ def test_defaults_match_torch():
 def test_state_dict_round_trip_continues_identically(name, kwargs):
     init, grads = problem(seed=2)
     straight = make_params(init)
-    expected = run(getattr(optim, name)(straight, **kwargs), straight, grads)
+    expected = apply_steps(getattr(optim, name)(straight, **kwargs), straight, grads)
 
     first = make_params(init)
     opt = getattr(optim, name)(first, **kwargs)
-    run(opt, first, grads[:3])
+    apply_steps(opt, first, grads[:3])
     sd = opt.state_dict()
     resumed = make_params([p.data for p in first])  # copies of the parameters at the checkpoint
     snapshot = {i: {k: np.copy(v) for k, v in s.items()} for i, s in sd["state"].items()}
-    for a, b in zip(run(opt, first, grads[3:]), expected):  # the saved dict holds copies: steps leave it alone
+    for a, b in zip(apply_steps(opt, first, grads[3:]), expected):  # the saved dict holds copies: steps leave it alone
         np.testing.assert_array_equal(a, b)
     for i, s in sd["state"].items():
         for k, v in s.items():
@@ -156,7 +153,7 @@ def test_state_dict_round_trip_continues_identically(name, kwargs):
     assert fresh.param_groups[0]["lr"] == opt.param_groups[0]["lr"]
     for arr in (v for s in sd["state"].values() for v in s.values() if isinstance(v, np.ndarray)):
         arr += 1.0  # the loaded state is a copy too
-    got = run(fresh, resumed, grads[3:])
+    got = apply_steps(fresh, resumed, grads[3:])
     for a, b in zip(got, expected):
         np.testing.assert_array_equal(a, b)
 
@@ -164,7 +161,7 @@ def test_state_dict_round_trip_continues_identically(name, kwargs):
 def test_state_dict_layout():
     params = make_params(problem()[0])
     opt = optim.Adam([{"params": params[:2]}, {"params": params[2:], "lr": 0.5}], amsgrad=True)
-    run(opt, params, problem(steps=1)[1])
+    apply_steps(opt, params, problem(steps=1)[1])
     sd = opt.state_dict()
     assert set(sd) == {"state", "param_groups"}
     assert [g["params"] for g in sd["param_groups"]] == [[0, 1], [2]]
@@ -174,7 +171,7 @@ def test_state_dict_layout():
     assert sd["state"][0]["step"] == 1
     assert sd["state"][0]["exp_avg"] is not opt.state[params[0]]["exp_avg"]
     sgd = optim.SGD(params, lr=0.1)  # no momentum: no state, as torch
-    run(sgd, params, problem(steps=1)[1])
+    apply_steps(sgd, params, problem(steps=1)[1])
     assert sgd.state_dict()["state"] == {}
     assert optim.Adagrad(params).state_dict()["state"][2]["step"] == 0  # Adagrad's state exists from the start
 
@@ -183,7 +180,7 @@ def test_load_state_dict_into_float32_casts_state():
     init, grads = problem()
     params = make_params(init)
     opt = optim.Adam(params)
-    run(opt, params, grads[:2])
+    apply_steps(opt, params, grads[:2])
     p32 = make_params(init, np.float32)
     opt32 = optim.Adam(p32)
     opt32.load_state_dict(opt.state_dict())
@@ -193,7 +190,7 @@ def test_load_state_dict_into_float32_casts_state():
 def test_load_state_dict_mismatch_errors():
     params = make_params(problem()[0])
     opt = optim.SGD(params, lr=0.1, momentum=0.9)
-    run(opt, params, problem(steps=1)[1])
+    apply_steps(opt, params, problem(steps=1)[1])
     sd = opt.state_dict()
     two_groups = optim.SGD([{"params": params[:1]}, {"params": params[1:]}], lr=0.1, momentum=0.9)
     with pytest.raises(ValueError, match=r"different number of parameter groups: expected 2 .*received 1"):
@@ -305,8 +302,8 @@ def test_float32_stays_float32(name, kwargs):
     p32, p64 = make_params(init, np.float32), make_params(init)
     opt = getattr(optim, name)(p32, **kwargs)
     arrays = [p.data for p in p32]
-    got = run(opt, p32, grads)
-    want = run(getattr(optim, name)(p64, **kwargs), p64, grads)
+    got = apply_steps(opt, p32, grads)
+    want = apply_steps(getattr(optim, name)(p64, **kwargs), p64, grads)
     for p, arr, a, b in zip(p32, arrays, got, want):
         assert p.data is arr and a.dtype == np.float32
         assert all(v.dtype == np.float32 for v in opt.state[p].values() if isinstance(v, np.ndarray))
@@ -334,8 +331,7 @@ def test_clip_grad_norm_by_hand():
 
 @pytest.mark.parametrize("norm_type", [2.0, 1.0, 3.0, math.inf, "inf"])
 @pytest.mark.parametrize("max_norm", [0.5, 100.0])
-def test_clip_grad_norm_matches_torch(norm_type, max_norm):
-    torch = pytest.importorskip("torch")
+def test_clip_grad_norm_matches_torch(norm_type, max_norm, torch):
     _, grads = problem(seed=4, steps=1)
     params = make_params([np.zeros(s) for s in SHAPES])
     tparams = [torch.zeros(s, dtype=torch.float64, requires_grad=True) for s in SHAPES]
@@ -389,8 +385,7 @@ def test_invalid_arguments(name, kwargs, message):
 
 
 @pytest.mark.parametrize("name,kwargs,message", INVALID, ids=[f"{n}-{m}" for n, _, m in INVALID])
-def test_invalid_argument_messages_are_torchs(name, kwargs, message):
-    torch = pytest.importorskip("torch")
+def test_invalid_argument_messages_are_torchs(name, kwargs, message, torch):
     with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
         getattr(torch.optim, name)([torch.zeros(2, requires_grad=True)], **kwargs)
 

@@ -332,8 +332,7 @@ def test_error_message_is_one_line_even_for_odd_paths(tmp_path):
 
 # ---- PyTorch ------------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("precision", ["float64", "float32"])
-def test_export_loads_into_torch_lstm(tmp_path, precision):
-    torch = pytest.importorskip("torch")
+def test_export_loads_into_torch_lstm(tmp_path, precision, torch):
     dtype, tol = (np.float64, 1e-10) if precision == "float64" else (np.float32, 1e-5)
     tg.manual_seed(3)
     lstm = nn.LSTM(3, 5, num_layers=2, dtype=dtype)
@@ -427,7 +426,7 @@ def test_sigkill_mid_save_leaves_a_whole_checkpoint(tmp_path):
 
     path = tmp_path / "ckpt.npz"
     checkpoint.save(path, {"w": np.full(2_000_000, 1.0)}, step=1)
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
     rng = np.random.default_rng(0)
     for trial in range(6):
         child = subprocess.Popen([sys.executable, "-c", _SAVER, str(path)], stdout=subprocess.PIPE, text=True,

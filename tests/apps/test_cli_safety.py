@@ -3,7 +3,6 @@ device, the corpus or another run's file), a diverging run stops without saving 
 saves as Ctrl-C does, --resume takes explicit flags and continues bit-identically after an interrupt, inputs that
 would block or exhaust memory are refused, and bad values are one line with exit code 2, never a traceback."""
 import errno
-import json
 import os
 import signal
 import stat
@@ -16,9 +15,8 @@ import pytest
 from tinygrad_rnn import checkpoint
 from tinygrad_rnn.apps import resources
 from tinygrad_rnn.apps import train as train_module
-from tinygrad_rnn.apps.cli import main
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CORPUS = "the quick brown fox jumps over the lazy dog. " * 40
 SMALL = ["--hidden", "16", "--layers", "1", "--seq-len", "8", "--batch", "4", "--quiet", "--sample-every", "1000"]
 
@@ -30,50 +28,23 @@ def corpus(tmp_path):
     return str(path)
 
 
-def run_main(argv, capsys):
-    """main(argv) in this process -> (exit code, stdout, stderr); any other exception is reported as the code."""
-    try:
-        code = main(argv)
-    except SystemExit as exit_:
-        code = exit_.code
-    except Exception as err:                      # a traceback: the old behaviour these tests must catch
-        code = f"{type(err).__name__}: {err}"
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
-def refused(argv, capsys, needle, code=2):
-    """Runs argv, asserts one line on stderr containing needle and the exit code; returns that line."""
-    got, _, err = run_main(argv, capsys)
-    lines = err.strip().splitlines()
-    assert got == code, (argv, got, err)
-    assert len(lines) == 1 and needle in lines[0] and "Traceback" not in err, (argv, err)
-    return lines[0]
-
-
 def train_args(corpus, out, *extra):
     return ["train", "--text", corpus, "--out", str(out), *SMALL, *extra]
-
-
-def cli(*args, timeout=120):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])))
-    return subprocess.run([sys.executable, "-m", "tinygrad_rnn", *args], capture_output=True, text=True, env=env,
-                          timeout=timeout)
 
 
 # ---- 7. --out never replaces a device, the corpus, or a file that is not this run's checkpoint ---------------------
 @pytest.mark.skipif(os.geteuid() != 0, reason="os.mknod of a character device needs root")
 @pytest.mark.parametrize("force", [[], ["--force"]])
-def test_out_never_replaces_a_device_node(tmp_path, corpus, capsys, force):
+def test_out_never_replaces_a_device_node(tmp_path, corpus, run_main, assert_refused, force):
     device = tmp_path / "null"
     os.mknod(device, stat.S_IFCHR | 0o666, os.makedev(1, 3))      # a /dev/null of our own, never the system's
-    refused(train_args(corpus, device, "--steps", "2", *force), capsys, "is a character device")
+    assert_refused(run_main(train_args(corpus, device, "--steps", "2", *force)), "is a character device")
     st = os.lstat(device)
     assert stat.S_ISCHR(st.st_mode) and (os.major(st.st_rdev), os.minor(st.st_rdev)) == (1, 3)
 
 
 @pytest.mark.parametrize("kind", ["fifo", "directory", "symlink to a fifo"])
-def test_out_never_replaces_a_fifo_or_a_directory(tmp_path, corpus, capsys, kind):
+def test_out_never_replaces_a_fifo_or_a_directory(tmp_path, corpus, run_main, assert_refused, kind):
     target = tmp_path / "target"
     if kind == "directory":
         target.mkdir()
@@ -83,41 +54,41 @@ def test_out_never_replaces_a_fifo_or_a_directory(tmp_path, corpus, capsys, kind
     if kind.startswith("symlink"):
         out = tmp_path / "link.npz"
         os.symlink(target, out)
-    refused(train_args(corpus, out, "--steps", "2", "--force"), capsys, "expected a checkpoint file")
+    assert_refused(run_main(train_args(corpus, out, "--steps", "2", "--force")), "expected a checkpoint file")
     mode = os.lstat(target).st_mode
     assert stat.S_ISDIR(mode) if kind == "directory" else stat.S_ISFIFO(mode)
     assert not kind.startswith("symlink") or os.path.islink(out)
 
 
 @pytest.mark.parametrize("same", ["the path", "a hard link"])
-def test_out_never_replaces_the_corpus(tmp_path, corpus, capsys, same):
+def test_out_never_replaces_the_corpus(tmp_path, corpus, run_main, assert_refused, same):
     out = corpus
     if same == "a hard link":
         out = str(tmp_path / "link.npz")
         os.link(corpus, out)
-    refused(train_args(corpus, out, "--steps", "2", "--force"), capsys, "is the corpus")
+    assert_refused(run_main(train_args(corpus, out, "--steps", "2", "--force")), "is the corpus")
     with open(corpus, encoding="utf-8") as f:
         assert f.read() == CORPUS
 
 
-def test_out_replaces_a_file_that_is_not_a_checkpoint_only_with_force(tmp_path, corpus, capsys):
+def test_out_replaces_a_file_that_is_not_a_checkpoint_only_with_force(tmp_path, corpus, run_main, assert_refused):
     out = tmp_path / "notes.npz"
     out.write_bytes(b"precious notes")
-    refused(train_args(corpus, out, "--steps", "2"), capsys, "is not a checkpoint; pass --force")
+    assert_refused(run_main(train_args(corpus, out, "--steps", "2")), "is not a checkpoint; pass --force")
     assert out.read_bytes() == b"precious notes"
-    assert run_main(train_args(corpus, out, "--steps", "2", "--force"), capsys)[0] == 0
+    assert run_main(train_args(corpus, out, "--steps", "2", "--force")).returncode == 0
     assert checkpoint.load(str(out))["step"] == 2
 
 
-def test_out_refuses_another_runs_checkpoint_unless_resumed_or_forced(tmp_path, corpus, capsys):
+def test_out_refuses_another_runs_checkpoint_unless_resumed_or_forced(tmp_path, corpus, run_main, assert_refused):
     out = tmp_path / "run.npz"
-    assert run_main(train_args(corpus, out, "--steps", "2"), capsys)[0] == 0
+    assert run_main(train_args(corpus, out, "--steps", "2")).returncode == 0
     first = out.read_bytes()
-    line = refused(train_args(corpus, out, "--steps", "3", "--seed", "1"), capsys, "another run (step 2)")
+    line = assert_refused(run_main(train_args(corpus, out, "--steps", "3", "--seed", "1")), "another run (step 2)")
     assert f"--resume {out}" in line and out.read_bytes() == first
-    assert run_main(train_args(corpus, out, "--steps", "3", "--resume", str(out)), capsys)[0] == 0
+    assert run_main(train_args(corpus, out, "--steps", "3", "--resume", str(out))).returncode == 0
     assert checkpoint.load(str(out))["step"] == 3
-    assert run_main(train_args(corpus, out, "--steps", "1", "--force"), capsys)[0] == 0
+    assert run_main(train_args(corpus, out, "--steps", "1", "--force")).returncode == 0
     assert checkpoint.load(str(out))["step"] == 1
 
 
@@ -135,14 +106,15 @@ def no_training(monkeypatch):
 @pytest.mark.parametrize("bad,needle", [("missing/dir/out.npz", "does not exist"),
                                         ("a_directory", "is a directory"),
                                         ("x" * 240 + ".npz", "File name too long")])
-def test_bad_out_is_refused_before_training(tmp_path, corpus, capsys, no_training, bad, needle):
+def test_bad_out_is_refused_before_training(tmp_path, corpus, run_main, assert_refused, no_training, bad, needle):
     (tmp_path / "a_directory").mkdir()
-    refused(train_args(corpus, tmp_path / bad, "--steps", "3", "--save-every", "3"), capsys, needle)
+    assert_refused(run_main(train_args(corpus, tmp_path / bad, "--steps", "3", "--save-every", "3")), needle)
     assert no_training == []
     assert sorted(os.listdir(tmp_path)) == ["a_directory", "corpus.txt"]
 
 
-def test_out_on_a_read_only_filesystem_is_refused_before_training(tmp_path, corpus, capsys, no_training,
+def test_out_on_a_read_only_filesystem_is_refused_before_training(tmp_path, corpus, run_main, assert_refused,
+                                                                  no_training,
                                                                   monkeypatch):
     """Root writes through chmod, so the read-only mount is simulated: creating a file there fails with EROFS."""
     read_only = tmp_path / "ro"
@@ -155,43 +127,42 @@ def test_out_on_a_read_only_filesystem_is_refused_before_training(tmp_path, corp
         return real_open(path, flags, *args, **kwargs)
 
     monkeypatch.setattr(os, "open", open_)
-    refused(train_args(corpus, read_only / "out.npz", "--steps", "3"), capsys, "Read-only file system")
+    assert_refused(run_main(train_args(corpus, read_only / "out.npz", "--steps", "3")),
+                   "Read-only file system")
     assert no_training == [] and os.listdir(read_only) == []
 
 
 # ---- 9. a non-finite loss stops the run and keeps the last good checkpoint -------------------------------------------
-def test_parse_refuses_infinite_lr_and_clip(corpus, capsys):
+def test_parse_refuses_infinite_lr_and_clip(corpus, run_main, assert_refused):
     for flag in ("--lr", "--clip"):
-        refused(["train", "--text", corpus, flag, "inf"], capsys, f"argument {flag}: expected a positive finite")
+        assert_refused(run_main(["train", "--text", corpus, flag, "inf"]),
+                       f"argument {flag}: expected a positive finite")
 
 
-def test_a_diverging_run_stops_and_keeps_the_last_checkpoint(tmp_path, corpus, capsys):
+def test_a_diverging_run_stops_and_keeps_the_last_checkpoint(tmp_path, corpus, run_main, assert_refused):
     out = tmp_path / "good.npz"
-    assert run_main(train_args(corpus, out, "--steps", "2"), capsys)[0] == 0
+    assert run_main(train_args(corpus, out, "--steps", "2")).returncode == 0
     good = out.read_bytes()
-    line = refused(train_args(corpus, out, "--resume", str(out), "--steps", "10", "--save-every", "1",
-                              "--lr", "1e308"), capsys, "training stopped", code=1)
+    line = assert_refused(run_main(train_args(corpus, out, "--resume", str(out), "--steps", "10", "--save-every", "1",
+                                              "--lr", "1e308")), "training stopped", code=1)
     assert "not finite" in line or "nan" in line
     assert f"{out} keeps the checkpoint of step 2" in line
     assert out.read_bytes() == good                       # never NaN weights over the last good checkpoint
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_a_run_diverging_from_the_start_saves_nothing(tmp_path, corpus, capsys, dtype):
+def test_a_run_diverging_from_the_start_saves_nothing(tmp_path, corpus, run_main, assert_refused, dtype):
     out = tmp_path / "new.npz"
-    line = refused(train_args(corpus, out, "--steps", "10", "--save-every", "1", "--lr", "1e308", "--dtype", dtype),
-                   capsys, "no checkpoint was saved", code=1)
+    line = assert_refused(run_main(train_args(corpus, out, "--steps", "10", "--save-every", "1", "--lr", "1e308",
+                                              "--dtype", dtype)), "no checkpoint was saved", code=1)
     assert "at step 1" in line or "at step 2" in line
     assert not out.exists() and sorted(os.listdir(tmp_path)) == ["corpus.txt"]
 
 
 # ---- 10. SIGTERM saves as Ctrl-C does; exit 128 + the signal; a killed save's leftovers are cleared ------------------
-def test_sigterm_saves_a_checkpoint_and_exits_143(tmp_path, corpus):
+def test_sigterm_saves_a_checkpoint_and_exits_143(tmp_path, corpus, spawn_cli):
     out = tmp_path / "term.npz"
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])))
-    proc = subprocess.Popen([sys.executable, "-m", "tinygrad_rnn", *train_args(corpus, out, "--steps", "10000000",
-                                                                                "--save-every", "10000000")],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = spawn_cli(*train_args(corpus, out, "--steps", "10000000", "--save-every", "10000000"))
     assert "parameters" in proc.stdout.readline()       # printed once the handlers are in place
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=120)
@@ -214,15 +185,15 @@ def interrupt_at(monkeypatch, step, signum=signal.SIGINT):
     monkeypatch.setattr(train_module, "detach_state", detach_state)
 
 
-def test_ctrl_c_saves_and_exits_130_in_process(tmp_path, corpus, capsys, monkeypatch):
+def test_ctrl_c_saves_and_exits_130_in_process(tmp_path, corpus, run_main, monkeypatch):
     interrupt_at(monkeypatch, 3)
     out = tmp_path / "int.npz"
-    code, _, err = run_main(train_args(corpus, out, "--steps", "50"), capsys)
-    assert code == 130 and err.strip() == f"interrupted at step 3: checkpoint saved to {out}"
+    result = run_main(train_args(corpus, out, "--steps", "50"))
+    assert result.returncode == 130 and result.stderr.strip() == f"interrupted at step 3: checkpoint saved to {out}"
     assert checkpoint.load(str(out))["step"] == 3
 
 
-def test_the_next_save_removes_temporaries_left_by_a_killed_save(tmp_path, corpus, capsys):
+def test_the_next_save_removes_temporaries_left_by_a_killed_save(tmp_path, corpus, run_main):
     out = tmp_path / "k.npz"
     kill_mid_save = (f"import os, signal\nfrom tinygrad_rnn import checkpoint\n"
                      f"def write(f):\n    f.write(b'half a checkpoint'); f.flush(); os.kill(os.getpid(), signal.SIGKILL)\n"
@@ -235,38 +206,38 @@ def test_the_next_save_removes_temporaries_left_by_a_killed_save(tmp_path, corpu
     live.write_bytes(b"")
     other = tmp_path / ".other.npz.4194305.0123abcd.tmp"         # another path's (4194305 > Linux's PID_MAX_LIMIT)
     other.write_bytes(b"")
-    assert run_main(train_args(corpus, out, "--steps", "2"), capsys)[0] == 0
+    assert run_main(train_args(corpus, out, "--steps", "2")).returncode == 0
     assert sorted(n for n in os.listdir(tmp_path) if n.endswith(".tmp")) == sorted([live.name, other.name])
     assert checkpoint.load(str(out))["step"] == 2
 
 
 # ---- 11. --resume: explicit flags win and are reported; an interrupted run resumes bit-identically ------------------
-def test_explicit_flags_win_over_the_checkpoint_on_resume(tmp_path, corpus, capsys):
+def test_explicit_flags_win_over_the_checkpoint_on_resume(tmp_path, corpus, run_main):
     out = tmp_path / "r.npz"
-    assert run_main(train_args(corpus, out, "--steps", "2", "--lr", "0.01", "--clip", "2"), capsys)[0] == 0
-    code, stdout, _ = run_main(["train", "--text", corpus, "--out", str(out), "--resume", str(out), "--steps", "4",
-                                "--lr", "0.02", "--quiet"], capsys)
-    assert code == 0
-    assert "resuming" in stdout and "--lr 0.02 (checkpoint: 0.01)" in stdout
+    assert run_main(train_args(corpus, out, "--steps", "2", "--lr", "0.01", "--clip", "2")).returncode == 0
+    result = run_main(["train", "--text", corpus, "--out", str(out), "--resume", str(out), "--steps", "4",
+                       "--lr", "0.02", "--quiet"])
+    assert result.returncode == 0
+    assert "resuming" in result.stdout and "--lr 0.02 (checkpoint: 0.01)" in result.stdout
     saved = checkpoint.load(str(out))
     assert saved["step"] == 4 and saved["optimizer"]["param_groups"][0]["lr"] == 0.02
     # not given: the checkpoint's (--seq-len 8, --batch 4 and --clip 2 from the first run, --lr 0.02 from the second)
     assert (saved["config"]["seq_len"], saved["config"]["batch"], saved["config"]["clip"]) == (8, 4, 2.0)
-    assert run_main(["train", "--text", corpus, "--out", str(out), "--resume", str(out), "--steps", "5", "--quiet"],
-                    capsys)[0] == 0
+    assert run_main(["train", "--text", corpus, "--out", str(out), "--resume", str(out), "--steps", "5",
+                     "--quiet"]).returncode == 0
     assert checkpoint.load(str(out))["optimizer"]["param_groups"][0]["lr"] == 0.02
 
 
-def test_help_says_flags_win_on_resume(capsys):
-    code, out, _ = run_main(["train", "--help"], capsys)
-    assert code == 0 and "given on the command line" in " ".join(out.split())
+def test_help_says_flags_win_on_resume(run_main):
+    result = run_main(["train", "--help"])
+    assert result.returncode == 0 and "given on the command line" in " ".join(result.stdout.split())
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_resume_after_an_interrupt_is_bit_identical(tmp_path, corpus, capsys, monkeypatch, signum):
+def test_resume_after_an_interrupt_is_bit_identical(tmp_path, corpus, run_main, monkeypatch, signum):
     model = ["--layers", "2", "--dropout", "0.2", "--steps", "8", "--save-every", "100"]
     straight = tmp_path / "straight.npz"
-    assert run_main(train_args(corpus, straight, *model), capsys)[0] == 0
+    assert run_main(train_args(corpus, straight, *model)).returncode == 0
     def as_ctrl_c(signum, frame):
         raise KeyboardInterrupt
 
@@ -276,12 +247,12 @@ def test_resume_after_an_interrupt_is_bit_identical(tmp_path, corpus, capsys, mo
         try:
             interrupt_at(patch, 3, signum)
             broken = tmp_path / "broken.npz"
-            assert run_main(train_args(corpus, broken, *model), capsys)[0] == 128 + signum
+            assert run_main(train_args(corpus, broken, *model)).returncode == 128 + signum
         finally:
             if signum == signal.SIGTERM:
                 signal.signal(signal.SIGTERM, previous)
     assert checkpoint.load(str(broken))["step"] == 3
-    assert run_main(train_args(corpus, broken, *model, "--resume", str(broken)), capsys)[0] == 0
+    assert run_main(train_args(corpus, broken, *model, "--resume", str(broken))).returncode == 0
     a, b = checkpoint.load(str(straight)), checkpoint.load(str(broken))
     assert b["step"] == 8 and list(a["model"]) == list(b["model"])
     for name in a["model"]:
@@ -293,7 +264,7 @@ def test_resume_after_an_interrupt_is_bit_identical(tmp_path, corpus, capsys, mo
 
 
 # ---- 12. inputs that would block or exhaust memory ------------------------------------------------------------------
-def test_fifos_as_inputs_are_refused_not_waited_on(tmp_path, corpus):
+def test_fifos_as_inputs_are_refused_not_waited_on(tmp_path, corpus, run_cli, assert_refused):
     """In a child process with a timeout: the old code blocked forever opening the FIFO."""
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
@@ -301,27 +272,28 @@ def test_fifos_as_inputs_are_refused_not_waited_on(tmp_path, corpus):
                          (["sample", str(fifo)], "FIFO"),
                          (["train", "--text", corpus, "--resume", str(fifo)], "FIFO"),
                          (["bench", "--json", str(fifo)], "FIFO")):
-        result = cli(*args, timeout=60)
-        lines = result.stderr.strip().splitlines()
-        assert result.returncode == 2 and len(lines) == 1 and needle in lines[0], (args, result.stderr)
+        assert_refused(run_cli(*args, timeout=60), needle)
 
 
-def test_the_corpus_size_is_capped(tmp_path, capsys):
+def test_the_corpus_size_is_capped(tmp_path, run_main, assert_refused):
     big = tmp_path / "big.txt"
     with open(big, "wb") as f:
         f.truncate(100_000_001)                  # sparse: 100 MB of zeros that take no disk
-    refused(["train", "--text", str(big)], capsys, "100,000,001 bytes, more than --max-text-bytes 100,000,000")
+    assert_refused(run_main(["train", "--text", str(big)]),
+                   "100,000,001 bytes, more than --max-text-bytes 100,000,000")
     small = tmp_path / "small.txt"
     small.write_text(CORPUS, encoding="utf-8")
-    refused(["train", "--text", str(small), "--max-text-bytes", "1000"], capsys, "more than --max-text-bytes 1,000")
+    assert_refused(run_main(["train", "--text", str(small), "--max-text-bytes", "1000"]),
+                   "more than --max-text-bytes 1,000")
 
 
 @pytest.mark.parametrize("sizes", [["--layers", "1000000"], ["--hidden", str(10**9)]])
-def test_models_larger_than_the_machine_are_refused_before_allocating(tmp_path, corpus, capsys, monkeypatch, sizes,
+def test_models_larger_than_the_machine_are_refused_before_allocating(tmp_path, corpus, run_main, assert_refused,
+                                                                      monkeypatch, sizes,
                                                                       no_training):
     monkeypatch.setattr(resources, "machine_memory", lambda: 16 * 10**9)     # the same answer on every machine
-    line = refused(["train", "--text", corpus, "--out", str(tmp_path / "m.npz"), "--batch", "4", "--seq-len", "8",
-                    "--quiet", *sizes], capsys, "needs about")
+    line = assert_refused(run_main(["train", "--text", corpus, "--out", str(tmp_path / "m.npz"), "--batch", "4",
+                                    "--seq-len", "8", "--quiet", *sizes]), "needs about")
     assert "more than this machine's 16.0 GB" in line and " ".join(sizes) in line
     assert no_training == [] and not (tmp_path / "m.npz").exists()
 
@@ -338,49 +310,51 @@ def test_the_memory_estimate_counts_weights_optimizer_and_activations():
 
 # ---- 13. one line and exit 2, never a traceback -------------------------------------------------------------------
 @pytest.fixture
-def char_checkpoint(tmp_path, corpus, capsys):
+def char_checkpoint(tmp_path, corpus, run_main):
     out = tmp_path / "model.npz"
-    assert run_main(train_args(corpus, out, "--steps", "2"), capsys)[0] == 0
+    assert run_main(train_args(corpus, out, "--steps", "2")).returncode == 0
     return str(out)
 
 
-def test_seeds_outside_numpys_range_are_refused(tmp_path, corpus, char_checkpoint, capsys, monkeypatch):
+def test_seeds_outside_numpys_range_are_refused(tmp_path, corpus, char_checkpoint, run_main, assert_refused,
+                                                monkeypatch):
     monkeypatch.chdir(tmp_path)                   # (gradflow and train would write their outputs here)
     for command in (["train", "--text", corpus, *SMALL, "--steps", "1"], ["sample", char_checkpoint],
                     ["adding", "--steps", "1", "--length", "4"], ["demo", "--steps", "1"],
                     ["gradflow", "--length", "3", "--iters", "1"]):
         for seed in ("-1", str(2**64)):
-            refused([*command, "--seed", seed], capsys, "argument --seed: expected an integer in [0, 2**64)")
+            assert_refused(run_main([*command, "--seed", seed]),
+                           "argument --seed: expected an integer in [0, 2**64)")
 
 
-def test_a_tiny_temperature_samples_the_argmax_instead_of_nan(char_checkpoint, capsys):
+def test_a_tiny_temperature_samples_the_argmax_instead_of_nan(char_checkpoint, run_main):
     outputs = []
     for seed in ("1", "2"):
-        code, out, err = run_main(["sample", char_checkpoint, "--temperature", "1e-320", "--length", "30", "--prime", "the ",
-                                   "--seed", seed], capsys)
-        assert code == 0 and err == "", err
-        outputs.append(out)
+        result = run_main(["sample", char_checkpoint, "--temperature", "1e-320", "--length", "30", "--prime", "the ",
+                           "--seed", seed])
+        assert result.returncode == 0 and result.stderr == "", result.stderr
+        outputs.append(result.stdout)
     assert outputs[0] == outputs[1] and len(outputs[0]) == 4 + 30 + 1      # greedy: the seed does not matter
 
 
-def test_adding_needs_two_steps(capsys):
-    refused(["adding", "--length", "1"], capsys, "argument --length: expected an integer >= 2, got 1")
+def test_adding_needs_two_steps(run_main, assert_refused):
+    assert_refused(run_main(["adding", "--length", "1"]), "argument --length: expected an integer >= 2, got 1")
 
 
-def test_bench_json_nested_too_deeply(tmp_path, capsys):
+def test_bench_json_nested_too_deeply(tmp_path, run_main, assert_refused):
     deep = tmp_path / "deep.json"
     deep.write_text("[" * 200_000 + "]" * 200_000)
-    refused(["bench", "--json", str(deep)], capsys, "nested too deeply")
+    assert_refused(run_main(["bench", "--json", str(deep)]), "nested too deeply")
 
 
-def test_checkpoint_errors_become_one_line(tmp_path, corpus, char_checkpoint, capsys, monkeypatch):
+def test_checkpoint_errors_become_one_line(tmp_path, corpus, char_checkpoint, run_main, assert_refused, monkeypatch):
     """Whatever checkpoint.load refuses (its CheckpointError names the path) is one line, exit 2, for both readers."""
     def load(path, *args, **kwargs):
         raise checkpoint.CheckpointError(f"{path}: config 'hidden': expected a positive int,\nbut got 'sixteen'")
     monkeypatch.setattr(checkpoint, "load", load)
-    refused(["sample", char_checkpoint], capsys, f"{char_checkpoint}: config 'hidden'")
-    refused(["train", "--text", corpus, "--resume", char_checkpoint, "--out", char_checkpoint], capsys,
-            f"{char_checkpoint}: config 'hidden'")
+    assert_refused(run_main(["sample", char_checkpoint]), f"{char_checkpoint}: config 'hidden'")
+    assert_refused(run_main(["train", "--text", corpus, "--resume", char_checkpoint, "--out", char_checkpoint]),
+                   f"{char_checkpoint}: config 'hidden'")
 
 
 def crafted(tmp_path, name, good, **changes):
@@ -395,7 +369,8 @@ def crafted(tmp_path, name, good, **changes):
     return path
 
 
-def test_crafted_checkpoints_are_one_line_for_resume_and_sample(tmp_path, corpus, char_checkpoint, capsys):
+def test_crafted_checkpoints_are_one_line_for_resume_and_sample(tmp_path, corpus, char_checkpoint, run_main,
+                                                                assert_refused):
     cases = {"optimizer": dict(config={"optimizer": "lbfgs"}), "clip": dict(config={"clip": -1.0}),
              "no_config": dict(config=None), "rng": dict(rng_state={"bit_generator": "nonsense"})}
     for name, changes in cases.items():
@@ -405,21 +380,17 @@ def test_crafted_checkpoints_are_one_line_for_resume_and_sample(tmp_path, corpus
             checkpoint.save(path, saved["model"], saved["optimizer"], None, saved["vocab"], saved["step"])
         else:
             path = crafted(tmp_path, f"{name}.npz", char_checkpoint, **changes)
-        got, _, err = run_main(["train", "--text", corpus, "--resume", path, "--out", path, "--steps", "3",
-                                "--quiet"], capsys)
-        assert got == 2 and len(err.strip().splitlines()) == 1 and path in err, (name, got, err)
-    got, _, err = run_main(["sample", str(tmp_path / "no_config.npz")], capsys)
-    assert got == 2 and len(err.strip().splitlines()) == 1 and "no_config.npz" in err, err
+        assert_refused(run_main(["train", "--text", corpus, "--resume", path, "--out", path, "--steps", "3",
+                                 "--quiet"]), path)
+    assert_refused(run_main(["sample", str(tmp_path / "no_config.npz")]), "no_config.npz")
 
 
-def test_graph_and_gradflow_outputs_refuse_fifos_and_devices(tmp_path):
+def test_graph_and_gradflow_outputs_refuse_fifos_and_devices(tmp_path, run_cli, assert_refused):
     """In a child process with a timeout: opening a FIFO for writing blocked until a reader came, forever."""
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
     for args in (["graph", "--steps", "2", "--out", str(fifo)],
                  ["gradflow", "--length", "3", "--iters", "1", "--csv", str(fifo), "--out", str(tmp_path / "g.png")],
                  ["gradflow", "--length", "3", "--iters", "1", "--csv", str(tmp_path / "g.csv"), "--out", str(fifo)]):
-        result = cli(*args, timeout=60)
-        lines = result.stderr.strip().splitlines()
-        assert result.returncode == 2 and len(lines) == 1 and "FIFO" in lines[0], (args, result.stderr)
+        assert_refused(run_cli(*args, timeout=60), "FIFO")
         assert stat.S_ISFIFO(os.lstat(fifo).st_mode)

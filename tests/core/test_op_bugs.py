@@ -13,11 +13,6 @@ F64 = np.float64
 TIGHT = dict(rtol=1e-12, atol=1e-14, equal_nan=True)
 
 
-@pytest.fixture
-def torch():
-    return pytest.importorskip("torch")
-
-
 def leaf(data, dtype=F64):
     return Tensor(np.asarray(data, dtype=dtype), requires_grad=True, dtype=dtype)
 

@@ -19,7 +19,7 @@ from tinygrad_rnn.apps.charlm import CELLS, CharLM
 from tinygrad_rnn.checkpoint import CheckpointError
 from tinygrad_rnn.apps.cli import main
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CORPUS = "the quick brown fox jumps over the lazy dog. " * 40
 SMALL = ["--hidden", "8", "--layers", "1", "--seq-len", "8", "--batch", "4", "--quiet", "--sample-every", "1000"]
 
@@ -76,12 +76,6 @@ def ckpt(trained, tmp_path):
     path = tmp_path / "ckpt.npz"
     shutil.copy(trained[0], path)
     return path
-
-
-def cli(*args, cwd):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")])))
-    return subprocess.run([sys.executable, "-m", "tinygrad_rnn", *args], capture_output=True, text=True, cwd=cwd,
-                          env=env, timeout=120)
 
 
 def set_config(key, value):
@@ -414,13 +408,12 @@ def test_train_s_model_keys_are_the_ones_checked():
     ("train", _group("lr", "fast")),
     ("train", _rng(_pcg_state(state=-1))),
 ], ids=["sample hidden 'sixteen'", "sample NaN weights", "train --resume lr 'fast'", "train --resume bad rng"])
-def test_cli_refuses_crafted_checkpoint_in_one_line(ckpt, trained, tmp_path, command, change):
+def test_cli_refuses_crafted_checkpoint_in_one_line(ckpt, trained, tmp_path, command, change, run_cli,
+                                                    assert_refused):
     craft(ckpt, change)
     before = ckpt.read_bytes()
     args = (["sample", str(ckpt), "--length", "5", "--prime", "the"] if command == "sample" else
             ["train", "--text", str(trained[1]), "--resume", str(ckpt), "--out", str(tmp_path / "new.npz"),
              "--steps", "3", *SMALL[4:]])
-    result = cli(*args, cwd=tmp_path)
-    lines = result.stderr.strip().splitlines()
-    assert result.returncode == 2 and len(lines) == 1 and str(ckpt) in lines[0], result.stderr
+    assert_refused(run_cli(*args, cwd=tmp_path), str(ckpt))
     assert ckpt.read_bytes() == before and not (tmp_path / "new.npz").exists()

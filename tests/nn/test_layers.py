@@ -20,7 +20,7 @@ def has_c(layer):
     return isinstance(layer, (nn.LSTM, nn.PeepholeLSTM))
 
 
-def run(layer, x, h0=None, c0=None, lengths=None, weights=None, rng=None):
+def forward_backward(layer, x, h0=None, c0=None, lengths=None, weights=None, rng=None):
     """Forward, a random linear loss over output and final states, backward; returns (out, states, loss weights)."""
     hx = None if h0 is None else ((h0, c0) if has_c(layer) else h0)
     out, state = layer(x, hx, lengths=lengths)
@@ -45,7 +45,7 @@ def test_fused_equals_unfused(rng, name):
         layer = cls(4, 5, num_layers=2, bidirectional=True, fused=fused, dtype=F64, **kwargs)
         data = np.random.default_rng(0)
         x, h0, c0 = leaves(data, (6, 3, 4), 1) + leaves(data, (4, 3, 5), 2)
-        out, states, _ = run(layer, x, h0, c0, lengths=[6, 2, 4], rng=np.random.default_rng(1))
+        out, states, _ = forward_backward(layer, x, h0, c0, lengths=[6, 2, 4], rng=np.random.default_rng(1))
         grads = [x.grad, h0.grad] + ([c0.grad] if has_c(layer) else []) + [p.grad for p in layer.parameters()]
         results.append([out.data] + [s.data for s in states] + grads)
     for a, b in zip(*results):
@@ -65,8 +65,7 @@ def test_gradcheck_layer(rng, name):
 @pytest.mark.parametrize("batch_first", [False, True], ids=["seq_first", "batch_first"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
 @pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
-def test_matches_torch(rng, name, dtype, batch_first):
-    torch = pytest.importorskip("torch")
+def test_matches_torch(rng, name, dtype, batch_first, torch):
     tol = dict(rtol=1e-10, atol=1e-11) if dtype == np.float64 else dict(rtol=1e-5, atol=1e-5)
     ours = getattr(nn, name)(4, 6, num_layers=2, bidirectional=True, batch_first=batch_first, dtype=dtype)
     ref = getattr(torch.nn, name)(4, 6, num_layers=2, bidirectional=True, batch_first=batch_first)
@@ -75,7 +74,7 @@ def test_matches_torch(rng, name, dtype, batch_first):
     shape = (3, 5, 4) if batch_first else (5, 3, 4)
     x, h0, c0 = leaves(rng, shape, 1, dtype) + leaves(rng, (4, 3, 6), 2, dtype)
     xt, h0t, c0t = (torch.tensor(t.data, requires_grad=True) for t in (x, h0, c0))
-    out, states, weights = run(ours, x, h0, c0, rng=rng)
+    out, states, weights = forward_backward(ours, x, h0, c0, rng=rng)
     out_t, state_t = ref(xt, (h0t, c0t) if name == "LSTM" else h0t)
     states_t = list(state_t) if name == "LSTM" else [state_t]
     sum((t * torch.tensor(w)).sum() for t, w in zip([out_t, *states_t], weights)).backward()
@@ -88,8 +87,7 @@ def test_matches_torch(rng, name, dtype, batch_first):
 
 
 @pytest.mark.parametrize("name", ["LSTM", "GRU"])
-def test_lengths_match_torch_packed_sequences(rng, name):
-    torch = pytest.importorskip("torch")
+def test_lengths_match_torch_packed_sequences(rng, name, torch):
     from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
     ours = getattr(nn, name)(3, 4, num_layers=2, bidirectional=True, dtype=F64)
@@ -98,7 +96,7 @@ def test_lengths_match_torch_packed_sequences(rng, name):
     lengths = [5, 2, 4]
     (x,) = leaves(rng, (5, 3, 3), 1)
     xt = torch.tensor(x.data, requires_grad=True)
-    out, states, weights = run(ours, x, lengths=lengths, rng=rng)
+    out, states, weights = forward_backward(ours, x, lengths=lengths, rng=rng)
     packed_out, state_t = ref(pack_padded_sequence(xt, torch.tensor(lengths), enforce_sorted=False))
     out_t, _ = pad_packed_sequence(packed_out, total_length=5)
     states_t = list(state_t) if name == "LSTM" else [state_t]
@@ -204,7 +202,7 @@ def test_scan_node_equals_one_node_per_step(rng, name):
                               if not results else results[0][0])
         layer.scan = scan
         (x,) = leaves(np.random.default_rng(5), (5, 3, 3), 1)
-        out, states, weights = run(layer, x, lengths=[5, 2, 4], rng=np.random.default_rng(6))
+        out, states, weights = forward_backward(layer, x, lengths=[5, 2, 4], rng=np.random.default_rng(6))
         grads = [x.grad] + [p.grad for p in layer.parameters()]
         results.append((layer.state_dict(), [out.data] + [s.data for s in states] + grads))
     for got, want in zip(results[0][1], results[1][1]):

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from tinygrad_rnn import checkpoint
-from tinygrad_rnn.apps.cli import COMMANDS, main
+from tinygrad_rnn.apps.cli import COMMANDS
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 # ---- 11. determinism -------------------------------------------------------------------------------------------
 TRAIN = """
@@ -135,42 +135,28 @@ def bad_invocations(f):
     ]
 
 
-def run_main(argv, capsys):
-    """main(argv) in this process: (exit code, stderr); an exception other than SystemExit fails the test."""
-    try:
-        code = main(argv)
-    except SystemExit as exit_:
-        code = exit_.code
-    return code, capsys.readouterr().err
-
-
-def test_every_command_refuses_bad_input_with_one_line_and_exit_2(files, tmp_path, capsys, monkeypatch):
+def test_every_command_refuses_bad_input_with_one_line_and_exit_2(files, tmp_path, run_main, assert_refused,
+                                                                  monkeypatch):
     monkeypatch.chdir(tmp_path)                     # a default output path would land here, and must not appear
     before = sorted(os.listdir(tmp_path))
     cases = bad_invocations(files)
     assert {argv[0] for argv, _ in cases} == set(COMMANDS)
     for argv, needle in cases:
-        code, err = run_main(argv, capsys)
-        lines = err.strip().splitlines()
-        assert code == 2, (argv, code, err)
-        assert len(lines) == 1 and needle in lines[0] and "Traceback" not in err, (argv, err)
+        assert_refused(run_main(argv), needle)
     assert sorted(os.listdir(tmp_path)) == before   # nothing written, nothing clobbered
 
 
 @pytest.mark.parametrize("command", [None, *COMMANDS])
-def test_help_exits_0(command, capsys):
-    code, _ = run_main(([command] if command else []) + ["--help"], capsys)
-    assert code == 0
+def test_help_exits_0(command, run_main):
+    assert run_main(([command] if command else []) + ["--help"]).returncode == 0
 
 
-def test_bad_input_in_a_real_process_is_one_line_without_traceback(files):
+def test_bad_input_in_a_real_process_is_one_line_without_traceback(files, run_cli, assert_refused):
     """The same path end to end, through `python -m tinygrad_rnn` (the in-process test cannot see stray prints at
     interpreter exit)."""
     for argv in (["sample", files["latin1.txt"]], ["train", "--text", files["short.txt"]], ["sample", "--help"]):
-        result = subprocess.run([sys.executable, "-m", "tinygrad_rnn", *argv], capture_output=True, text=True,
-                                cwd=ROOT, timeout=120)
+        result = run_cli(*argv, cwd=ROOT)
         if argv[-1] == "--help":
             assert result.returncode == 0 and result.stderr == ""
         else:
-            assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
-            assert "Traceback" not in result.stderr
+            assert_refused(result, "")

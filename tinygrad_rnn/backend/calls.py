@@ -8,6 +8,7 @@ could not take (non-contiguous, byte-swapped), and the kernel is called once mor
 arguments are checked first, every time. Below `call`, one function per kernel the engine (fused/) calls.
 """
 import contextlib
+import functools
 import os
 import warnings
 
@@ -20,6 +21,7 @@ from .specs import SPECS
 KERNEL_BLAS = None   # which BLAS the kernels' GEMMs call (blas.py), once they are loaded
 
 
+@functools.cache
 def _cython_kernels():
     """{kernel name: Cython entry point}, raising ImportError when they are not built."""
     from ._kernels import gates, linear, steps

@@ -74,11 +74,11 @@ def test_lstm_backward_is_the_derivative_of_forward(rng, act):
     z, c_prev, gh, gc = (rng.standard_normal((B, k * H)) for k in (4, 1, 1, 1))
 
     def loss(z, c_prev):
-        _, c, h = _backend.lstm_gates_forward(z, c_prev, act)
+        _, c, h = _backend.call("lstm_gates_forward", z, c_prev, act)
         return (h * gh).sum() + (c * gc).sum()
 
-    gates, c, _ = _backend.lstm_gates_forward(z, c_prev, act)
-    dz, dc_prev = _backend.lstm_gates_backward(gates, c_prev, c, gh, gc, act)
+    gates, c, _ = _backend.call("lstm_gates_forward", z, c_prev, act)
+    dz, dc_prev = _backend.call("lstm_gates_backward", gates, c_prev, c, gh, gc, act)
     for k, analytic in enumerate((dz, dc_prev)):
         np.testing.assert_allclose(analytic, numeric_grad(loss, [z, c_prev], k), rtol=1e-6, atol=1e-8)
 
@@ -90,11 +90,11 @@ def test_peephole_backward_is_the_derivative_of_forward(rng, act):
     ws = [rng.standard_normal(H) for _ in range(3)]
 
     def loss(z, c_prev, *ws):
-        _, c, h = _backend.peephole_gates_forward(z, c_prev, *ws, act)
+        _, c, h = _backend.call("peephole_gates_forward", z, c_prev, *ws, act)
         return (h * gh).sum() + (c * gc).sum()
 
-    gates, c, _ = _backend.peephole_gates_forward(z, c_prev, *ws, act)
-    grads = _backend.peephole_gates_backward(gates, c_prev, c, *ws, gh, gc, act)
+    gates, c, _ = _backend.call("peephole_gates_forward", z, c_prev, *ws, act)
+    grads = _backend.call("peephole_gates_backward", gates, c_prev, c, *ws, gh, gc, act)
     for k, analytic in enumerate(grads):
         np.testing.assert_allclose(analytic, numeric_grad(loss, [z, c_prev, *ws], k), rtol=1e-6, atol=1e-8)
 
@@ -105,10 +105,10 @@ def test_gru_backward_is_the_derivative_of_forward(rng, act):
     xp, hp, h_prev, gh = (rng.standard_normal((B, k * H)) for k in (3, 3, 1, 1))
 
     def loss(xp, hp, h_prev):
-        return (_backend.gru_gates_forward(xp, hp, h_prev, act)[1] * gh).sum()
+        return (_backend.call("gru_gates_forward", xp, hp, h_prev, act)[1] * gh).sum()
 
-    gates, _ = _backend.gru_gates_forward(xp, hp, h_prev, act)
-    grads = _backend.gru_gates_backward(gates, hp, h_prev, gh, act)
+    gates, _ = _backend.call("gru_gates_forward", xp, hp, h_prev, act)
+    grads = _backend.call("gru_gates_backward", gates, hp, h_prev, gh, act)
     for k, analytic in enumerate(grads):
         np.testing.assert_allclose(analytic, numeric_grad(loss, [xp, hp, h_prev], k), rtol=1e-6, atol=1e-8)
 
@@ -117,8 +117,8 @@ def test_missing_upstream_gradients_mean_zero(rng):
     gates = rng.uniform(0.1, 0.9, (2, 8))
     c_prev, c = rng.standard_normal((2, 2)), rng.standard_normal((2, 2))
     zeros = np.zeros((2, 2))
-    for got, want in zip(_backend.lstm_gates_backward(gates, c_prev, c, None, None),
-                         _backend.lstm_gates_backward(gates, c_prev, c, zeros, zeros)):
+    for got, want in zip(_backend.call("lstm_gates_backward", gates, c_prev, c, None, None),
+                         _backend.call("lstm_gates_backward", gates, c_prev, c, zeros, zeros)):
         np.testing.assert_array_equal(got, want)
         assert not got.any()
 
@@ -126,7 +126,7 @@ def test_missing_upstream_gradients_mean_zero(rng):
 def test_extreme_pre_activations_stay_finite(dtype):
     z = np.array([[1000.0, -1000.0, 1000.0, -1000.0], [-1e4, 1e4, -1e4, 1e4]], dtype)
     with np.errstate(all="raise"):
-        gates, c, h = _backend.lstm_gates_forward(z, np.ones((2, 1), dtype))
+        gates, c, h = _backend.call("lstm_gates_forward", z, np.ones((2, 1), dtype))
     assert np.isfinite(gates).all() and np.isfinite(c).all() and np.isfinite(h).all()
     np.testing.assert_allclose(gates[0], [1, 0, 1, 0], atol=1e-30)
 
@@ -134,8 +134,8 @@ def test_extreme_pre_activations_stay_finite(dtype):
 def test_non_contiguous_inputs_are_copied(rng):
     z = rng.standard_normal((8, 3))[::2].repeat(4, axis=1)      # rows of a strided view, then (4, 12)
     c_prev = np.asfortranarray(rng.standard_normal((4, 3)))
-    want = _backend.lstm_gates_forward(np.ascontiguousarray(z), np.ascontiguousarray(c_prev))
-    for got, w in zip(_backend.lstm_gates_forward(z.T.copy().T, c_prev), want):
+    want = _backend.call("lstm_gates_forward", np.ascontiguousarray(z), np.ascontiguousarray(c_prev))
+    for got, w in zip(_backend.call("lstm_gates_forward", z.T.copy().T, c_prev), want):
         np.testing.assert_array_equal(got, w)
 
 
@@ -143,17 +143,17 @@ ONES = np.ones
 
 
 @pytest.mark.parametrize("call, error, words", [
-    (lambda: _backend.lstm_gates_forward(ONES((2, 6)), ONES((2, 1))), ValueError, "z: expected shape (2, 4), but got (2, 6)"),
-    (lambda: _backend.lstm_gates_forward(ONES((2, 8)), ONES((2, 3))), ValueError, "z: expected shape (2, 12), but got (2, 8)"),
-    (lambda: _backend.lstm_gates_forward(ONES((2, 8)), ONES((2, 2), np.float32)), TypeError, "z: expected dtype float32 (the dtype of c_prev), but got float64"),
-    (lambda: _backend.lstm_gates_forward(ONES((2, 8)), ONES((2, 2), int)), TypeError, "c_prev: expected dtype float32 or float64, but got int64"),
+    (lambda: _backend.call("lstm_gates_forward", ONES((2, 6)), ONES((2, 1))), ValueError, "z: expected shape (2, 4), but got (2, 6)"),
+    (lambda: _backend.call("lstm_gates_forward", ONES((2, 8)), ONES((2, 3))), ValueError, "z: expected shape (2, 12), but got (2, 8)"),
+    (lambda: _backend.call("lstm_gates_forward", ONES((2, 8)), ONES((2, 2), np.float32)), TypeError, "z: expected dtype float32 (the dtype of c_prev), but got float64"),
+    (lambda: _backend.call("lstm_gates_forward", ONES((2, 8)), ONES((2, 2), int)), TypeError, "c_prev: expected dtype float32 or float64, but got int64"),
     (lambda: _backend.lstm_step_forward(ONES((2, 8)), ONES((2, 2)), ONES((2, 2)), ONES((8, 3))), ValueError, "w_hh: expected shape (8, 2), but got (8, 3)"),
     (lambda: _backend.gru_step_forward(ONES((2, 6)), ONES((2, 2)), ONES((6, 2)), ONES(5)), ValueError, "b_hh: expected shape (6,), but got (5,)"),
     (lambda: _backend.rnn_step_forward(ONES((2, 2)), ONES((2, 2)), ONES((2, 2)), "sigmoid"), ValueError, "nonlinearity: expected one of 'tanh', 'relu', but got 'sigmoid'"),
-    (lambda: _backend.lstm_gates_forward(ONES((2, 8)), ONES((2, 2)), "tanh"), ValueError, "act: expected one of 'sigmoid', 'hard_sigmoid', but got 'tanh'"),
-    (lambda: _backend.peephole_gates_forward(ONES((2, 8)), ONES((2, 2)), ONES(2), ONES(3), ONES(2)), ValueError, "w_cf: expected shape (2,), but got (3,)"),
-    (lambda: _backend.gru_gates_forward(ONES((2, 6)), ONES((2, 4)), ONES((2, 2))), ValueError, "hp: expected shape (2, 6), but got (2, 4)"),
-    (lambda: _backend.gru_gates_backward(ONES((2, 6)), ONES((2, 6)), ONES((2, 2)), "dh"), TypeError, "dh: expected a numpy.ndarray, but got str"),
+    (lambda: _backend.call("lstm_gates_forward", ONES((2, 8)), ONES((2, 2)), "tanh"), ValueError, "act: expected one of 'sigmoid', 'hard_sigmoid', but got 'tanh'"),
+    (lambda: _backend.call("peephole_gates_forward", ONES((2, 8)), ONES((2, 2)), ONES(2), ONES(3), ONES(2)), ValueError, "w_cf: expected shape (2,), but got (3,)"),
+    (lambda: _backend.call("gru_gates_forward", ONES((2, 6)), ONES((2, 4)), ONES((2, 2))), ValueError, "hp: expected shape (2, 6), but got (2, 4)"),
+    (lambda: _backend.call("gru_gates_backward", ONES((2, 6)), ONES((2, 6)), ONES((2, 2)), "dh"), TypeError, "dh: expected a numpy.ndarray, but got str"),
     (lambda: _backend.gru_cho_reset_backward(ONES((2, 4)), ONES((2, 2)), ONES((3, 2))), ValueError, "d_rh: expected shape (2, 2), but got (3, 2)"),
 ])
 def test_boundary_errors_name_the_argument(call, error, words):

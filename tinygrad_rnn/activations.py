@@ -1,6 +1,6 @@
 """The one table of activations: names, f, and f' written from f's output (backward needs only what forward
 returned). The tape ops, the NumPy twins of the kernels and the oracle take them from here; the kernels know them by
-the same names (their codes are the positions in NAMES and GATE_NAMES, in backend/_kernels/_checks.pxd)."""
+the same names (their codes, `act_code` and `gate_code`, are in backend/_kernels/_math.pxd)."""
 import numpy as np
 
 NAMES = ("identity", "sigmoid", "tanh", "hard_sigmoid")   # what linear(..., act=) takes

@@ -53,11 +53,12 @@ def test_lstm_and_gru_gates_at_extremes_raise_no_fp_error(act, dtype):
     z = np.array([EXTREMES * 4], dtype=dtype)                       # (1, 4H) with H = 7: every gate saturated
     c_prev = np.array([EXTREMES], dtype=dtype)
     with np.errstate(all="raise", under="ignore"):   # products of saturated gates may be subnormal: fine
-        gates, c, h = _backend.lstm_gates_forward(z, c_prev, act)
-        dz, dc_prev = _backend.lstm_gates_backward(gates, c_prev, c, np.ones_like(h), np.ones_like(c), act)
+        gates, c, h = _backend.call("lstm_gates_forward", z, c_prev, act)
+        dz, dc_prev = _backend.call("lstm_gates_backward", gates, c_prev, c, np.ones_like(h), np.ones_like(c), act)
         xp = np.array([EXTREMES * 3], dtype=dtype)
-        g_gates, g_h = _backend.gru_gates_forward(xp, xp[:, ::-1].copy(), c_prev, act)
-        dxp, dhp, dh_prev = _backend.gru_gates_backward(g_gates, xp[:, ::-1].copy(), c_prev, np.ones_like(g_h), act)
+        g_gates, g_h = _backend.call("gru_gates_forward", xp, xp[:, ::-1].copy(), c_prev, act)
+        dxp, dhp, dh_prev = _backend.call("gru_gates_backward", g_gates, xp[:, ::-1].copy(), c_prev,
+                                          np.ones_like(g_h), act)
     assert finite(gates, c, h, dz, dc_prev, g_gates, g_h, dxp, dhp, dh_prev)
     assert (gates >= -1).all() and (gates <= 1).all() and (np.abs(h) <= 1).all()
 

@@ -1,7 +1,7 @@
 """Which BLAS the Cython kernels' GEMMs call: NumPy's own (the default, when its CBLAS can be found) or scipy's.
 
 NumPy 2 wheels and scipy wheels each bundle an OpenBLAS. NumPy's is the newer build here, and its row-major GEMMs
-ran the recurrent step's products faster (the README's Benchmarks section has the numbers). The kernels cimport scipy's BLAS (always
+ran the recurrent step's products faster (README, Benchmarks). The kernels cimport scipy's BLAS (always
 there, a build requirement); NumPy exports no C API for BLAS, so its CBLAS entry points are looked up with ctypes in
 the library it has already loaded, by the names OpenBLAS builds give them. TINYGRAD_RNN_BLAS=scipy keeps scipy's.
 """

@@ -1,5 +1,6 @@
-# Fast argument handling for the per-step kernels: ndarrays checked and unpacked through NumPy's C API (tens of
-# nanoseconds per array, where a typed memoryview costs a microsecond), so one step is one cheap call.
+# Argument handling for every kernel entry point: ndarrays checked and unpacked through NumPy's C API (tens of
+# nanoseconds per array; a typed memoryview argument costs far more), so one step is one cheap call. The messages
+# name the argument; backend/calls.py explains a refusal in the caller's terms (expected versus received).
 cimport numpy as cnp
 
 from ._overlap cimport Span, disjoint, span

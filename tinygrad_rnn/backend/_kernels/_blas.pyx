@@ -1,5 +1,5 @@
 """Which BLAS the kernels' GEMMs run on: scipy's (scipy.linalg.cython_blas, always there), or the CBLAS of the
-library NumPy itself links, whose entry points _backend finds with ctypes and hands over through use_cblas.
+library NumPy itself links, whose entry points backend/blas.py finds with ctypes and hands over through use_cblas.
 
 NumPy 2 wheels bundle a newer OpenBLAS than scipy's, and its row-major float32 GEMMs run up to 1.4× faster at the
 recurrent step's shapes (benchmarks/README table); the two compute the same products to rounding.

@@ -35,6 +35,15 @@ cdef inline int act_code(str name) except -1:
     raise ValueError(f"act: expected one of 'identity', 'sigmoid', 'tanh', 'hard_sigmoid', but got {name!r}")
 
 
+cdef inline int gate_code(str name) except -1:
+    """The code of a gate activation (the gate kernels take no identity or tanh gates)."""
+    if name == "sigmoid":
+        return SIGMOID
+    if name == "hard_sigmoid":
+        return HARD_SIGMOID
+    raise ValueError(f"act: expected one of 'sigmoid', 'hard_sigmoid', but got {name!r}")
+
+
 cdef inline floating sigmoid(floating x) noexcept nogil:
     """σ(x) = 1 / (1 + e^(−x)) via e = e^(−|x|) (|x| clamped where e would go subnormal), so nothing overflows."""
     cdef floating e

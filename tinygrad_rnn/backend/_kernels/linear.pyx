@@ -1,8 +1,8 @@
 """Fused linear + activation: y = act(x @ Wᵀ + b) in one GEMM and one elementwise pass, and its backward.
 
-Entry points take C-contiguous arrays, checked through NumPy's C API (type, dtype, byte order, shape, order; outputs
-must be writeable and share no memory with the inputs or each other; GEMM sizes must fit the BLAS's integer), and write into the outputs they are given (forward: y=None allocates it; backward: an output given as
-None is not computed). _backend.py turns any failure into its own message, or copies a non-contiguous input.
+The convention of gates.pyx and steps.pyx (see README.md): every array checked through _arrays.pxd, GEMM sizes
+checked against the BLAS's integer, outputs returned (forward: y=None allocates it; backward: an output given as
+None is not computed).
 """
 cimport numpy as cnp
 from cython cimport floating
@@ -14,10 +14,10 @@ from ._math cimport IDENTITY, act_code, activate, activate_grad
 cnp.import_array()
 
 
-cdef Py_ssize_t dim(object a, int axis) except -1:
-    """a.shape[axis] of a 2-D ndarray, or ValueError."""
+cdef Py_ssize_t dim(str name, object a, int axis) except -1:
+    """a.shape[axis] of a 2-D ndarray (already known to be one of float type), or ValueError naming it."""
     if cnp.PyArray_NDIM(<cnp.ndarray>a) != 2:
-        raise ValueError(f"expected a 2-D array, but got shape {a.shape}")
+        raise ValueError(f"{name}: expected a 2-D array, but got shape {a.shape}")
     return cnp.PyArray_DIMS(<cnp.ndarray>a)[axis]
 
 
@@ -36,7 +36,7 @@ cdef void _forward(floating kind, int code, Py_ssize_t B, Py_ssize_t I, Py_ssize
 def linear_act_forward(x, weight, bias, str act, y=None):
     """y = act(x @ Wᵀ + b): x (B, I), W (O, I), b (O,) or None → y (B, O)"""
     cdef int code = act_code(act), t = float_type("x", x)
-    cdef Py_ssize_t B = dim(x, 0), I = dim(x, 1), O = dim(weight, 0) if float_type("weight", weight) else 0
+    cdef Py_ssize_t B = dim("x", x, 0), I = dim("x", x, 1), O = dim("weight", weight, 0) if float_type("weight", weight) else 0
     cdef void* p_x = data("x", x, t, B, I)
     cdef void* p_w = data("weight", weight, t, O, I)
     cdef void* p_b = optional_data("bias", bias, t, O, -1)
@@ -77,9 +77,10 @@ cdef void _backward(floating kind, int code, Py_ssize_t B, Py_ssize_t I, Py_ssiz
 
 
 def linear_act_backward(x, weight, y, dy, str act, dx, dweight, dbias):
-    """dz = dy⊙act'(y); dx = dz @ W, dW = dzᵀ @ x, db = Σ_b dz (outputs given as None are skipped)"""
+    """dz = dy⊙act'(y); dx = dz @ W, dW = dzᵀ @ x, db = Σ_b dz → (dx, dweight, dbias) (those given as None are not
+    computed)"""
     cdef int code = act_code(act), t = float_type("x", x)
-    cdef Py_ssize_t B = dim(x, 0), I = dim(x, 1), O = dim(weight, 0) if float_type("weight", weight) else 0
+    cdef Py_ssize_t B = dim("x", x, 0), I = dim("x", x, 1), O = dim("weight", weight, 0) if float_type("weight", weight) else 0
     cdef void* p_x = data("x", x, t, B, I)
     cdef void* p_w = data("weight", weight, t, O, I)
     cdef void* p_y = data("y", y, t, B, O)
@@ -99,3 +100,4 @@ def linear_act_backward(x, weight, y, dy, str act, dx, dweight, dbias):
             _backward(<double>0, code, B, I, O, p_x, p_w, p_y, p_dy, p_dz, p_dx, p_dw, p_db)
         else:
             _backward(<float>0, code, B, I, O, p_x, p_w, p_y, p_dy, p_dz, p_dx, p_dw, p_db)
+    return dx, dweight, dbias

@@ -1,11 +1,8 @@
 """Fused recurrent steps: the recurrent GEMM and the gate update in one call, forward and backward.
 
-One call per time step and direction, so a step costs one tape node and one kernel call. Signatures match the
-NumPy twins in _reference_gates.py: inputs, the activation name, then the outputs, which may be None (allocated
-here); the outputs are returned. Every array is checked (type, dtype, native byte order, shape, C order) through
-NumPy's C API, which costs tens of nanoseconds; outputs given by the caller must share no memory with the inputs or
-each other, and the GEMM sizes must fit the BLAS's integer. _backend.py turns a failure into its own message, or
-copies a non-contiguous (or byte-swapped) input.
+One call per time step and direction, so a step costs one tape node and one kernel call. The convention of gates.pyx
+and linear.pyx (see README.md): inputs, the activation name, then the outputs, which may be None (allocated here);
+the outputs are returned. Every array is checked through _arrays.pxd, and the GEMM sizes against the BLAS's integer.
 """
 cimport numpy as cnp
 from cython cimport floating
@@ -13,9 +10,8 @@ from libc.string cimport memcpy, memset
 
 from ._arrays cimport data, disjoint_arrays, float_type, optional_data, output, rows_cols
 from ._blas cimport check_gemm, gemm
-from ._checks cimport gate_code
 from ._gate_loops cimport gru_backward, gru_forward, lstm_backward, lstm_forward, peephole_backward, peephole_forward
-from ._math cimport tanh_array
+from ._math cimport gate_code, tanh_array
 
 cnp.import_array()
 

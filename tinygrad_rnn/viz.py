@@ -148,7 +148,7 @@ def to_dot(tensor, params=None, steps=None, max_nodes=500, constants=True, rankd
         nodes = nodes[hidden:]  # parents come first: the tail is closed under consumers
     ids = {ctx: f"n{k}" for k, ctx in enumerate(nodes)}
     roots = {r._ctx for r in g.roots}
-    lines = [f"digraph tape {{", f"  rankdir={rankdir};", '  node [fontname="Helvetica", fontsize=10];',
+    lines = ["digraph tape {", f"  rankdir={rankdir};", '  node [fontname="Helvetica", fontsize=10];',
              '  edge [fontname="Helvetica", fontsize=8];']
     by_step = collections.defaultdict(list)
     for ctx in nodes:
@@ -230,7 +230,7 @@ class GraphSummary:
                f"{'step':>8}  {'nodes':>5}  {'saved bytes':>11}  ops"]
         out += [f"{s:>8}  {n:>5}  {b:>11,}  {ops}" for s, n, b, ops in rows]
         if self.shared:
-            out.append(f"parameters shared across steps:")
+            out.append("parameters shared across steps:")
             out += [f"  {name} {_shape(shape)}: used in {len(used)} of {len(steps)} steps"
                     for name, (shape, used) in self.shared.items()]
         else:

@@ -36,7 +36,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from .activations import ACTIVATIONS
+from .activations import ACTIVATIONS, GATE_NAMES
 
 CELLS = ("rnn", "lstm", "peephole", "gru", "gru_cho")
 _GATES = {"rnn": 1, "lstm": 4, "peephole": 4, "gru": 3, "gru_cho": 3}
@@ -334,7 +334,7 @@ def _checked(name, a, shape, dtype):
 def _setup(cell, x, h0, c0, params, lengths, reverse, gate_activation, nonlinearity):
     if cell not in _GATES:
         raise ValueError(f"cell must be one of {CELLS}, got {cell!r}")
-    if gate_activation not in ("sigmoid", "hard_sigmoid"):
+    if gate_activation not in GATE_NAMES:
         raise ValueError(f"gate_activation must be 'sigmoid' or 'hard_sigmoid', got {gate_activation!r}")
     if nonlinearity not in _RNN_ACT or (cell != "rnn" and nonlinearity != "tanh"):
         raise ValueError(f"nonlinearity must be 'tanh' or 'relu' (rnn only), got {nonlinearity!r} for {cell!r}")

@@ -11,9 +11,10 @@ primitive ops only (matmul, add, sigmoid, tanh, mul, chunk): the teaching path. 
 and weight_ci, weight_cf, weight_co for the peephole LSTM.
 """
 from .. import fused as F
+from ..activations import GATE_NAMES
 from ..tensor import cat
 
-GATE_ACTIVATIONS = ("sigmoid", "hard_sigmoid")
+GATE_ACTIVATIONS = GATE_NAMES  # what gate_activation= takes (activations.py names them once)
 
 
 def _linear(x, w, b, fused):

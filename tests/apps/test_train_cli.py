@@ -4,16 +4,8 @@ import pytest
 
 from tinygrad_rnn import checkpoint
 from tinygrad_rnn.apps.cli import main
+from train_inputs import CORPUS, SMALL  # noqa: F401  (and the corpus fixture of tests/apps/conftest.py)
 
-CORPUS = "the quick brown fox jumps over the lazy dog. " * 40
-SMALL = ["--hidden", "16", "--layers", "1", "--seq-len", "8", "--batch", "4", "--quiet", "--sample-every", "1000"]
-
-
-@pytest.fixture
-def corpus(tmp_path):
-    path = tmp_path / "corpus.txt"
-    path.write_text(CORPUS, encoding="utf-8")
-    return str(path)
 
 
 def train(tmp_path, corpus, name, *extra):

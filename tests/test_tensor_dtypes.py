@@ -388,3 +388,51 @@ def test_integer_amax_sum_and_mixed_cat():
     torch = torch_or_skip()
     same(i.amax(0), torch.tensor([[3, 1], [2, 5]]).amax(0))
     same(out, torch.cat([torch.tensor([[3, 1], [2, 5]]), torch.tensor([[0.5, 0.5]])]))
+
+
+# ---- min: PyTorch's return types (max keeps amax's values-only form for now: see the README) ------------------
+def test_min_along_a_dim_is_values_and_indices_with_the_gradient_at_the_index():
+    data = [[1.0, 3.0, 0.0], [2.0, 0.0, 0.0]]
+    x = Tensor(data, requires_grad=True, dtype=tg.float64)
+    result = x.min(1)
+    values, indices = result
+    assert type(result).__name__ == "min" and result.values is values and result.indices is indices
+    assert values.tolist() == [0, 0] and indices.tolist() == [2, 1] and indices.dtype == np.int64
+    assert x.min(1)[0].tolist() == [0, 0]                      # PyTorch code's x.min(1)[0]: the values
+    (values * Tensor([1.0, 2.0], dtype=tg.float64)).sum().backward()
+    np.testing.assert_array_equal(x.grad, [[0, 0, 1], [0, 2, 0]])   # ties: only the returned index
+    v, i = Tensor(data).min(0, keepdim=True)
+    assert v.tolist() == [[1, 0, 0]] and i.tolist() == [[0, 1, 0]]
+    assert Tensor(data).min().item() == 0 and Tensor(data).min().shape == ()
+    torch = torch_or_skip()
+    tx = torch.tensor(data, dtype=torch.float64, requires_grad=True)
+    tv, ti = tx.min(1)
+    same(values.detach(), tv.detach())
+    same(indices, ti)
+    (tv * torch.tensor([1.0, 2.0], dtype=torch.float64)).sum().backward()
+    np.testing.assert_array_equal(x.grad, tx.grad.numpy())
+    tv, ti = torch.tensor(data).min(0, keepdim=True)
+    same(v, tv)
+    same(i, ti)
+
+
+def test_min_of_empty_and_0d_as_torch():
+    torch = pytest.importorskip("torch")
+    for fn in (lambda t: t.min(), lambda t: t.min(1)):
+        with pytest.raises((RuntimeError, IndexError)) as theirs:
+            fn(torch.zeros(2, 0))
+        with pytest.raises((RuntimeError, IndexError)) as ours:
+            fn(Tensor(np.zeros((2, 0))))
+        assert type(ours.value) is type(theirs.value) and str(ours.value) == str(theirs.value)
+    v, i = Tensor(3.0).min(0)
+    tv, ti = torch.tensor(3.0).min(0)
+    same(v, tv)
+    same(i, ti)
+
+
+def test_gradcheck_of_the_new_differentiable_ops():
+    rng = np.random.default_rng(0)
+    x = Tensor(rng.standard_normal((3, 4)), requires_grad=True, dtype=tg.float64)   # no ties
+    for fn in (lambda t: t.min(1).values, lambda t: t.min(0, keepdim=True)[0], lambda t: t.clone() * t,
+               lambda t: t.T.contiguous(), lambda t: t.amin(1), lambda t: t * Tensor(np.array([1, 2, 3, 4]))):
+        assert tg.gradcheck(fn, (x,))

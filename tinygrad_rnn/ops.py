@@ -362,6 +362,23 @@ class Max(Function):
         return _expand_reduced(g, dim, keepdim) * share
 
 
+class TakeAlong(Function):
+    """a's elements at `index` along `dim` (index of size 1 there: max(dim)'s argmax); ∂a = g put back at index"""
+
+    @staticmethod
+    def forward(ctx, a, index, dim, keepdim=False):
+        ctx.save_for_backward(a.shape, index, dim, keepdim)
+        out = np.take_along_axis(a, index, axis=dim)
+        return out if keepdim else np.squeeze(out, axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        shape, index, dim, keepdim = ctx.saved
+        grad = np.zeros(shape, g.dtype)
+        np.put_along_axis(grad, index, g if keepdim else np.expand_dims(g, dim), axis=dim)
+        return grad
+
+
 class LogSoftmax(Function):
     """a − logΣexp(a) along `dim`, shifted by the max so nothing overflows; ∂a = g − softmax·Σg"""
 

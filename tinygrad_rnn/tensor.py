@@ -1,4 +1,5 @@
 """Tensor: an ndarray, its gradient, and the tape node that made it; reverse-mode backward over that tape."""
+import collections
 import numbers
 
 import numpy as np
@@ -566,6 +567,11 @@ class Tensor:
     def max(self, dim=None, keepdim=False):
         return ops.Max.apply(self, dim=_dims(dim), keepdim=keepdim)
 
+    def min(self, dim=None, keepdim=False):
+        """As torch.min: min() is a 0-d tensor (ties share the gradient); min(dim, keepdim) is the named pair
+        (values, indices), indices int64 (the first minimum), the gradient going to that index only."""
+        return _max_min(self, "min", dim, keepdim)
+
     def amax(self, dim=(), keepdim=False):
         """max over `dim` (every dim by default), values only; the gradient is shared equally among tied maxima,
         as torch.amax."""
@@ -674,6 +680,34 @@ def _tensor_index(t):
                          f"{t.data.dtype}: Python lists become float32 here, so make indices with .long() or "
                          "dtype=tinygrad_rnn.int64, and masks with a comparison or .bool())")
     return t.data
+
+
+# torch.return_types.max / .min: a named (values, indices) pair
+max_return = collections.namedtuple("max", ["values", "indices"])
+min_return = collections.namedtuple("min", ["values", "indices"])
+
+
+def _max_min(t, name, dim, keepdim):
+    """torch.max/min: over everything a 0-d tensor (as amax/amin); along `dim` the pair (values, indices), the
+    gradient going to the returned index (PyTorch's rule; amax/amin share it among ties)."""
+    if dim is None:
+        if t.data.size == 0:
+            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. Specify "
+                               f"the reduction dim with the 'dim' argument.")
+        return ops.Max.apply(t, dim=None, keepdim=False, name="amin" if name == "min" else "max")
+    if not isinstance(dim, numbers.Integral):
+        raise TypeError(f"{name}(): argument 'dim' must be int, not {type(dim).__name__}")
+    a = t.data
+    ops._axes(a.ndim, dim)
+    if a.ndim == 0:
+        return (max_return if name == "max" else min_return)(t * 1 if t.requires_grad else t,
+                                                              _result(np.zeros((), np.int64)))
+    if a.shape[dim] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {dim % a.ndim} to have non-zero size.")
+    idx = (np.argmax if name == "max" else np.argmin)(a, axis=dim, keepdims=True)
+    values = ops.TakeAlong.apply(t, index=idx, dim=dim, keepdim=keepdim)
+    indices = _result((idx if keepdim else np.squeeze(idx, axis=dim)).astype(np.int64))
+    return (max_return if name == "max" else min_return)(values, indices)
 
 
 def _arg_reduce(t, name, dim, keepdim):

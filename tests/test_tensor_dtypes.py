@@ -436,3 +436,9 @@ def test_gradcheck_of_the_new_differentiable_ops():
     for fn in (lambda t: t.min(1).values, lambda t: t.min(0, keepdim=True)[0], lambda t: t.clone() * t,
                lambda t: t.T.contiguous(), lambda t: t.amin(1), lambda t: t * Tensor(np.array([1, 2, 3, 4]))):
         assert tg.gradcheck(fn, (x,))
+
+
+def test_gradcheck_skips_integer_outputs():
+    x = Tensor(np.random.default_rng(1).standard_normal((3, 4)), requires_grad=True, dtype=tg.float64)
+    assert tg.gradcheck(lambda t: t.min(1), (x,))                     # (values, indices): indices are skipped
+    assert tg.gradcheck(lambda t: (t * 2, t.argmax(1)), (x,))

@@ -256,8 +256,8 @@ class Tensor:
 
     def __bool__(self):
         if self.data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with {'no values' if self.data.size == 0 else 'more than one value'} "
-                               f"is ambiguous")
+            what = "no values" if self.data.size == 0 else "more than one value"
+            raise RuntimeError(f"Boolean value of Tensor with {what} is ambiguous")
         return bool(self.data.item())
 
     def __index__(self):
@@ -427,12 +427,11 @@ class Tensor:
         return _result(self.data.all(axis=ops._axes(self.data.ndim, _dims(dim)), keepdims=keepdim))
 
     def _bitwise(self, name, fn, other):
+        """& | ^ on integer and bool tensors (and Python ints and bools); PyTorch's error for floats."""
         data = _operand(other)
-        for d in (self.data, data):
-            kind = np.asarray(d).dtype.kind if not isinstance(d, (bool, int)) else "i"
-            if kind not in "biu":
-                name_ = _TORCH_NAMES.get(np.asarray(d).dtype, str(np.asarray(d).dtype))
-                raise NotImplementedError(f'"{name}_cpu" not implemented for \'{name_}\'')
+        for d in (self.data, np.asarray(data)):
+            if d.dtype.kind not in "biu":
+                raise NotImplementedError(f'"{name}_cpu" not implemented for \'{_TORCH_NAMES.get(d.dtype, d.dtype)}\'')
         return _result(fn(self.data, data))
 
     def __and__(self, other):

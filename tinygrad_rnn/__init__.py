@@ -1,7 +1,7 @@
 """tinygrad_rnn: a tape-based reverse-mode autodiff engine for recurrent networks, with Cython kernels."""
 import numpy as _np
 
-from .tensor import Tensor, cat, ones, randn, stack, tensor, where, zeros
+from .tensor import Tensor, cat, device, ones, randn, stack, tensor, where, zeros
 from .function import Function, unbroadcast
 from .grad_mode import enable_grad, is_grad_enabled, no_grad
 from .anomaly import detect_anomaly
@@ -12,10 +12,19 @@ from .backend import BACKEND
 
 float32 = _np.float32
 float64 = _np.float64
+int64 = long = _np.int64      # labels, indices: no gradient (as are int32 and bool)
+int32 = _np.int32
 
 __version__ = "0.1.0"
 __all__ = [
-    "BACKEND", "Function", "GradcheckError", "Tensor", "cat", "detect_anomaly", "enable_grad", "float32", "float64",
-    "gradcheck", "is_grad_enabled", "manual_seed", "nn", "no_grad", "optim", "ones", "randn", "stack", "tensor",
+    "BACKEND", "Function", "GradcheckError", "Tensor", "bool", "cat", "detect_anomaly", "device", "double",
+    "enable_grad", "float", "float32", "float64", "gradcheck", "int", "int32", "int64", "is_grad_enabled", "long",
+    "manual_seed", "nn", "no_grad", "optim", "ones", "randn", "stack", "tensor",
     "unbroadcast", "where", "zeros",
 ]
+
+# PyTorch's short names, set last: inside this module they shadow the builtins
+bool = _np.bool_  # noqa: A001
+int = _np.int32  # noqa: A001  (torch.int is int32)
+float = _np.float32  # noqa: A001
+double = _np.float64

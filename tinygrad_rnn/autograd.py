@@ -56,7 +56,39 @@ def _add_to_grad(t, g, owned):
 # refers to the tensor (a cycle the garbage collector frees; a table of ours holding the hooks would keep both
 # alive forever). Backward finds the hooked tensors through this weak set: while it is empty, backward pays one
 # truth test per call and one `is not None` per node.
-_hooked_tensors = weakref.WeakSet()
+class _WeakIdSet:
+    """A set of tensors held weakly and compared by identity. (weakref.WeakSet compares its members with ==, which
+    for tensors is elementwise, as in PyTorch, whose autograd keeps such tables by id for the same reason.)"""
+
+    __slots__ = ("_refs",)
+
+    def __init__(self):
+        self._refs = {}
+
+    def add(self, t):
+        key, refs = id(t), self._refs
+        if key not in refs:
+            refs[key] = weakref.ref(t, lambda r, key=key, refs=refs: refs.pop(key, None) if refs.get(key) is r
+                                    else None)
+
+    def discard(self, t):
+        self._refs.pop(id(t), None)
+
+    def __iter__(self):
+        return iter([t for t in (r() for r in list(self._refs.values())) if t is not None])
+
+    def __contains__(self, t):
+        ref = self._refs.get(id(t))
+        return ref is not None and ref() is t
+
+    def __len__(self):
+        return len(self._refs)
+
+    def __bool__(self):
+        return bool(self._refs)
+
+
+_hooked_tensors = _WeakIdSet()
 _handle_ids = itertools.count()
 
 

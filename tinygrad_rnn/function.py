@@ -1,5 +1,7 @@
 """The Function contract: static forward/backward on raw ndarrays; `apply` records the node on the tape."""
 
+import numpy as np
+
 from . import anomaly, grad_mode, inplace
 from .tensor import Tensor
 
@@ -15,6 +17,21 @@ def unbroadcast(grad, shape):
     if stretched:
         grad = grad.sum(axis=stretched, keepdims=True)
     return grad
+
+
+def _promote(cls, arrays):
+    """Inputs of different dtypes: integer and bool ones take the one float dtype among them (int + float32 is
+    float32, as PyTorch), or the widest integer when none is a float (int32 + int64 is int64); float32 mixed with
+    float64 is a TypeError, by design (no silent upcast)."""
+    floats = [a.dtype for a in arrays if a.dtype.kind == "f"]
+    other = [d for d in floats if d != floats[0]] if floats else ()
+    if other:
+        raise TypeError(
+            f"{cls.__name__}: expected all inputs to have the same dtype, but got {floats[0]} and "
+            f"{other[0]} (convert one with .float() or .double())"
+        )
+    target = floats[0] if floats else np.result_type(*arrays)
+    return [a if a.dtype == target else a.astype(target) for a in arrays]
 
 
 class LazyGrad:
@@ -60,10 +77,8 @@ class Function:
         dtype = arrays[0].dtype
         for a in arrays:
             if a.dtype is not dtype and a.dtype != dtype:
-                raise TypeError(
-                    f"{cls.__name__}: expected all inputs to have the same dtype, but got {dtype} and "
-                    f"{a.dtype} (convert one with .float() or .double())"
-                )
+                arrays = _promote(cls, arrays)
+                break
         ctx = cls()
         ctx.needs_input_grad = needs = tuple([t.requires_grad for t in tensors])
         ctx.saved = ()

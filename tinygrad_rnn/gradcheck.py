@@ -11,7 +11,8 @@ class GradcheckError(RuntimeError):
 
 def _outputs(result):
     outs = result if isinstance(result, (tuple, list)) else (result,)
-    return [o for o in outs if isinstance(o, Tensor)]
+    return [o for o in outs if isinstance(o, Tensor) and o.data.dtype.kind == "f"]   # integer outputs (indices)
+                                                                                    # carry no gradient
 
 
 def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, seed=0):

@@ -59,6 +59,8 @@ class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
+        if a.dtype.kind != "f":                  # integer or bool tensors: true division in float32, as PyTorch
+            return a.astype(np.float32) / b.astype(np.float32)
         return a / b
 
     @staticmethod
@@ -246,6 +248,18 @@ class Clip(Function):
         return g * inside
 
 
+class Clone(Function):
+    """a copy of a (C-contiguous); ∂a = g"""
+
+    @staticmethod
+    def forward(ctx, a):
+        return np.array(a, order="C", copy=True)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
 class Cast(Function):
     """a converted to `dtype`; the gradient is converted back"""
 
@@ -324,17 +338,20 @@ class Mean(Function):
 
 
 class Max(Function):
-    """max a over `dim`; ∂a = g shared equally among the elements that attain the max (as torch.amax)"""
+    """max a over `dim` (min for name="amin"); ∂a = g shared equally among the elements that attain it (as
+    torch.amax/amin)"""
 
     @staticmethod
-    def forward(ctx, a, dim=None, keepdim=False):
+    def forward(ctx, a, dim=None, keepdim=False, name="max"):
         axis = _axes(a.ndim, dim)
         if _reduced_size(a.shape, axis) == 0:                # PyTorch's errors, not NumPy's "no identity"
             if axis is None:
-                raise RuntimeError("max(): Expected reduction dim to be specified for input.numel() == 0.")
+                raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
             empty = next(d for d in (axis if isinstance(axis, tuple) else (axis,)) if a.shape[d] == 0)
-            raise IndexError(f"max(): Expected reduction dim {empty} to have non-zero size.")
-        out = a.max(axis=axis, keepdims=True)
+            raise IndexError(f"{name}(): Expected reduction dim {empty} to have non-zero size.")
+        out = a.min(axis=axis, keepdims=True) if name == "amin" else a.max(axis=axis, keepdims=True)
+        if a.dtype.kind != "f":                              # integers carry no gradient: nothing to share
+            return out if keepdim else (out.reshape(()) if axis is None else np.squeeze(out, axis=axis))
         hits = a == out
         ctx.save_for_backward(hits / hits.sum(axis=axis, keepdims=True).astype(a.dtype), axis, keepdim)
         return out if keepdim else (out.reshape(()) if axis is None else np.squeeze(out, axis=axis))
@@ -343,6 +360,23 @@ class Max(Function):
     def backward(ctx, g):
         share, dim, keepdim = ctx.saved
         return _expand_reduced(g, dim, keepdim) * share
+
+
+class TakeAlong(Function):
+    """a's elements at `index` along `dim` (index of size 1 there: max(dim)'s argmax); ∂a = g put back at index"""
+
+    @staticmethod
+    def forward(ctx, a, index, dim, keepdim=False):
+        ctx.save_for_backward(a.shape, index, dim, keepdim)
+        out = np.take_along_axis(a, index, axis=dim)
+        return out if keepdim else np.squeeze(out, axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        shape, index, dim, keepdim = ctx.saved
+        grad = np.zeros(shape, g.dtype)
+        np.put_along_axis(grad, index, g if keepdim else np.expand_dims(g, dim), axis=dim)
+        return grad
 
 
 class LogSoftmax(Function):

@@ -1,4 +1,5 @@
 """Tensor: an ndarray, its gradient, and the tape node that made it; reverse-mode backward over that tape."""
+import collections
 import numbers
 
 import numpy as np
@@ -6,12 +7,17 @@ import numpy as np
 from . import grad_mode
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_INTS = (np.dtype(np.int64), np.dtype(np.int32))
+_DTYPES = _FLOATS + _INTS + (np.dtype(np.bool_),)    # what a tensor may hold: only the floats carry gradients
 default_dtype = np.dtype(np.float32)
-
+# PyTorch's names for the dtypes, as its messages spell them
+_TORCH_NAMES = {np.dtype(np.float32): "Float", np.dtype(np.float64): "Double", np.dtype(np.int64): "Long",
+                np.dtype(np.int32): "Int", np.dtype(np.bool_): "Bool"}
+_GRAD_DTYPE_ERROR = "Only Tensors of floating point and complex dtype can require gradients"
 
 
 def _float_dtype(dtype):
-    """The float dtype asked for, or TypeError: the engine computes in float32 and float64 only."""
+    """The float dtype asked for, or TypeError: gradients are computed in float32 and float64 only."""
     if dtype is None:
         return default_dtype
     try:
@@ -23,19 +29,89 @@ def _float_dtype(dtype):
     return dt
 
 
+def _dtype(dtype):
+    """The dtype asked for (float32 when None), or TypeError: float32, float64, int64, int32 and bool exist."""
+    if dtype is None:
+        return default_dtype
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt not in _DTYPES:
+        raise TypeError(f"Tensor: dtype must be float32, float64, int64, int32 or bool, but got {dtype!r}")
+    return dt
+
+
 def _to_array(data, dtype):
-    """A fresh float ndarray from `data`: float ndarrays keep their dtype (in native byte order: a big-endian '>f8'
-    file loads as float64), everything else becomes `dtype`."""
+    """A fresh ndarray from `data`. Without `dtype`, ndarrays keep a dtype a tensor can hold (in native byte order:
+    a big-endian '>f8' file loads as float64), integer ndarrays of other widths become int64; Python data (numbers,
+    lists, even of ints or bools) becomes float32, as it always has here (PyTorch would make ints int64)."""
     if isinstance(data, Tensor):
         data = data.data
     if dtype is None and isinstance(data, (np.ndarray, np.generic)):
         native = data.dtype.newbyteorder("=")
-        if native in _FLOATS:
+        if native in _DTYPES:
             return np.array(data, dtype=native, copy=True)
+        if native.kind in "iu":
+            return np.array(data, dtype=np.int64, copy=True)
     arr = np.asarray(data)
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"Tensor: expected numbers (bool, int or float data), but got dtype {arr.dtype}")
-    return arr.astype(_float_dtype(dtype), copy=True)
+    return arr.astype(_dtype(dtype), copy=True)
+
+
+def _scalar_dtype(dtype, other):
+    """The dtype a Python number or a non-float array takes against an integer or bool tensor of `dtype`, by
+    PyTorch's promotion: a float makes float32, an int makes an int tensor's own dtype (int64 for a bool one),
+    a bool keeps the tensor's dtype."""
+    kind = np.asarray(other).dtype.kind
+    if kind == "f":
+        return default_dtype
+    if kind in "iu" and dtype.kind == "b":
+        return np.dtype(np.int64)
+    return dtype
+
+
+def _operand(other):
+    """The raw data of a comparison's or a logical op's other operand."""
+    return other.data if isinstance(other, Tensor) else other
+
+
+def _result(data):
+    """A comparison's or a logical op's result: off the tape (no gradient), as in PyTorch."""
+    return Tensor._make(data if type(data) is np.ndarray else np.asarray(data), None)
+
+
+class _Device:
+    """The one device there is: `t.device == "cpu"`, `str(t.device)`, `t.device.type` as PyTorch's."""
+
+    __slots__ = ("type",)
+
+    def __init__(self, type="cpu"):
+        if type != "cpu":
+            raise RuntimeError(f"device {type!r} is not available: this engine runs on the CPU only")
+        self.type = "cpu"
+
+    def __eq__(self, other):
+        return other == "cpu" if isinstance(other, str) else isinstance(other, _Device)
+
+    def __hash__(self):
+        return hash("cpu")
+
+    def __str__(self):
+        return "cpu"
+
+    def __repr__(self):
+        return "device(type='cpu')"
+
+
+device = _Device
+CPU = _Device()
+
+
+def _check_device(dev):
+    if not (dev == "cpu" or isinstance(dev, _Device)):
+        raise RuntimeError(f"device {str(dev)!r} is not available: this engine runs on the CPU only")
 
 
 def _dims(dim):
@@ -44,7 +120,8 @@ def _dims(dim):
 
 
 class Tensor:
-    """A float32 (default) or float64 array that can record the ops applied to it for reverse-mode autodiff."""
+    """A float32 (default) or float64 array that can record the ops applied to it for reverse-mode autodiff; or
+    an int64, int32 or bool array (labels, indices, masks), which carries no gradient and is never on the tape."""
 
     __slots__ = ("data", "grad", "requires_grad", "_ctx", "_idx", "_version", "_hooks", "__weakref__")
     __array_priority__ = 1000  # so ndarray + Tensor calls Tensor.__radd__
@@ -53,6 +130,8 @@ class Tensor:
         self.data = _to_array(data, dtype)
         self.grad = None
         self.requires_grad = bool(requires_grad)
+        if self.requires_grad and self.data.dtype.kind != "f":
+            raise RuntimeError(_GRAD_DTYPE_ERROR)
         self._ctx = None
         self._idx = 0
         self._version = 0  # in-place writes by the engine (inplace.writing); a leaf's only: outputs have none
@@ -72,11 +151,15 @@ class Tensor:
         return t
 
     def _coerce(self, other):
-        """Python numbers and int/bool arrays take this tensor's dtype (no promotion); float arrays keep theirs."""
+        """Python numbers and int/bool arrays take this float tensor's dtype (no promotion); float arrays keep
+        theirs. Against an integer or bool tensor, PyTorch's promotion: see _scalar_dtype."""
         if isinstance(other, Tensor):
             return other
         if isinstance(other, numbers.Number) or not (isinstance(other, np.ndarray) and other.dtype in _FLOATS):
-            const = Tensor._make(np.asarray(other, dtype=self.data.dtype), None)
+            dtype = self.data.dtype
+            if dtype.kind != "f":
+                dtype = _scalar_dtype(dtype, other)
+            const = Tensor._make(np.asarray(other, dtype=dtype), None)
             const._version = None  # a constant nobody else can reach (see inplace.py): no need to guard it
             return const
         return Tensor._make(other, None)
@@ -106,18 +189,46 @@ class Tensor:
     def T(self):
         return self.permute(*reversed(range(self.ndim)))
 
+    @property
+    def device(self):
+        return CPU
+
+    @property
+    def is_cuda(self):
+        return False
+
     def size(self, dim=None):
         return self.data.shape if dim is None else self.data.shape[dim]
 
     def numel(self):
         return self.data.size
 
+    def dim(self):
+        return self.data.ndim
+
+    def is_floating_point(self):
+        return self.data.dtype.kind == "f"
+
+    def is_contiguous(self):
+        return self.data.flags.c_contiguous
+
     def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
         return len(self.data)
+
+    def __iter__(self):
+        """The slices along dim 0, as PyTorch's iteration (one Unbind node when on the tape)."""
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
+    __hash__ = object.__hash__   # identity, as PyTorch: defining __eq__ below would otherwise remove it
 
     def __repr__(self):
         body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4)
-        extras = "" if self.data.dtype == default_dtype else f", dtype={self.data.dtype}"
+        dt = self.data.dtype
+        extras = "" if dt == default_dtype or dt == np.int64 or dt == np.bool_ else f", dtype={dt}"
         if self._ctx is not None:
             extras += f", grad_fn=<{type(self._ctx).__name__}Backward>"
         elif self.requires_grad:
@@ -129,6 +240,43 @@ class Tensor:
         if self.data.size != 1:
             raise ValueError(f"a Tensor with {self.data.size} elements cannot be converted to Scalar")
         return self.data.item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def __float__(self):
+        if self.data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return float(self.data.item())
+
+    def __int__(self):
+        if self.data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return int(self.data.item())
+
+    def __bool__(self):
+        if self.data.size != 1:
+            what = "no values" if self.data.size == 0 else "more than one value"
+            raise RuntimeError(f"Boolean value of Tensor with {what} is ambiguous")
+        return bool(self.data.item())
+
+    def __index__(self):
+        if self.data.size != 1 or self.data.dtype.kind not in "biu":
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.data.item())
+
+    def __format__(self, format_spec):
+        """A 0-d tensor formats as its number (f"{loss:.3f}"); any other as object.__format__ (its repr for "",
+        PyTorch's TypeError for a format spec)."""
+        if self.data.ndim == 0:
+            return self.data.item().__format__(format_spec)
+        return object.__format__(self, format_spec)
+
+    def __array__(self, dtype=None, copy=None):
+        """np.asarray(t) is t's data (a copy only if `dtype` or copy=True asks for one)."""
+        if dtype is not None and np.dtype(dtype) != self.data.dtype:
+            return self.data.astype(dtype)
+        return self.data.copy() if copy else self.data
 
     def numpy(self):
         if self.requires_grad:
@@ -142,6 +290,8 @@ class Tensor:
     def requires_grad_(self, requires_grad=True):
         if self._ctx is not None and not requires_grad:
             raise RuntimeError("you can only change requires_grad flags of leaf variables.")
+        if requires_grad and self.data.dtype.kind != "f":
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
         self.requires_grad = bool(requires_grad)
         return self
 
@@ -210,27 +360,139 @@ class Tensor:
         return ops.Neg.apply(self)
 
     def __getitem__(self, index):
-        if isinstance(index, Tensor) or (isinstance(index, tuple) and any(isinstance(i, Tensor) for i in index)):
-            _refuse_tensor_index()
+        if isinstance(index, Tensor):
+            index = _tensor_index(index)
+        elif isinstance(index, tuple) and any(isinstance(i, Tensor) for i in index):
+            index = tuple([_tensor_index(i) if isinstance(i, Tensor) else i for i in index])
         return ops.GetItem.apply(self, index=index)
+
+    # ---- comparisons and logic: bool tensors, off the tape --------------------------------------------------
+    def __eq__(self, other):
+        if other is None:
+            return False
+        return _result(self.data == _operand(other))
+
+    def __ne__(self, other):
+        if other is None:
+            return True
+        return _result(self.data != _operand(other))
+
+    def __lt__(self, other):
+        return _result(self.data < _operand(other))
+
+    def __le__(self, other):
+        return _result(self.data <= _operand(other))
+
+    def __gt__(self, other):
+        return _result(self.data > _operand(other))
+
+    def __ge__(self, other):
+        return _result(self.data >= _operand(other))
+
+    def eq(self, other):
+        return _result(self.data == _operand(other))
+
+    def ne(self, other):
+        return _result(self.data != _operand(other))
+
+    def lt(self, other):
+        return _result(self.data < _operand(other))
+
+    def le(self, other):
+        return _result(self.data <= _operand(other))
+
+    def gt(self, other):
+        return _result(self.data > _operand(other))
+
+    def ge(self, other):
+        return _result(self.data >= _operand(other))
+
+    def equal(self, other):
+        """True when both have the same shape and elements (torch.equal)."""
+        return self.data.shape == other.data.shape and bool((self.data == other.data).all())
+
+    def isnan(self):
+        return _result(np.isnan(self.data))
+
+    def isinf(self):
+        return _result(np.isinf(self.data))
+
+    def isfinite(self):
+        return _result(np.isfinite(self.data))
+
+    def any(self, dim=None, keepdim=False):
+        return _result(self.data.any(axis=ops._axes(self.data.ndim, _dims(dim)), keepdims=keepdim))
+
+    def all(self, dim=None, keepdim=False):
+        return _result(self.data.all(axis=ops._axes(self.data.ndim, _dims(dim)), keepdims=keepdim))
+
+    def _bitwise(self, name, fn, other):
+        """& | ^ on integer and bool tensors (and Python ints and bools); PyTorch's error for floats."""
+        data = _operand(other)
+        for d in (self.data, np.asarray(data)):
+            if d.dtype.kind not in "biu":
+                raise NotImplementedError(f'"{name}_cpu" not implemented for \'{_TORCH_NAMES.get(d.dtype, d.dtype)}\'')
+        return _result(fn(self.data, data))
+
+    def __and__(self, other):
+        return self._bitwise("bitwise_and", np.bitwise_and, other)
+
+    __rand__ = __and__
+
+    def __or__(self, other):
+        return self._bitwise("bitwise_or", np.bitwise_or, other)
+
+    __ror__ = __or__
+
+    def __xor__(self, other):
+        return self._bitwise("bitwise_xor", np.bitwise_xor, other)
+
+    __rxor__ = __xor__
+
+    def __invert__(self):
+        if self.data.dtype.kind not in "biu":
+            raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
+        return _result(np.invert(self.data))
+
+    def logical_not(self):
+        return _result(np.logical_not(self.data))
+
+    def logical_and(self, other):
+        return _result(np.logical_and(self.data, _operand(other)))
+
+    def logical_or(self, other):
+        return _result(np.logical_or(self.data, _operand(other)))
+
+    def logical_xor(self, other):
+        return _result(np.logical_xor(self.data, _operand(other)))
 
     # ---- elementwise ------------------------------------------------------------------------------------
     def exp(self):
+        if self.data.dtype.kind != "f":                  # an integer or bool tensor: float32, as PyTorch
+            return ops.Exp.apply(self.float())
         return ops.Exp.apply(self)
 
     def log(self):
+        if self.data.dtype.kind != "f":                  # an integer or bool tensor: float32, as PyTorch
+            return ops.Log.apply(self.float())
         return ops.Log.apply(self)
 
     def sigmoid(self):
+        if self.data.dtype.kind != "f":                  # an integer or bool tensor: float32, as PyTorch
+            return ops.Sigmoid.apply(self.float())
         return ops.Sigmoid.apply(self)
 
     def tanh(self):
+        if self.data.dtype.kind != "f":                  # an integer or bool tensor: float32, as PyTorch
+            return ops.Tanh.apply(self.float())
         return ops.Tanh.apply(self)
 
     def relu(self):
         return ops.ReLU.apply(self)
 
     def hard_sigmoid(self):
+        if self.data.dtype.kind != "f":                  # an integer or bool tensor: float32, as PyTorch
+            return ops.HardSigmoid.apply(self.float())
         return ops.HardSigmoid.apply(self)
 
     def clip(self, min=None, max=None):
@@ -238,26 +500,102 @@ class Tensor:
 
     clamp = clip
 
+    def to(self, *args, dtype=None, device=None, copy=False):
+        """t.to(dtype), t.to("cpu"), t.to("cpu", dtype), t.to(other) (its dtype): float to float on the tape (the
+        gradient is converted back); to an integer or bool dtype, or from one, off the tape (no gradient)."""
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype = a.data.dtype
+            elif isinstance(a, (str, _Device)):
+                device = a
+            else:
+                dtype = a
+        if device is not None:
+            _check_device(device)
+        if dtype is None:
+            return self
+        dt = _dtype(dtype)
+        if dt == self.data.dtype:
+            return self
+        if dt.kind == "f" and self.data.dtype.kind == "f":
+            return ops.Cast.apply(self, dtype=dt)
+        return Tensor._make(self.data.astype(dt), None)
+
+    def type(self, dtype=None):
+        """t.type(dtype) is t.to(dtype); t.type() names the type as PyTorch does ('torch.FloatTensor')."""
+        if dtype is None:
+            return f"torch.{_TORCH_NAMES[self.data.dtype]}Tensor"
+        return self.to(dtype)
+
     def float(self):
-        return self if self.data.dtype == np.float32 else ops.Cast.apply(self, dtype=np.float32)
+        return self if self.data.dtype == np.float32 else self.to(np.float32)
 
     def double(self):
-        return self if self.data.dtype == np.float64 else ops.Cast.apply(self, dtype=np.float64)
+        return self if self.data.dtype == np.float64 else self.to(np.float64)
+
+    def long(self):
+        return self.to(np.int64)
+
+    def int(self):
+        return self.to(np.int32)
+
+    def bool(self):
+        return self.to(np.bool_)
+
+    def cpu(self):
+        return self
+
+    def clone(self):
+        """A copy of the data, on the tape (the gradient passes through), as torch.clone."""
+        return ops.Clone.apply(self)
+
+    def contiguous(self):
+        """self if its data is C-contiguous, else a contiguous copy on the tape."""
+        return self if self.data.flags.c_contiguous else ops.Clone.apply(self)
 
     # ---- reductions and softmax -------------------------------------------------------------------------
     def sum(self, dim=None, keepdim=False):
         return ops.Sum.apply(self, dim=_dims(dim), keepdim=keepdim)
 
     def mean(self, dim=None, keepdim=False):
+        if self.data.dtype.kind != "f":
+            raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a floating point "
+                               f"or complex dtype. Got: {_TORCH_NAMES[self.data.dtype]}")
         return ops.Mean.apply(self, dim=_dims(dim), keepdim=keepdim)
 
     def max(self, dim=None, keepdim=False):
         return ops.Max.apply(self, dim=_dims(dim), keepdim=keepdim)
 
+    def min(self, dim=None, keepdim=False):
+        """As torch.min: min() is a 0-d tensor (ties share the gradient); min(dim, keepdim) is the named pair
+        (values, indices), indices int64 (the first minimum), the gradient going to that index only."""
+        return _max_min(self, "min", dim, keepdim)
+
+    def amax(self, dim=(), keepdim=False):
+        """max over `dim` (every dim by default), values only; the gradient is shared equally among tied maxima,
+        as torch.amax."""
+        return ops.Max.apply(self, dim=_dims(dim), keepdim=keepdim, name="amax")
+
+    def amin(self, dim=(), keepdim=False):
+        """min over `dim`, values only; ties share the gradient, as torch.amin."""
+        return ops.Max.apply(self, dim=_dims(dim), keepdim=keepdim, name="amin")
+
+    def argmax(self, dim=None, keepdim=False):
+        """The index (int64) of the first maximum along `dim`, or in the flattened tensor when dim is None."""
+        return _arg_reduce(self, "argmax", dim, keepdim)
+
+    def argmin(self, dim=None, keepdim=False):
+        """The index (int64) of the first minimum along `dim`, or in the flattened tensor when dim is None."""
+        return _arg_reduce(self, "argmin", dim, keepdim)
+
     def log_softmax(self, dim=-1):
+        if self.data.dtype.kind != "f":
+            return ops.LogSoftmax.apply(self.float(), dim=dim)
         return ops.LogSoftmax.apply(self, dim=dim)
 
     def softmax(self, dim=-1):
+        if self.data.dtype.kind != "f":
+            return ops.Softmax.apply(self.float(), dim=dim)
         return ops.Softmax.apply(self, dim=dim)
 
     # ---- shape ------------------------------------------------------------------------------------------
@@ -312,11 +650,11 @@ def tensor(data, requires_grad=False, dtype=None):
 
 
 def zeros(*shape, dtype=None, requires_grad=False):
-    return Tensor._make(np.zeros(_shape(shape), _float_dtype(dtype)), None).requires_grad_(requires_grad)
+    return Tensor._make(np.zeros(_shape(shape), _dtype(dtype)), None).requires_grad_(requires_grad)
 
 
 def ones(*shape, dtype=None, requires_grad=False):
-    return Tensor._make(np.ones(_shape(shape), _float_dtype(dtype)), None).requires_grad_(requires_grad)
+    return Tensor._make(np.ones(_shape(shape), _dtype(dtype)), None).requires_grad_(requires_grad)
 
 
 def engine_constant(data):
@@ -333,12 +671,58 @@ def randn(*shape, dtype=None, requires_grad=False):
     return Tensor._make(data, None).requires_grad_(requires_grad)
 
 
-def _refuse_tensor_index():
-    """Refuses a Tensor used as an index, as PyTorch refuses float tensors: the engine's tensors hold floats, so a
-    bool mask made into a Tensor (1.0/0.0) would select rows 1 and 0 instead of masking."""
-    raise IndexError("tensors used as indices must be long, int, byte or bool tensors (this engine's tensors hold "
-                     "floats: index with an int or bool ndarray or list instead, e.g. x[t.numpy().astype(bool)] for "
-                     "a mask, x[t.numpy().astype(np.intp)] for rows)")
+def _tensor_index(t):
+    """An integer or bool tensor used as an index is its data (rows, or a mask); a float tensor is refused, as
+    PyTorch refuses it (Tensor([True, False]) holds 1.0 and 0.0: read as rows it would pick rows 1 and 0)."""
+    if t.data.dtype.kind not in "biu":
+        raise IndexError("tensors used as indices must be long, int, byte or bool tensors (this one holds "
+                         f"{t.data.dtype}: Python lists become float32 here, so make indices with .long() or "
+                         "dtype=tinygrad_rnn.int64, and masks with a comparison or .bool())")
+    return t.data
+
+
+# torch.return_types.max / .min: a named (values, indices) pair
+max_return = collections.namedtuple("max", ["values", "indices"])
+min_return = collections.namedtuple("min", ["values", "indices"])
+
+
+def _max_min(t, name, dim, keepdim):
+    """torch.max/min: over everything a 0-d tensor (as amax/amin); along `dim` the pair (values, indices), the
+    gradient going to the returned index (PyTorch's rule; amax/amin share it among ties)."""
+    if dim is None:
+        if t.data.size == 0:
+            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. Specify "
+                               f"the reduction dim with the 'dim' argument.")
+        return ops.Max.apply(t, dim=None, keepdim=False, name="amin" if name == "min" else "max")
+    if not isinstance(dim, numbers.Integral):
+        raise TypeError(f"{name}(): argument 'dim' must be int, not {type(dim).__name__}")
+    a = t.data
+    ops._axes(a.ndim, dim)
+    if a.ndim == 0:
+        return (max_return if name == "max" else min_return)(t * 1 if t.requires_grad else t,
+                                                              _result(np.zeros((), np.int64)))
+    if a.shape[dim] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {dim % a.ndim} to have non-zero size.")
+    idx = (np.argmax if name == "max" else np.argmin)(a, axis=dim, keepdims=True)
+    values = ops.TakeAlong.apply(t, index=idx, dim=dim, keepdim=keepdim)
+    indices = _result((idx if keepdim else np.squeeze(idx, axis=dim)).astype(np.int64))
+    return (max_return if name == "max" else min_return)(values, indices)
+
+
+def _arg_reduce(t, name, dim, keepdim):
+    """argmax/argmin as PyTorch: int64, off the tape; the first index among ties; its errors for empty input."""
+    a = t.data
+    if dim is None:
+        if a.size == 0:
+            raise IndexError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
+        out = np.asarray(getattr(np, name)(a))
+        return _result((out.reshape((1,) * a.ndim) if keepdim else out).astype(np.int64))
+    ops._axes(a.ndim, dim)
+    if a.ndim == 0:
+        return _result(np.zeros((), np.int64))
+    if a.shape[dim] == 0:
+        raise IndexError(f"{name}(): Expected reduction dim {dim % a.ndim} to have non-zero size.")
+    return _result(getattr(np, name)(a, axis=dim, keepdims=keepdim).astype(np.int64))
 
 
 def _shape(shape):

@@ -34,6 +34,11 @@ def as_indices(owner, name, value):
     """An intp ndarray from an integer ndarray/list/number or a Tensor holding integer values."""
     if isinstance(value, Tensor):
         data = value.data
+        if data.dtype.kind in "iu":                  # an integer tensor (tinygrad_rnn.int64): the indices
+            return data.astype(np.intp, copy=False)
+        if data.dtype.kind == "b":
+            raise TypeError(f"{owner}: expected {name} to hold integer indices (an int64 or int32 Tensor, or a "
+                            f"float Tensor of whole numbers), but got a bool Tensor")
         integral = np.isfinite(data) & (data == np.round(data))
         if not integral.all():
             bad = data[~integral][0].item()

@@ -564,7 +564,10 @@ class Tensor:
         return ops.Mean.apply(self, dim=_dims(dim), keepdim=keepdim)
 
     def max(self, dim=None, keepdim=False):
-        return ops.Max.apply(self, dim=_dims(dim), keepdim=keepdim)
+        """As torch.max: max() is a 0-d tensor (ties share the gradient); max(dim, keepdim) is the named pair
+        (values, indices), indices int64 (the first maximum), the gradient going to that index only. amax is the
+        values-only form whose gradient ties share."""
+        return _max_min(self, "max", dim, keepdim)
 
     def min(self, dim=None, keepdim=False):
         """As torch.min: min() is a 0-d tensor (ties share the gradient); min(dim, keepdim) is the named pair

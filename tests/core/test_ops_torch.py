@@ -61,7 +61,7 @@ for dim in [None, 0, -1, (0, 2)]:
             case(f"{op}_{dim}_{keepdim}", lambda a, op=op, d=dim, k=keepdim: getattr(a, op)(dim=d, keepdim=k),
                  [(3, 4, 2)])
         if dim is not None:  # random data: no ties, so the max's gradient goes to one element as in torch
-            case(f"max_{dim}_{keepdim}", lambda a, d=dim, k=keepdim: a.max(dim=d, keepdim=k), [(3, 4, 2)],
+            case(f"max_{dim}_{keepdim}", lambda a, d=dim, k=keepdim: a.amax(dim=d, keepdim=k), [(3, 4, 2)],
                  tfn=lambda a, d=dim, k=keepdim: torch.amax(a, dim=d, keepdim=k))
 case("max_all", lambda a: a.max(), [(3, 4, 2)])
 for op in ["softmax", "log_softmax"]:

@@ -224,3 +224,48 @@ def test_reassigning_names_moves_them_between_registries():
     with pytest.raises(TypeError, match=r"cannot assign 'int' as child module 'b' \(torch.nn.Module or None "
                                         r"expected\)"):
         tm.b = 3
+
+
+def test_add_module_get_submodule_cpu_and_load_state_dicts_result_as_torch():
+    m = net()
+    m.add_module("extra", nn.ReLU())
+    m.register_module("gone", None)
+    assert m.extra is m._modules["extra"] and m.gone is None and [n for n, _ in m.named_children()][-1] == "extra"
+    assert m.get_submodule("head.0") is m.head[0] and m.get_submodule("") is m and m.cpu() is m
+    ours = []
+    for call in [lambda mod, r: mod.add_module(3, r), lambda mod, r: mod.add_module("a.b", r),
+                 lambda mod, r: mod.add_module("", r), lambda mod, r: mod.add_module("x", 3),
+                 lambda mod, r: mod.add_module("training", r), lambda mod, r: mod.get_submodule("head.0.foo"),
+                 lambda mod, r: mod.get_submodule("nope"), lambda mod, r: mod.get_submodule("head.0.weight")]:
+        with pytest.raises((TypeError, KeyError, AttributeError)) as info:
+            call(m, nn.ReLU())
+        ours.append((type(info.value), info.value.args[0]))
+    assert ours[0] == (TypeError, "module name should be a string. Got int")
+    assert ours[5] == (AttributeError, "Linear has no attribute `foo`")
+    assert ours[7] == (AttributeError, "`weight` is not an nn.Module")
+    result = m.load_state_dict(m.state_dict())
+    assert result == ([], []) and result.missing_keys == [] and repr(result) == "<All keys matched successfully>"
+    partial = m.load_state_dict({"scale": np.ones(2, np.float32), "what": np.ones(1)}, strict=False)
+    assert partial.unexpected_keys == ["what"] and "lstm.weight_ih_l0" in partial.missing_keys
+    shared = nn.Linear(2, 2)
+    seq = nn.Sequential(shared, shared)
+    assert [n for n, _ in seq.named_parameters()] == ["0.weight", "0.bias"]
+    torch = pytest.importorskip("torch")
+    tm = torch_net(torch)
+    theirs = []
+    for call in [lambda mod, r: mod.add_module(3, r), lambda mod, r: mod.add_module("a.b", r),
+                 lambda mod, r: mod.add_module("", r), lambda mod, r: mod.add_module("x", 3),
+                 lambda mod, r: mod.add_module("training", r), lambda mod, r: mod.get_submodule("head.0.foo"),
+                 lambda mod, r: mod.get_submodule("nope"), lambda mod, r: mod.get_submodule("head.0.weight")]:
+        with pytest.raises((TypeError, KeyError, AttributeError)) as info:
+            call(tm, torch.nn.ReLU())
+        theirs.append((type(info.value), info.value.args[0]))
+    assert ours[:6] + ours[7:] == theirs[:6] + theirs[7:]
+    assert theirs[6] == (AttributeError, "TorchNet has no attribute `nope`") and ours[6][1] == \
+        "Net has no attribute `nope`"
+    assert repr(tm.load_state_dict(tm.state_dict())) == "<All keys matched successfully>"
+    tshared = torch.nn.Linear(2, 2)
+    tseq = torch.nn.Sequential(tshared, tshared)
+    assert [n for n, _ in tseq.named_parameters()] == ["0.weight", "0.bias"]
+    assert [n for n, _ in seq.named_parameters(remove_duplicate=False)] == \
+        [n for n, _ in tseq.named_parameters(remove_duplicate=False)]

@@ -165,16 +165,7 @@ class ModuleDict(Module):
         return self._modules[key]
 
     def __setitem__(self, key, module):
-        _check_module(module)
-        if not isinstance(key, str):
-            raise TypeError(f"module name should be a string. Got {type(key).__name__}")
-        if hasattr(self, key) and key not in self._modules:   # "keys", "update", "training", ...: as torch
-            raise KeyError(f"attribute '{key}' already exists")
-        if "." in key:
-            raise KeyError(f'module name can\'t contain ".", got: {key}')
-        if key == "":
-            raise KeyError('module name can\'t be empty string ""')
-        setattr(self, key, module)
+        self.add_module(key, _check_module(module))   # "keys", "update", "training": KeyError, as torch
 
     def __delitem__(self, key):
         self._modules[key]                      # KeyError(key) first, as a dict

@@ -7,7 +7,7 @@ in `state_dict()` after the module's own parameters unless `persistent=False`, c
 registered (as in torch), and gets a UserWarning pointing to nn.ModuleList (torch is silent there).
 """
 import warnings
-from collections import OrderedDict
+from collections import OrderedDict, namedtuple
 
 import numpy as np
 
@@ -34,6 +34,19 @@ def _as_array(value):
     if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch.Tensor, without importing torch
         return value.detach().cpu().numpy()
     return np.asarray(value)
+
+
+class IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What load_state_dict returns, as torch's: (missing_keys, unexpected_keys)."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+    __str__ = __repr__
 
 
 class Module:
@@ -115,6 +128,36 @@ class Module:
             self._non_persistent_buffers_set.add(name)
         object.__setattr__(self, name, tensor)
 
+    def add_module(self, name, module):
+        """Registers `module` (or None) as the child `name`, with torch's checks and messages."""
+        if not isinstance(module, Module) and module is not None:
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        if not isinstance(name, str):
+            raise TypeError(f"module name should be a string. Got {type(name).__name__}")
+        if hasattr(self, name) and name not in self._modules:
+            raise KeyError(f"attribute '{name}' already exists")
+        if "." in name:
+            raise KeyError(f'module name can\'t contain ".", got: {name}')
+        if name == "":
+            raise KeyError('module name can\'t be empty string ""')
+        self._modules[name] = module
+        object.__setattr__(self, name, module)
+
+    register_module = add_module
+
+    def get_submodule(self, target):
+        """The module at dotted path `target` ("" is self), or AttributeError naming the step that fails."""
+        if target == "":
+            return self
+        module = self
+        for item in target.split("."):
+            if not hasattr(module, item):
+                raise AttributeError(type(module).__name__ + " has no attribute `" + item + "`")
+            module = getattr(module, item)
+            if not isinstance(module, Module):
+                raise AttributeError("`" + item + "` is not an nn.Module")
+        return module
+
     def register_parameter(self, name, param):
         """Registers `param` (or None, for an absent optional weight such as a bias) under `name`."""
         self._parameters[name] = param
@@ -154,7 +197,8 @@ class Module:
 
     def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
         seen = set()
-        modules = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
+        modules = (self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse
+                   else [(prefix, self)])
         for module_name, module in modules:
             for name, b in module._buffers.items():
                 if b is not None and (not remove_duplicate or id(b) not in seen):
@@ -171,12 +215,13 @@ class Module:
         fn(self)
         return self
 
-    def named_parameters(self, prefix="", recurse=True):
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
         seen = set()
-        modules = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
+        modules = (self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse
+                   else [(prefix, self)])
         for module_name, module in modules:
             for name, p in module._parameters.items():
-                if p is not None and id(p) not in seen:
+                if p is not None and (not remove_duplicate or id(p) not in seen):
                     seen.add(id(p))
                     yield (f"{module_name}.{name}" if module_name else name), p
 
@@ -218,6 +263,10 @@ class Module:
 
     def float(self):
         return self._cast(np.float32)
+
+    def cpu(self):
+        """A no-op (the CPU is the only device); returns self."""
+        return self
 
     def to(self, *args, **kwargs):
         """to(dtype), to("cpu"), to(device, dtype), to(dtype=..., device=...): casts parameters and buffers to
@@ -288,7 +337,7 @@ class Module:
         for name, value in arrays.items():
             with writing(own[name]):
                 own[name].data[...] = value
-        return missing, unexpected
+        return IncompatibleKeys(missing, unexpected)
 
     # ---- repr ---------------------------------------------------------------------------------------------
     def extra_repr(self):

@@ -1,5 +1,13 @@
-"""Module and Parameter: the containers that hold weights, with PyTorch's names, state_dict and repr."""
-from collections import OrderedDict
+"""Module and Parameter: the containers that hold weights, with PyTorch's names, state_dict and repr.
+
+A Module registers the Parameters, buffers and Modules assigned to it, in assignment order (each also stays a
+plain attribute). Buffers (`register_buffer`) are Tensors that are state but not weights (running statistics, masks):
+in `state_dict()` after the module's own parameters unless `persistent=False`, cast by `to(dtype)`/`float()`/
+`double()`, never returned by `parameters()`. A plain list or tuple of Modules assigned as an attribute is not
+registered (as in torch), and gets a UserWarning pointing to nn.ModuleList (torch is silent there).
+"""
+import warnings
+from collections import OrderedDict, namedtuple
 
 import numpy as np
 
@@ -28,27 +36,127 @@ def _as_array(value):
     return np.asarray(value)
 
 
+class IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What load_state_dict returns, as torch's: (missing_keys, unexpected_keys)."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+    __str__ = __repr__
+
+
 class Module:
     """Base class of layers: attributes that are Parameters or Modules are registered in assignment order."""
 
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent_buffers_set", set())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "training", True)
 
     def __setattr__(self, name, value):
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"cannot assign '{name}' before Module.__init__() call")
+        buffers = self.__dict__.get("_buffers", {})
         if isinstance(value, Parameter):
+            self._forget(name)
             self._parameters[name] = value
         elif isinstance(value, Module):
+            self._forget(name)
             self._modules[name] = value
         elif name in self._parameters:
             if value is not None:
                 raise TypeError(f"cannot assign '{type(value).__name__}' as parameter '{name}' "
                                 f"(nn.Parameter or None expected)")
             self._parameters[name] = None
+        elif name in buffers:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' "
+                                f"(torch.Tensor or None expected)")
+            buffers[name] = value
+        else:
+            if name in self._modules:
+                if value is not None:
+                    raise TypeError(f"cannot assign '{type(value).__name__}' as child module '{name}' "
+                                    f"(torch.nn.Module or None expected)")
+                self._modules[name] = None
+            elif (isinstance(value, (list, tuple)) and value
+                  and all(isinstance(v, Module) for v in value)):
+                warnings.warn(f"{type(self).__name__}.{name} is a {type(value).__name__} of Modules: they are not "
+                              f"registered (their parameters are not in parameters() or state_dict(), and train()/"
+                              f"eval()/to() skip them); use nn.ModuleList to register them", UserWarning,
+                              stacklevel=2)
         object.__setattr__(self, name, value)
+
+    def _forget(self, name):
+        """A name reassigned to a Parameter or Module leaves the registry it was in (as torch's remove_from)."""
+        for registry in (self._parameters, self.__dict__.get("_buffers", {}), self._modules):
+            registry.pop(name, None)
+        self.__dict__.get("_non_persistent_buffers_set", set()).discard(name)
+
+    def __delattr__(self, name):
+        for registry in (self._parameters, self.__dict__.get("_buffers", {}), self._modules):
+            registry.pop(name, None)
+        self.__dict__.get("_non_persistent_buffers_set", set()).discard(name)
+        object.__delattr__(self, name)
+
+    def register_buffer(self, name, tensor, persistent=True):
+        """Registers `tensor` (a Tensor, or None) as state that is not a parameter: in state_dict() when
+        `persistent`, cast with the module, not optimised."""
+        if "_buffers" not in self.__dict__:
+            raise AttributeError("cannot assign buffer before Module.__init__() call")
+        if not isinstance(name, str):
+            raise TypeError(f"buffer name should be a string. Got {type(name).__name__}")
+        if "." in name:
+            raise KeyError('buffer name can\'t contain "."')
+        if name == "":
+            raise KeyError('buffer name can\'t be empty string ""')
+        if name in self.__dict__ and name not in self._buffers:
+            raise KeyError(f"attribute '{name}' already exists")
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer '{name}' "
+                            f"(torch Tensor or None required)")
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent_buffers_set.discard(name)
+        else:
+            self._non_persistent_buffers_set.add(name)
+        object.__setattr__(self, name, tensor)
+
+    def add_module(self, name, module):
+        """Registers `module` (or None) as the child `name`, with torch's checks and messages."""
+        if not isinstance(module, Module) and module is not None:
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        if not isinstance(name, str):
+            raise TypeError(f"module name should be a string. Got {type(name).__name__}")
+        if hasattr(self, name) and name not in self._modules:
+            raise KeyError(f"attribute '{name}' already exists")
+        if "." in name:
+            raise KeyError(f'module name can\'t contain ".", got: {name}')
+        if name == "":
+            raise KeyError('module name can\'t be empty string ""')
+        self._modules[name] = module
+        object.__setattr__(self, name, module)
+
+    register_module = add_module
+
+    def get_submodule(self, target):
+        """The module at dotted path `target` ("" is self), or AttributeError naming the step that fails."""
+        if target == "":
+            return self
+        module = self
+        for item in target.split("."):
+            if not hasattr(module, item):
+                raise AttributeError(type(module).__name__ + " has no attribute `" + item + "`")
+            module = getattr(module, item)
+            if not isinstance(module, Module):
+                raise AttributeError("`" + item + "` is not an nn.Module")
+        return module
 
     def register_parameter(self, name, param):
         """Registers `param` (or None, for an absent optional weight such as a bias) under `name`."""
@@ -63,28 +171,57 @@ class Module:
 
     # ---- traversal ----------------------------------------------------------------------------------------
     def named_children(self):
-        return iter(self._modules.items())
+        return ((name, m) for name, m in self._modules.items() if m is not None)
 
     def children(self):
         return (m for _, m in self.named_children())
 
-    def named_modules(self, prefix=""):
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+        """(name, module) for this module and every descendant, depth first in registration order; a module
+        reachable twice is listed once unless remove_duplicate=False (torch's signature)."""
+        memo = set() if memo is None else memo
         stack = [(prefix, self)]
         while stack:
             name, module = stack.pop()
+            if remove_duplicate:
+                if id(module) in memo:
+                    continue
+                memo.add(id(module))
             yield name, module
             for child_name, child in reversed(list(module._modules.items())):
-                stack.append((f"{name}.{child_name}" if name else child_name, child))
+                if child is not None:
+                    stack.append((f"{name}.{child_name}" if name else child_name, child))
 
     def modules(self):
         return (m for _, m in self.named_modules())
 
-    def named_parameters(self, prefix="", recurse=True):
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
         seen = set()
-        modules = self.named_modules(prefix) if recurse else [(prefix, self)]
+        modules = (self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse
+                   else [(prefix, self)])
+        for module_name, module in modules:
+            for name, b in module._buffers.items():
+                if b is not None and (not remove_duplicate or id(b) not in seen):
+                    seen.add(id(b))
+                    yield (f"{module_name}.{name}" if module_name else name), b
+
+    def buffers(self, recurse=True):
+        return (b for _, b in self.named_buffers(recurse=recurse))
+
+    def apply(self, fn):
+        """fn(module) for every child (recursively), then for this module, as torch; returns self."""
+        for module in self.children():
+            module.apply(fn)
+        fn(self)
+        return self
+
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        seen = set()
+        modules = (self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse
+                   else [(prefix, self)])
         for module_name, module in modules:
             for name, p in module._parameters.items():
-                if p is not None and id(p) not in seen:
+                if p is not None and (not remove_duplicate or id(p) not in seen):
                     seen.add(id(p))
                     yield (f"{module_name}.{name}" if module_name else name), p
 
@@ -107,10 +244,18 @@ class Module:
             else:
                 p.grad[...] = 0
 
+    def requires_grad_(self, requires_grad=True):
+        """Sets requires_grad of every parameter (freezing with False); returns self."""
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
     def _cast(self, dtype):
         for p in self.parameters():
             p.data = p.data.astype(dtype)
             p.grad = None if p.grad is None else p.grad.astype(dtype)
+        for b in self.buffers():  # floating buffers, as torch (this engine's Tensors are all floating)
+            b.data = b.data.astype(dtype)
         return self
 
     def double(self):
@@ -119,14 +264,57 @@ class Module:
     def float(self):
         return self._cast(np.float32)
 
+    def cpu(self):
+        """A no-op (the CPU is the only device); returns self."""
+        return self
+
+    def to(self, *args, **kwargs):
+        """to(dtype), to("cpu"), to(device, dtype), to(dtype=..., device=...): casts parameters and buffers to
+        float32 or float64; the CPU is the only device (any other is a RuntimeError). Returns self."""
+        device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
+        kwargs.pop("non_blocking", None)
+        if kwargs:
+            raise TypeError(f"to() received an invalid combination of arguments: unexpected {sorted(kwargs)}")
+        for arg in args:
+            if isinstance(arg, str) or type(arg).__name__ == "device":
+                device = arg
+            else:
+                dtype = arg
+        if device is not None and str(device).split(":")[0] != "cpu":
+            raise RuntimeError(f"tinygrad_rnn runs on the CPU only: cannot move a module to device {str(device)!r}")
+        if dtype is None:
+            return self
+        try:
+            dt = np.dtype(dtype)
+        except TypeError:
+            dt = None
+        if dt is None or dt.kind != "f":
+            raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but got desired "
+                            f"dtype={dtype if dt is None else dt}")
+        if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+            raise TypeError(f"nn.Module.to: this engine computes in float32 and float64 only, but got {dtype}")
+        return self._cast(dt)
+
     # ---- state_dict ---------------------------------------------------------------------------------------
+    def _named_state(self):
+        """(name, tensor) of state_dict(): per module (depth first), its parameters then its persistent buffers."""
+        seen = set()
+        for module_name, module in self.named_modules():
+            entries = list(module._parameters.items()) + [
+                (n, b) for n, b in module._buffers.items() if n not in module._non_persistent_buffers_set]
+            for name, t in entries:
+                if t is not None and id(t) not in seen:
+                    seen.add(id(t))
+                    yield (f"{module_name}.{name}" if module_name else name), t
+
     def state_dict(self):
-        """An ordered name -> ndarray copy of every parameter, with PyTorch's names."""
-        return OrderedDict((name, p.data.copy()) for name, p in self.named_parameters())
+        """An ordered name -> ndarray copy of every parameter and persistent buffer, with PyTorch's names."""
+        return OrderedDict((name, t.data.copy()) for name, t in self._named_state())
 
     def load_state_dict(self, state_dict, strict=True):
-        """Copies values into the parameters in place; strict checking names missing/unexpected keys and sizes."""
-        own = dict(self.named_parameters())
+        """Copies values into the parameters and persistent buffers in place; strict checking names
+        missing/unexpected keys and sizes."""
+        own = dict(self._named_state())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         errors = []
@@ -149,7 +337,7 @@ class Module:
         for name, value in arrays.items():
             with writing(own[name]):
                 own[name].data[...] = value
-        return missing, unexpected
+        return IncompatibleKeys(missing, unexpected)
 
     # ---- repr ---------------------------------------------------------------------------------------------
     def extra_repr(self):

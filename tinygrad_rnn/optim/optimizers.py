@@ -3,15 +3,18 @@
 Each optimiser follows PyTorch's single-tensor (foreach=False) implementation; `step()` updates `p.data` in place,
 in the parameter's dtype, and skips parameters whose `.grad` is None. State lives in `optimizer.state[p]` as
 ndarrays (and an int "step"); `state_dict()` / `load_state_dict()` use PyTorch's layout with integer indices.
+`maximize=True` (all five, as torch) negates the gradient first. A parameter listed twice in a group gets torch
+2.13's UserWarning and, as there, is updated twice per step.
 """
 import copy
 import math
+import warnings
 
 import numpy as np
 
-from . import grad_mode, inplace
-from .nn.module import _as_array
-from .tensor import Tensor
+from .. import grad_mode, inplace
+from ..nn.module import _as_array
+from ..tensor import Tensor
 
 __all__ = ["Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "SGD", "clip_grad_norm_", "clip_grad_value_"]
 
@@ -27,6 +30,9 @@ def _lerp_(a, b, weight):
         a += weight * (b - a)
     else:
         a[...] = b - (b - a) * (1 - weight)
+
+
+_OPTIONAL = {"maximize": False}
 
 
 class Optimizer:
@@ -61,6 +67,10 @@ class Optimizer:
         group = {**param_group, "params": params}
         for name, default in self.defaults.items():
             group.setdefault(name, default)
+        if len({id(p) for p in params}) != len(params):  # torch 2.13 warns, keeps both and updates twice
+            warnings.warn("optimizer contains a parameter group with duplicate parameters; in future, this will "
+                          "cause an error; see github.com/pytorch/pytorch/issues/40967 for more information",
+                          UserWarning, stacklevel=3)
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if any(id(p) in seen for p in params):
             raise ValueError("some parameters appear in more than one parameter group")
@@ -88,6 +98,8 @@ class Optimizer:
                     grad = np.asarray(p.grad, dtype=p.data.dtype)
                     if grad.shape != p.data.shape:
                         raise ValueError(f"grad of shape {grad.shape} for a parameter of shape {p.data.shape}")
+                    if group.get("maximize"):   # as torch: the gradient is negated first, before weight decay
+                        grad = -grad
                     state = self.state.setdefault(p, {})
                     state.update({} if state else self._init_state(p.data, group))
                     with inplace.writing(p):     # counted: a graph that saved p.data refuses backward
@@ -104,7 +116,7 @@ class Optimizer:
     # ---- state_dict -----------------------------------------------------------------------------------------
     def state_dict(self):
         """{"state": {index: {key: ndarray copy or int}}, "param_groups": [{hyperparameters, "params": [index]}]}."""
-        index = {id(p): i for i, p in enumerate(self._params())}
+        index = {id(p): i for i, p in enumerate(self._params())}  # as torch: one listed twice keeps its last index
         groups = [{**{k: v for k, v in g.items() if k != "params"}, "params": [index[id(p)] for p in g["params"]]}
                   for g in self.param_groups]
         state = {index[id(p)]: {k: v.copy() if isinstance(v, np.ndarray) else v for k, v in s.items()}
@@ -123,6 +135,9 @@ class Optimizer:
                 raise ValueError(f"loaded state dict contains a parameter group that doesn't match the size of "
                                  f"optimizer's group: group {i} expected {len(group['params'])} parameters, "
                                  f"received {len(new['params'])}")
+            for k in _OPTIONAL:  # state_dicts saved before the option existed load with torch's default
+                if k in self.defaults:
+                    new.setdefault(k, _OPTIONAL[k])
             missing = [k for k in self.defaults if k not in new]
             if missing:
                 raise ValueError(f"loaded parameter group {i} lacks hyperparameter(s) {missing}")
@@ -157,14 +172,19 @@ class Optimizer:
 class SGD(Optimizer):
     """g ← ∇ + λθ; b ← μb + (1−τ)g (b₁ = g); g ← g + μb (nesterov) or b; θ ← θ − lr·g."""
 
-    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False):
+    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
+                 maximize=False):
         _check(lr >= 0.0, f"Invalid learning rate: {lr}")
         _check(momentum >= 0.0, f"Invalid momentum value: {momentum}")
         _check(weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay}")
         _check(not nesterov or (momentum > 0 and dampening == 0),
                "Nesterov momentum requires a momentum and zero dampening")
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
-                                      nesterov=nesterov))
+                                      nesterov=nesterov, maximize=maximize))
+
+    def step(self, closure=None):
+        self._fresh = set()  # buffers made in this step: as torch reads them all before updating any, a parameter
+        return super().step(closure)  # listed twice starts a new one at its second occurrence too
 
     def _update(self, param, grad, state, group):
         momentum = group["momentum"]
@@ -172,8 +192,9 @@ class SGD(Optimizer):
             grad = grad + group["weight_decay"] * param
         if momentum != 0:
             buf = state.get("momentum_buffer")
-            if buf is None:
+            if buf is None or id(param) in self._fresh:
                 buf = state["momentum_buffer"] = np.array(grad, copy=True)  # 0-d stays an array
+                self._fresh.add(id(param))
             else:
                 buf *= momentum
                 buf += (1 - group["dampening"]) * grad
@@ -185,14 +206,14 @@ class Adam(Optimizer):
     """m ← β₁m+(1−β₁)g; v ← β₂v+(1−β₂)g²; u = v or (amsgrad) max of v so far; θ ← θ − lr/(1−β₁ᵗ)·m/(√u/√(1−β₂ᵗ)+ε)."""
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
-                 decoupled_weight_decay=False):
+                 maximize=False, decoupled_weight_decay=False):
         _check(lr >= 0.0, f"Invalid learning rate: {lr}")
         _check(eps >= 0.0, f"Invalid epsilon value: {eps}")
         _check(0.0 <= betas[0] < 1.0, f"Invalid beta parameter at index 0: {betas[0]}")
         _check(0.0 <= betas[1] < 1.0, f"Invalid beta parameter at index 1: {betas[1]}")
         _check(weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay}")
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
-                                      decoupled_weight_decay=decoupled_weight_decay))
+                                      maximize=maximize, decoupled_weight_decay=decoupled_weight_decay))
 
     def _init_state(self, param, group):
         zeros = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if group["amsgrad"] else ())
@@ -221,14 +242,17 @@ class Adam(Optimizer):
 class AdamW(Adam):
     """θ ← θ(1 − lr·λ), then Adam's step without weight decay in the gradient (decoupled weight decay)."""
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False):
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, decoupled_weight_decay=True)
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *,
+                 maximize=False):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
+                         decoupled_weight_decay=True)
 
 
 class Adagrad(Optimizer):
     """g ← ∇ + λθ; s ← s + g²; θ ← θ − lr/(1 + (t−1)·lr_decay) · g / (√s + ε)."""
 
-    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10):
+    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10, *,
+                 maximize=False):
         _check(lr >= 0.0, f"Invalid learning rate: {lr}")
         _check(lr_decay >= 0.0, f"Invalid lr_decay value: {lr_decay}")
         _check(weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay}")
@@ -236,7 +260,7 @@ class Adagrad(Optimizer):
                f"Invalid initial_accumulator_value value: {initial_accumulator_value}")
         _check(eps >= 0.0, f"Invalid epsilon value: {eps}")
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
-                                      initial_accumulator_value=initial_accumulator_value))
+                                      initial_accumulator_value=initial_accumulator_value, maximize=maximize))
         for group in self.param_groups:  # as torch: the state exists from construction on
             for p in group["params"]:
                 self.state[p] = self._init_state(p.data, group)
@@ -256,14 +280,15 @@ class Adagrad(Optimizer):
 class RMSprop(Optimizer):
     """v ← αv+(1−α)g²; a = √(v−ḡ²) (centered: ḡ ← αḡ+(1−α)g) or √v, +ε; b ← μb + g/a; θ ← θ − lr·(b or g/a)."""
 
-    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False):
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False, *,
+                 maximize=False):
         _check(lr >= 0.0, f"Invalid learning rate: {lr}")
         _check(eps >= 0.0, f"Invalid epsilon value: {eps}")
         _check(momentum >= 0.0, f"Invalid momentum value: {momentum}")
         _check(weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay}")
         _check(alpha >= 0.0, f"Invalid alpha value: {alpha}")
         super().__init__(params, dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
-                                      weight_decay=weight_decay))
+                                      weight_decay=weight_decay, maximize=maximize))
 
     def _init_state(self, param, group):
         zeros = ("square_avg",) + (("momentum_buffer",) if group["momentum"] > 0 else ()) + (

@@ -204,7 +204,7 @@ def test_layer_norm_against_torch_and_by_hand(shape, kwargs):
 def test_layer_norm_defaults_float32_and_message():
     ln = nn.LayerNorm(4)
     assert ln.weight.dtype == np.float32 and (ln.weight.data == 1).all() and (ln.bias.data == 0).all()
-    out = ln(tg.Tensor(np.arange(8).reshape(2, 4)))
+    out = ln(tg.Tensor(np.arange(8).reshape(2, 4), dtype=tg.float32))   # (an int64 array stays int64)
     assert out.dtype == np.float32
     np.testing.assert_allclose(out.data[0], (np.arange(4) - 1.5) / np.sqrt(1.25 + 1e-5), rtol=1e-6)
     message = "Given normalized_shape=[4], expected input with shape [*, 4], but got input of size[2, 3]"

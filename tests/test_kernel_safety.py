@@ -429,3 +429,19 @@ def test_a_tensor_made_from_a_byte_swapped_array_keeps_its_precision(code):
     t = tg.Tensor(a)
     assert t.dtype == np.dtype(code).newbyteorder("=") and t.dtype.isnative
     np.testing.assert_array_equal(t.data, np.arange(6.0))
+
+
+@pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan])
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+def test_rnn_step_backward_without_dh_is_zero_on_both_backends(value, nonlinearity):
+    # Found by the random battery: with dh=None (no gradient) and a non-finite h, the kernel gave 0 and the NumPy
+    # twin 0·inf = nan. No gradient is zero, as the docstring says, whatever act'(h) is.
+    h, w = np.array([[value, 0.5]]), np.array([[0.5, 0.25], [1.0, -1.0]])
+    dz, dh_prev = _backend.numpy_twins.rnn_step_backward(h, w, None, nonlinearity)
+    np.testing.assert_array_equal(dz, np.zeros((1, 2)))
+    np.testing.assert_array_equal(dh_prev, np.zeros((1, 2)))
+    if _blas is not None:
+        from tinygrad_rnn.backend._kernels import steps
+        kz, kprev = steps.rnn_step_backward(h, w, None, nonlinearity)
+        np.testing.assert_array_equal(kz, dz)
+        np.testing.assert_array_equal(kprev, dh_prev)

@@ -263,8 +263,10 @@ def rnn_step_forward(xp, h_prev, w_hh, nonlinearity, h=None, transposed=False):
 def rnn_step_backward(h, w_hh, dh, nonlinearity, dz=None, dh_prev=None):
     """dz = dh⊙act'(h) (1 − h², or h > 0; dh None: zero); dh_prev = dz @ W_hh → (dz, dh_prev)"""
     dz, dh_prev = _new(dz, h, h.shape[1]), _new(dh_prev, h, h.shape[1])
-    dh = _zero_if_none(dh, h)
-    dz[...] = dh * (1 - h * h) if nonlinearity == "tanh" else dh * (h > 0)
+    if dh is None:                        # no gradient: zero, even where act'(h) is not finite (0·inf is nan)
+        dz[...] = 0
+    else:
+        dz[...] = dh * (1 - h * h) if nonlinearity == "tanh" else dh * (h > 0)
     np.matmul(dz, w_hh, out=dh_prev)
     return dz, dh_prev
 

@@ -389,23 +389,7 @@ class Tensor:
     def __ge__(self, other):
         return _result(self.data >= _operand(other))
 
-    def eq(self, other):
-        return _result(self.data == _operand(other))
-
-    def ne(self, other):
-        return _result(self.data != _operand(other))
-
-    def lt(self, other):
-        return _result(self.data < _operand(other))
-
-    def le(self, other):
-        return _result(self.data <= _operand(other))
-
-    def gt(self, other):
-        return _result(self.data > _operand(other))
-
-    def ge(self, other):
-        return _result(self.data >= _operand(other))
+    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__  # PyTorch's method names for them
 
     def equal(self, other):
         """True when both have the same shape and elements (torch.equal)."""

@@ -4,8 +4,6 @@ import numbers
 
 import numpy as np
 
-from . import grad_mode
-
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _INTS = (np.dtype(np.int64), np.dtype(np.int32))
 _DTYPES = _FLOATS + _INTS + (np.dtype(np.bool_),)    # what a tensor may hold: only the floats carry gradients

@@ -14,30 +14,27 @@ _TORCH_NAMES = {np.dtype(np.float32): "Float", np.dtype(np.float64): "Double", n
 _GRAD_DTYPE_ERROR = "Only Tensors of floating point and complex dtype can require gradients"
 
 
-def _float_dtype(dtype):
-    """The float dtype asked for, or TypeError: gradients are computed in float32 and float64 only."""
+def _parse_dtype(dtype, allowed, names):
+    """The dtype asked for (float32 when None) if it is one of `allowed`, else TypeError naming `names`."""
     if dtype is None:
         return default_dtype
     try:
         dt = np.dtype(dtype)
     except TypeError:
         dt = None
-    if dt not in _FLOATS:
-        raise TypeError(f"Tensor: dtype must be float32 or float64, but got {dtype!r}")
+    if dt not in allowed:
+        raise TypeError(f"Tensor: dtype must be {names}, but got {dtype!r}")
     return dt
+
+
+def _float_dtype(dtype):
+    """The float dtype asked for, or TypeError: gradients are computed in float32 and float64 only."""
+    return _parse_dtype(dtype, _FLOATS, "float32 or float64")
 
 
 def _dtype(dtype):
     """The dtype asked for (float32 when None), or TypeError: float32, float64, int64, int32 and bool exist."""
-    if dtype is None:
-        return default_dtype
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        dt = None
-    if dt not in _DTYPES:
-        raise TypeError(f"Tensor: dtype must be float32, float64, int64, int32 or bool, but got {dtype!r}")
-    return dt
+    return _parse_dtype(dtype, _DTYPES, "float32, float64, int64, int32 or bool")
 
 
 def _to_array(data, dtype):

@@ -314,6 +314,16 @@ class Tensor:
         gradient. Returns a handle whose `.remove()` unregisters the hook; the hook lives as long as the tensor."""
         return autograd.register_hook(self, hook)
 
+    def retain_grad(self):
+        """As in PyTorch: this non-leaf tensor keeps its gradient in .grad after backward (summed over backwards,
+        after its other hooks); a no-op on a leaf; RuntimeError if it does not require grad."""
+        autograd.retain_grad(self)
+
+    @property
+    def retains_grad(self):
+        """True once retain_grad() was called on this non-leaf tensor (False for a leaf, as PyTorch's)."""
+        return autograd.retains_grad(self)
+
     # ---- arithmetic (reflected forms swap the operands) ---------------------------------------------------
     def __add__(self, other):
         return ops.Add.apply(self, self._coerce(other))

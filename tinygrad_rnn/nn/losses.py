@@ -61,14 +61,14 @@ def _classification_args(owner, input, target, weight, ignore_index):
     ignored), the not-ignored mask, the class weights or None, target shape)."""
     n_classes = input.shape[1] if input.ndim >= 2 else input.shape[0]
     expected = (input.shape[0],) + tuple(input.shape[2:]) if input.ndim >= 2 else ()
-    t = as_indices(owner, "target", target)
-    if t.shape != expected:
-        if input.ndim >= 2 and t.ndim >= 1 and t.shape[0] != input.shape[0]:
+    tshape = tuple(target.shape) if isinstance(target, (Tensor, np.ndarray)) else np.shape(target)
+    if tshape != expected:                             # the shape first, as torch: then the dtype
+        if input.ndim >= 2 and len(tshape) >= 1 and tshape[0] != input.shape[0]:
             raise ValueError(f"{owner}: Expected input batch_size ({input.shape[0]}) to match target batch_size "
-                             f"({t.shape[0]}).")
-        raise ValueError(f"{owner}: Expected target size {expected}, got {tuple(t.shape)} (input size "
+                             f"({tshape[0]}).")
+        raise ValueError(f"{owner}: Expected target size {expected}, got {tshape} (input size "
                          f"{tuple(input.shape)}: the class dimension is {'1' if input.ndim >= 2 else '0'})")
-    t = t.reshape(-1)
+    t = as_indices(owner, "target", target).reshape(-1)
     valid = t != ignore_index
     bad = valid & ((t < 0) | (t >= n_classes))
     if bad.any():
@@ -141,6 +141,8 @@ class CrossEntropy(Function):
             smooth = -(lp if cw is None else lp * cw).sum(axis=1)
             losses = (1 - smoothing) * losses + (smoothing / lp.shape[1]) * np.where(valid, smooth, 0)
         ctx.save_for_backward(input.shape, lp, target, w, valid, cw, smoothing, reduction)
+        if reduction == "mean" and not w.sum():          # torch: nll's 0/0 = nan, whatever the smoothing term
+            return np.asarray(np.nan, dtype=input.dtype)
         return _reduce(losses.astype(input.dtype, copy=False), w, reduction, shape)
 
     @staticmethod
@@ -153,7 +155,7 @@ class CrossEntropy(Function):
         if smoothing:
             if reduction == "mean":      # the smoothing term shares nll's denominator Σw, but counts each element once
                 total = w.sum()
-                b = valid * (g / total) if total != 0 else np.zeros_like(w)
+                b = valid * (g / total) if total != 0 else np.where(valid, np.nan, 0)   # as torch: nan rows
             else:
                 b = valid * (g.reshape(-1) if reduction == "none" else g)
             b = b * (smoothing / lp.shape[1])
@@ -247,8 +249,11 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if soft is not None:
         if ignore_index >= 0:
             raise RuntimeError("ignore_index is not supported for floating point target")
-        cw = _class_weights("cross_entropy", weight, input.shape[1] if input.ndim >= 2 else input.shape[0],
-                            input.dtype)
+        n_classes = input.shape[1] if input.ndim >= 2 else input.shape[0]
+        try:
+            cw = _class_weights("cross_entropy", weight, n_classes, input.dtype)
+        except ValueError as e:                       # torch's type on this path
+            raise RuntimeError(str(e)) from None
         return SoftCrossEntropy.apply(input, soft, cw=cw, smoothing=smoothing, reduction=reduction)
     safe, w, valid, cw, shape = _classification_args("cross_entropy", input, target, weight, ignore_index)
     return CrossEntropy.apply(input, target=safe, w=w, valid=valid, cw=cw, smoothing=smoothing,

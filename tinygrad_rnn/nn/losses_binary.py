@@ -19,7 +19,8 @@ EPSILON = 1e-12      # torch's floor for x·(1 − x) in the gradient
 
 def _log_sigmoid(x):
     """log σ(x) = −(max(−x, 0) + log(1 + e^(−|x|))), finite for any x."""
-    return -(np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x))))
+    with np.errstate(under="ignore"):                  # e^(−1000) is 0: log σ(1000) = −0, as it should
+        return -(np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x))))
 
 
 class BinaryCrossEntropy(Function):

@@ -2,8 +2,8 @@
 
 `pad` lists (before, after) pairs from the last dim backwards; a negative amount crops. Every mode is an index
 map per padded dim (output position → input position): constant fills what maps outside, reflect mirrors about
-the edge (the edge itself not repeated), replicate repeats the edge, circular wraps around. Backward sums the
-gradient of every output position into the input position it came from.
+the edge (the edge itself not repeated), replicate repeats the edge, circular wraps around (after cropping, as
+torch). Backward sums the gradient of every output position into the input position it came from.
 """
 import numbers
 
@@ -29,7 +29,8 @@ def _source(mode, n, before, after):
         return np.where(i >= n, 2 * (n - 1) - i, i), None
     if mode == "replicate":
         return np.clip(i, 0, n - 1), None
-    return i % n, None                                 # circular
+    lo, hi = max(-before, 0), n - max(-after, 0)       # circular, as torch: crop first, then wrap in what is left
+    return lo + (np.arange(n + before + after) - max(before, 0)) % max(hi - lo, 1), None
 
 
 class Pad(Function):

@@ -153,7 +153,8 @@ def test_grad_errors_are_torchs(torch, rng):
         (lambda: autograd.grad(build(tg, x, w)[1], [x]),
          lambda: torch.autograd.grad(build(torch, xt, wt)[1], [xt])),                   # non-scalar, no grad_outputs
         (lambda: autograd.grad(build(tg, x, w)[1], [x], grad_outputs=np.ones((4, 3))),
-         lambda: torch.autograd.grad(build(torch, xt, wt)[1], [xt], grad_outputs=torch.ones(4, 3, dtype=torch.float64))),
+         lambda: torch.autograd.grad(build(torch, xt, wt)[1], [xt],
+                                     grad_outputs=torch.ones(4, 3, dtype=torch.float64))),
         (lambda: autograd.grad(list(build(tg, x, w)[1:]), [x], grad_outputs=[None]),
          lambda: torch.autograd.grad(list(build(torch, xt, wt)[1:]), [xt], grad_outputs=[None])),  # counts
         (lambda: autograd.grad(build(tg, x, w)[2], []),

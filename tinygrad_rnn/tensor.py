@@ -461,6 +461,10 @@ class Tensor(MathMethods, ReduceMethods, ShapeMethods):
     def cpu(self):
         return self
 
+    def multinomial(self, num_samples, replacement=False, generator=None):
+        """Category indices drawn from this tensor's rows of weights: see factories.multinomial."""
+        return factories.multinomial(self, num_samples, replacement, generator)
+
     def clone(self):
         """A copy of the data, on the tape (the gradient passes through), as torch.clone."""
         return ops.Clone.apply(self)
@@ -470,30 +474,12 @@ class Tensor(MathMethods, ReduceMethods, ShapeMethods):
         return self if self.data.flags.c_contiguous else ops.Clone.apply(self)
 
 
-def tensor(data, requires_grad=False, dtype=None):
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
-
-
-def zeros(*shape, dtype=None, requires_grad=False):
-    return Tensor._make(np.zeros(_shape(shape), _dtype(dtype)), None).requires_grad_(requires_grad)
-
-
-def ones(*shape, dtype=None, requires_grad=False):
-    return Tensor._make(np.ones(_shape(shape), _dtype(dtype)), None).requires_grad_(requires_grad)
-
-
 def engine_constant(data):
     """A tensor of the engine's own (a layer's zero state, a Python number made an operand): out of the user's
     reach, so the in-place guards (inplace.py) need not protect it."""
     const = Tensor._make(data, None)
     const._version = None
     return const
-
-
-def randn(*shape, dtype=None, requires_grad=False):
-    """Standard normal samples from the engine's generator (seeded by `manual_seed`)."""
-    data = rng.generator.standard_normal(_shape(shape)).astype(_float_dtype(dtype))
-    return Tensor._make(data, None).requires_grad_(requires_grad)
 
 
 def _tensor_index(t):
@@ -506,10 +492,6 @@ def _tensor_index(t):
     return t.data
 
 
-def _shape(shape):
-    return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
-
-
 def where(condition, input, other):
     """condition ? input : other, elementwise with broadcasting; no gradient flows to the condition."""
     cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
@@ -520,6 +502,6 @@ def where(condition, input, other):
     return ops.Where.apply(input, input._coerce(other), condition=cond.astype(bool, copy=False))
 
 
-from . import autograd, function, ops, rng  # noqa: E402
+from . import autograd, factories, function, ops  # noqa: E402
 
 function.set_output(Tensor._make)

@@ -132,6 +132,10 @@ def bad_invocations(f):
         (["graph", "--steps", "2", "--out", os.path.join(f["missing.txt"], "g.dot")], "cannot write"),
         *[(["gradflow", opt, "0"], opt) for opt in ("--length", "--hidden", "--batch", "--iters")],
         (["gradflow", "--length", "-5"], "--length"),
+        (["export", f["missing.txt"], "--onnx", "x.onnx"], "missing.txt"),
+        (["export", f["junk.npz"], "--onnx", "x.onnx"], "junk.npz"),
+        (["export", f["other.npz"], "--onnx", f["corpus.txt"]], "exists; pass --force"),
+        (["export", f["other.npz"], "--onnx", f["other.npz"], "--force"], "is the checkpoint being exported"),
     ]
 
 

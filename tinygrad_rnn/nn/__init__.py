@@ -12,10 +12,11 @@ from .linear import Linear
 from .losses import CrossEntropyLoss, MSELoss, NLLLoss
 from .module import Module, Parameter
 from .normalization import LayerNorm
+from . import utils
 
 __all__ = ["CrossEntropyLoss", "Dropout", "Embedding", "GRU", "GRUCell", "LSTM", "LSTMCell", "Linear", "MSELoss",
            "Module", "NLLLoss", "Parameter", "PeepholeLSTM", "PeepholeLSTMCell", "RNN", "RNNCell", "Sequential",
            "functional"]
 __all__ += ["ClockworkRNN", "ClockworkRNNCell", "DepthGatedLSTM", "DepthGatedLSTMCell", "LAYERS"]
 __all__ += ["Flatten", "Identity", "LayerNorm", "LogSoftmax", "ModuleDict", "ModuleList", "ReLU", "Sigmoid",
-            "Softmax", "Tanh", "init"]
+            "Softmax", "Tanh", "init", "utils"]

@@ -159,9 +159,9 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
             raise ValueError(f"pad_sequence: expected every sequence to have at least 1 dimension (L, *), but "
                              f"sequences[{i}] is 0-d")
         if s.shape[1:] != first.shape[1:]:
-            raise ValueError(f"pad_sequence: expected every sequence of size (L, {', '.join(map(str, first.shape[1:]))}"
-                             f"{',' if first.ndim == 2 else ''}) as sequences[0], but got sequences[{i}] of size "
-                             f"{tuple(s.shape)}")
+            size = "(" + ", ".join(["L", *map(str, first.shape[1:])]) + ("," if first.ndim == 1 else "") + ")"
+            raise ValueError(f"pad_sequence: expected every sequence of size {size} as sequences[0], but got "
+                             f"sequences[{i}] of size {tuple(s.shape)}")
         if s.dtype != first.dtype:
             raise TypeError(f"pad_sequence: expected every sequence of dtype {first.dtype} as sequences[0], but got "
                             f"sequences[{i}] of dtype {s.dtype}")

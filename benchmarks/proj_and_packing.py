@@ -21,7 +21,7 @@ from tinygrad_rnn import Tensor, nn
 from tinygrad_rnn.apps.bench_candidates import pin_threads
 from tinygrad_rnn.nn.utils import rnn as tg_rnn
 
-B, I, H, P, T = 16, 64, 128, 64, 50
+B, I, H, P, T = 16, 64, 128, 64, 50  # noqa: E741  (batch, inputs, hidden, projection, steps: the papers' letters)
 
 
 def engine_proj(state, x, dy, dtype, fused):

@@ -230,13 +230,12 @@ def test_flatten_parameters_is_a_no_op(rng):
 @pytest.mark.parametrize("cls", [nn.LSTM, nn.GRU, nn.RNN, nn.PeepholeLSTM])
 def test_sizes_refused_in_torch_words(cls, torch):
     name = cls.__name__
-    for kwargs, error, words in [(dict(input_size=3, hidden_size=0), ValueError, "hidden_size must be greater than zero"),
-                                 (dict(input_size=0, hidden_size=3), ValueError, "input_size must be greater than zero"),
-                                 (dict(input_size=3, hidden_size=-2), ValueError, "hidden_size must be greater than zero"),
-                                 (dict(input_size=3, hidden_size=4, num_layers=0), ValueError,
-                                  "num_layers must be greater than zero"),
-                                 (dict(input_size=3, hidden_size=4.0), TypeError,
-                                  "hidden_size should be of type int, got: float")]:
+    for kwargs, error, words in [
+            (dict(input_size=3, hidden_size=0), ValueError, "hidden_size must be greater than zero"),
+            (dict(input_size=0, hidden_size=3), ValueError, "input_size must be greater than zero"),
+            (dict(input_size=3, hidden_size=-2), ValueError, "hidden_size must be greater than zero"),
+            (dict(input_size=3, hidden_size=4, num_layers=0), ValueError, "num_layers must be greater than zero"),
+            (dict(input_size=3, hidden_size=4.0), TypeError, "hidden_size should be of type int, got: float")]:
         with pytest.raises(error, match=f"{name}: {words}"):
             cls(**kwargs)
         if cls is not nn.PeepholeLSTM:                     # the same exception and words as torch's

@@ -200,7 +200,8 @@ def test_packing_refuses_what_torch_gets_silently_wrong():
         pack_padded_sequence(x, [4.5, 2])
     with pytest.raises(ValueError, match="at least 2 dimensions"):
         pack_padded_sequence(Tensor(np.zeros(5)), [5])
-    with pytest.raises(TypeError, match="pad_packed_sequence: expected sequence to be a PackedSequence, but got Tensor"):
+    with pytest.raises(TypeError, match="pad_packed_sequence: expected sequence to be a PackedSequence, but got "
+                                        "Tensor"):
         pad_packed_sequence(x)
 
 

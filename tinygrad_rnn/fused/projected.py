@@ -15,7 +15,7 @@ from .steps import _refuse_gate_grad
 
 
 class ProjectedLSTMStep(Function):
-    """z = xp + h_prev @ W_hhᵀ; i,f,o = σ(z), g = tanh(z); c = f⊙c_prev + i⊙g; h = (o⊙tanh(c)) @ W_hrᵀ → (h, c, gates)"""
+    """z = xp + h_prev @ W_hhᵀ; i,f,o = σ(z), g = tanh(z); c = f⊙c_prev + i⊙g; h = (o⊙tanh c) @ W_hrᵀ → (h, c, gates)"""
 
     @staticmethod
     def forward(ctx, xp, h_prev, c_prev, w_hh, w_hr, act="sigmoid", return_gates=False):

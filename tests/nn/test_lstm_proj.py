@@ -8,6 +8,7 @@ import pytest
 
 from tinygrad_rnn import Tensor, gradcheck, manual_seed, nn
 
+pytestmark = pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")
 F64 = np.float64
 TOL = {np.float64: dict(rtol=1e-10, atol=1e-11), np.float32: dict(rtol=1e-5, atol=1e-5)}
 
@@ -252,6 +253,12 @@ def test_proj_size_refused_in_torch_words(torch):
             torch.nn.LSTM(3, 4, proj_size=proj_size)
     with pytest.raises(ValueError, match="proj_size should be a positive integer or zero.*got 1.5"):
         nn.LSTM(3, 4, proj_size=1.5)             # (torch: a TypeError from torch.empty)
+    for name in ("RNN", "GRU"):
+        with pytest.raises(ValueError, match="proj_size argument is only supported for LSTM, not RNN or GRU"):
+            getattr(torch.nn, name)(3, 4, proj_size=2)
+        with pytest.raises(ValueError, match=f"{name}: proj_size argument is only supported for LSTM, not RNN or GRU"):
+            getattr(nn, name)(3, 4, proj_size=2)
+        assert getattr(nn, name)(3, 4, proj_size=0).proj_size == 0
 
 
 def test_dropout_with_one_layer_warns_as_torch(torch):

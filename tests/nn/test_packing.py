@@ -3,11 +3,13 @@ pack_sequence, unpack/unpad, their gradients and messages; and PackedSequence th
 h_n, c_n and all gradients equal torch's; the layers without a torch twin equal their own lengths= path)."""
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from tinygrad_rnn import Tensor, manual_seed, nn
 from tinygrad_rnn.nn.utils.rnn import (PackedSequence, pack_padded_sequence, pack_sequence, pad_packed_sequence,
                                        pad_sequence, unpack_sequence, unpad_sequence)
 
+pytestmark = pytest.mark.filterwarnings("ignore:LSTM with projections is not supported with oneDNN")
 F64 = np.float64
 EXACT = dict(rtol=0, atol=0)
 
@@ -98,8 +100,12 @@ def test_pack_padded_sequence_matches_torch_with_gradients(rng, lengths, enforce
     batch = len(lengths)
     x = leaf(rng, (batch, 6, 3) if batch_first else (6, batch, 3))
     xt = as_torch(torch, x)
-    for given in (lengths, np.array(lengths), Tensor(np.array(lengths))):    # list, ndarray or int64 tensor
-        packed = pack_padded_sequence(x, given, batch_first=batch_first, enforce_sorted=enforce_sorted)
+    forms = [pack_padded_sequence(x, form, batch_first=batch_first, enforce_sorted=enforce_sorted)
+             for form in (Tensor(np.array(lengths)), lengths, np.array(lengths))]    # int64 tensor, list, ndarray
+    packed = forms[0]
+    for other in forms[1:]:
+        np.testing.assert_array_equal(other.data.data, packed.data.data)
+        np.testing.assert_array_equal(other.batch_sizes.data, packed.batch_sizes.data)
     ref = trnn.pack_padded_sequence(xt, torch.tensor(lengths), batch_first=batch_first, enforce_sorted=enforce_sorted)
     assert_same_packing(packed, ref)
     np.testing.assert_array_equal(packed.data.data, ref.data.detach().numpy())
@@ -160,6 +166,29 @@ def test_unpad_sequence_matches_torch(rng, batch_first, torch):
     assert [o.shape for o in ours] == [tuple(t.shape) for t in theirs]
     for o, t in zip(ours, theirs):
         np.testing.assert_array_equal(o.data, t.numpy())
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_pack_then_pad_gives_the_masked_batch_for_any_lengths(data):
+    """Any batch, lengths and layout: pad(pack(x)) is x with zeros after each end, its gradient that mask, and
+    unpack_sequence gives each sequence back."""
+    batch, steps = data.draw(st.integers(1, 6), label="batch"), data.draw(st.integers(1, 7), label="steps")
+    lengths = data.draw(st.lists(st.integers(1, steps), min_size=batch, max_size=batch), label="lengths")
+    batch_first = data.draw(st.booleans(), label="batch_first")
+    seq_major = np.random.default_rng(len(lengths) * 10 + steps).standard_normal((steps, batch, 2))
+    x = Tensor(seq_major.transpose(1, 0, 2) if batch_first else seq_major, requires_grad=True, dtype=F64)
+    packed = pack_padded_sequence(x, lengths, batch_first=batch_first, enforce_sorted=False)
+    assert packed.data.shape == (sum(lengths), 2) and packed.batch_sizes.data.sum() == sum(lengths)
+    out, out_lengths = pad_packed_sequence(packed, batch_first=batch_first, total_length=steps)
+    mask = (np.arange(steps)[:, None] < np.array(lengths)[None, :])[..., None]    # (T, B, 1)
+    mask = mask.transpose(1, 0, 2) if batch_first else mask
+    np.testing.assert_array_equal(out.data, np.where(mask, x.data, 0))
+    np.testing.assert_array_equal(out_lengths.data, lengths)
+    out.sum().backward()
+    np.testing.assert_array_equal(x.grad, np.broadcast_to(mask, x.shape).astype(F64))
+    for b, seq in enumerate(unpack_sequence(packed)):
+        np.testing.assert_array_equal(seq.data, seq_major[:lengths[b], b])
 
 
 def test_packing_refusals_in_torch_words(torch):

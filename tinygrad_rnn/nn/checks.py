@@ -54,6 +54,13 @@ def check_proj_size(owner, proj_size, hidden_size):
                          f"hidden_size={hidden_size}")
 
 
+def check_no_projection(owner, proj_size):
+    """RNN and GRU take proj_size=0 only, as torch's."""
+    if proj_size != 0:
+        raise ValueError(f"{owner}: proj_size argument is only supported for LSTM, not RNN or GRU, but got "
+                         f"proj_size={proj_size!r}")
+
+
 def check_hx_tuple(owner, hx, batched, rank=None):
     """An LSTM's hx is the pair (h_0, c_0), each of `rank` dimensions (a layer's: 3 batched, 2 unbatched). A single
     tensor is refused as such (torch reads its first two rows as h_0 and c_0 and reports their rank; its words are

@@ -13,8 +13,8 @@ import numpy as np
 from ..tensor import Tensor, _float_dtype, cat, engine_constant, stack, where
 from . import init
 from .cells import set_forget_bias
-from .checks import (check_choice, check_hx_tuple, check_input, check_layer_size, check_proj_size,
-                     check_state)
+from .checks import (check_choice, check_hx_tuple, check_input, check_layer_size, check_no_projection,
+                     check_proj_size, check_state)
 from .functional import dropout as dropout_fn
 from ..fused import Scan
 from . import step_watch
@@ -290,8 +290,9 @@ class RNN(RNNBase):
     """Elman RNN: h_t = act(W_ih x_t + b_ih + W_hh h_{t−1} + b_hh), act tanh or relu."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, fused=True, dtype=None):
+                 dropout=0.0, bidirectional=False, fused=True, dtype=None, proj_size=0):
         check_choice("RNN", "nonlinearity", nonlinearity, ("tanh", "relu"))
+        check_no_projection("RNN", proj_size)
         super().__init__(RNNRecurrence(nonlinearity, fused), input_size, hidden_size, num_layers, bias, batch_first,
                          dropout, bidirectional, dtype=dtype)
         self.nonlinearity = nonlinearity
@@ -326,8 +327,10 @@ class GRU(RNNBase):
     """GRU layer (gate order r, z, n); reset_after=True is PyTorch's form, False is Cho et al. 2014's."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, reset_after=True, gate_activation="sigmoid", fused=True, dtype=None):
+                 bidirectional=False, reset_after=True, gate_activation="sigmoid", fused=True, dtype=None,
+                 proj_size=0):
         check_choice("GRU", "gate_activation", gate_activation, GATE_ACTIVATIONS)
+        check_no_projection("GRU", proj_size)
         recurrence = (GRURecurrence if reset_after else GRUChoRecurrence)(gate_activation, fused)
         super().__init__(recurrence, input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
                          dtype=dtype)

@@ -318,3 +318,14 @@ def test_state_sizes_with_projection_are_checked():
         layer(x, (z(1, 2, 4), z(1, 2, 4)))
     with pytest.raises(ValueError, match=r"LSTM: Expected hx\[1\] size \(1, 2, 4\), got \(1, 2, 2\)"):
         layer(x, (z(1, 2, 2), z(1, 2, 2)))
+
+
+def test_onnx_export_refuses_a_projected_lstm(tmp_path):
+    """ONNX's LSTM has no projection: exporting one would write a model that computes something else."""
+    pytest.importorskip("onnx")
+    from tinygrad_rnn import onnx as tg_onnx
+
+    path = tmp_path / "lstmp.onnx"
+    with pytest.raises(NotImplementedError, match=r"LSTM\(proj_size=2\) has no ONNX operator"):
+        tg_onnx.export(nn.LSTM(3, 4, proj_size=2), np.zeros((5, 2, 3), np.float32), str(path))
+    assert not path.exists()

@@ -13,11 +13,12 @@ from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELo
                      SmoothL1Loss)
 from .module import Module, Parameter
 from .normalization import LayerNorm
+from . import utils
 
 __all__ = ["CrossEntropyLoss", "Dropout", "Embedding", "GRU", "GRUCell", "LSTM", "LSTMCell", "Linear", "MSELoss",
            "Module", "NLLLoss", "Parameter", "PeepholeLSTM", "PeepholeLSTMCell", "RNN", "RNNCell", "Sequential",
            "functional"]
 __all__ += ["ClockworkRNN", "ClockworkRNNCell", "DepthGatedLSTM", "DepthGatedLSTMCell", "LAYERS"]
 __all__ += ["Flatten", "Identity", "LayerNorm", "LogSoftmax", "ModuleDict", "ModuleList", "ReLU", "Sigmoid",
-            "Softmax", "Tanh", "init"]
+            "Softmax", "Tanh", "init", "utils"]
 __all__ += ["BCELoss", "BCEWithLogitsLoss", "GELU", "L1Loss", "SmoothL1Loss"]

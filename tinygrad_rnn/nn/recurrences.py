@@ -8,7 +8,7 @@ Each recurrence splits a step into three parts, so a layer can do the expensive,
 With `fused=True` a step is one tape node running a Cython gate kernel; with `fused=False` it is composed of
 primitive ops only (matmul, add, sigmoid, tanh, mul, chunk): the teaching path. Both give the same numbers.
 `p` is a dict of the weights under PyTorch's names: weight_ih, weight_hh, bias_ih, bias_hh (None without bias),
-and weight_ci, weight_cf, weight_co for the peephole LSTM.
+weight_ci, weight_cf, weight_co for the peephole LSTM, and weight_hr (P, H) for the projected one.
 """
 from .. import fused as F
 from ..activations import GATE_NAMES
@@ -96,6 +96,28 @@ class LSTMRecurrence(Recurrence):
 
     def scan_step(self, prepared, steps):
         return F.LSTMStep, (prepared,), {"act": self.act, **_transposed(prepared, steps)}
+
+
+class ProjectedLSTMRecurrence(LSTMRecurrence):
+    """LSTM with a projection (LSTMP; torch.nn.LSTM(proj_size=P)): the LSTM's gates and c from
+    z = W_ih x + W_hh h_prev + b, W_hh (4H, P); h = W_hr (o⊙tanh(c)), W_hr (P, H), so h_t has P units, c_t H"""
+
+    def prepare(self, p):
+        return p["weight_hh"], p["weight_hr"]
+
+    def step(self, xp, state, prepared, return_gates=False):
+        (h, c), (w_hh, w_hr) = state, prepared
+        if self.fused:
+            out = F.ProjectedLSTMStep.apply(xp, h, c, w_hh, w_hr, act=self.act, return_gates=return_gates)
+            return out[:2], (out[2] if return_gates else None)
+        zi, zf, zg, zo = (xp + h @ w_hh.T).chunk(4, dim=1)
+        i, f, g, o = self.gate(zi), self.gate(zf), zg.tanh(), self.gate(zo)
+        c = f * c + i * g
+        h = (o * c.tanh()) @ w_hr.T
+        return (h, c), (_cat_gates(i, f, g, o) if return_gates else None)
+
+    def scan_step(self, prepared, steps):
+        return F.ProjectedLSTMStep, tuple(prepared), {"act": self.act}
 
 
 class PeepholeLSTMRecurrence(LSTMRecurrence):

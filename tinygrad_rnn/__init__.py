@@ -9,19 +9,33 @@ from .gradcheck import GradcheckError, gradcheck
 from .rng import manual_seed
 from . import nn, optim
 from .backend import BACKEND
+from .serialization import load, load_torch_state_dict, save
 
 float32 = _np.float32
 float64 = _np.float64
 int64 = long = _np.int64      # labels, indices: no gradient (as are int32 and bool)
 int32 = _np.int32
 
-__version__ = "0.1.0"
 __all__ = [
-    "BACKEND", "Function", "GradcheckError", "Tensor", "bool", "cat", "detect_anomaly", "device", "double",
-    "enable_grad", "float", "float32", "float64", "gradcheck", "int", "int32", "int64", "is_grad_enabled", "long",
-    "manual_seed", "nn", "no_grad", "optim", "ones", "randn", "stack", "tensor",
-    "unbroadcast", "where", "zeros",
+    "BACKEND", "Function", "GradcheckError", "Tensor", "__version__", "bool", "cat", "detect_anomaly", "device",
+    "double", "enable_grad", "float", "float32", "float64", "gradcheck", "int", "int32", "int64", "is_grad_enabled",
+    "load", "load_torch_state_dict", "long", "manual_seed", "nn", "no_grad", "optim", "ones", "randn", "save",
+    "stack", "tensor", "unbroadcast", "where", "zeros",
 ]
+
+
+def __getattr__(name):
+    """__version__, read from the installed package's metadata (pyproject.toml is its one source) when first asked
+    for: importlib.metadata costs more to import than the rest of this module's own code."""
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+        try:
+            value = version("tinygrad_rnn")
+        except PackageNotFoundError:          # run from a source tree that was never installed
+            value = "0+unknown"
+        globals()["__version__"] = value
+        return value
+    raise AttributeError(f"module 'tinygrad_rnn' has no attribute {name!r}")
 
 # PyTorch's short names, set last: inside this module they shadow the builtins
 bool = _np.bool_  # noqa: A001

@@ -1,31 +1,18 @@
-"""Reading a checkpoint's zip archive without trusting it: every size is checked before anything is decompressed
-or allocated, so a crafted file costs no more memory than its own size."""
+"""Reading a format version 1 checkpoint (an .npz zip archive, deprecated: read for one release) without trusting
+it: every size is checked before anything is decompressed or allocated, so a crafted file costs no more memory than
+its own size."""
 import math
 import os
-import stat
 import zipfile
 
 import numpy as np
 
-from .format import _ARRAY_PREFIXES, _NPY_HEADERS, _REQUIRED, _SCALAR_BYTES, FORMAT_VERSION, CheckpointError
+from .files import open_regular as _open_regular
+from .format import _ARRAY_PREFIXES, _NPY_HEADERS, _REQUIRED, _SCALAR_BYTES, CheckpointError
+from .format import NPZ_FORMAT_VERSION as FORMAT_VERSION
+
 
 # ---- reading the archive ----------------------------------------------------------------------------------------
-def _open_regular(path):
-    """The file at `path` opened for reading, refusing what is not a regular file (a FIFO would block, a device
-    would never end) before reading a byte; O_NONBLOCK so that opening a FIFO cannot block either."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    except FileNotFoundError as err:
-        raise CheckpointError(f"{path}: no such checkpoint file") from err
-    except OSError as err:
-        raise CheckpointError(f"cannot read checkpoint {path}: {err.strerror}") from err
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
-        os.close(fd)
-        kind = {stat.S_IFDIR: "a directory", stat.S_IFIFO: "a FIFO", stat.S_IFCHR: "a character device",
-                stat.S_IFBLK: "a block device", stat.S_IFSOCK: "a socket"}.get(stat.S_IFMT(mode), "not a file")
-        raise CheckpointError(f"cannot read checkpoint {path}: not a regular file ({kind})")
-    return os.fdopen(fd, "rb")
 
 
 def _expected_name(name):
@@ -127,7 +114,7 @@ def _read_members(path, max_bytes):
             if version.dtype.kind not in "iu" or version.shape != () or int(version) != FORMAT_VERSION:
                 shown = version.tolist() if version.size == 1 else f"of shape {version.shape}"
                 raise CheckpointError(f"{path} has an unknown format version {shown!r} (this tinygrad_rnn reads "
-                                      f"version {FORMAT_VERSION})")
+                                      f".npz checkpoints of version {FORMAT_VERSION})")
             return {name: version if name == "format_version" else _read_member(path, archive, info)
                     for name, info in by_name.items()}
 

@@ -192,6 +192,24 @@ def _check_char_model(path, model, config, vocab, rng_state):
         _check_rng_state(path, rng_state, expected=type(rng.generator.bit_generator))
 
 
+def _scheduler_value(v, depth=0):
+    """What an lr scheduler's state_dict holds: None, bools, strs, numbers (inf too: ReduceLROnPlateau's best
+    starts there), and lists, tuples and str-keyed dicts of those (SequentialLR nests its schedulers')."""
+    if depth > 32:
+        return False
+    if isinstance(v, (list, tuple)):
+        return all(_scheduler_value(x, depth + 1) for x in v)
+    if isinstance(v, dict):
+        return all(isinstance(k, str) and _scheduler_value(x, depth + 1) for k, x in v.items())
+    return v is None or isinstance(v, (bool, str, int, float))
+
+
+def _check_scheduler(path, scheduler):
+    if scheduler is not None and not (isinstance(scheduler, dict) and _scheduler_value(scheduler)):
+        raise CheckpointError(f"{path}: scheduler state: expected an lr scheduler's state_dict (a dict of numbers, "
+                              f"strings and lists of them), but got {_shown(scheduler)}")
+
+
 def _validate(path, meta, arrays, max_bytes):
     """The checkpoint load() returns, every field checked (type, range, known values), or CheckpointError.
 
@@ -199,7 +217,8 @@ def _validate(path, meta, arrays, max_bytes):
     cell/hidden/layers config: train's, what sample reads) must moreover have the config, vocabulary and RNG state
     that model needs, its weights' shapes and dtype given by the config; CharLM weights with neither are weights.
     """
-    if not (isinstance(meta, dict) and set(meta) == {"model", "optim", "config", "vocab", "step", "rng_state"}):
+    keys = {"model", "optim", "config", "vocab", "step", "rng_state"}
+    if not (isinstance(meta, dict) and set(meta) in (keys, keys | {"scheduler"})):   # version 1 had no scheduler
         shown = sorted(meta) if isinstance(meta, dict) else type(meta).__name__
         raise CheckpointError(f"{path} is not a tinygrad_rnn checkpoint (unexpected metadata: {shown})")
     referenced = set()
@@ -232,6 +251,7 @@ def _validate(path, meta, arrays, max_bytes):
     if rng_state is not None:
         _check_rng_state(path, rng_state)
     optimizer = None if meta["optim"] is None else _check_optimizer(path, meta["optim"])
+    _check_scheduler(path, meta.get("scheduler"))
     char_weights = any(name.startswith(("embedding.", "rnn.", "decoder.")) for name in model)
     if char_weights and (vocab is not None or all(k in config for k in ("cell", "hidden", "layers"))):
         _check_char_model(path, model, config, vocab, rng_state)     # train's, for train --resume and sample
@@ -250,6 +270,6 @@ def _validate(path, meta, arrays, max_bytes):
         raise CheckpointError(f"{path} is not a tinygrad_rnn checkpoint (member {unreferenced[0]!r} is not part "
                               "of it)")
     return {"model": OrderedDict(model), "optimizer": optimizer, "config": dict(config), "vocab": vocab,
-            "step": step, "rng_state": rng_state}
+            "step": step, "rng_state": rng_state, "scheduler": meta.get("scheduler")}
 
 

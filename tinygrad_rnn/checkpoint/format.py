@@ -1,13 +1,18 @@
-"""The checkpoint file format: its constants, its error, the JSON-with-arrays encoding of the metadata, the digest."""
+"""The checkpoint file format: its constants, its error, the JSON-with-arrays encoding of the metadata, the digests."""
 import hashlib
 import json
 
 import numpy as np
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2                # safetensors (version 1: the .npz archive, still read, with a DeprecationWarning)
+NPZ_FORMAT_VERSION = 1
 MAX_BYTES = 8 * 2**30
 """The largest checkpoint load() reads, members together (stored = decompressed, see _check_directory): a model
 of 700 million float32 parameters with Adam's two moments; the char models here are well under 100 MB."""
+# safetensors metadata keys (format version 2); "format": "pt" tells Hugging Face's loaders the tensors are a state_dict
+KEY_VERSION, KEY_CHECKPOINT, KEY_STATE, KEY_OBJECT, KEY_DIGEST = (
+    "tinygrad_rnn.format_version", "tinygrad_rnn.checkpoint", "tinygrad_rnn.training_state", "tinygrad_rnn.object",
+    "tinygrad_rnn.digest")
 _REQUIRED = ("format_version", "meta", "digest")
 _ARRAY_PREFIXES = ("model/", "optim/", "config/", "rng_state/")   # where _encode puts the metadata's arrays
 _SCALAR_BYTES = 4096              # format_version: a .npy header and 8 bytes
@@ -55,6 +60,21 @@ def _decoder(members, path):
             return members[obj["__array__"]]
         return obj
     return hook
+
+
+def tensor_digest(tensors, metadata):
+    """SHA-256 (hex) of a safetensors file's content but its digest: each tensor in name order (name, dtype, shape,
+    then its bytes, little-endian C order), then each metadata item but KEY_DIGEST in key order."""
+    h = hashlib.sha256()
+    for name in sorted(tensors):
+        array = tensors[name]
+        little = array.dtype.newbyteorder("<") if array.dtype.itemsize > 1 else array.dtype
+        h.update(json.dumps([name, little.str, list(array.shape)]).encode())
+        h.update(np.asarray(array, dtype=little).tobytes(order="C"))
+    for key in sorted(metadata):
+        if key != KEY_DIGEST:
+            h.update(json.dumps([key, metadata[key]]).encode())
+    return h.hexdigest()
 
 
 def _digest(members):

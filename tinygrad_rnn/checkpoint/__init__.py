@@ -166,10 +166,13 @@ def _state_tensors(path: str, state_file: Any) -> dict[str, np.ndarray]:
     if not os.path.lexists(state_path):
         raise CheckpointError(f"{path} is incomplete: its training state file {state_file['name']} (optimiser state "
                               "and other arrays) is missing; copy it along with the checkpoint")
-    tensors, metadata = _read_safetensors(state_path)
-    if KEY_STATE not in metadata:
-        raise CheckpointError(f"{path}: {state_path} is not a training state file")
-    _verified(state_path, tensors, metadata)
+    try:
+        tensors, metadata = _read_safetensors(state_path)
+        if KEY_STATE not in metadata:
+            raise CheckpointError(f"{state_path} is not a training state file")
+        _verified(state_path, tensors, metadata)
+    except CheckpointError as err:
+        raise CheckpointError(f"{path}: its training state file: {err}") from err
     if metadata[KEY_DIGEST] != state_file["digest"]:
         raise CheckpointError(f"{path}: its training state file {state_file['name']} belongs to another save "
                               "(its digest differs from the one the checkpoint records)")

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from ..nn.module import _as_array
-from . import safetensors_file
+from . import safetensors_file, structure
 from .archive import _read_members
 from .fields import _CHAR_MODEL_KEYS, _GATES, _char_model_size, _validate  # noqa: F401  (the tests read these)
 from .files import open_regular, write_atomically
@@ -65,6 +65,21 @@ def _weights(model_state: Any) -> OrderedDict[str, np.ndarray]:
                             "floats, ints and bools")
         weights[name] = array
     return weights
+
+
+def _scheduler_json(state: dict[str, Any] | None) -> str | None:
+    """An lr scheduler's state_dict as JSON (structure.py's: MultiStepLR's milestones are a Counter of ints)."""
+    if state is None:
+        return None
+    if not isinstance(state, dict):
+        raise TypeError(f"checkpoint: scheduler_state must be a scheduler's state_dict (a dict) or None, not "
+                        f"{type(state).__name__}")
+    encoder = structure.Encoder()
+    text = json.dumps(encoder.encode(state, "scheduler"))
+    if encoder.tensors:
+        raise TypeError(f"checkpoint: scheduler_state holds arrays ({next(iter(encoder.tensors))}): a scheduler's "
+                        "state_dict is numbers and lists")
+    return text
 
 
 def _state_files(directory: str, base: str) -> list[str]:
@@ -94,7 +109,8 @@ def save(path: str | os.PathLike[str], model_state: Any, optimizer_state: dict[s
     weights = _weights(model_state)
     arrays: dict[str, np.ndarray] = {}
     meta = _encode({"optim": optim, "config": {} if config is None else config, "vocab": vocab,
-                    "step": operator.index(step), "rng_state": rng_state, "scheduler": scheduler_state}, "", arrays)
+                    "step": operator.index(step), "rng_state": rng_state}, "", arrays)
+    meta["scheduler"] = _scheduler_json(scheduler_state)
     for name, array in arrays.items():
         if safetensors_file.dtype_code(array.dtype) is None:
             raise TypeError(f"checkpoint: cannot save the array at {name!r} of dtype {array.dtype}: safetensors "
@@ -210,6 +226,10 @@ def _load_v2(path: str) -> dict[str, Any]:
     meta = _json(path, metadata[KEY_CHECKPOINT], _decoder(state, path))
     meta.pop("state_file")
     meta["model"] = OrderedDict((name, tensors[name]) for name in names)
+    if meta["scheduler"] is not None:
+        if not isinstance(meta["scheduler"], str):
+            raise CheckpointError(f"{path}: scheduler state: expected its JSON, but got {meta['scheduler']!r:.80}")
+        meta["scheduler"] = _json(path, meta["scheduler"], structure.Decoder(path, {}))
     return _validate(path, meta, state, MAX_BYTES)
 
 

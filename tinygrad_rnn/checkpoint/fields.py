@@ -194,13 +194,14 @@ def _check_char_model(path, model, config, vocab, rng_state):
 
 def _scheduler_value(v, depth=0):
     """What an lr scheduler's state_dict holds: None, bools, strs, numbers (inf too: ReduceLROnPlateau's best
-    starts there), and lists, tuples and str-keyed dicts of those (SequentialLR nests its schedulers')."""
+    starts there), and lists, tuples and dicts of those (SequentialLR nests its schedulers'; MultiStepLR's
+    milestones are a Counter keyed by int)."""
     if depth > 32:
         return False
     if isinstance(v, (list, tuple)):
         return all(_scheduler_value(x, depth + 1) for x in v)
     if isinstance(v, dict):
-        return all(isinstance(k, str) and _scheduler_value(x, depth + 1) for k, x in v.items())
+        return all(_scheduler_value(k, depth + 1) and _scheduler_value(x, depth + 1) for k, x in v.items())
     return v is None or isinstance(v, (bool, str, int, float))
 
 

@@ -9,7 +9,6 @@ from .gradcheck import GradcheckError, gradcheck
 from .rng import manual_seed
 from . import nn, optim
 from .backend import BACKEND
-from .serialization import load, load_torch_state_dict, save
 
 float32 = _np.float32
 float64 = _np.float64
@@ -25,8 +24,14 @@ __all__ = [
 
 
 def __getattr__(name):
-    """__version__, read from the installed package's metadata (pyproject.toml is its one source) when first asked
-    for: importlib.metadata costs more to import than the rest of this module's own code."""
+    """What is loaded when first asked for, so that `import tinygrad_rnn` stays quick: save, load and
+    load_torch_state_dict (serialization.py, with the checkpoint readers), and __version__, read from the installed
+    package's metadata (pyproject.toml is its one source; importlib.metadata is slow to import)."""
+    if name in ("save", "load", "load_torch_state_dict"):
+        from . import serialization
+        globals().update(save=serialization.save, load=serialization.load,
+                         load_torch_state_dict=serialization.load_torch_state_dict)
+        return globals()[name]
     if name == "__version__":
         from importlib.metadata import PackageNotFoundError, version
         try:

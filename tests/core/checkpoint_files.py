@@ -77,7 +77,8 @@ def write_tensors(path, tensors, metadata):
         a = np.asarray(a)
         little = a.dtype.newbyteorder("<") if a.dtype.itemsize > 1 else a.dtype
         data = np.asarray(a, dtype=little).tobytes(order="C")
-        header[name] = {"dtype": CODES[little.str], "shape": list(a.shape), "data_offsets": [offset, offset + len(data)]}
+        header[name] = {"dtype": CODES[little.str], "shape": list(a.shape),
+                        "data_offsets": [offset, offset + len(data)]}
         chunks.append(data)
         offset += len(data)
     write_raw(path, header, b"".join(chunks))

@@ -164,7 +164,8 @@ def test_a_new_save_removes_the_previous_state_file(tmp_path):
 SCHEDULERS = {
     "StepLR": lambda L, o: L.StepLR(o, 2), "MultiStepLR": lambda L, o: L.MultiStepLR(o, [1, 3, 3, 6]),
     "ExponentialLR": lambda L, o: L.ExponentialLR(o, 0.9), "CosineAnnealingLR": lambda L, o: L.CosineAnnealingLR(o, 7),
-    "LinearLR": lambda L, o: L.LinearLR(o, total_iters=5), "OneCycleLR": lambda L, o: L.OneCycleLR(o, 1.0, total_steps=20),
+    "LinearLR": lambda L, o: L.LinearLR(o, total_iters=5),
+    "OneCycleLR": lambda L, o: L.OneCycleLR(o, 1.0, total_steps=20),
     "ReduceLROnPlateau": lambda L, o: L.ReduceLROnPlateau(o, patience=0),
     "SequentialLR": lambda L, o: L.SequentialLR(o, [L.StepLR(o, 2), L.ExponentialLR(o, 0.9)], milestones=[3]),
 }
@@ -713,7 +714,8 @@ def test_foreign_and_malformed_safetensors(tmp_path):
     path = tmp_path / "x.safetensors"
     write_tensors(path, {"w": np.zeros(2, np.float32)}, {"format": "pt"})       # safetensors.torch.save_file's kind
     refused(path, "not a tinygrad_rnn checkpoint", "tinygrad_rnn.load reads its tensors")
-    for header, words in [([], "does not start with '{'"), ({"w": {"dtype": "F32", "shape": [2]}}, "expected dtype, shape"),
+    for header, words in [([], "does not start with '{'"),
+                          ({"w": {"dtype": "F32", "shape": [2]}}, "expected dtype, shape"),
                           ({"w": {"dtype": "Q8", "shape": [1], "data_offsets": [0, 1]}}, "dtype 'Q8'"),
                           ({"w": {"dtype": "F32", "shape": [-1], "data_offsets": [0, 4]}}, "is not a list of sizes"),
                           ({"w": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}}, "declares (3,) of float32"),

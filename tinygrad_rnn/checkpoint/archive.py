@@ -1,6 +1,8 @@
 """Reading a format version 1 checkpoint (an .npz zip archive, deprecated: read for one release) without trusting
 it: every size is checked before anything is decompressed or allocated, so a crafted file costs no more memory than
 its own size."""
+from __future__ import annotations
+
 import math
 import os
 import zipfile
@@ -15,7 +17,7 @@ from .format import NPZ_FORMAT_VERSION as FORMAT_VERSION
 # ---- reading the archive ----------------------------------------------------------------------------------------
 
 
-def _expected_name(name):
+def _expected_name(name: str) -> bool:
     """Whether a zip member's name is one save() writes: the three fixed members or an array of the metadata."""
     if not name.endswith(".npy"):
         return False
@@ -23,7 +25,7 @@ def _expected_name(name):
     return name in _REQUIRED or (name.startswith(_ARRAY_PREFIXES) and name not in _ARRAY_PREFIXES)
 
 
-def _check_directory(path, infos, file_size):
+def _check_directory(path: str, infos: list[zipfile.ZipInfo], file_size: int) -> None:
     """Refuses, from the zip's central directory alone (nothing decompressed or read), any member save() would not
     have written and any size the file cannot back.
 
@@ -58,7 +60,8 @@ def _check_directory(path, infos, file_size):
                               f"{file_size:,})")
 
 
-def _read_member(path, archive, info, limit=None):
+def _read_member(path: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int | None = None
+                 ) -> np.ndarray:
     """One member as an array, after checking its .npy header: no Python objects, and shape × itemsize equal to
     the bytes the member declares (numpy allocates the header's shape before reading: 8 GB for a 100-byte lie)."""
     name = info.filename[:-4]
@@ -90,7 +93,7 @@ def _read_member(path, archive, info, limit=None):
         raise CheckpointError(f"{path} is corrupted (cannot read member {name!r}: {detail})") from err
 
 
-def _read_members(path, max_bytes):
+def _read_members(path: str, max_bytes: int) -> dict[str, np.ndarray]:
     """Every member of the .npz at `path`, as arrays, its sizes and format version checked before the rest is read."""
     with _open_regular(path) as f:
         file_size = os.fstat(f.fileno()).st_size

@@ -1,6 +1,10 @@
 """The checkpoint file format: its constants, its error, the JSON-with-arrays encoding of the metadata, the digests."""
+from __future__ import annotations
+
 import hashlib
 import json
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -23,12 +27,12 @@ _TAGS = ("__array__", "__tuple__")
 class CheckpointError(ValueError):
     """A checkpoint that cannot be used; the message is one line (whitespace runs, newlines included, collapse)."""
 
-    def __init__(self, message):
+    def __init__(self, message: object) -> None:
         super().__init__(" ".join(str(message).split()))
 
 
 # ---- JSON with arrays and tuples ------------------------------------------------------------------------------
-def _encode(value, name, arrays):
+def _encode(value: Any, name: str, arrays: dict[str, np.ndarray]) -> Any:
     """The JSON-able form of `value`: ndarrays go to arrays[name] (a member), tuples are tagged, keys are str."""
     if isinstance(value, np.ndarray):
         if name in arrays:
@@ -49,9 +53,9 @@ def _encode(value, name, arrays):
     raise TypeError(f"checkpoint: cannot save a {type(value).__name__} (at {name!r}): not JSON, not an ndarray")
 
 
-def _decoder(members, path):
+def _decoder(members: Mapping[str, np.ndarray], path: str) -> Callable[[dict[str, Any]], Any]:
     """json.loads' object_hook: tagged dicts back to arrays and tuples."""
-    def hook(obj):
+    def hook(obj: dict[str, Any]) -> Any:
         if len(obj) == 1 and "__tuple__" in obj:
             return tuple(obj["__tuple__"])
         if len(obj) == 1 and "__array__" in obj:
@@ -62,7 +66,7 @@ def _decoder(members, path):
     return hook
 
 
-def tensor_digest(tensors, metadata):
+def tensor_digest(tensors: Mapping[str, np.ndarray], metadata: Mapping[str, str]) -> str:
     """SHA-256 (hex) of a safetensors file's content but its digest: each tensor in name order (name, dtype, shape,
     then its bytes, little-endian C order), then each metadata item but KEY_DIGEST in key order."""
     h = hashlib.sha256()
@@ -77,7 +81,7 @@ def tensor_digest(tensors, metadata):
     return h.hexdigest()
 
 
-def _digest(members):
+def _digest(members: Mapping[str, np.ndarray]) -> np.ndarray:
     """SHA-256 over the members other than "digest", in name order: name, dtype, shape, then the bytes (C order)."""
     h = hashlib.sha256()
     for name in sorted(members):

@@ -62,7 +62,7 @@ def write(f: BinaryIO, tensors: Mapping[str, np.ndarray], metadata: Mapping[str,
     f.write(text)
     for data in blobs:
         if data.nbytes:
-            f.write(memoryview(data.reshape(-1).view(np.uint8)))
+            f.write(data.data)
 
 
 # ---- reading ----------------------------------------------------------------------------------------------------
@@ -138,7 +138,7 @@ def read(path: str, f: BinaryIO, file_size: int) -> tuple[dict[str, np.ndarray],
     for name, (dtype, shape, begin, stop) in sorted(entries.items(), key=lambda item: item[1][2]):
         buffer = np.empty(stop - begin, dtype=np.uint8)        # sized by the file: at most its own length
         f.seek(8 + n + begin)
-        if f.readinto(memoryview(buffer)) != buffer.size:  # type: ignore[attr-defined]
+        if f.readinto(buffer.data) != buffer.size:  # type: ignore[attr-defined]
             raise CheckpointError(f"{path} is corrupted (tensor {name!r} ends past the end of the file)")
         array = buffer.view(dtype).reshape(shape)
         if dtype == np.bool_ and buffer.size and buffer.max() > 1:

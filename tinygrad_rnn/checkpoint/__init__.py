@@ -277,7 +277,7 @@ def load(path: str | os.PathLike[str], expect_config: dict[str, Any] | None = No
             raise CheckpointError(f"{path} was saved for a different model: " + "; ".join(wrong))
     if legacy:
         warnings.warn(f"{path}: .npz checkpoints (format version 1) are deprecated and load in this release only; "
-                      "save it again (checkpoint.save, or train --resume) to write it as safetensors",
+                      "load it and save it again with checkpoint.save to convert it to safetensors (CHANGELOG.md)",
                       DeprecationWarning, stacklevel=2)
     return saved
 

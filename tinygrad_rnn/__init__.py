@@ -1,7 +1,9 @@
 """tinygrad_rnn: a tape-based reverse-mode autodiff engine for recurrent networks, with Cython kernels."""
 import numpy as _np
 
-from .tensor import Tensor, cat, device, ones, randn, stack, tensor, where, zeros
+from .tensor import Tensor, cat, device, stack, where
+from .factories import (arange, empty, empty_like, eye, full, full_like, linspace, multinomial, ones, ones_like,
+                        rand, rand_like, randint, randn, randn_like, randperm, tensor, zeros, zeros_like)
 from .function import Function, unbroadcast
 from .grad_mode import enable_grad, is_grad_enabled, no_grad
 from .anomaly import detect_anomaly
@@ -16,10 +18,12 @@ int64 = long = _np.int64      # labels, indices: no gradient (as are int32 and b
 int32 = _np.int32
 
 __all__ = [
-    "BACKEND", "Function", "GradcheckError", "Tensor", "__version__", "bool", "cat", "detect_anomaly", "device",
-    "double", "enable_grad", "float", "float32", "float64", "gradcheck", "int", "int32", "int64", "is_grad_enabled",
-    "load", "load_torch_state_dict", "long", "manual_seed", "nn", "no_grad", "optim", "ones", "randn", "save",
-    "stack", "tensor", "unbroadcast", "where", "zeros",
+    "BACKEND", "Function", "GradcheckError", "Tensor", "__version__", "arange", "bool", "cat", "detect_anomaly",
+    "device", "double", "empty", "empty_like", "enable_grad", "eye", "float", "float32", "float64", "full",
+    "full_like", "gradcheck", "int", "int32", "int64", "is_grad_enabled", "linspace", "load", "load_torch_state_dict",
+    "long", "manual_seed", "multinomial", "nn", "no_grad", "ones", "ones_like", "optim", "rand", "rand_like",
+    "randint", "randn", "randn_like", "randperm", "save", "stack", "tensor", "unbroadcast", "where", "zeros",
+    "zeros_like",
 ]
 
 

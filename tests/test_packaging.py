@@ -18,6 +18,9 @@ import tinygrad_rnn
 from tinygrad_rnn.backend import calls
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+# the build and type checks do not depend on which kernels run: CI's second suite (the NumPy twins) skips them
+ONCE = pytest.mark.skipif(os.environ.get("TINYGRAD_RNN_BACKEND", "").strip().lower() == "numpy",
+                          reason="backend-independent, run once in the suite on the Cython kernels")
 HEAVY = {"scipy", "torch", "matplotlib", "safetensors", "tqdm", "pandas"}   # packages: any of their modules
 MODULES = "import json, sys\nimport tinygrad_rnn\n{body}\nprint(json.dumps(sorted(sys.modules)))"
 
@@ -147,6 +150,7 @@ def test_ruff_is_clean():
 
 
 @pytest.mark.slow
+@ONCE
 def test_mypy_is_clean(tmp_path):
     pytest.importorskip("mypy", reason="mypy is not installed (pip install -e '.[test]')")
     done = subprocess.run([sys.executable, "-m", "mypy", "--cache-dir", str(tmp_path / "cache")],
@@ -159,6 +163,7 @@ SOURCES = ["setup.py", "pyproject.toml", "README.md", "MANIFEST.in", "LICENSE", 
 
 
 @pytest.mark.slow
+@ONCE
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the wheel checks read ELF")
 def test_wheel_and_sdist_build_install_and_run(tmp_path):
     """python -m build on a copy of the sources (cythonize writes .c files beside the .pyx), then the wheel in a

@@ -132,6 +132,8 @@ def bad_invocations(f):
         (["graph", "--steps", "2", "--out", os.path.join(f["missing.txt"], "g.dot")], "cannot write"),
         *[(["gradflow", opt, "0"], opt) for opt in ("--length", "--hidden", "--batch", "--iters")],
         (["gradflow", "--length", "-5"], "--length"),
+        *[(["export", f[name], "--onnx", os.path.join(os.path.dirname(f[name]), "x.onnx")], name)
+          for name in ("missing.txt", "junk.npz", "weights_only.npz")],
     ]
 
 

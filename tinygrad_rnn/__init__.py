@@ -17,14 +17,34 @@ float64 = _np.float64
 int64 = long = _np.int64      # labels, indices: no gradient (as are int32 and bool)
 int32 = _np.int32
 
-__version__ = "0.1.0"
 __all__ = [
-    "BACKEND", "Function", "arange", "empty", "empty_like", "eye", "full", "full_like", "linspace", "multinomial",
-    "ones_like", "rand", "rand_like", "randint", "randn_like", "randperm", "zeros_like", "GradcheckError", "Tensor", "bool", "cat", "detect_anomaly", "device", "double",
-    "enable_grad", "float", "float32", "float64", "gradcheck", "int", "int32", "int64", "is_grad_enabled", "long",
-    "manual_seed", "nn", "no_grad", "optim", "ones", "randn", "stack", "tensor",
-    "unbroadcast", "where", "zeros",
+    "BACKEND", "Function", "GradcheckError", "Tensor", "__version__", "arange", "bool", "cat", "detect_anomaly",
+    "device", "double", "empty", "empty_like", "enable_grad", "eye", "float", "float32", "float64", "full",
+    "full_like", "gradcheck", "int", "int32", "int64", "is_grad_enabled", "linspace", "load", "load_torch_state_dict",
+    "long", "manual_seed", "multinomial", "nn", "no_grad", "ones", "ones_like", "optim", "rand", "rand_like",
+    "randint", "randn", "randn_like", "randperm", "save", "stack", "tensor", "unbroadcast", "where", "zeros",
+    "zeros_like",
 ]
+
+
+def __getattr__(name):
+    """What is loaded when first asked for, so that `import tinygrad_rnn` stays quick: save, load and
+    load_torch_state_dict (serialization.py, with the checkpoint readers), and __version__, read from the installed
+    package's metadata (pyproject.toml is its one source; importlib.metadata is slow to import)."""
+    if name in ("save", "load", "load_torch_state_dict"):
+        from . import serialization
+        globals().update(save=serialization.save, load=serialization.load,
+                         load_torch_state_dict=serialization.load_torch_state_dict)
+        return globals()[name]
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+        try:
+            value = version("tinygrad_rnn")
+        except PackageNotFoundError:          # run from a source tree that was never installed
+            value = "0+unknown"
+        globals()["__version__"] = value
+        return value
+    raise AttributeError(f"module 'tinygrad_rnn' has no attribute {name!r}")
 
 # PyTorch's short names, set last: inside this module they shadow the builtins
 bool = _np.bool_  # noqa: A001

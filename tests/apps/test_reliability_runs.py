@@ -136,6 +136,8 @@ def bad_invocations(f):
         (["export", f["junk.npz"], "--onnx", "x.onnx"], "junk.npz"),
         (["export", f["other.npz"], "--onnx", f["corpus.txt"]], "exists; pass --force"),
         (["export", f["other.npz"], "--onnx", f["other.npz"], "--force"], "is the checkpoint being exported"),
+        *[(["export", f[name], "--onnx", os.path.join(os.path.dirname(f[name]), "x.onnx")], name)
+          for name in ("missing.txt", "junk.npz", "weights_only.npz")],
     ]
 
 

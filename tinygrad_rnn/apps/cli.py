@@ -65,7 +65,11 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def build_parser():
+    from .. import __version__
+
     parser = OneLineParser(prog="python -m tinygrad_rnn", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"tinygrad_rnn {__version__}",
+                        help="print the version and exit")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     for name, module_name in COMMANDS.items():
         module = importlib.import_module(module_name)

@@ -56,7 +56,7 @@ def add_arguments(parser):
     parser.add_argument("--clip", type=positive_float, help="max global gradient norm (default 5)")
     parser.add_argument("--seed", type=random_seed, help="seeds weight init and dropout (default 0; on --resume, "
                                                           "replaces the checkpoint's random state)")
-    parser.add_argument("--out", default="char_lm.npz", help="checkpoint file (written atomically)")
+    parser.add_argument("--out", default="char_lm.safetensors", help="checkpoint file (written atomically)")
     parser.add_argument("--resume", help="continue from this checkpoint")
     parser.add_argument("--force", action="store_true",
                         help="let --out replace an existing file that is not the checkpoint being resumed")

@@ -7,7 +7,7 @@ from .grad_mode import enable_grad, is_grad_enabled, no_grad
 from .anomaly import detect_anomaly
 from .gradcheck import GradcheckError, gradcheck
 from .rng import manual_seed
-from . import nn, optim
+from . import nn, optim, utils
 from .backend import BACKEND
 
 float32 = _np.float32
@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 __all__ = [
     "BACKEND", "Function", "GradcheckError", "Tensor", "bool", "cat", "detect_anomaly", "device", "double",
     "enable_grad", "float", "float32", "float64", "gradcheck", "int", "int32", "int64", "is_grad_enabled", "long",
-    "manual_seed", "nn", "no_grad", "optim", "ones", "randn", "stack", "tensor",
+    "manual_seed", "nn", "no_grad", "optim", "ones", "randn", "stack", "tensor", "utils",
     "unbroadcast", "where", "zeros",
 ]
 

@@ -12,8 +12,6 @@ accumulated while the recomputed tape is swept, inside the outer backward. That 
 with use_reentrant=False; `use_reentrant=True` is accepted and behaves the same way here (torch's reentrant variant
 gives the parameters no gradient when no argument requires grad; this one does not drop them).
 """
-import copy
-
 import numpy as np
 
 from .. import anomaly, autograd, grad_mode, inplace, rng
@@ -46,13 +44,14 @@ class Checkpoint(Function):
         return tuple([leaf.grad if needs else None for leaf, needs in zip(leaves, ctx.needs_input_grad)])
 
     @classmethod
-    def record(cls, parents, out, save=True, **fields):
+    def record(cls, parents, out, save=True, copied=None, **fields):
         """The node for `out` (an ndarray or a tuple of them) made from `parents`, as Function.apply records one,
         without apply's dtype promotion: the arguments of fn may be of any dtypes. It saves the parents' arrays
-        (unless save=False). Returns the output tensor(s)."""
+        (unless save=False), or the copies `copied` gives ({parent index: array}). Returns the output tensor(s)."""
+        copied = copied or {}
         ctx = cls()
         ctx.needs_input_grad = tuple([t.requires_grad for t in parents])
-        ctx.saved = tuple([t.data for t in parents]) if save else ()
+        ctx.saved = tuple([copied.get(k, t.data) for k, t in enumerate(parents)]) if save else ()
         ctx.freed = False
         ctx.parents = parents
         ctx.guards = inplace.guards(parents, ctx.saved, out) if ctx.saved else None  # its inputs stay read-only
@@ -92,7 +91,7 @@ def checkpoint(function, *args, use_reentrant=None, preserve_rng_state=True, det
         raise ValueError(f"determinism_check should be one of ['default', 'none'], but got {determinism_check}")
     if not grad_mode.is_grad_enabled():
         return function(*args, **kwargs)
-    rng_state = copy.deepcopy(rng.generator) if preserve_rng_state else None
+    rng_state = (type(rng.generator.bit_generator), rng.generator.bit_generator.state) if preserve_rng_state else None
     with grad_mode.no_grad():
         outputs = function(*args, **kwargs)
     flat = list(_tensors(outputs))
@@ -101,7 +100,8 @@ def checkpoint(function, *args, use_reentrant=None, preserve_rng_state=True, det
         return outputs
     inputs = tuple(_tensors((args, kwargs)))
     out = tuple([flat[k].data for k in differentiable])
-    made = Checkpoint.record(inputs, out if len(out) > 1 else out[0], function=function,
+    made = Checkpoint.record(inputs, out if len(out) > 1 else out[0], copied=_copy_small_views(inputs),
+                             function=function,
                              template=_template((args, kwargs)), rng_state=rng_state, differentiable=differentiable,
                              forward_outputs=None if determinism_check == "none" else
                              [(o.shape, o.dtype) for o in flat])
@@ -191,22 +191,43 @@ def _retype(value, items):
     return type(value)(*items) if hasattr(value, "_fields") else type(value)(items)
 
 
+def _copy_small_views(tensors):
+    """{index: copy} for the arguments that view a larger array (a segment x[s:s + k] of a sequence): saving the
+    view would make the in-place guards fingerprint the whole array it looks into once per segment, and again for
+    each segment's recomputation, time quadratic in T; a copy costs the segment's bytes once, and is what the
+    recomputation reads (the values this forward used, whatever is written into the array later)."""
+    copies = {}
+    for k, t in enumerate(tensors):
+        root = t.data
+        while isinstance(root.base, np.ndarray):
+            root = root.base
+        if root is not t.data and root.nbytes > t.data.nbytes:
+            copies[k] = np.array(t.data)
+    return copies
+
+
 def _leaf(array, requires_grad):
-    """A fresh leaf over a saved argument's array: the recomputed tape starts here."""
+    """A fresh leaf over a saved argument's array: the recomputed tape starts here. Nobody else can reach it, and
+    the saved array is guarded by the Checkpoint node already, so the recomputed nodes need not guard it again."""
     t = Tensor._make(array, None)
     t.requires_grad = requires_grad
+    t._version = None
     return t
 
 
 class _replayed_rng:
-    """Inside: the engine's generator as it was when the forward ran (the same dropout masks); after: as before."""
+    """Inside: the engine's generator as it was when the forward ran (the same dropout masks); after: as before.
+    `state` is (bit generator class, its state dict), a hundred times cheaper to take than a deepcopy."""
 
     def __init__(self, state):
         self.state = state
 
     def __enter__(self):
         if self.state is not None:
-            self.current, rng.generator = rng.generator, copy.deepcopy(self.state)
+            kind, state = self.state
+            bits = kind()
+            bits.state = state
+            self.current, rng.generator = rng.generator, np.random.Generator(bits)
 
     def __exit__(self, *exc_info):
         if self.state is not None:

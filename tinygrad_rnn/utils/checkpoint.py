@@ -40,18 +40,17 @@ class Checkpoint(Function):
         if wanted:
             seeds = tuple([o for o, _ in wanted])
             root = _Seed.record(seeds, np.zeros((), seeds[0].dtype), save=False, grads=tuple([g for _, g in wanted]))
-            autograd.run_backward(root, np.ones((), dtype=root.data.dtype), retain_graph=False)
+            _sweep_within_this_pass(root)
         return tuple([leaf.grad if needs else None for leaf, needs in zip(leaves, ctx.needs_input_grad)])
 
     @classmethod
-    def record(cls, parents, out, save=True, copied=None, **fields):
+    def record(cls, parents, out, save=True, **fields):
         """The node for `out` (an ndarray or a tuple of them) made from `parents`, as Function.apply records one,
         without apply's dtype promotion: the arguments of fn may be of any dtypes. It saves the parents' arrays
-        (unless save=False), or the copies `copied` gives ({parent index: array}). Returns the output tensor(s)."""
-        copied = copied or {}
+        (unless save=False). Returns the output tensor(s)."""
         ctx = cls()
         ctx.needs_input_grad = tuple([t.requires_grad for t in parents])
-        ctx.saved = tuple([copied.get(k, t.data) for k, t in enumerate(parents)]) if save else ()
+        ctx.saved = tuple([t.data for t in parents]) if save else ()
         ctx.freed = False
         ctx.parents = parents
         ctx.guards = inplace.guards(parents, ctx.saved, out) if ctx.saved else None  # its inputs stay read-only
@@ -100,8 +99,7 @@ def checkpoint(function, *args, use_reentrant=None, preserve_rng_state=True, det
         return outputs
     inputs = tuple(_tensors((args, kwargs)))
     out = tuple([flat[k].data for k in differentiable])
-    made = Checkpoint.record(inputs, out if len(out) > 1 else out[0], copied=_copy_small_views(inputs),
-                             function=function,
+    made = Checkpoint.record(inputs, out if len(out) > 1 else out[0], function=function,
                              template=_template((args, kwargs)), rng_state=rng_state, differentiable=differentiable,
                              forward_outputs=None if determinism_check == "none" else
                              [(o.shape, o.dtype) for o in flat])
@@ -191,19 +189,16 @@ def _retype(value, items):
     return type(value)(*items) if hasattr(value, "_fields") else type(value)(items)
 
 
-def _copy_small_views(tensors):
-    """{index: copy} for the arguments that view a larger array (a segment x[s:s + k] of a sequence): saving the
-    view would make the in-place guards fingerprint the whole array it looks into once per segment, and again for
-    each segment's recomputation, time quadratic in T; a copy costs the segment's bytes once, and is what the
-    recomputation reads (the values this forward used, whatever is written into the array later)."""
-    copies = {}
-    for k, t in enumerate(tensors):
-        root = t.data
-        while isinstance(root.base, np.ndarray):
-            root = root.base
-        if root is not t.data and root.nbytes > t.data.nbytes:
-            copies[k] = np.array(t.data)
-    return copies
+def _sweep_within_this_pass(root):
+    """Backward from `root` as part of the backward pass running now: not a pass of its own (run_backward would
+    start one), so that the in-place guards compare each fingerprint once per pass, not once per segment: a sequence
+    cut into T/k segments would otherwise fingerprint the arrays the segments view (x, the targets) T/k times over,
+    time quadratic in T. The recomputed tape is freed as it is swept (no retain_graph)."""
+    outer, autograd.state.retaining = autograd.state.retaining, False
+    try:
+        autograd._run_backward(root, np.ones((), dtype=root.data.dtype), False)
+    finally:
+        autograd.state.retaining = outer
 
 
 def _leaf(array, requires_grad):

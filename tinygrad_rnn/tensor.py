@@ -232,6 +232,7 @@ class Tensor:
 
     # ---- leaving the tape -------------------------------------------------------------------------------
     def item(self):
+        """The value of a one-element tensor as a Python number."""
         if self.data.size != 1:
             raise ValueError(f"a Tensor with {self.data.size} elements cannot be converted to Scalar")
         return self.data.item()
@@ -274,6 +275,7 @@ class Tensor:
         return self.data.copy() if copy else self.data
 
     def numpy(self):
+        """The data as an ndarray (shared, not copied); refused while the tensor requires grad, as in PyTorch."""
         if self.requires_grad:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
         return self.data
@@ -447,34 +449,41 @@ class Tensor:
 
     # ---- elementwise ------------------------------------------------------------------------------------
     def exp(self):
+        """eˣ elementwise; ∂x = g·eˣ. Same shape."""
         if self.data.dtype.kind != "f":                  # an integer or bool tensor: float32, as PyTorch
             return ops.Exp.apply(self.float())
         return ops.Exp.apply(self)
 
     def log(self):
+        """ln x elementwise; ∂x = g/x. Same shape."""
         if self.data.dtype.kind != "f":                  # an integer or bool tensor: float32, as PyTorch
             return ops.Log.apply(self.float())
         return ops.Log.apply(self)
 
     def sigmoid(self):
+        """σ(x) = 1/(1 + e⁻ˣ) elementwise (stable at ±1000); ∂x = g·σ(1 − σ). Same shape."""
         if self.data.dtype.kind != "f":                  # an integer or bool tensor: float32, as PyTorch
             return ops.Sigmoid.apply(self.float())
         return ops.Sigmoid.apply(self)
 
     def tanh(self):
+        """tanh x elementwise; ∂x = g·(1 − tanh²x). Same shape."""
         if self.data.dtype.kind != "f":                  # an integer or bool tensor: float32, as PyTorch
             return ops.Tanh.apply(self.float())
         return ops.Tanh.apply(self)
 
     def relu(self):
+        """max(x, 0) elementwise; ∂x = g where x > 0, else 0. Same shape."""
         return ops.ReLU.apply(self)
 
     def hard_sigmoid(self):
+        """clip(0.2x + 0.5, 0, 1) elementwise (Keras/Theano); ∂x = 0.2g strictly inside (0, 1). Same shape."""
         if self.data.dtype.kind != "f":                  # an integer or bool tensor: float32, as PyTorch
             return ops.HardSigmoid.apply(self.float())
         return ops.HardSigmoid.apply(self)
 
     def clip(self, min=None, max=None):
+        """min(max(x, min), max) elementwise (either bound may be None); ∂x = g inside the bounds. Same shape."""
         return ops.Clip.apply(self, min=min, max=max)
 
     clamp = clip
@@ -534,9 +543,11 @@ class Tensor:
 
     # ---- reductions and softmax -------------------------------------------------------------------------
     def sum(self, dim=None, keepdim=False):
+        """Σ over `dim` (an int, a tuple, or None for all); the summed dims dropped unless keepdim."""
         return ops.Sum.apply(self, dim=_dims(dim), keepdim=keepdim)
 
     def mean(self, dim=None, keepdim=False):
+        """Σ/n over `dim` (an int, a tuple, or None for all); the reduced dims dropped unless keepdim."""
         if self.data.dtype.kind != "f":
             raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a floating point "
                                f"or complex dtype. Got: {_TORCH_NAMES[self.data.dtype]}")
@@ -571,27 +582,32 @@ class Tensor:
         return _arg_reduce(self, "argmin", dim, keepdim)
 
     def log_softmax(self, dim=-1):
+        """x − log Σ eˣ along `dim`, computed stably (max subtracted first). Same shape."""
         if self.data.dtype.kind != "f":
             return ops.LogSoftmax.apply(self.float(), dim=dim)
         return ops.LogSoftmax.apply(self, dim=dim)
 
     def softmax(self, dim=-1):
+        """eˣ / Σ eˣ along `dim`, computed stably (max subtracted first). Same shape."""
         if self.data.dtype.kind != "f":
             return ops.Softmax.apply(self.float(), dim=dim)
         return ops.Softmax.apply(self, dim=dim)
 
     # ---- shape ------------------------------------------------------------------------------------------
     def reshape(self, *shape):
+        """The same elements in `shape` (one −1 inferred), in C order; ∂ reshaped back."""
         shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
         return ops.Reshape.apply(self, shape=tuple(shape))
 
     view = reshape
 
     def permute(self, *dims):
+        """The axes reordered: output axis k is input axis dims[k]; ∂ by the inverse order."""
         dims = dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
         return ops.Permute.apply(self, dims=tuple(dims))
 
     def transpose(self, dim0, dim1):
+        """Axes dim0 and dim1 swapped (a Permute node)."""
         n = max(self.ndim, 1)                      # a 0-d tensor takes dims 0 and -1, as PyTorch's does
         for d in (dim0, dim1):
             if not -n <= d < n:
@@ -628,14 +644,17 @@ class Tensor:
 
 
 def tensor(data, requires_grad=False, dtype=None):
+    """torch.tensor: Tensor(data, requires_grad, dtype) (Python data is float32 unless dtype says otherwise)."""
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
 def zeros(*shape, dtype=None, requires_grad=False):
+    """A tensor of zeros of `shape` (ints or one tuple), float32 unless dtype says otherwise."""
     return Tensor._make(np.zeros(_shape(shape), _dtype(dtype)), None).requires_grad_(requires_grad)
 
 
 def ones(*shape, dtype=None, requires_grad=False):
+    """A tensor of ones of `shape` (ints or one tuple), float32 unless dtype says otherwise."""
     return Tensor._make(np.ones(_shape(shape), _dtype(dtype)), None).requires_grad_(requires_grad)
 
 
@@ -712,6 +731,7 @@ def _shape(shape):
 
 
 def cat(tensors, dim=0):
+    """The tensors joined along the existing axis `dim` (shapes equal elsewhere); ∂ split back."""
     tensors = list(tensors)
     if not tensors:
         raise ValueError("cat(): expected a non-empty list of Tensors")
@@ -719,6 +739,7 @@ def cat(tensors, dim=0):
 
 
 def stack(tensors, dim=0):
+    """The tensors (all of one shape) joined along a new axis `dim`; ∂ unstacked."""
     tensors = list(tensors)
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")

@@ -61,7 +61,8 @@ def _only_primitive_ops(*outputs):
         if id(ctx) in seen:
             continue
         seen.add(id(ctx))
-        if type(ctx).__module__ != ops.__name__:
+        module = type(ctx).__module__
+        if module != ops.__name__ and not module.startswith(ops.__name__ + "."):
             raise Wrong(f"the tape holds a {type(ctx).__name__} node: write the step from primitive ops "
                         "(@, +, *, sigmoid, tanh, chunk, ...), not with a fused or own Function")
         stack.extend(p._ctx for p in ctx.parents if p._ctx is not None)

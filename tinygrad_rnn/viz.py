@@ -3,10 +3,12 @@
 
 Time steps. Inside `with viz.recording() as rec:` the sequence layers record one node per step (not one Scan node
 for the whole loop) and tag every node with its time step (one check per sequence and per step; nothing at all in
-`Function.apply`): pass `steps=rec` to `to_dot` and `summary`. Without it, a node is placed in step t when it
-consumes output t of an Unbind node, the layer driver's cut of the input projection into steps: exact for fused
-layers recorded step by step (one node per step); unfused steps are then represented by their first op only. A loop
-of your own can tag its steps with `rec.mark_step(t, *tensors)`.
+`Function.apply`), and name the carried state (h, c) and the initial state (h₀, c₀). `to_dot` and `summary` use
+`steps=rec`, or by default the latest recordings that tagged the graph's nodes (a recorder holds nodes weakly, so
+keeping it keeps no graph alive). A graph no recording saw falls back to inference: a node is placed in step t when
+it consumes output t of an Unbind node, the layer driver's cut of the input projection into steps: exact for fused
+layers recorded step by step; unfused steps are then represented by their first op only. A loop of your own can tag
+its steps with `rec.mark_step(t, state)`.
 """
 import collections
 import contextlib
@@ -463,8 +465,9 @@ def _saved_arrays(saved):
 
 def summary(tensor, params=None, steps=None):
     """Nodes per time step, bytes saved for backward per step and the parameters used by ≥ 2 steps (see to_dot
-    for `params` and `steps`). Saved bytes count each saved ndarray once and leave out the arrays of leaf tensors
-    (parameters, inputs), which exist anyway. Returns a GraphSummary: print it for the table."""
+    for `params` and `steps`: by default the tags of the latest viz.recording() that saw these nodes). Saved bytes
+    count each saved ndarray once and leave out the arrays of leaf tensors (parameters, inputs), which exist anyway.
+    Returns a GraphSummary: print it for the table (a run of three or more identical steps is one row)."""
     g = _Graph(tensor, params, steps)
     leaf_owners = {id(_owner(leaf.data)) for leaf in g.leaves.values()}
     counted = set()

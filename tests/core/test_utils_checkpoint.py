@@ -232,7 +232,9 @@ def test_without_grad_mode_it_is_just_the_call():
 
 def test_bad_input_has_torchs_messages(torch):
     x = tg.Tensor([1.0], requires_grad=True)
-    for call in (lambda ck, t: ck(3, t, use_reentrant=False), lambda ck, t: ck(lambda a: a, t, use_reentrant=False, determinism_check="x")):
+    calls = (lambda ck, t: ck(3, t, use_reentrant=False),
+             lambda ck, t: ck(lambda a: a, t, use_reentrant=False, determinism_check="x"))
+    for call in calls:
         with pytest.raises(Exception) as theirs:
             call(torch.utils.checkpoint.checkpoint, torch.ones(1, requires_grad=True))
         with pytest.raises(type(theirs.value)) as ours:

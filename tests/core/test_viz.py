@@ -482,7 +482,8 @@ def test_edges_between_steps_carry_the_state_names(cell, fused):
         names |= set(label.split(", "))
     assert names == ({"h", "c"} if layer.recurrence.has_cell_state else {"h"})
     initial = re.findall(r'label="([^"]*)\\n\(1, 4\)", shape=box, style="rounded,filled"[^\]]*class="state"', text)
-    assert initial == (["h₀ = c₀"] if layer.recurrence.has_cell_state else ["h₀"])   # the layer's zeros: one tensor
+    # hx=None: the layer's zeros, one tensor for both
+    assert initial == (["h₀ = c₀"] if layer.recurrence.has_cell_state else ["h₀"])
 
 
 def test_a_given_initial_state_is_named_on_its_edges():

@@ -88,7 +88,7 @@ def ones_like(input, dtype=None, requires_grad=False, device=None):
 
 
 def empty_like(input, dtype=None, requires_grad=False, device=None):
-    """An uninitialised tensor of input's shape (and dtype, unless dtype says otherwise)."""
+    """A tensor of input's shape and dtype, as torch.empty_like (filled with zeros here, not left uninitialised)."""
     return zeros_like(input, dtype=dtype, requires_grad=requires_grad, device=device)
 
 

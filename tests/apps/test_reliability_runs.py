@@ -132,6 +132,11 @@ def bad_invocations(f):
         (["graph", "--steps", "2", "--out", os.path.join(f["missing.txt"], "g.dot")], "cannot write"),
         *[(["gradflow", opt, "0"], opt) for opt in ("--length", "--hidden", "--batch", "--iters")],
         (["gradflow", "--length", "-5"], "--length"),
+        (["graph", "--max-steps", "2"], "--max-steps"),
+        (["export", f["missing.txt"]], "--onnx"),
+        (["exercise", "9", f["corpus.txt"]], "invalid choice"),
+        (["exercise", "1", f["missing.txt"]], "FILE"),
+        (["exercise", "1", os.path.dirname(f["corpus.txt"])], "FILE"),
     ]
 
 

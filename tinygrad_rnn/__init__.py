@@ -9,7 +9,7 @@ from .grad_mode import enable_grad, is_grad_enabled, no_grad
 from .anomaly import detect_anomaly
 from .gradcheck import GradcheckError, gradcheck
 from .rng import manual_seed
-from . import nn, optim
+from . import nn, optim, utils
 from .backend import BACKEND
 
 float32 = _np.float32
@@ -22,7 +22,7 @@ __all__ = [
     "device", "double", "empty", "empty_like", "enable_grad", "eye", "float", "float32", "float64", "full",
     "full_like", "gradcheck", "int", "int32", "int64", "is_grad_enabled", "linspace", "load", "load_torch_state_dict",
     "long", "manual_seed", "multinomial", "nn", "no_grad", "ones", "ones_like", "optim", "rand", "rand_like",
-    "randint", "randn", "randn_like", "randperm", "save", "stack", "tensor", "unbroadcast", "where", "zeros",
+    "randint", "randn", "randn_like", "randperm", "save", "stack", "tensor", "unbroadcast", "utils", "where", "zeros",
     "zeros_like",
 ]
 

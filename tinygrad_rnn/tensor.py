@@ -203,6 +203,7 @@ class Tensor(MathMethods, ReduceMethods, ShapeMethods):
 
     # ---- leaving the tape -------------------------------------------------------------------------------
     def item(self):
+        """The value of a one-element tensor as a Python number."""
         if self.data.size != 1:
             raise ValueError(f"a Tensor with {self.data.size} elements cannot be converted to Scalar")
         return self.data.item()
@@ -245,6 +246,7 @@ class Tensor(MathMethods, ReduceMethods, ShapeMethods):
         return self.data.copy() if copy else self.data
 
     def numpy(self):
+        """The data as an ndarray (shared, not copied); refused while the tensor requires grad, as in PyTorch."""
         if self.requires_grad:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
         return self.data

@@ -62,9 +62,11 @@ class ReduceMethods:
     __slots__ = ()
 
     def sum(self, dim=None, keepdim=False):
+        """Σ over `dim` (an int, a tuple, or None for all); the summed dims dropped unless keepdim."""
         return ops.Sum.apply(self, dim=_dims(dim), keepdim=keepdim)
 
     def mean(self, dim=None, keepdim=False):
+        """Σ/n over `dim` (an int, a tuple, or None for all); the reduced dims dropped unless keepdim."""
         if self.data.dtype.kind != "f":
             raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a floating point "
                                f"or complex dtype. Got: {TORCH_NAMES[self.data.dtype]}")
@@ -99,11 +101,13 @@ class ReduceMethods:
         return _arg_reduce(self, "argmin", dim, keepdim)
 
     def log_softmax(self, dim=-1):
+        """x − log Σ eˣ along `dim`, computed stably (max subtracted first). Same shape."""
         if self.data.dtype.kind != "f":
             return ops.LogSoftmax.apply(self.float(), dim=dim)
         return ops.LogSoftmax.apply(self, dim=dim)
 
     def softmax(self, dim=-1):
+        """eˣ / Σ eˣ along `dim`, computed stably (max subtracted first). Same shape."""
         if self.data.dtype.kind != "f":
             return ops.Softmax.apply(self.float(), dim=dim)
         return ops.Softmax.apply(self, dim=dim)

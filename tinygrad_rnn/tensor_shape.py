@@ -8,16 +8,19 @@ class ShapeMethods:
     __slots__ = ()
 
     def reshape(self, *shape):
+        """The same elements in `shape` (one −1 inferred), in C order; ∂ reshaped back."""
         shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
         return ops.Reshape.apply(self, shape=tuple(shape))
 
     view = reshape
 
     def permute(self, *dims):
+        """The axes reordered: output axis k is input axis dims[k]; ∂ by the inverse order."""
         dims = dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
         return ops.Permute.apply(self, dims=tuple(dims))
 
     def transpose(self, dim0, dim1):
+        """Axes dim0 and dim1 swapped (a Permute node)."""
         n = max(self.ndim, 1)                      # a 0-d tensor takes dims 0 and -1, as PyTorch's does
         for d in (dim0, dim1):
             if not -n <= d < n:
@@ -54,6 +57,7 @@ class ShapeMethods:
 
 
 def cat(tensors, dim=0):
+    """The tensors joined along the existing axis `dim` (shapes equal elsewhere); ∂ split back."""
     tensors = list(tensors)
     if not tensors:
         raise ValueError("cat(): expected a non-empty list of Tensors")
@@ -61,6 +65,7 @@ def cat(tensors, dim=0):
 
 
 def stack(tensors, dim=0):
+    """The tensors (all of one shape) joined along a new axis `dim`; ∂ unstacked."""
     tensors = list(tensors)
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")

@@ -138,6 +138,11 @@ def bad_invocations(f):
         (["export", f["other.npz"], "--onnx", f["other.npz"], "--force"], "is the checkpoint being exported"),
         *[(["export", f[name], "--onnx", os.path.join(os.path.dirname(f[name]), "x.onnx")], name)
           for name in ("missing.txt", "junk.npz", "weights_only.npz")],
+        (["graph", "--max-steps", "2"], "--max-steps"),
+        (["export", f["missing.txt"]], "--onnx"),
+        (["exercise", "9", f["corpus.txt"]], "invalid choice"),
+        (["exercise", "1", f["missing.txt"]], "FILE"),
+        (["exercise", "1", os.path.dirname(f["corpus.txt"])], "FILE"),
     ]
 
 

@@ -18,6 +18,7 @@ COMMANDS = {  # name -> module
     "graph": "tinygrad_rnn.apps.graph",
     "gradflow": "tinygrad_rnn.apps.gradflow",
     "export": "tinygrad_rnn.apps.export",
+    "exercise": "tinygrad_rnn.apps.exercise",
 }
 
 

@@ -82,6 +82,8 @@ class ReLU(Module):
 
 
 class Tanh(Module):
+    """tanh(x) elementwise, as torch.nn.Tanh; any shape."""
+
     def forward(self, input):
         return input.tanh()
 

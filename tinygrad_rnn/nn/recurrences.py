@@ -33,7 +33,13 @@ def _folded_bias(p):
 
 
 class Recurrence:
-    """Options shared by every cell: gate activation (sigmoid or Keras' hard_sigmoid) and fused or not."""
+    """Options shared by every cell: gate activation (sigmoid or Keras' hard_sigmoid) and fused or not.
+
+    What the layer driver (nn.layers.RNNBase) reads from a subclass: `n_gates`, the number of H-row blocks in
+    weight_ih (G·H, I) and weight_hh (G·H, H) (LSTM 4, GRU 3, RNN 1); `has_cell_state`, whether the state is (h, c)
+    (the layer then returns (h_n, c_n), takes hx as a pair and sets a forget bias) or h alone; `step_context`, the
+    extra keywords its step wants ("t", "lower_c"). docs/exercises.md, exercise 4, writes one.
+    """
 
     n_gates = 1
     has_cell_state = False

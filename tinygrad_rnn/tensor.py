@@ -7,6 +7,7 @@ from .dtypes import _DTYPES, _FLOATS, _GRAD_DTYPE_ERROR, _TORCH_NAMES, _dtype, _
 from .tensor_math import MathMethods
 from .tensor_reduce import ReduceMethods, _dims
 from .tensor_shape import ShapeMethods, cat, stack  # noqa: F401
+from .tensor_index import IndexMethods, index_of, set_item
 
 
 def _to_array(data, dtype):
@@ -81,13 +82,13 @@ def _check_device(dev):
         raise RuntimeError(f"device {str(dev)!r} is not available: this engine runs on the CPU only")
 
 
-class Tensor(MathMethods, ReduceMethods, ShapeMethods):
+class Tensor(MathMethods, ReduceMethods, ShapeMethods, IndexMethods):
     """A float32 (default) or float64 array that can record the ops applied to it for reverse-mode autodiff; or
     an int64, int32 or bool array (labels, indices, masks), which carries no gradient and is never on the tape.
 
     This class holds the data, the protocol (Python's and NumPy's), dtype conversion, the arithmetic and comparison
-    operators and backward; its other methods come by family from tensor_math.py, tensor_reduce.py and
-    tensor_shape.py."""
+    operators and backward; its other methods come by family from tensor_math.py, tensor_reduce.py,
+    tensor_shape.py and tensor_index.py."""
 
     __slots__ = ("data", "grad", "requires_grad", "_ctx", "_idx", "_version", "_hooks", "__weakref__")
     __array_priority__ = 1000  # so ndarray + Tensor calls Tensor.__radd__
@@ -326,11 +327,13 @@ class Tensor(MathMethods, ReduceMethods, ShapeMethods):
         return ops.Neg.apply(self)
 
     def __getitem__(self, index):
-        if isinstance(index, Tensor):
-            index = _tensor_index(index)
-        elif isinstance(index, tuple) and any(isinstance(i, Tensor) for i in index):
-            index = tuple([_tensor_index(i) if isinstance(i, Tensor) else i for i in index])
-        return ops.GetItem.apply(self, index=index)
+        """self[index] as PyTorch reads it (indexing.py: where a mixed index puts its dims differs from NumPy's)."""
+        return ops.GetItem.apply(self, index=index_of(index))
+
+    def __setitem__(self, index, value):
+        """self[index] = value as PyTorch's index assignment, off the tape: see tensor_index.py for what is refused
+        (a leaf that requires grad, a tensor on the tape, a value that requires grad) and why."""
+        set_item(self, index_of(index), value)
 
     # ---- comparisons and logic: bool tensors, off the tape --------------------------------------------------
     def __eq__(self, other):
@@ -494,16 +497,6 @@ def randn(*shape, dtype=None, requires_grad=False):
     """Standard normal samples from the engine's generator (seeded by `manual_seed`)."""
     data = rng.generator.standard_normal(_shape(shape)).astype(_float_dtype(dtype))
     return Tensor._make(data, None).requires_grad_(requires_grad)
-
-
-def _tensor_index(t):
-    """An integer or bool tensor used as an index is its data (rows, or a mask); a float tensor is refused, as
-    PyTorch refuses it (Tensor([True, False]) holds 1.0 and 0.0: read as rows it would pick rows 1 and 0)."""
-    if t.data.dtype.kind not in "biu":
-        raise IndexError("tensors used as indices must be long, int, byte or bool tensors (this one holds "
-                         f"{t.data.dtype}: Python lists become float32 here, so make indices with .long() or "
-                         "dtype=tinygrad_rnn.int64, and masks with a comparison or .bool())")
-    return t.data
 
 
 def _shape(shape):

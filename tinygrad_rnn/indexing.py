@@ -107,6 +107,11 @@ def _slice(s, size):
 
 def plan(shape, index):
     """The Plan of x[index] for an array of `shape`, PyTorch's rules (see the module's docstring)."""
+    kind = type(index)
+    if kind is int or kind is slice or kind is tuple and all(type(i) is int or type(i) is slice for i in index):
+        fast = _basic_plan(shape, index if kind is tuple else (index,))   # x[t], x[:, t], x[a:b]: the hot path
+        if fast is not None:
+            return fast
     items = [_item_kind(i) for i in _as_tuple(index)]
     ndim = len(shape)
     specified = sum(v.ndim if k == "mask" else 1 for k, v in items if k in ("int", "slice", "array", "mask"))
@@ -160,6 +165,27 @@ def plan(shape, index):
     view_shape.extend(shape[dim:])
     return _advanced_plan(tuple(basic) + (Ellipsis,), advanced, view_shape, whole)   # (...: a view even when
                                                                                     # ints pick one element)
+
+
+def _basic_plan(shape, items):
+    """The Plan of an index of ints and slices only, where NumPy and PyTorch agree; None when the full path must
+    word an error (an int out of range, too many indices, a zero step)."""
+    if len(items) > len(shape):
+        return None
+    out, whole = [], True
+    for i, n in zip(items, shape):
+        if type(i) is int:
+            if not -n <= i < n:
+                return None
+            whole = False
+        else:
+            if i.step == 0:
+                return None
+            length = len(range(*i.indices(n)))
+            out.append(length)
+            whole = whole and length == n and (i.step is None or i.step == 1)
+    out.extend(shape[len(items):])
+    return Plan(items + (Ellipsis,), None, tuple(out), True, whole)
 
 
 def _advanced_plan(basic, items, view_shape, whole):

@@ -74,15 +74,21 @@ def _write(t, what, fn):
     try:
         with inplace.writing(t):
             fn(t.data)
+        return t
     except ValueError as err:
         if "read-only" not in str(err):
             raise
-        data = t.data
-        if any(s == 0 and n > 1 for s, n in zip(data.strides, data.shape)):
-            raise RuntimeError(_OVERLAP) from None
-        raise RuntimeError(f"{what}: this tensor's data is read-only: it views an array that a recorded op saved for "
-                           f"its backward (a view made after that op is read-only until the backward has run), or a "
-                           f"read-only buffer. Write after backward(), or into a clone().") from None
+    data = t.data
+    if any(s == 0 and n > 1 for s, n in zip(data.strides, data.shape)):
+        raise RuntimeError(_OVERLAP)
+    try:              # a view made while a node pinned its base inherited read-only; NumPy lets it be writeable
+        data.flags.writeable = True    # again once nothing holds the base read-only (no live node saved it)
+    except ValueError:
+        raise RuntimeError(f"{what}: this tensor's data is read-only: it views an array that a recorded op saved "
+                           f"for its backward (until that backward has run), or a read-only buffer. Write after "
+                           f"backward(), or into a clone().") from None
+    with inplace.writing(t):
+        fn(t.data)
     return t
 
 

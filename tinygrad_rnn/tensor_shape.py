@@ -362,6 +362,9 @@ class ShapeMethods:
                                f"{counts.size} and input.size({dim}) = {n}")
         index = np.repeat(np.arange(n), counts.reshape(-1) if counts.size != 1 else int(counts.reshape(-1)[0]))
         if output_size is not None and output_size != index.size:
+            if isinstance(repeats, numbers.Integral):
+                raise RuntimeError(f"repeat_interleave: Invalid output_size, expected {index.size} but got "
+                                   f"{output_size}")
             raise RuntimeError("allocated size does not match required size")
         return ops.IndexSelect.apply(x, index=index, dim=dim)
 

@@ -121,7 +121,7 @@ def plan(shape, index):
                              "in C++ to convert a 0-dim tensor to a number")
         raise IndexError(f"too many indices for tensor of dimension {ndim}")
     basic, advanced, view_shape = [], [], []   # view_shape: the shape of x[basic] so far
-    dim, whole, seen_ellipsis = 0, True, False
+    dim, whole, seen_ellipsis, masks = 0, True, False, []
     for pos, (kind, value) in enumerate(items):
         if kind == "int":
             size = shape[dim]
@@ -153,16 +153,17 @@ def plan(shape, index):
         else:                                   # an integer array, or a mask over value.ndim dims
             n = value.ndim if kind == "mask" else 1
             if kind == "mask":
-                for j in range(n):
-                    if value.shape[j] != shape[dim + j]:
-                        raise IndexError(
-                            f"The shape of the mask {list(value.shape)} at index {j} does not match the shape of the "
-                            f"indexed tensor {list(view_shape) + list(shape[dim:])} at index {len(view_shape) + j}")
+                masks.append((value, len(view_shape)))
             basic.extend([slice(None)] * n)
             advanced.append((kind, value))
             view_shape.extend(shape[dim:dim + n])
             dim += n
     view_shape.extend(shape[dim:])
+    for mask, at in masks:                      # checked against the whole view, as PyTorch (after every None)
+        for j, n in enumerate(mask.shape):
+            if n != view_shape[at + j]:
+                raise IndexError(f"The shape of the mask {list(mask.shape)} at index {j} does not match the shape of "
+                                 f"the indexed tensor {view_shape} at index {at + j}")
     return _advanced_plan(tuple(basic) + (Ellipsis,), advanced, view_shape, whole)   # (...: a view even when
                                                                                     # ints pick one element)
 
@@ -211,16 +212,21 @@ def _advanced_plan(basic, items, view_shape, whole):
         raise IndexError(f"shape mismatch: indexing tensors could not be broadcast together with shapes {shapes}") \
             from None
     dims = [d for d, i in enumerate(_expanded_positions(items)) if i]
+    adjacent = dims == list(range(dims[0], dims[0] + len(dims)))
+    rest = [n for d, n in enumerate(view_shape) if d not in dims]
+    at = dims[0] if adjacent else 0
+    shape = tuple(rest[:at] + list(broadcast) + rest[at:])
+    for a, d in zip(expanded, dims):
+        if a.size and view_shape[d] == 0:
+            raise IndexError("index is out of bounds for dimension with size 0")
+    if 0 in shape:                              # nothing is read, so PyTorch checks no index: nor does NumPy here
+        return Plan(basic, _EMPTY, shape, True, whole)
     for ordinal, (a, d) in enumerate(zip(expanded, dims)):
         size = view_shape[d]
         if a.size and (a.min() < -size or a.max() >= size):
             bad = a.reshape(-1)[np.flatnonzero((a.reshape(-1) < -size) | (a.reshape(-1) >= size))[0]]
             raise IndexError(f"index {int(bad)} is out of bounds for dimension {ordinal} with size {size}")
-    adjacent = dims == list(range(dims[0], dims[0] + len(dims)))
-    rest = [n for d, n in enumerate(view_shape) if d not in dims]
-    at = dims[0] if adjacent else 0
-    shape = rest[:at] + list(broadcast) + rest[at:]
-    return Plan(basic, tuple(_spread(items, expanded)), tuple(shape), False, whole)
+    return Plan(basic, tuple(_spread(items, expanded)), shape, False, whole)
 
 
 def _positions(items):
@@ -254,15 +260,22 @@ def _spread(items, arrays):
     return out
 
 
+_EMPTY = "empty"   # Plan.advanced of an advanced index whose result has no elements (its indices unchecked)
+
+
 def take(array, p):
     """array[index] for the index `p` was planned from."""
     view = array[p.basic]
-    return view if p.advanced is None else view[p.advanced]
+    if p.advanced is None:
+        return view
+    return np.empty(p.shape, array.dtype) if p.advanced is _EMPTY else view[p.advanced]
 
 
 def put(array, p, values, accumulate=False):
     """array[index] = values (broadcast), or += with repeats accumulating; in place."""
     view = array[p.basic]
+    if p.advanced is _EMPTY:
+        return
     if p.advanced is None:
         if accumulate:
             view += values

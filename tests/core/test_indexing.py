@@ -169,14 +169,16 @@ def test_an_int_into_a_0d_tensor_is_torch_s_error(torch):
 # ---- hypothesis: random mixed indices -------------------------------------------------------------------------------
 @st.composite
 def shapes_and_indices(draw):
-    """A shape and a mixed index for it: ints, slices (steps 1-3), None, one Ellipsis, integer arrays that broadcast
-    together (or lists), one bool mask over one or two dims, 0-d integer tensors, True. As (shape, items), each item
-    a (kind, value) pair made an index per library by `build`."""
-    shape = tuple(draw(st.lists(st.integers(1, 4), min_size=1, max_size=4)))
+    """A shape (dims of size 0 too) and a mixed index for it: ints, slices (steps 1-3), None, one Ellipsis, integer
+    arrays that broadcast together (or lists), one bool mask over one or two dims, 0-d integer tensors, True. As
+    (shape, items), each item a (kind, value) pair made an index per library by `build`. Items after an Ellipsis
+    may miss their dim: those indices are refused, and must be refused as torch refuses them."""
+    shape = tuple(draw(st.lists(st.integers(1, 4) | st.just(0), min_size=1, max_size=4)))
     items, dim, ellipsis, mask_count, arrays = [], 0, False, None, []
     broadcast = draw(st.sampled_from([(3,), (2, 1), (1,), (2, 3)]))
     for _ in range(draw(st.integers(0, 5))):
-        kinds = ["none", "true"] + (["int", "slice", "array", "list", "int0d"] if dim < len(shape) else [])
+        kinds = ["none", "true"] + (["slice"] if dim < len(shape) else [])
+        kinds += ["int", "array", "list", "int0d"] if dim < len(shape) and shape[dim] else []
         kinds += ["ellipsis"] if not ellipsis else []
         kinds += ["mask"] if dim < len(shape) and mask_count is None and not arrays else []
         kind = draw(st.sampled_from(kinds))
@@ -195,8 +197,9 @@ def shapes_and_indices(draw):
             items.append((kind, slice(draw(bound), draw(bound), draw(st.sampled_from([None, 1, 2, 3])))))
         elif kind == "mask":
             n = draw(st.integers(1, min(2, len(shape) - dim)))
-            mask = np.array(draw(st.lists(st.booleans(), min_size=int(np.prod(shape[dim:dim + n])),
-                                          max_size=int(np.prod(shape[dim:dim + n]))))).reshape(shape[dim:dim + n])
+            count = int(np.prod(shape[dim:dim + n]))
+            mask = np.array(draw(st.lists(st.booleans(), min_size=count, max_size=count)), bool)
+            mask = mask.reshape(shape[dim:dim + n])
             mask_count = int(mask.sum())
             items.append(("mask", mask))
             dim += n

@@ -29,13 +29,13 @@ class GetItem(Function):
     @staticmethod
     def forward(ctx, a, index):
         p = plan(a.shape, index)
-        ctx.save_for_backward(a.shape, a.dtype, p.basic, p.advanced, p.unique)   # (the index arrays are guarded)
+        ctx.save_for_backward(a.shape, a.dtype, p.basic, p.advanced, p.shape, p.unique)   # (index arrays guarded)
         return take(a, p)
 
     @staticmethod
     def backward(ctx, g):
-        shape, dtype, basic, advanced, unique = ctx.saved
-        return scatter_back(g, shape, dtype, Plan(basic, advanced, None, unique, True))
+        shape, dtype, basic, advanced, out_shape, unique = ctx.saved
+        return scatter_back(g, shape, dtype, Plan(basic, advanced, out_shape, unique, True))
 
 
 def _strip_leading_ones(shape):
@@ -55,13 +55,13 @@ class IndexPut(Function):
         p = plan(a.shape, index)
         out = a.copy()
         put(out, p, v.reshape(_strip_leading_ones(v.shape)), accumulate)
-        ctx.save_for_backward(p.basic, p.advanced, p.unique, v.shape, accumulate)
+        ctx.save_for_backward(p.basic, p.advanced, p.shape, p.unique, v.shape, accumulate)
         return out
 
     @staticmethod
     def backward(ctx, g):
-        basic, advanced, unique, v_shape, accumulate = ctx.saved
-        p = Plan(basic, advanced, None, unique, True)
+        basic, advanced, out_shape, unique, v_shape, accumulate = ctx.saved
+        p = Plan(basic, advanced, out_shape, unique, True)
         ga = gv = None
         if ctx.needs_input_grad[0]:
             ga = g

@@ -105,9 +105,9 @@ def _value(t, value, what):
 
 def _check_dtype_match(t, values):
     if values.dtype != t.data.dtype:
+        source = TORCH_NAMES.get(values.dtype, values.dtype)
         raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
-                           f"{TORCH_NAMES[t.data.dtype]} for the destination and {TORCH_NAMES.get(values.dtype, values.dtype)} "
-                           f"for the source.")
+                           f"{TORCH_NAMES[t.data.dtype]} for the destination and {source} for the source.")
 
 
 def _check_fits(values_shape, target, advanced, values_dtype):

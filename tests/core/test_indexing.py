@@ -13,20 +13,20 @@ import tinygrad_rnn as tg
 from tinygrad_rnn import Tensor, gradcheck
 
 TIGHT = dict(rtol=1e-10, atol=1e-12)
-I = np.array([0, 1, 0])                       # into a dim of size >= 2, repeated
+ROWS = np.array([0, 1, 0])                       # into a dim of size >= 2, repeated
 J = np.array([1, 2, 3])                       # into a dim of size >= 4
 MASK23 = np.array([[True, False, True], [False, True, True]])
 
 INDICES = {  # name -> index(T) for an x of shape (2, 3, 4, 5); T is tinygrad_rnn or torch
     "int_slice_array": lambda T: (1, slice(None), T.tensor(J)),
     "slice_int_slice_array": lambda T: (slice(None), 1, slice(None), T.tensor(J)),   # NumPy: (3, 2, 4)
-    "arrays_separated": lambda T: (slice(None), T.tensor(I), slice(None), T.tensor(J)),
-    "arrays_adjacent": lambda T: (slice(None), T.tensor(I), T.tensor(J)),
-    "arrays_separated_by_ellipsis": lambda T: (T.tensor(I), Ellipsis, T.tensor(J)),
-    "arrays_separated_by_none": lambda T: (T.tensor(I), None, T.tensor(np.array([0, 2, 1]))),
-    "none_then_arrays": lambda T: (None, T.tensor(I), T.tensor(np.array([0, 2, 1]))),
-    "broadcast_arrays": lambda T: (T.tensor(I.reshape(3, 1)), T.tensor(np.array([0, 2]))),
-    "broadcast_arrays_separated": lambda T: (slice(None), T.tensor(I.reshape(3, 1)), slice(None), T.tensor(J[:2])),
+    "arrays_separated": lambda T: (slice(None), T.tensor(ROWS), slice(None), T.tensor(J)),
+    "arrays_adjacent": lambda T: (slice(None), T.tensor(ROWS), T.tensor(J)),
+    "arrays_separated_by_ellipsis": lambda T: (T.tensor(ROWS), Ellipsis, T.tensor(J)),
+    "arrays_separated_by_none": lambda T: (T.tensor(ROWS), None, T.tensor(np.array([0, 2, 1]))),
+    "none_then_arrays": lambda T: (None, T.tensor(ROWS), T.tensor(np.array([0, 2, 1]))),
+    "broadcast_arrays": lambda T: (T.tensor(ROWS.reshape(3, 1)), T.tensor(np.array([0, 2]))),
+    "broadcast_arrays_separated": lambda T: (slice(None), T.tensor(ROWS.reshape(3, 1)), slice(None), T.tensor(J[:2])),
     "array_2d": lambda T: (slice(None), T.tensor(np.array([[0, 2], [2, 2]]))),
     "mask_then_int": lambda T: (T.tensor(MASK23), 1),
     "mask_then_array": lambda T: (T.tensor(MASK23), T.tensor(np.array([3, 0, 0, 1]))),
@@ -141,7 +141,7 @@ ERRORS = {  # name -> index(T) refused by both, on x of shape (2, 3, 4, 5)
     "mask_shape": lambda T: T.tensor(np.ones(3, bool)),
     "mask_shape_second": lambda T: (slice(None), T.tensor(np.ones(2, bool))),
     "mask_empty": lambda T: T.tensor(np.zeros(0, bool)),
-    "broadcast": lambda T: (T.tensor(I), T.tensor(np.array([0, 1]))),
+    "broadcast": lambda T: (T.tensor(ROWS), T.tensor(np.array([0, 1]))),
     "bool_false_broadcast": lambda T: (False, T.tensor(np.array([0, 1]))),
 }
 

@@ -175,6 +175,19 @@ def test_views_share_memory_and_copies_do_not():
         assert not np.shares_memory(copy.data, x.data)
 
 
+def test_view_of_a_non_contiguous_tensor_copies_where_torch_refuses(torch):
+    """The one documented difference of view: the data is copied (as reshape does), not refused."""
+    a = np.arange(12.0).reshape(3, 4)
+    with pytest.raises(RuntimeError, match="view size is not compatible with input tensor's size and stride"):
+        torch.tensor(a).t().view(-1)
+    x = Tensor(a, requires_grad=True)
+    y = x.t().view(-1)
+    np.testing.assert_array_equal(y.data, torch.tensor(a).t().reshape(-1).numpy())
+    assert not np.shares_memory(y.data, x.data)
+    (y * Tensor(np.arange(12.0))).sum().backward()
+    np.testing.assert_array_equal(x.grad, np.arange(12.0).reshape(4, 3).T)
+
+
 def test_integer_and_bool_tensors_move_off_the_tape(torch):
     x = tg.tensor(np.arange(6).reshape(2, 3))
     for fn in (lambda T, a: a.flip(1).roll(1).unsqueeze(0).expand(2, 2, 3).flatten(0, 1),

@@ -260,6 +260,14 @@ def _spread(items, arrays):
     return out
 
 
+def value_shape(shape):
+    """A written value's shape as PyTorch's index assignment reads it: leading dims of size 1 dropped."""
+    k = 0
+    while k < len(shape) and shape[k] == 1:
+        k += 1
+    return shape[k:]
+
+
 _EMPTY = "empty"   # Plan.advanced of an advanced index whose result has no elements (its indices unchecked)
 
 

@@ -17,8 +17,7 @@ import numpy as np
 
 from . import grad_mode, inplace, ops
 from .dtypes import TORCH_NAMES
-from .indexing import along_dim, broadcast_shape, extent, plan, put, wrap_dim
-from .ops.index import _strip_leading_ones
+from .indexing import along_dim, broadcast_shape, extent, plan, put, value_shape, wrap_dim
 from .tensor_shape import _int
 
 _LEAF = "a leaf Variable that requires grad is being used in an in-place operation."
@@ -112,7 +111,7 @@ def _check_dtype_match(t, values):
 
 def _check_fits(values_shape, target, advanced, values_dtype):
     """PyTorch's check that a value (its leading 1s dropped) broadcasts to the indexing result."""
-    shape = _strip_leading_ones(values_shape)
+    shape = value_shape(values_shape)
     if advanced:
         if len(shape) > len(target) or any(v != 1 and v != n for v, n in zip(shape[::-1], target[::-1])):
             raise RuntimeError(f"shape mismatch: value tensor of shape {list(shape)} cannot be broadcast to indexing "

@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..function import Function, unbroadcast
-from ..indexing import Plan, along_dim, extent, plan, put, scatter_back, take
+from ..indexing import Plan, along_dim, extent, plan, put, scatter_back, take, value_shape
 
 
 class TakeAlong(Function):
@@ -38,14 +38,6 @@ class GetItem(Function):
         return scatter_back(g, shape, dtype, Plan(basic, advanced, out_shape, unique, True))
 
 
-def _strip_leading_ones(shape):
-    """A value's shape as PyTorch's index assignment reads it: leading dims of size 1 dropped."""
-    k = 0
-    while k < len(shape) and shape[k] == 1:
-        k += 1
-    return shape[k:]
-
-
 class IndexPut(Function):
     """a copy of a with a[index] = v (v broadcast), or += v with repeated indices accumulating (torch.index_put);
     ∂a = g, zero where written unless accumulating; ∂v = g[index] summed to v's shape"""
@@ -54,7 +46,7 @@ class IndexPut(Function):
     def forward(ctx, a, v, index, accumulate=False):
         p = plan(a.shape, index)
         out = a.copy()
-        put(out, p, v.reshape(_strip_leading_ones(v.shape)), accumulate)
+        put(out, p, v.reshape(value_shape(v.shape)), accumulate)
         ctx.save_for_backward(p.basic, p.advanced, p.shape, p.unique, v.shape, accumulate)
         return out
 
@@ -69,7 +61,7 @@ class IndexPut(Function):
                 ga = g.copy()
                 put(ga, p, 0)
         if ctx.needs_input_grad[1]:
-            gv = unbroadcast(np.asarray(take(g, p)), _strip_leading_ones(v_shape)).reshape(v_shape)
+            gv = unbroadcast(np.asarray(take(g, p)), value_shape(v_shape)).reshape(v_shape)
         return ga, gv
 
 

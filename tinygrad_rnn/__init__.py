@@ -2,11 +2,10 @@
 import numpy as _np
 
 from .tensor import Tensor, cat, device, ones, randn, stack, tensor, where, zeros
-from .tensor_shape import (broadcast_to, chunk, concat, concatenate, flatten, flip, fliplr, flipud, movedim,
-                           moveaxis, narrow, permute, ravel, repeat_interleave, reshape, roll, select, split,
-                           squeeze, swapaxes, swapdims, t, tile, transpose, unbind, unflatten, unsqueeze)
-from .tensor_index import (gather, index_put, index_put_, index_select, masked_fill, masked_select, scatter,
-                           scatter_add)
+from .shape_functions import (broadcast_to, chunk, concat, concatenate, flatten, flip, fliplr, flipud, gather,
+                              index_put, index_put_, index_select, masked_fill, masked_select, movedim, moveaxis,
+                              narrow, permute, ravel, repeat_interleave, reshape, roll, scatter, scatter_add, select,
+                              split, squeeze, swapaxes, swapdims, t, tile, transpose, unbind, unflatten, unsqueeze)
 from .function import Function, unbroadcast
 from .grad_mode import enable_grad, is_grad_enabled, no_grad
 from .anomaly import detect_anomaly

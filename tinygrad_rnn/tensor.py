@@ -7,7 +7,8 @@ from .dtypes import _DTYPES, _FLOATS, _GRAD_DTYPE_ERROR, _TORCH_NAMES, _dtype, _
 from .tensor_math import MathMethods
 from .tensor_reduce import ReduceMethods, _dims
 from .tensor_shape import ShapeMethods, cat, stack  # noqa: F401
-from .tensor_index import IndexMethods, index_of, set_item
+from .tensor_index import IndexMethods, index_of
+from .writes import set_item
 
 
 def _to_array(data, dtype):
@@ -331,7 +332,7 @@ class Tensor(MathMethods, ReduceMethods, ShapeMethods, IndexMethods):
         return ops.GetItem.apply(self, index=index_of(index))
 
     def __setitem__(self, index, value):
-        """self[index] = value as PyTorch's index assignment, off the tape: see tensor_index.py for what is refused
+        """self[index] = value as PyTorch's index assignment, off the tape: see writes.py for what is refused
         (a leaf that requires grad, a tensor on the tape, a value that requires grad) and why."""
         set_item(self, index_of(index), value)
 

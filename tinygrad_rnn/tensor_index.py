@@ -1,32 +1,16 @@
 """Tensor's indexing methods (a mixin of Tensor): gathers and scatters along a dim (index_select, gather, scatter,
-scatter_add), masks (masked_fill, masked_select), index_put; the in-place writes (x[index] = v, index_put_,
-masked_fill_, scatter_, scatter_add_, fill_, zero_); and the torch-style functions of the same names.
-
-In-place writes and the tape. The tape's edges are tensors (a node holds its input tensors), so a tensor rewritten
-in place cannot keep its old place on the tape for the ops that already used it, as PyTorch's versioned edges do.
-So this engine records no in-place op, and refuses, when grad mode is on:
-- a write into a leaf that requires grad (PyTorch's own error); under no_grad() it is allowed, as in PyTorch;
-- a write into a tensor that is on the tape (has a grad_fn), or of a value that requires grad into a float tensor
-  (PyTorch would record both): build the result out of place instead (index_put, masked_fill, scatter, where,
-  cat/stack), which records an ordinary node.
-Every allowed write goes through inplace.writing, so a graph that saved the array (as an input, an output or an
-index) raises PyTorch's "modified by an inplace operation" error in its backward, never a silently wrong gradient."""
+scatter_add), masks (masked_fill, masked_select), index_put, their in-place forms (index_put_, masked_fill_,
+scatter_, scatter_add_, fill_, zero_: see writes.py for what the tape refuses), and index_of, the Tensors of an
+index as arrays. Arguments are checked here and refused with PyTorch's messages."""
 import numbers
 
 import numpy as np
 
-from . import grad_mode, inplace, ops
-from .dtypes import TORCH_NAMES
-from .indexing import along_dim, broadcast_shape, extent, plan, put, value_shape, wrap_dim
+from . import ops
+from .indexing import along_dim, broadcast_shape, extent, plan, put, wrap_dim
 from .tensor_shape import _int
+from .writes import check_dtype_match, check_fits, check_write, write
 
-_LEAF = "a leaf Variable that requires grad is being used in an in-place operation."
-_VIEW_OF_LEAF = "a view of a leaf Variable that requires grad is being used in an in-place operation."
-_NO_RECORD = ("{what}: {why}. This engine records no in-place ops (a tensor rewritten in place would send the "
-              "gradient of the ops that already used it to the new values); build the result out of place (x = "
-              "x.index_put(indices, values), masked_fill, scatter, where, cat/stack), or write under no_grad()")
-_OVERLAP = ("unsupported operation: more than one element of the written-to tensor refers to a single memory location. "
-            "Please clone() the tensor before performing the operation.")
 _SMALL_NAMES = {np.dtype(np.float32): "float", np.dtype(np.float64): "double", np.dtype(np.int64): "long int",
                 np.dtype(np.int32): "int", np.dtype(np.bool_): "bool"}
 
@@ -52,93 +36,6 @@ def index_of(index):
     if (type(index) is tuple or type(index) is list) and any(_is_tensor(i) for i in index):
         return type(index)(_index_array(i) if _is_tensor(i) else i for i in index)
     return index
-
-
-# ---- writing in place ----------------------------------------------------------------------------------------------
-def _check_write(t, what, values=(), view=False):
-    """Refuses (see the module's docstring) a write the tape could not follow: grad mode on and the target, or a
-    value written into a float target, on the tape or requiring grad."""
-    if not grad_mode.state.enabled:
-        return
-    if t.requires_grad:
-        if t._ctx is None:
-            raise RuntimeError(_VIEW_OF_LEAF if view else _LEAF)
-        raise RuntimeError(_NO_RECORD.format(what=what, why="this tensor is on the tape (it has a grad_fn)"))
-    if t.data.dtype.kind == "f" and any(_is_tensor(v) and v.requires_grad for v in values):
-        raise RuntimeError(_NO_RECORD.format(what=what, why="the value requires grad and this tensor does not"))
-
-
-def _write(t, what, fn):
-    """fn(t.data) writes in place, counted by the in-place guards; a read-only array is refused with the reason."""
-    try:
-        with inplace.writing(t):
-            fn(t.data)
-        return t
-    except ValueError as err:
-        if "read-only" not in str(err):
-            raise
-    data = t.data
-    if any(s == 0 and n > 1 for s, n in zip(data.strides, data.shape)):
-        raise RuntimeError(_OVERLAP)
-    try:              # a view made while a node pinned its base inherited read-only; NumPy lets it be writeable
-        data.flags.writeable = True    # again once nothing holds the base read-only (no live node saved it)
-    except ValueError:
-        raise RuntimeError(f"{what}: this tensor's data is read-only: it views an array that a recorded op saved "
-                           f"for its backward (until that backward has run), or a read-only buffer. Write after "
-                           f"backward(), or into a clone().") from None
-    with inplace.writing(t):
-        fn(t.data)
-    return t
-
-
-def _value(t, value, what):
-    """The value of a write as an ndarray: a Tensor's data, an ndarray, or a number (cast to t's dtype on writing)."""
-    if _is_tensor(value):
-        return value.data
-    if isinstance(value, np.ndarray):
-        return value
-    if isinstance(value, (numbers.Number, np.generic)):
-        return np.asarray(value)
-    raise TypeError(f"can't assign a {type(value).__name__} to a torch.{TORCH_NAMES[t.data.dtype]}Tensor")
-
-
-def _check_dtype_match(t, values):
-    if values.dtype != t.data.dtype:
-        source = TORCH_NAMES.get(values.dtype, values.dtype)
-        raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
-                           f"{TORCH_NAMES[t.data.dtype]} for the destination and {source} for the source.")
-
-
-def _check_fits(values_shape, target, advanced, values_dtype):
-    """PyTorch's check that a value (its leading 1s dropped) broadcasts to the indexing result."""
-    shape = value_shape(values_shape)
-    if advanced:
-        if len(shape) > len(target) or any(v != 1 and v != n for v, n in zip(shape[::-1], target[::-1])):
-            raise RuntimeError(f"shape mismatch: value tensor of shape {list(shape)} cannot be broadcast to indexing "
-                               f"result of shape {list(target)}")
-        return shape
-    if len(shape) > len(target):
-        raise RuntimeError(f"expand(torch.{TORCH_NAMES.get(values_dtype, 'Float')}Tensor{{{list(values_shape)}}}, "
-                           f"size={list(target)}): the number of sizes provided ({len(target)}) must be greater or "
-                           f"equal to the number of dimensions in the tensor ({len(values_shape)})")
-    for k in range(1, len(shape) + 1):
-        if shape[-k] != 1 and shape[-k] != target[-k]:
-            raise RuntimeError(f"The expanded size of the tensor ({target[-k]}) must match the existing size "
-                               f"({shape[-k]}) at non-singleton dimension {len(target) - k}.  Target sizes: "
-                               f"{list(target)}.  Tensor sizes: {list(shape)}")
-    return shape
-
-
-def set_item(t, index, value):
-    """t[index] = value, as PyTorch's index assignment (index_put_ semantics: the value broadcast to the indexing
-    result, repeated indices writing one of their values); see the module's docstring for what is refused."""
-    p = plan(t.data.shape, index)
-    values = _value(t, value, "x[index] = value")
-    _check_write(t, "x[index] = value", (value,), view=not p.whole)
-    if p.advanced is not None and _is_tensor(value):
-        _check_dtype_match(t, values)
-    shape = _check_fits(values.shape, p.shape, p.advanced is not None, values.dtype)
-    return _write(t, "x[index] = value", lambda data: put(data, p, values.reshape(shape)))
 
 
 def _index_tensors(name, indices, ndim):
@@ -329,40 +226,40 @@ class IndexMethods:
         tuple of integer or bool tensors. ∂self is g (zero where written unless accumulating); ∂values = g[indices]."""
         index = _index_tensors("index_put", indices, self.data.ndim)
         values = _values_tensor("index_put", values)
-        _check_dtype_match(self, values.data)
+        check_dtype_match(self, values.data)
         p = plan(self.data.shape, index)
-        _check_fits(values.data.shape, p.shape, True, values.data.dtype)
+        check_fits(values.data.shape, p.shape, True, values.data.dtype)
         return ops.IndexPut.apply(self, values, index=index, accumulate=bool(accumulate))
 
     # ---- in place (see the module's docstring) --------------------------------------------------------------------
     def index_put_(self, indices, values, accumulate=False):
         index = _index_tensors("index_put_", indices, self.data.ndim)
         values = _values_tensor("index_put_", values)
-        _check_write(self, "index_put_", (values,))
-        _check_dtype_match(self, values.data)
+        check_write(self, "index_put_", (values,))
+        check_dtype_match(self, values.data)
         p = plan(self.data.shape, index)
-        shape = _check_fits(values.data.shape, p.shape, True, values.data.dtype)
+        shape = check_fits(values.data.shape, p.shape, True, values.data.dtype)
         v = values.data.reshape(shape)
-        return _write(self, "index_put_", lambda data: put(data, p, v, accumulate=bool(accumulate)))
+        return write(self, "index_put_", lambda data: put(data, p, v, accumulate=bool(accumulate)))
 
     def masked_fill_(self, mask, value):
         mask = _mask_arg("masked_fill_", mask, "masked_fill_ only supports boolean masks, but got mask with dtype {}")
         fill = _fill_value(self, "masked_fill_", value, "masked_fill_ only supports a 0-dimensional value tensor, "
                                                         "but got tensor with {} dimension(s).")
-        _check_write(self, "masked_fill_", (value,))
+        check_write(self, "masked_fill_", (value,))
         if broadcast_shape(mask.shape, self.data.shape) != self.data.shape:
             raise RuntimeError(f"output with shape {list(self.data.shape)} doesn't match the broadcast shape "
                                f"{list(broadcast_shape(mask.shape, self.data.shape))}")
-        return _write(self, "masked_fill_", lambda data: np.copyto(data, fill.data, casting="unsafe", where=mask))
+        return write(self, "masked_fill_", lambda data: np.copyto(data, fill.data, casting="unsafe", where=mask))
 
     def fill_(self, value):
         fill = _fill_value(self, "fill_", value, "fill_ only supports 0-dimension value tensor but got tensor with {} "
                                                  "dimensions.")
-        _check_write(self, "fill_", (value,))
+        check_write(self, "fill_", (value,))
 
         def fill_all(data):
             data[...] = fill.data
-        return _write(self, "fill_", fill_all)
+        return write(self, "fill_", fill_all)
 
     def zero_(self):
         return self.fill_(0)
@@ -377,7 +274,7 @@ class IndexMethods:
         if src is None and value is None:
             raise TypeError("scatter_(): expected a src Tensor or a value Number")
         dim, index = _scatter_args("scatter_", self, dim, index, src)
-        _check_write(self, "scatter_", (src,))
+        check_write(self, "scatter_", (src,))
         idx = index.reshape(1) if index.ndim == 0 else index
 
         def scatter(data):
@@ -386,55 +283,16 @@ class IndexMethods:
                 view[along_dim(idx, dim)] = value
             else:
                 view[along_dim(idx, dim)] = src.data.reshape(src.data.shape or (1,))[extent(idx)]
-        return _write(self, "scatter_", scatter)
+        return write(self, "scatter_", scatter)
 
     def scatter_add_(self, dim, index, src):
         if not _is_tensor(src):
             raise TypeError(f"scatter_add_(): argument 'src' (position 3) must be Tensor, not {type(src).__name__}")
         dim, index = _scatter_args("scatter_add_", self, dim, index, src)
-        _check_write(self, "scatter_add_", (src,))
+        check_write(self, "scatter_add_", (src,))
         idx = index.reshape(1) if index.ndim == 0 else index
 
         def scatter_add(data):
             view = data.reshape(1) if data.ndim == 0 else data
             np.add.at(view, along_dim(idx, dim), src.data.reshape(src.data.shape or (1,))[extent(idx)])
-        return _write(self, "scatter_add_", scatter_add)
-
-
-# ---- the torch-style functions -------------------------------------------------------------------------------------
-def _tensor(name, input):
-    if not _is_tensor(input):
-        raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
-    return input
-
-
-def index_select(input, dim, index):
-    return _tensor("index_select", input).index_select(dim, index)
-
-
-def gather(input, dim, index, *, sparse_grad=False):
-    return _tensor("gather", input).gather(dim, index)
-
-
-def scatter(input, dim, index, src=None, value=None, *, reduce=None):
-    return _tensor("scatter", input).scatter(dim, index, src, value, reduce=reduce)
-
-
-def scatter_add(input, dim, index, src):
-    return _tensor("scatter_add", input).scatter_add(dim, index, src)
-
-
-def masked_fill(input, mask, value):
-    return _tensor("masked_fill", input).masked_fill(mask, value)
-
-
-def masked_select(input, mask):
-    return _tensor("masked_select", input).masked_select(mask)
-
-
-def index_put(input, indices, values, accumulate=False):
-    return _tensor("index_put", input).index_put(indices, values, accumulate)
-
-
-def index_put_(input, indices, values, accumulate=False):
-    return _tensor("index_put_", input).index_put_(indices, values, accumulate)
+        return write(self, "scatter_add_", scatter_add)

@@ -4,6 +4,10 @@ import numpy as _np
 from .tensor import Tensor, cat, device, stack, where
 from .factories import (arange, empty, empty_like, eye, full, full_like, linspace, multinomial, ones, ones_like,
                         rand, rand_like, randint, randn, randn_like, randperm, tensor, zeros, zeros_like)
+from .shape_functions import (broadcast_to, chunk, concat, concatenate, flatten, flip, fliplr, flipud, gather,
+                              index_put, index_put_, index_select, masked_fill, masked_select, movedim, moveaxis,
+                              narrow, permute, ravel, repeat_interleave, reshape, roll, scatter, scatter_add, select,
+                              split, squeeze, swapaxes, swapdims, t, tile, transpose, unbind, unflatten, unsqueeze)
 from .function import Function, unbroadcast
 from .grad_mode import enable_grad, is_grad_enabled, no_grad
 from .anomaly import detect_anomaly
@@ -24,6 +28,12 @@ __all__ = [
     "long", "manual_seed", "multinomial", "nn", "no_grad", "ones", "ones_like", "optim", "rand", "rand_like",
     "randint", "randn", "randn_like", "randperm", "save", "stack", "tensor", "unbroadcast", "utils", "where", "zeros",
     "zeros_like",
+]
+__all__ += [
+    "broadcast_to", "chunk", "concat", "concatenate", "flatten", "flip", "fliplr", "flipud", "gather", "index_put",
+    "index_put_", "index_select", "masked_fill", "masked_select", "movedim", "moveaxis", "narrow", "permute", "ravel",
+    "repeat_interleave", "reshape", "roll", "scatter", "scatter_add", "select", "split", "squeeze", "swapaxes",
+    "swapdims", "t", "tile", "transpose", "unbind", "unflatten", "unsqueeze",
 ]
 
 

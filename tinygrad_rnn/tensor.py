@@ -7,6 +7,8 @@ from .dtypes import _DTYPES, _FLOATS, _GRAD_DTYPE_ERROR, _TORCH_NAMES, _dtype, _
 from .tensor_math import MathMethods
 from .tensor_reduce import ReduceMethods, _dims
 from .tensor_shape import ShapeMethods, cat, stack  # noqa: F401
+from .tensor_index import IndexMethods, index_of
+from .writes import set_item
 
 
 def _to_array(data, dtype):
@@ -81,13 +83,13 @@ def _check_device(dev):
         raise RuntimeError(f"device {str(dev)!r} is not available: this engine runs on the CPU only")
 
 
-class Tensor(MathMethods, ReduceMethods, ShapeMethods):
+class Tensor(MathMethods, ReduceMethods, ShapeMethods, IndexMethods):
     """A float32 (default) or float64 array that can record the ops applied to it for reverse-mode autodiff; or
     an int64, int32 or bool array (labels, indices, masks), which carries no gradient and is never on the tape.
 
     This class holds the data, the protocol (Python's and NumPy's), dtype conversion, the arithmetic and comparison
-    operators and backward; its other methods come by family from tensor_math.py, tensor_reduce.py and
-    tensor_shape.py."""
+    operators and backward; its other methods come by family from tensor_math.py, tensor_reduce.py,
+    tensor_shape.py and tensor_index.py."""
 
     __slots__ = ("data", "grad", "requires_grad", "_ctx", "_idx", "_version", "_hooks", "__weakref__")
     __array_priority__ = 1000  # so ndarray + Tensor calls Tensor.__radd__
@@ -338,11 +340,13 @@ class Tensor(MathMethods, ReduceMethods, ShapeMethods):
         return ops.Neg.apply(self)
 
     def __getitem__(self, index):
-        if isinstance(index, Tensor):
-            index = _tensor_index(index)
-        elif isinstance(index, tuple) and any(isinstance(i, Tensor) for i in index):
-            index = tuple([_tensor_index(i) if isinstance(i, Tensor) else i for i in index])
-        return ops.GetItem.apply(self, index=index)
+        """self[index] as PyTorch reads it (indexing.py: where a mixed index puts its dims differs from NumPy's)."""
+        return ops.GetItem.apply(self, index=index_of(index))
+
+    def __setitem__(self, index, value):
+        """self[index] = value as PyTorch's index assignment, off the tape: see writes.py for what is refused
+        (a leaf that requires grad, a tensor on the tape, a value that requires grad) and why."""
+        set_item(self, index_of(index), value)
 
     # ---- comparisons and logic: bool tensors, off the tape --------------------------------------------------
     def __eq__(self, other):

@@ -4,10 +4,14 @@ One file a family: binary (broadcasting arithmetic), unary (elementwise of one t
 and softmaxes along a dim), shape (reshape, permute, join, split), index (getitem, gathers)."""
 from .binary import Add, Div, MatMul, Mul, Pow, Sub, Where
 from .index import GetItem, TakeAlong
+from .index import Gather, IndexPut, IndexSelect, MaskedFill, MaskedSelect, Scatter, ScatterAdd
 from .reduce import LogSoftmax, Max, Mean, Softmax, Sum, _axes
 from .shape import Cat, Permute, Reshape, Split, Stack, Unbind
+from .shape import Expand, Flip, Repeat, Roll
 from .unary import Cast, Clip, Clone, Exp, HardSigmoid, Log, Neg, ReLU, Sigmoid, Tanh
 
 __all__ = ["Add", "Cast", "Cat", "Clip", "Clone", "Div", "Exp", "GetItem", "HardSigmoid", "Log", "LogSoftmax",
            "MatMul", "Max", "Mean", "Mul", "Neg", "Permute", "Pow", "ReLU", "Reshape", "Sigmoid", "Softmax", "Split",
            "Stack", "Sub", "Sum", "TakeAlong", "Tanh", "Unbind", "Where", "_axes"]
+__all__ += ["Expand", "Flip", "Gather", "IndexPut", "IndexSelect", "MaskedFill", "MaskedSelect", "Repeat", "Roll",
+            "Scatter", "ScatterAdd"]

@@ -5,6 +5,14 @@ from .tensor import Tensor, cat, device, stack, where
 from .factories import (arange, empty, empty_like, eye, full, full_like, linspace, multinomial, ones, ones_like,
                         rand, rand_like, randint, randn, randn_like, randperm, tensor, zeros, zeros_like)
 from .function import Function, unbroadcast
+# PyTorch's free functions (abs, max, min, sum, pow, round shadow the builtins here, as torch's do in torch)
+from .functions import (abs, absolute, add, addmm, amax, amin, argmax, argmin, argsort, bmm, ceil, clamp, clip,  # noqa: A004
+                        cos, cumsum, div, divide, eq, einsum, exp, expm1, floor, floor_divide, fmod, ge, gt, isfinite,
+                        isinf, isnan, le, log, log1p, log_softmax, logical_and, logical_not, logical_or, logical_xor,
+                        logsumexp, lt, matmul, max, maximum, mean, min, minimum, mm, mul, multiply, ne, neg, negative,
+                        norm, pow, prod, reciprocal, relu, remainder, round, rsqrt, rsub, sigmoid, sign, sin, softmax,
+                        sort, sqrt, square, std, std_mean, sub, subtract, sum, tanh, topk, true_divide, trunc, var,
+                        var_mean)
 from .grad_mode import enable_grad, is_grad_enabled, no_grad
 from .anomaly import detect_anomaly
 from .gradcheck import GradcheckError, gradcheck
@@ -24,6 +32,15 @@ __all__ = [
     "enable_grad", "float", "float32", "float64", "gradcheck", "int", "int32", "int64", "is_grad_enabled", "long",
     "manual_seed", "nn", "no_grad", "optim", "ones", "randn", "stack", "tensor",
     "unbroadcast", "where", "zeros",
+]
+__all__ += [
+    "abs", "absolute", "add", "addmm", "amax", "amin", "argmax", "argmin", "argsort", "bmm", "ceil", "clamp", "clip",
+    "cos", "cumsum", "div", "divide", "eq", "einsum", "exp", "expm1", "floor", "floor_divide", "fmod", "ge", "gt",
+    "isfinite", "isinf", "isnan", "le", "log", "log1p", "log_softmax", "logical_and", "logical_not", "logical_or",
+    "logical_xor", "logsumexp", "lt", "matmul", "max", "maximum", "mean", "min", "minimum", "mm", "mul", "multiply",
+    "ne", "neg", "negative", "norm", "pow", "prod", "reciprocal", "relu", "remainder", "round", "rsqrt", "rsub",
+    "sigmoid", "sign", "sin", "softmax", "sort", "sqrt", "square", "std", "std_mean", "sub", "subtract", "sum", "tanh",
+    "topk", "true_divide", "trunc", "var", "var_mean",
 ]
 
 # PyTorch's short names, set last: inside this module they shadow the builtins

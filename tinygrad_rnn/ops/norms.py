@@ -84,7 +84,7 @@ class Norm(Function):
         size = np.abs(a)
         if math.isinf(p):
             if _reduced_size(a.shape, axis) == 0:
-                empty = [d % a.ndim for d in (axis if isinstance(axis, tuple) else (axis,)) if a.shape[d] == 0] \
+                empty = [d for d in (axis if isinstance(axis, tuple) else (axis,)) if a.shape[d] == 0] \
                     if axis is not None else ()
                 where = f"the dimension {empty[0]}" if empty else "an empty tensor"
                 raise RuntimeError(f"linalg.vector_norm cannot compute the {'' if p > 0 else '-'}inf norm on {where} "

@@ -183,8 +183,8 @@ def ceil(input):
     return _input("ceil", input).ceil()
 
 
-def round(input):  # noqa: A001
-    return _input("round", input).round()
+def round(input, *, decimals=0):  # noqa: A001
+    return _input("round", input).round(decimals=decimals)
 
 
 def trunc(input):

@@ -2,6 +2,8 @@
 self). The operators and their PyTorch method names (add, sub, mul, div, pow, matmul, ...) are in tensor.py."""
 import numbers
 
+import numpy as np
+
 from . import ops
 
 
@@ -93,9 +95,10 @@ class MathMethods:
     def ceil(self):
         return ops.Round.apply(self, mode="ceil")
 
-    def round(self):
-        """x rounded to the nearest integer, halves to even (as PyTorch and NumPy); zero gradient"""
-        return ops.Round.apply(self, mode="round")
+    def round(self, *, decimals=0):
+        """x rounded to `decimals` places (to an integer by default), halves to even (as PyTorch and NumPy);
+        zero gradient"""
+        return ops.Round.apply(self, mode="round", decimals=decimals)
 
     def trunc(self):
         return ops.Round.apply(self, mode="trunc")
@@ -117,7 +120,7 @@ class MathMethods:
         """min(max(self, min), max) with numbers or tensors (broadcast) as bounds. At a bound the gradient goes to
         self; a tensor bound gets it where it clamps (where min > max everything is max, and max gets it), as in
         PyTorch."""
-        if isinstance(min, MathMethods) or isinstance(max, MathMethods):
+        if isinstance(min, (MathMethods, np.ndarray)) or isinstance(max, (MathMethods, np.ndarray)):
             bounds = [(name, b) for name, b in (("min", min), ("max", max)) if b is not None]
             return ops.ClampTensors.apply(self, *[self._coerce(b) for _, b in bounds],
                                           bounds=tuple(name for name, _ in bounds))

@@ -64,6 +64,10 @@ for op, gen in UNARY.items():
         case(f"{op}{shape}", lambda m, a, op=op: getattr(a, op)(), [shape], gen=gen)
         case(f"free_{op}{shape}", lambda m, a, op=op: getattr(m, op)(a), [shape], gen=gen)
 case("abs_dunder", lambda m, a: abs(a), [(3, 4)])
+case("round_decimals", lambda m, a: a.round(decimals=2), [(3, 4)], gen="wide")
+case("free_round_decimals", lambda m, a: m.round(a, decimals=-1), [(3, 4)], gen="wide")
+case("clamp_ndarray_bounds", lambda m, a: a.clamp(np.full(4, -0.3), np.full((3, 1), 0.4)), [(3, 4)],
+     tfn=lambda m, a: a.clamp(m.full((4,), -0.3, dtype=a.dtype), m.full((3, 1), 0.4, dtype=a.dtype)))
 
 SHAPES = [((3, 4), (3, 4)), ((3, 1), (1, 4)), ((), (3, 4)), ((2, 3, 4), (4,)), ((0, 4), (1, 4))]
 BINARY = {

@@ -306,14 +306,17 @@ ROUNDINGS = {"floor": np.floor, "ceil": np.ceil, "round": np.round, "trunc": np.
 
 
 class Round(Function):
-    """floor, ceil, round (half to even, as PyTorch) or trunc of a, by `mode`; ∂a = 0 (piecewise constant)"""
+    """floor, ceil, round (half to even, to `decimals` places, as PyTorch) or trunc of a, by `mode`; ∂a = 0
+    (piecewise constant)"""
 
     @staticmethod
-    def forward(ctx, a, mode):
+    def forward(ctx, a, mode, decimals=0):
         if a.dtype.kind == "b":
             raise NotImplementedError(f"\"{mode}_vml_cpu\" not implemented for 'Bool'")
         ctx.save_for_backward(a.shape, a.dtype)
-        return a.copy() if a.dtype.kind != "f" else ROUNDINGS[mode](a)   # an integer is its own rounding
+        if a.dtype.kind != "f":
+            return a.copy()                                  # an integer is its own rounding
+        return np.round(a, decimals) if decimals else ROUNDINGS[mode](a)
 
     @staticmethod
     def backward(ctx, g):

@@ -98,10 +98,8 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        if a.dtype.kind == "b":
-            raise NotImplementedError("\"pow\" not implemented for 'Bool'")
         try:
-            out = a**b if a.dtype.kind == "f" or not np.any(b < 0) else _integer_power(a, b)
+            out = a**b if a.dtype.kind == "f" else _integer_power(a, b)
         except ValueError as e:
             raise _mismatch(a.shape, b.shape, e) from None
         ctx.save_for_backward(a, b, out)
@@ -121,8 +119,12 @@ class Pow(Function):
 
 
 def _integer_power(a, b):
-    """a ** b for integer tensors with negative exponents, as PyTorch's integer pow (C's): 1 and −1 keep their
+    """a ** b for integer tensors, as PyTorch's integer pow (C's) where an exponent is negative: 1 and −1 keep their
     powers, every other base gives 0 (NumPy refuses; PyTorch refuses only a negative Python int exponent)."""
+    if a.dtype.kind == "b":
+        raise NotImplementedError("\"pow\" not implemented for 'Bool'")
+    if not np.any(b < 0):
+        return a**b
     out = np.broadcast_to(a, np.broadcast_shapes(a.shape, b.shape)) ** np.maximum(b, 0)
     minus_one = np.where(b % 2 == 0, 1, -1).astype(out.dtype)
     return np.where(b >= 0, out, np.where(a == 1, 1, np.where(a == -1, minus_one, 0))).astype(out.dtype)

@@ -10,10 +10,11 @@ class Neg(Function):
 
     @staticmethod
     def forward(ctx, a):
-        if a.dtype.kind == "b":                  # NumPy's own message names numpy; PyTorch's points at the fix
+        try:
+            return -a
+        except TypeError:                        # a bool tensor: NumPy's message names numpy, PyTorch's the fix
             raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you are trying "
-                               "to invert a mask, use the `~` or `logical_not()` operator instead.")
-        return -a
+                               "to invert a mask, use the `~` or `logical_not()` operator instead.") from None
 
     @staticmethod
     def backward(ctx, g):

@@ -9,6 +9,14 @@ from .shape_functions import (broadcast_to, chunk, concat, concatenate, flatten,
                               narrow, permute, ravel, repeat_interleave, reshape, roll, scatter, scatter_add, select,
                               split, squeeze, swapaxes, swapdims, t, tile, transpose, unbind, unflatten, unsqueeze)
 from .function import Function, unbroadcast
+# PyTorch's free functions (abs, max, min, sum, pow, round shadow the builtins here, as torch's do in torch)
+from .functions import (abs, absolute, add, addmm, amax, amin, argmax, argmin, argsort, bmm, ceil, clamp, clip,  # noqa: A004
+                        cos, cumsum, div, divide, eq, einsum, exp, expm1, floor, floor_divide, fmod, ge, gt, isfinite,
+                        isinf, isnan, le, log, log1p, log_softmax, logical_and, logical_not, logical_or, logical_xor,
+                        logsumexp, lt, matmul, max, maximum, mean, min, minimum, mm, mul, multiply, ne, neg, negative,
+                        norm, pow, prod, reciprocal, relu, remainder, round, rsqrt, rsub, sigmoid, sign, sin, softmax,
+                        sort, sqrt, square, std, std_mean, sub, subtract, sum, tanh, topk, true_divide, trunc, var,
+                        var_mean)
 from .grad_mode import enable_grad, is_grad_enabled, no_grad
 from .anomaly import detect_anomaly
 from .gradcheck import GradcheckError, gradcheck
@@ -34,6 +42,15 @@ __all__ += [
     "index_put_", "index_select", "masked_fill", "masked_select", "movedim", "moveaxis", "narrow", "permute", "ravel",
     "repeat_interleave", "reshape", "roll", "scatter", "scatter_add", "select", "split", "squeeze", "swapaxes",
     "swapdims", "t", "tile", "transpose", "unbind", "unflatten", "unsqueeze",
+]
+__all__ += [
+    "abs", "absolute", "add", "addmm", "amax", "amin", "argmax", "argmin", "argsort", "bmm", "ceil", "clamp", "clip",
+    "cos", "cumsum", "div", "divide", "eq", "einsum", "exp", "expm1", "floor", "floor_divide", "fmod", "ge", "gt",
+    "isfinite", "isinf", "isnan", "le", "log", "log1p", "log_softmax", "logical_and", "logical_not", "logical_or",
+    "logical_xor", "logsumexp", "lt", "matmul", "max", "maximum", "mean", "min", "minimum", "mm", "mul", "multiply",
+    "ne", "neg", "negative", "norm", "pow", "prod", "reciprocal", "relu", "remainder", "round", "rsqrt", "rsub",
+    "sigmoid", "sign", "sin", "softmax", "sort", "sqrt", "square", "std", "std_mean", "sub", "subtract", "sum", "tanh",
+    "topk", "true_divide", "trunc", "var", "var_mean",
 ]
 
 

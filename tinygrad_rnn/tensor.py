@@ -46,6 +46,13 @@ def _operand(other):
     return other.data if isinstance(other, Tensor) else other
 
 
+def _scaled(self, other, alpha):
+    """alpha·other for add/sub's alpha=, refused as PyTorch refuses a float alpha with integer tensors."""
+    if isinstance(alpha, float) and self.data.dtype.kind in "biu" and np.asarray(_operand(other)).dtype.kind in "biu":
+        raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
+    return other * alpha
+
+
 def _result(data):
     """A comparison's or a logical op's result: off the tape (no gradient), as in PyTorch."""
     return Tensor._make(data if type(data) is np.ndarray else np.asarray(data), None)
@@ -325,6 +332,8 @@ class Tensor(MathMethods, ReduceMethods, ShapeMethods, IndexMethods):
         return ops.Div.apply(self._coerce(other), self)
 
     def __pow__(self, other):
+        if other.__class__ is int and other < 0 and self.data.dtype.kind in "iu":   # PyTorch's refusal (a tensor
+            raise RuntimeError("Integers to negative integer powers are not allowed.")  # exponent gives C's pow)
         return ops.Pow.apply(self, self._coerce(other))
 
     def __rpow__(self, other):
@@ -338,6 +347,79 @@ class Tensor(MathMethods, ReduceMethods, ShapeMethods, IndexMethods):
 
     def __neg__(self):
         return ops.Neg.apply(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return self.abs()
+
+    def __floordiv__(self, other):
+        return ops.RoundedDiv.apply(self, self._coerce(other), mode="floor")
+
+    def __rfloordiv__(self, other):
+        return ops.RoundedDiv.apply(self._coerce(other), self, mode="floor")
+
+    def __mod__(self, other):
+        return ops.Remainder.apply(self, self._coerce(other))
+
+    def __rmod__(self, other):
+        return ops.Remainder.apply(self._coerce(other), self)
+
+    # ---- the operators under PyTorch's method names ---------------------------------------------------------
+    def add(self, other, *, alpha=1):
+        """self + alpha·other (torch.add)"""
+        return self + (other if alpha == 1 else _scaled(self, other, alpha))
+
+    def sub(self, other, *, alpha=1):
+        """self − alpha·other (torch.sub)"""
+        return self - (other if alpha == 1 else _scaled(self, other, alpha))
+
+    subtract = sub
+
+    def rsub(self, other, *, alpha=1):
+        """other − alpha·self (torch.rsub)"""
+        return (self if alpha == 1 else _scaled(self, self, alpha)).__rsub__(other)
+
+    def mul(self, other):
+        return self * other
+
+    multiply = mul
+
+    def div(self, other, *, rounding_mode=None):
+        """self / other, true division (an integer tensor gives float32), or rounded: "trunc" toward zero, "floor"
+        down (then integer tensors stay integer). The rounded forms have zero gradient, as in PyTorch."""
+        if rounding_mode is None:
+            return self / other
+        if rounding_mode not in ("trunc", "floor"):
+            raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+                               f"{rounding_mode!r}")
+        return ops.RoundedDiv.apply(self, self._coerce(other), mode=rounding_mode)
+
+    divide = div
+
+    def true_divide(self, other):
+        return self / other
+
+    def floor_divide(self, other):
+        """self // other, rounded down (Python's and PyTorch's floor division); zero gradient (PyTorch's
+        floor_divide has no derivative and raises in backward)."""
+        return self // other
+
+    def remainder(self, other):
+        """self % other with the sign of other (Python's); ∂self = 1, ∂other = −floor(self/other)"""
+        return self % other
+
+    def pow(self, exponent):
+        return self**exponent
+
+    def neg(self):
+        return -self
+
+    negative = neg
+
+    def matmul(self, other):
+        return self @ other
 
     def __getitem__(self, index):
         """self[index] as PyTorch reads it (indexing.py: where a mixed index puts its dims differs from NumPy's)."""

@@ -19,13 +19,13 @@ import numpy as np
 
 from .. import nn, optim, oracle
 from ..backend import numpy_twins, use_backend
-from ..fused import workspace
+from ..fused import sequence, workspace
 from ..tensor import Tensor
 
 SHAPES = {"S": (1, 32, 32, 100), "M": (16, 64, 128, 50), "L": (64, 256, 512, 25), "XL": (8, 512, 1024, 20)}  # B I H T
 CELLS = ("lstm", "gru", "peephole")
 DTYPES = ("float32", "float64")
-CANDIDATES = ("engine", "engine-numpy", "unfused", "oracle", "torch", "torch-cell")
+CANDIDATES = ("engine", "engine-loop", "engine-numpy", "unfused", "oracle", "torch", "torch-cell")
 TORCH_CANDIDATES = ("torch", "torch-cell")
 GATES = {"lstm": 4, "gru": 3, "peephole": 4}
 CELL_STATE = ("lstm", "peephole")  # the cells with a memory cell c: they also get c0 and return its gradient
@@ -90,7 +90,7 @@ def _initial_state(p, make):
     return {name: make(a) for name, a in (("h0", p.h0), ("c0", p.c0)) if a is not None}
 
 
-def _engine(p, backend, fused):
+def _engine(p, backend, fused, loop=False):
     layer = engine_layer(p.cell, p.I, p.H, p.dtype, fused)
     layer.load_state_dict(p.state_dict)
     params = [(_strip(name), w) for name, w in layer.named_parameters()]
@@ -99,7 +99,7 @@ def _engine(p, backend, fused):
     state = (inputs["h0"], inputs["c0"]) if p.c0 is not None else inputs["h0"]
 
     def run():
-        with use_backend(backend):
+        with use_backend(backend), (sequence.reference_loop() if loop else contextlib.nullcontext()):
             for t in inputs.values():
                 t.grad = None
             for _, w in params:
@@ -115,6 +115,13 @@ def make_engine(cell, shape, dtype, rng):
     """The tape engine, fused steps, Cython kernels."""
     _need_cython()
     return _engine(problem(cell, shape, dtype, rng), "cython", fused=True)
+
+
+def make_engine_loop(cell, shape, dtype, rng):
+    """The tape engine, fused steps, Cython kernels, the loop over time in Python (Scan's reference path: one step
+    kernel call per step) instead of one sequence kernel call per direction."""
+    _need_cython()
+    return _engine(problem(cell, shape, dtype, rng), "cython", fused=True, loop=True)
 
 
 def make_engine_numpy(cell, shape, dtype, rng):
@@ -193,8 +200,8 @@ def make_torch_cell(cell, shape, dtype, rng):
     return _torch_run(torch, p, module, forward)
 
 
-MAKERS = {"engine": make_engine, "engine-numpy": make_engine_numpy, "unfused": make_unfused, "oracle": make_oracle,
-          "torch": make_torch, "torch-cell": make_torch_cell}
+MAKERS = {"engine": make_engine, "engine-loop": make_engine_loop, "engine-numpy": make_engine_numpy,
+          "unfused": make_unfused, "oracle": make_oracle, "torch": make_torch, "torch-cell": make_torch_cell}
 
 
 def make(candidate, cell, shape, dtype, rng):

@@ -196,7 +196,7 @@ def _sweep_within_this_pass(root):
     time quadratic in T. The recomputed tape is freed as it is swept (no retain_graph)."""
     outer, autograd.state.retaining = autograd.state.retaining, False
     try:
-        autograd._run_backward(root, np.ones((), dtype=root.data.dtype), False)
+        autograd._walk([root], [np.ones((), dtype=root.data.dtype)], False, None)
     finally:
         autograd.state.retaining = outer
 

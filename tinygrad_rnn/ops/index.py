@@ -82,7 +82,7 @@ class IndexSelect(Function):
 
 
 class Gather(Function):
-    """out[i][j][k] = a[i][index[i][j][k]][k] for dim 1 (torch.gather); ∂a = g added back there, repeats
+    """`out[i][j][k] = a[i][index[i][j][k]][k]` for dim 1 (torch.gather); ∂a = g added back there, repeats
     accumulating"""
 
     @staticmethod
@@ -99,7 +99,7 @@ class Gather(Function):
 
 
 class Scatter(Function):
-    """a copy of a with a[i][index[i][j]] = src[i][j] for dim 1 (torch.scatter), src an array or the number
+    """a copy of a with `a[i][index[i][j]] = src[i][j]` for dim 1 (torch.scatter), src an array or the number
     `value`; ∂a = g, zero where written; ∂src = g read back at those places (zero beyond index's extent)"""
 
     @staticmethod
@@ -125,7 +125,7 @@ class Scatter(Function):
 
 
 class ScatterAdd(Function):
-    """a copy of a with src[i][j] added at a[i][index[i][j]] for dim 1, repeats accumulating (torch.scatter_add);
+    """a copy of a with `src[i][j]` added at `a[i][index[i][j]]` for dim 1, repeats accumulating (torch.scatter_add);
     ∂a = g; ∂src = g read back at those places (zero beyond index's extent)"""
 
     @staticmethod

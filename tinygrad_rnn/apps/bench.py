@@ -13,6 +13,8 @@ are printed with them. Three sections:
            allocator it misses);
   kernels  each fused Cython kernel against the NumPy op chain it replaces (its twin), at one time step of shape S,
            at the first thread count;
+  products the recurrent products of a step (h @ W_hhᵀ, dz @ W_hh) at S, M and L: the sequence kernels' packed
+           micro-kernel against NumPy's BLAS, in GFLOP/s;
   charlm   one training step of the main job's model (embedding, 2-layer LSTM 128, cross-entropy, Adam; batch 16,
            sequence 50), engine against the same model in PyTorch.
 `--json FILE` prints the same tables from pytest-benchmark's `--benchmark-json` output of `pytest benchmarks`.
@@ -27,7 +29,7 @@ import numpy as np
 from . import bench_candidates as bc
 
 HELP = "time the engine against the hand NumPy BPTT and PyTorch (forward+backward) and print a ratio table"
-SECTIONS = ("layers", "kernels", "charlm")
+SECTIONS = ("layers", "kernels", "products", "charlm")
 MIB = 2.0 ** 20
 DEFAULT_THREADS = (1, 2)
 
@@ -153,6 +155,18 @@ def time_kernels(dtypes, repeats, threads, notes):
     return rows
 
 
+def time_products(dtypes, repeats, threads, notes):
+    rows = []
+    for dtype in dtypes:
+        for product in bc.PRODUCTS:
+            runs = _make_all(lambda impl: bc.make_product(product, impl, dtype, np.random.default_rng(bc.SEED)),
+                             bc.PRODUCT_IMPLS, notes)
+            times = measure(runs, repeats, warmup=3)
+            rows += [{"kind": "product", "product": product, "impl": impl, "dtype": dtype, "threads": threads,
+                      "flops": bc.product_flops(product) * bc.PRODUCT_REPEAT, **_stats(times[impl])} for impl in runs]
+    return rows
+
+
 def time_charlm(dtypes, repeats, threads, notes):
     rows = []
     for dtype in dtypes:
@@ -219,6 +233,21 @@ def format_kernels(rows):
     return "\n".join(lines)
 
 
+def format_products(rows):
+    """Each recurrent product: GFLOP/s of the micro-kernel and of BLAS (medians), and the speed-up."""
+    widths = (12, 7, 3, 11, 4, 9, 4, 8)
+    by = {(r["product"], r["dtype"], r.get("threads"), r["impl"]): r for r in rows}
+    lines = [_line(("product", "dtype", "thr", "skinny GF/s", "±%", "BLAS GF/s", "±%", "speedup"), widths, 3),
+             _line(["-" * w for w in widths], widths, 3)]
+    for product, dtype, threads in dict.fromkeys((r["product"], r["dtype"], r.get("threads")) for r in rows):
+        sk, bl = by.get((product, dtype, threads, "skinny")), by.get((product, dtype, threads, "blas"))
+        rate = (lambda r: "-" if r is None else f"{r['flops'] / r['median'] / 1e9:.1f}")
+        lines.append(_line([product, dtype, threads, rate(sk), "-" if sk is None else _spread(sk), rate(bl),
+                            "-" if bl is None else _spread(bl),
+                            "-" if None in (sk, bl) else f"{bl['median'] / sk['median']:.2f}x"], widths, 3))
+    return "\n".join(lines)
+
+
 def format_charlm(rows):
     widths = (7, 3, 12, 9, 9, 4, 7)
     by = {(r["dtype"], r.get("threads"), r["candidate"]): r["median"] for r in rows}
@@ -257,9 +286,10 @@ def _order(row):
     """The command's own order: layers by shape, cell, dtype, threads, candidate; kernels and char-LM by dtype."""
     def index(values, value):
         return values.index(value) if value in values else len(values)
-    return (index(("layer", "kernel", "charlm"), row["kind"]), index(tuple(bc.SHAPES), row.get("shape")),
+    return (index(("layer", "kernel", "product", "charlm"), row["kind"]), index(tuple(bc.SHAPES), row.get("shape")),
             index(bc.CELLS, row.get("cell")), index(bc.DTYPES, row.get("dtype")), row.get("threads") or 0,
-            index(bc.KERNELS, row.get("kernel")), index(bc.CANDIDATES, row.get("candidate")),
+            index(bc.KERNELS, row.get("kernel")), index(tuple(bc.PRODUCTS), row.get("product")),
+            index(bc.CANDIDATES, row.get("candidate")),
             index(bc.KERNEL_IMPLS, row.get("impl")))
 
 
@@ -304,8 +334,10 @@ def _report(rows, sections, threads):
     kernels = f"kernels at S, one time step, {first} thread(s) (numpy: the op chain a kernel replaces)"
     charlm = (f"char-LM training step (embedding, {bc.CHARLM.layers}-layer LSTM {bc.CHARLM.hidden}, cross-entropy, "
               f"Adam; batch {bc.CHARLM.batch}, sequence {bc.CHARLM.seq})")
+    products = ("recurrent products per step, (M, K, N) = (B, H, G·H) forward, (B, G·H, H) backward: the sequence "
+                "kernels' micro-kernel (skinny.h; they use it for B ≤ 64 and weights ≤ 4 MiB) against NumPy's BLAS")
     tables = (("layers", "layer", None, format_layers), ("kernels", "kernel", kernels, format_kernels),
-              ("charlm", "charlm", charlm, format_charlm))
+              ("products", "product", products, format_products), ("charlm", "charlm", charlm, format_charlm))
     for section, kind, title, fmt in tables:
         picked = [r for r in rows if r["kind"] == kind]
         if section in sections and picked:
@@ -352,6 +384,8 @@ def run(args):
                                 _print(format_layers(layer_rows, header=False))
             if "kernels" in args.sections and threads == args.threads[0]:
                 rows += time_kernels(dtypes, repeats, threads, notes)
+            if "products" in args.sections:
+                rows += time_products(dtypes, repeats, threads, notes)
             if "charlm" in args.sections:
                 rows += time_charlm(dtypes, repeats, threads, notes)
     _report(rows, args.sections, args.threads)

@@ -244,3 +244,12 @@ def test_products_table_rates():
                                                                                               ("blas", 0.04))]
     line = bench.format_products(rows).splitlines()[2].split()
     assert line == ["M", "h@W_hhT", "float32", "1", "200.0", "0", "50.0", "0", "4.00x"]
+
+
+def test_cli_cpu_clock(run_cli):
+    result = run_cli("bench", "--shapes", "S", "--cells", "lstm", "--dtypes", "float32", "--repeats", "1",
+                     "--candidates", "engine,oracle", "--sections", "layers", "--threads", "1", "--clock", "cpu")
+    assert result.returncode == 0, result.stderr
+    assert "cpu clock" in result.stdout
+    rows = [line.split() for line in result.stdout.splitlines() if line.startswith("lstm ")]
+    assert [r[4] for r in rows] == ["engine", "oracle"] and float(rows[0][5]) > 0

@@ -32,6 +32,7 @@ HELP = "time the engine against the hand NumPy BPTT and PyTorch (forward+backwar
 SECTIONS = ("layers", "kernels", "products", "charlm")
 MIB = 2.0 ** 20
 DEFAULT_THREADS = (1, 2)
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 
 
 def _names(what, allowed):
@@ -78,6 +79,10 @@ def add_arguments(parser):
     parser.add_argument("--threads", type=thread_counts, default=list(DEFAULT_THREADS),
                         help="comma-separated thread counts for BLAS, OpenMP and torch, each timed in turn "
                              "(default 1,2)")
+    parser.add_argument("--clock", choices=CLOCKS, default="wall",
+                        help="wall: elapsed time (default); cpu: this process's CPU time, which leaves out the time "
+                             "other processes on a shared machine take the cores away (honest at 1 thread; at 2 it "
+                             "adds the threads' times up)")
     parser.add_argument("--json", metavar="FILE", help="print the tables from a pytest-benchmark --benchmark-json "
                                                        "file of `pytest benchmarks` instead of timing")
 
@@ -135,44 +140,44 @@ def _make_all(make, names, notes):
     return runs
 
 
-def time_layers(cell, shape, dtype, candidates, repeats, threads, notes):
+def time_layers(cell, shape, dtype, candidates, repeats, threads, notes, clock=None):
     runs = _make_all(lambda c: bc.make(c, cell, shape, dtype, np.random.default_rng(bc.SEED)), candidates, notes)
-    times = measure(runs, repeats, warmup=2)
+    times = measure(runs, repeats, warmup=2, clock=clock)
     return [{"kind": "layer", "cell": cell, "shape": shape, "dtype": dtype, "threads": threads, "candidate": name,
              "T": bc.dims(shape)[3], "flops": bc.gemm_flops(cell, shape), **_stats(times[name]),
              "peak_bytes": None if name in bc.TORCH_CANDIDATES else bc.peak_memory(runs[name])} for name in runs]
 
 
-def time_kernels(dtypes, repeats, threads, notes):
+def time_kernels(dtypes, repeats, threads, notes, clock=None):
     rows = []
     for dtype in dtypes:
         for kernel in bc.KERNELS:
             runs = _make_all(lambda impl: bc.make_kernel(kernel, impl, dtype, np.random.default_rng(bc.SEED)),
                              bc.KERNEL_IMPLS, notes)
-            times = measure(runs, 3 * repeats, warmup=50, min_sample=0.002)   # 2 ms samples: cheap, take more
+            times = measure(runs, 3 * repeats, warmup=50, min_sample=0.002, clock=clock)   # 2 ms samples: cheap
             rows += [{"kind": "kernel", "kernel": kernel, "impl": impl, "dtype": dtype, "threads": threads,
                       **_stats(times[impl])} for impl in runs]
     return rows
 
 
-def time_products(dtypes, repeats, threads, notes):
+def time_products(dtypes, repeats, threads, notes, clock=None):
     rows = []
     for dtype in dtypes:
         for product in bc.PRODUCTS:
             runs = _make_all(lambda impl: bc.make_product(product, impl, dtype, np.random.default_rng(bc.SEED)),
                              bc.PRODUCT_IMPLS, notes)
-            times = measure(runs, repeats, warmup=3)
+            times = measure(runs, repeats, warmup=3, clock=clock)
             rows += [{"kind": "product", "product": product, "impl": impl, "dtype": dtype, "threads": threads,
                       "flops": bc.product_flops(product) * bc.PRODUCT_REPEAT, **_stats(times[impl])} for impl in runs]
     return rows
 
 
-def time_charlm(dtypes, repeats, threads, notes):
+def time_charlm(dtypes, repeats, threads, notes, clock=None):
     rows = []
     for dtype in dtypes:
         runs = _make_all(lambda c: bc.make_charlm(c, dtype, np.random.default_rng(bc.SEED)), bc.CHARLM_CANDIDATES,
                          notes)
-        times = measure(runs, repeats, warmup=2)
+        times = measure(runs, repeats, warmup=2, clock=clock)
         rows += [{"kind": "charlm", "candidate": name, "dtype": dtype, "threads": threads, **_stats(times[name])}
                  for name in runs]
     return rows
@@ -362,8 +367,9 @@ def run(args):
     repeats = args.repeats or (5 if args.quick else 15)
     notes = set()
     started = time.perf_counter()
+    clock = CLOCKS[args.clock]
     _print(f"tinygrad_rnn bench: forward+backward with every gradient; per candidate the median of {repeats} "
-           "samples, each right after an untimed call, the order rotating every round")
+           f"samples, each right after an untimed call, the order rotating every round; {args.clock} clock")
     _print(format_machine(bc.machine_info(), args.threads))
     _print(f"load average at the start: {load_average()}")
     _print("t/oracle, t/torch: time ÷ the hand NumPy BPTT's, ÷ torch.nn.LSTM/GRU's at the same thread count (below 1: "
@@ -379,15 +385,16 @@ def run(args):
                 for shape in shapes:
                     for cell in cells:
                         for dtype in dtypes:
-                            layer_rows = time_layers(cell, shape, dtype, candidates, repeats, threads, notes)
+                            layer_rows = time_layers(cell, shape, dtype, candidates, repeats, threads, notes,
+                                                     clock)
                             if layer_rows:
                                 _print(format_layers(layer_rows, header=False))
             if "kernels" in args.sections and threads == args.threads[0]:
-                rows += time_kernels(dtypes, repeats, threads, notes)
+                rows += time_kernels(dtypes, repeats, threads, notes, clock)
             if "products" in args.sections:
-                rows += time_products(dtypes, repeats, threads, notes)
+                rows += time_products(dtypes, repeats, threads, notes, clock)
             if "charlm" in args.sections:
-                rows += time_charlm(dtypes, repeats, threads, notes)
+                rows += time_charlm(dtypes, repeats, threads, notes, clock)
     _report(rows, args.sections, args.threads)
     for line in sorted(notes):
         _print(f"not run: {line}" if not line.startswith("threadpoolctl") else f"note: {line}")

@@ -132,6 +132,12 @@ def bad_invocations(f):
         (["graph", "--steps", "2", "--out", os.path.join(f["missing.txt"], "g.dot")], "cannot write"),
         *[(["gradflow", opt, "0"], opt) for opt in ("--length", "--hidden", "--batch", "--iters")],
         (["gradflow", "--length", "-5"], "--length"),
+        (["compare", "--cells", "lstm,transformer"], "--cells"),
+        (["compare", "--hidden", "0"], "--hidden"),
+        (["compare", "--layers", "1"], "--layers"),
+        (["compare", "--text", f["missing.txt"]], "missing.txt"),
+        (["compare", "--text", f["empty.txt"]], "empty.txt"),
+        (["compare", "--quick", "--seq-len", "12", "--cells", "clockwork"], "--seq-len 12"),
     ]
 
 

@@ -8,6 +8,7 @@ import argparse
 import importlib
 import math
 import sys
+import textwrap
 
 COMMANDS = {  # name -> module
     "train": "tinygrad_rnn.apps.train",
@@ -70,6 +71,10 @@ class DefaultsShown(argparse.HelpFormatter):
                 default = ",".join(map(str, default))
             text += f" (default: {str(default).replace('%', '%%')})"
         return text
+
+    def _split_lines(self, text, width):
+        # never at a hyphen: option names (--no-carry-state) and cell names (gru-cho) stay whole
+        return textwrap.wrap(self._whitespace_matcher.sub(" ", text).strip(), width, break_on_hyphens=False)
 
 
 class OneLineParser(argparse.ArgumentParser):

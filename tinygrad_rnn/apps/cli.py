@@ -64,7 +64,8 @@ class DefaultsShown(argparse.HelpFormatter):
 
     def _get_help_string(self, action):
         text = action.help or ""
-        shown = action.default not in (None, False, argparse.SUPPRESS) and not isinstance(action.default, bool)
+        shown = (action.default is not None and action.default is not argparse.SUPPRESS
+                 and not isinstance(action.default, bool))
         if shown and action.option_strings and "default" not in text:
             default = action.default
             if isinstance(default, (list, tuple)):

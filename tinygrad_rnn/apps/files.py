@@ -40,6 +40,11 @@ def same_file(a, b):
         return False
 
 
+def same_path(a, b):
+    """Whether two paths name the same file, existing or not (samefile needs both to exist)."""
+    return same_file(a, b) or os.path.realpath(a) == os.path.realpath(b)
+
+
 def temporary_name(path):
     """A name as checkpoint._write_atomically makes for `path`: same directory, same length."""
     return os.path.join(os.path.dirname(os.path.abspath(path)),

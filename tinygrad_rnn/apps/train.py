@@ -20,7 +20,7 @@ from .charlm import build_model, detach_state, estimate_bytes
 from .cli import RunError, UsageError
 from .data import DataError, Vocabulary, default_corpus, read_text, split, streams, windows
 from .files import check_checkpoint_target, check_output_target, remove_stale_temporaries, require_regular_file
-from .files import same_file
+from .files import same_file, same_path
 from .metrics import MetricsLog, beside, have_matplotlib, is_metrics_file, is_png, plot_loss_curve
 from .models import CELLS
 from .presets import PRESETS
@@ -70,12 +70,12 @@ def check_outputs(args, metrics_path, plot_path):
     check_checkpoint_target(args.out, text=args.text, resume=args.resume, force=args.force)
     continuing = args.resume is not None and same_file(args.out, args.resume)   # the same run goes on
     if metrics_path is not None:
-        if same_file(metrics_path, args.out):
+        if same_path(metrics_path, args.out):
             raise UsageError(f"--metrics {metrics_path}: is the checkpoint --out {args.out}")
         check_output_target(metrics_path, "--metrics", lambda p: continuing and is_metrics_file(p), args.text,
                             args.force)
     if plot_path is not None:
-        if same_file(plot_path, args.out) or (metrics_path is not None and same_file(plot_path, metrics_path)):
+        if same_path(plot_path, args.out) or (metrics_path is not None and same_path(plot_path, metrics_path)):
             raise UsageError(f"--plot {plot_path}: is the checkpoint or the metrics file of this run")
         check_output_target(plot_path, "--plot", lambda p: continuing and is_png(p), args.text, args.force)
 

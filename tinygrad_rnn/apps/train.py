@@ -273,7 +273,7 @@ class Trainer:
                 per_char = value / inputs.size if config["reduction"] == "sum" else value
                 bpc = per_char / math.log(2)
                 speed = chars / (time.perf_counter() - started)
-                valid = self.validate() if step % args.eval_every == 0 else None
+                valid = self.validate() if step % config["eval_every"] == 0 else None
                 self.metrics.row(step, per_char, bpc, lr, speed, valid)
                 status = f"loss {per_char:.3f} ({bpc:.2f} bpc), lr {lr:.3g}, {speed:,.0f} chars/s"
                 progress.update(step, status + ("" if valid is None else f", validation {valid:.3f} bpc"))

@@ -24,7 +24,7 @@ MODEL_DEFAULTS = dict(cell="lstm", hidden=128, layers=2, dropout=0.0, dtype="flo
 REQUIRED_MODEL_KEYS = ("cell", "hidden", "layers", "dropout", "dtype")   # in every checkpoint train ever wrote
 TRAINING_DEFAULTS = dict(seq_len=64, batch=32, lr=3e-3, optimizer="adam", clip=5.0, clip_value=None,
                          weight_decay=None, scheduler="none", lr_step_size=None, lr_gamma=0.1, lr_min=0.0,
-                         lr_patience=2, carry_state=True, reduction="mean")
+                         lr_patience=2, carry_state=True, reduction="mean", eval_every=200)
 DEFAULT_STEPS = 1000
 OPTIMIZERS = {"adam": optim.Adam, "adamw": optim.AdamW, "sgd": optim.SGD, "adagrad": optim.Adagrad,
               "rmsprop": optim.RMSprop}
@@ -41,7 +41,8 @@ HELP = "train a character-level language model (default corpus: Python's own sta
 DESCRIPTION = HELP + """. With --resume, the model options (--cell, --hidden, --layers, --dropout, --dtype,
 --embedding, --one-hot, --gate-activation, --forget-bias, --periods) come from the checkpoint (a different value is
 an error); the training options saved in it (--seq-len, --batch, --lr, --optimizer, --clip, --clip-value,
---weight-decay, --scheduler and its --lr-* options, --carry-state, --reduction, and the random state) are the
+--weight-decay, --scheduler and its --lr-* options, --carry-state, --reduction, --eval-every, --steps, and the
+random state) are the
 checkpoint's unless given on the command line, and those given win and are reported. A --preset sets defaults that
 options given on the command line override. --out must be a new file or the checkpoint that --resume names
 (--force replaces another file); it is checked before training starts, as are the metrics CSV and the loss-curve PNG
@@ -61,10 +62,6 @@ factor = _number(float, lambda v: 0 < v < 1, "a number in (0, 1)")
 finite_float = _number(float, math.isfinite, "a finite number")
 
 
-def _embedding_type(text):
-    return positive_int(text)
-
-
 def add_arguments(parser):
     parser.description = DESCRIPTION
     add = parser.add_argument
@@ -77,7 +74,7 @@ def add_arguments(parser):
     add("--cell", choices=list(CELLS), help="recurrent cell (default lstm). " + cell_help())
     add("--hidden", type=positive_int, help="hidden units per layer (default 128)")
     add("--layers", type=positive_int, help="stacked layers (default 2)")
-    add("--embedding", type=_embedding_type, help="embedding size (default min(hidden, 64))")
+    add("--embedding", type=positive_int, help="embedding size (default min(hidden, 64))")
     add("--one-hot", action="store_const", const=True, help="feed characters as one-hot vectors (the embedding is "
         "the identity, not trained), as min-char-rnn does (default: off, a trained embedding)")
     add("--gate-activation", choices=["sigmoid", "hard_sigmoid"],
@@ -98,7 +95,8 @@ def add_arguments(parser):
     add("--carry-state", action=argparse.BooleanOptionalAction, default=None,
         help="carry the recurrent state from one window of a stream into the next (truncated BPTT, as "
              "min-char-rnn); --no-carry-state starts every window from zero (default: carry)")
-    add("--steps", type=positive_int, help=f"optimisation steps in all (default {DEFAULT_STEPS}, or the preset's)")
+    add("--steps", type=positive_int, help=f"optimisation steps in all (default {DEFAULT_STEPS}, or the preset's; "
+        "on --resume, the checkpoint's)")
     add("--lr", type=positive_float, help="learning rate (default 0.003)")
     add("--optimizer", choices=sorted(OPTIMIZERS), help="the optimiser, torch.optim's formulas (default adam)")
     add("--weight-decay", type=nonnegative_float, help="L2 penalty: λ·w added to each gradient, or, with "
@@ -127,8 +125,8 @@ def add_arguments(parser):
     add("--plot", help="loss-curve PNG, drawn when matplotlib is installed (default: beside --out, OUT.loss.png; "
         "none: no plot)")
     add("--save-every", type=positive_int, default=200, help="steps between checkpoints")
-    add("--eval-every", type=positive_int, default=200,
-        help="steps between validations (bits per char on the held-out text, in the metrics CSV)")
+    add("--eval-every", type=positive_int, help="steps between validations (bits per char on the held-out text, "
+        "in the metrics CSV; --scheduler plateau steps on them; default 200)")
     add("--sample-every", type=positive_int, default=200, help="steps between printed samples")
     add("--log-every", type=positive_int, default=100,
         help="steps between progress lines when the output is not a terminal (on one, a progress bar)")
@@ -182,7 +180,12 @@ def resolve(args, saved, vocab_size):
     preset = PRESETS[preset_name].options if preset_name in PRESETS else {}
     model = _model_options(args, saved, recorded, preset, vocab_size)
 
-    steps = args.steps if args.steps is not None else preset.get("steps", DEFAULT_STEPS)
+    if args.steps is not None:
+        steps = args.steps
+    elif saved:                       # the run's own target: a resumed run finishes what it set out to do
+        steps = recorded.get("steps", DEFAULT_STEPS)
+    else:
+        steps = preset.get("steps", DEFAULT_STEPS)
     training, overrides = {}, []
     if saved and "lr" not in recorded and saved["optimizer"] is not None and saved["optimizer"]["param_groups"]:
         recorded["lr"] = saved["optimizer"]["param_groups"][0].get("lr")    # checkpoints from before "lr" was saved
@@ -204,6 +207,7 @@ def resolve(args, saved, vocab_size):
         overrides.append(f"--seed {args.seed} (replaces the checkpoint's random state)")
     if args.weight_decay is None and (training["weight_decay"] is None or "optimizer" in changed):
         training["weight_decay"] = 0.01 if training["optimizer"] == "adamw" else 0.0   # torch.optim's defaults
+    training["steps"] = steps
     if training["lr_step_size"] is None:
         training["lr_step_size"] = max(1, steps // 4)
     restarts = bool(saved) and bool(changed & set(SCHEDULE_KEYS)) and training["scheduler"] != "none"
@@ -273,6 +277,8 @@ def check_resumable(path, saved):
         "scheduler": (lambda v: v in SCHEDULERS, f"one of {', '.join(SCHEDULERS)}"),
         "lr_step_size": (lambda v: v is None or _positive_int(v), "a positive int"),
         "lr_t_max": (_positive_int, "a positive int"),
+        "steps": (_positive_int, "a positive int"),
+        "eval_every": (_positive_int, "a positive int"),
         "lr_gamma": (lambda v: _real(v) and 0 < v < 1, "a number in (0, 1)"),
         "lr_min": (lambda v: _real(v) and 0 <= v < math.inf, "a finite number >= 0"),
         "lr_patience": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "an int >= 0"),

@@ -139,3 +139,24 @@ def test_clockwork_sampling_keeps_the_clock(tmp_path, corpus):
     whole, _ = model(vocab.encode(text).reshape(-1, 1))
     # the last length + 1 calls: after the prime, then after each generated character (the last one unused)
     np.testing.assert_allclose(np.array(seen[-length - 1:]), whole.data[len(prime) - 1:, 0], rtol=0, atol=1e-12)
+
+
+def test_checkpoints_written_before_these_options_still_load(tmp_path, corpus, run_main):
+    """A checkpoint whose config has only the keys train wrote before (cell, hidden, layers, dropout, dtype,
+    seq_len, batch, optimizer, clip, carried_state): sample and --resume take the defaults of the new options."""
+    new = str(tmp_path / "new.npz")
+    assert run_main(["train", "--text", corpus, "--out", new, *SMALL, "--steps", "3", "--plot", "none"]).returncode == 0
+    saved = checkpoint.load(new)
+    old_keys = ("cell", "hidden", "layers", "dropout", "dtype", "seq_len", "batch", "optimizer", "clip",
+                "carried_state")
+    old = str(tmp_path / "old.npz")
+    checkpoint.save(old, saved["model"], saved["optimizer"], {k: saved["config"][k] for k in old_keys},
+                    saved["vocab"], saved["step"], saved["rng_state"])
+    assert run_main(["sample", old, "--seed", "1", "--length", "20"]).stdout == \
+        run_main(["sample", new, "--seed", "1", "--length", "20"]).stdout
+    result = run_main(["train", "--text", corpus, "--out", old, "--resume", old, "--steps", "5", "--quiet",
+                       "--plot", "none"])
+    assert result.returncode == 0, result.stderr
+    resumed = checkpoint.load(old)
+    assert resumed["step"] == 5 and resumed["config"]["gate_activation"] == "sigmoid"
+    assert resumed["config"]["embedding"] == 16 and resumed["config"]["scheduler"] == "none"

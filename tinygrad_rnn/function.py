@@ -3,7 +3,6 @@
 import numpy as np
 
 from . import anomaly, grad_mode, inplace
-from .tensor import Tensor
 
 
 def unbroadcast(grad, shape):
@@ -112,4 +111,12 @@ class Function:
         return f"<{type(self).__name__}>"
 
 
-_output = Tensor._make  # a module global: no attribute lookup for the call every node makes per output
+# Tensor._make, which wraps each output. Tensor's methods make nodes and nodes make Tensors, so one of the two modules
+# learns of the other late: tensor.py hands it over once the class exists. A module global, so the call every node
+# makes per output needs no attribute lookup.
+_output = None
+
+
+def set_output(make):
+    global _output
+    _output = make

@@ -1,40 +1,12 @@
 """Tensor: an ndarray, its gradient, and the tape node that made it; reverse-mode backward over that tape."""
-import collections
 import numbers
 
 import numpy as np
 
-_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-_INTS = (np.dtype(np.int64), np.dtype(np.int32))
-_DTYPES = _FLOATS + _INTS + (np.dtype(np.bool_),)    # what a tensor may hold: only the floats carry gradients
-default_dtype = np.dtype(np.float32)
-# PyTorch's names for the dtypes, as its messages spell them
-_TORCH_NAMES = {np.dtype(np.float32): "Float", np.dtype(np.float64): "Double", np.dtype(np.int64): "Long",
-                np.dtype(np.int32): "Int", np.dtype(np.bool_): "Bool"}
-_GRAD_DTYPE_ERROR = "Only Tensors of floating point and complex dtype can require gradients"
-
-
-def _parse_dtype(dtype, allowed, names):
-    """The dtype asked for (float32 when None) if it is one of `allowed`, else TypeError naming `names`."""
-    if dtype is None:
-        return default_dtype
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        dt = None
-    if dt not in allowed:
-        raise TypeError(f"Tensor: dtype must be {names}, but got {dtype!r}")
-    return dt
-
-
-def _float_dtype(dtype):
-    """The float dtype asked for, or TypeError: gradients are computed in float32 and float64 only."""
-    return _parse_dtype(dtype, _FLOATS, "float32 or float64")
-
-
-def _dtype(dtype):
-    """The dtype asked for (float32 when None), or TypeError: float32, float64, int64, int32 and bool exist."""
-    return _parse_dtype(dtype, _DTYPES, "float32, float64, int64, int32 or bool")
+from .dtypes import _DTYPES, _FLOATS, _GRAD_DTYPE_ERROR, _TORCH_NAMES, _dtype, _float_dtype, default_dtype  # noqa: F401
+from .tensor_math import MathMethods
+from .tensor_reduce import ReduceMethods, _dims
+from .tensor_shape import ShapeMethods, cat, stack  # noqa: F401
 
 
 def _to_array(data, dtype):
@@ -109,14 +81,13 @@ def _check_device(dev):
         raise RuntimeError(f"device {str(dev)!r} is not available: this engine runs on the CPU only")
 
 
-def _dims(dim):
-    """A reduction's dim as NumPy takes it: None, an int, or a tuple (PyTorch also takes a list)."""
-    return tuple(dim) if isinstance(dim, list) else dim
-
-
-class Tensor:
+class Tensor(MathMethods, ReduceMethods, ShapeMethods):
     """A float32 (default) or float64 array that can record the ops applied to it for reverse-mode autodiff; or
-    an int64, int32 or bool array (labels, indices, masks), which carries no gradient and is never on the tape."""
+    an int64, int32 or bool array (labels, indices, masks), which carries no gradient and is never on the tape.
+
+    This class holds the data, the protocol (Python's and NumPy's), dtype conversion, the arithmetic and comparison
+    operators and backward; its other methods come by family from tensor_math.py, tensor_reduce.py and
+    tensor_shape.py."""
 
     __slots__ = ("data", "grad", "requires_grad", "_ctx", "_idx", "_version", "_hooks", "__weakref__")
     __array_priority__ = 1000  # so ndarray + Tensor calls Tensor.__radd__
@@ -445,40 +416,6 @@ class Tensor:
     def logical_xor(self, other):
         return _result(np.logical_xor(self.data, _operand(other)))
 
-    # ---- elementwise ------------------------------------------------------------------------------------
-    def exp(self):
-        if self.data.dtype.kind != "f":                  # an integer or bool tensor: float32, as PyTorch
-            return ops.Exp.apply(self.float())
-        return ops.Exp.apply(self)
-
-    def log(self):
-        if self.data.dtype.kind != "f":                  # an integer or bool tensor: float32, as PyTorch
-            return ops.Log.apply(self.float())
-        return ops.Log.apply(self)
-
-    def sigmoid(self):
-        if self.data.dtype.kind != "f":                  # an integer or bool tensor: float32, as PyTorch
-            return ops.Sigmoid.apply(self.float())
-        return ops.Sigmoid.apply(self)
-
-    def tanh(self):
-        if self.data.dtype.kind != "f":                  # an integer or bool tensor: float32, as PyTorch
-            return ops.Tanh.apply(self.float())
-        return ops.Tanh.apply(self)
-
-    def relu(self):
-        return ops.ReLU.apply(self)
-
-    def hard_sigmoid(self):
-        if self.data.dtype.kind != "f":                  # an integer or bool tensor: float32, as PyTorch
-            return ops.HardSigmoid.apply(self.float())
-        return ops.HardSigmoid.apply(self)
-
-    def clip(self, min=None, max=None):
-        return ops.Clip.apply(self, min=min, max=max)
-
-    clamp = clip
-
     def to(self, *args, dtype=None, device=None, copy=False):
         """t.to(dtype), t.to("cpu"), t.to("cpu", dtype), t.to(other) (its dtype): float to float on the tape (the
         gradient is converted back); to an integer or bool dtype, or from one, off the tape (no gradient)."""
@@ -524,6 +461,10 @@ class Tensor:
     def cpu(self):
         return self
 
+    def multinomial(self, num_samples, replacement=False, generator=None):
+        """Category indices drawn from this tensor's rows of weights: see factories.multinomial."""
+        return factories.multinomial(self, num_samples, replacement, generator)
+
     def clone(self):
         """A copy of the data, on the tape (the gradient passes through), as torch.clone."""
         return ops.Clone.apply(self)
@@ -532,112 +473,6 @@ class Tensor:
         """self if its data is C-contiguous, else a contiguous copy on the tape."""
         return self if self.data.flags.c_contiguous else ops.Clone.apply(self)
 
-    # ---- reductions and softmax -------------------------------------------------------------------------
-    def sum(self, dim=None, keepdim=False):
-        return ops.Sum.apply(self, dim=_dims(dim), keepdim=keepdim)
-
-    def mean(self, dim=None, keepdim=False):
-        if self.data.dtype.kind != "f":
-            raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be either a floating point "
-                               f"or complex dtype. Got: {_TORCH_NAMES[self.data.dtype]}")
-        return ops.Mean.apply(self, dim=_dims(dim), keepdim=keepdim)
-
-    def max(self, dim=None, keepdim=False):
-        """As torch.max: max() is a 0-d tensor (ties share the gradient); max(dim, keepdim) is the named pair
-        (values, indices), indices int64 (the first maximum), the gradient going to that index only. amax is the
-        values-only form whose gradient ties share."""
-        return _max_min(self, "max", dim, keepdim)
-
-    def min(self, dim=None, keepdim=False):
-        """As torch.min: min() is a 0-d tensor (ties share the gradient); min(dim, keepdim) is the named pair
-        (values, indices), indices int64 (the first minimum), the gradient going to that index only."""
-        return _max_min(self, "min", dim, keepdim)
-
-    def amax(self, dim=(), keepdim=False):
-        """max over `dim` (every dim by default), values only; the gradient is shared equally among tied maxima,
-        as torch.amax."""
-        return ops.Max.apply(self, dim=_dims(dim), keepdim=keepdim, name="amax")
-
-    def amin(self, dim=(), keepdim=False):
-        """min over `dim`, values only; ties share the gradient, as torch.amin."""
-        return ops.Max.apply(self, dim=_dims(dim), keepdim=keepdim, name="amin")
-
-    def argmax(self, dim=None, keepdim=False):
-        """The index (int64) of the first maximum along `dim`, or in the flattened tensor when dim is None."""
-        return _arg_reduce(self, "argmax", dim, keepdim)
-
-    def argmin(self, dim=None, keepdim=False):
-        """The index (int64) of the first minimum along `dim`, or in the flattened tensor when dim is None."""
-        return _arg_reduce(self, "argmin", dim, keepdim)
-
-    def log_softmax(self, dim=-1):
-        if self.data.dtype.kind != "f":
-            return ops.LogSoftmax.apply(self.float(), dim=dim)
-        return ops.LogSoftmax.apply(self, dim=dim)
-
-    def softmax(self, dim=-1):
-        if self.data.dtype.kind != "f":
-            return ops.Softmax.apply(self.float(), dim=dim)
-        return ops.Softmax.apply(self, dim=dim)
-
-    # ---- shape ------------------------------------------------------------------------------------------
-    def reshape(self, *shape):
-        shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-        return ops.Reshape.apply(self, shape=tuple(shape))
-
-    view = reshape
-
-    def permute(self, *dims):
-        dims = dims[0] if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
-        return ops.Permute.apply(self, dims=tuple(dims))
-
-    def transpose(self, dim0, dim1):
-        n = max(self.ndim, 1)                      # a 0-d tensor takes dims 0 and -1, as PyTorch's does
-        for d in (dim0, dim1):
-            if not -n <= d < n:
-                raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {d})")
-        if self.ndim == 0:
-            return self
-        dims = list(range(self.ndim))
-        dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
-        return ops.Permute.apply(self, dims=tuple(dims))
-
-    def split(self, split_size_or_sections, dim=0):
-        """Pieces of `split_size` along `dim` (the last may be smaller), or of the listed sizes."""
-        n = self.data.shape[dim]
-        if isinstance(split_size_or_sections, numbers.Integral):
-            if split_size_or_sections <= 0:
-                raise ValueError(f"split: split_size must be positive, but got {split_size_or_sections}")
-            sizes = [min(split_size_or_sections, n - s) for s in range(0, n, split_size_or_sections)]
-        else:
-            sizes = list(split_size_or_sections)
-            if sum(sizes) != n:
-                raise ValueError(f"split: sizes {sizes} must sum to {n} (the size of dim {dim}), but sum to {sum(sizes)}")
-        return ops.Split.apply(self, sizes=sizes, dim=dim)
-
-    def chunk(self, chunks, dim=0):
-        """`chunks` pieces of equal size along `dim` (the last may be smaller), as torch.chunk."""
-        if chunks <= 0:
-            raise ValueError(f"chunk: chunks must be positive, but got {chunks}")
-        n = self.data.shape[dim]
-        return self.split(max(1, -(-n // chunks)), dim)
-
-    def unbind(self, dim=0):
-        """The slices along `dim` as a tuple of tensors: one tape node however many there are."""
-        return ops.Unbind.apply(self, dim=dim)
-
-
-def tensor(data, requires_grad=False, dtype=None):
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
-
-
-def zeros(*shape, dtype=None, requires_grad=False):
-    return Tensor._make(np.zeros(_shape(shape), _dtype(dtype)), None).requires_grad_(requires_grad)
-
-
-def ones(*shape, dtype=None, requires_grad=False):
-    return Tensor._make(np.ones(_shape(shape), _dtype(dtype)), None).requires_grad_(requires_grad)
-
 
 def engine_constant(data):
     """A tensor of the engine's own (a layer's zero state, a Python number made an operand): out of the user's
@@ -645,12 +480,6 @@ def engine_constant(data):
     const = Tensor._make(data, None)
     const._version = None
     return const
-
-
-def randn(*shape, dtype=None, requires_grad=False):
-    """Standard normal samples from the engine's generator (seeded by `manual_seed`)."""
-    data = rng.generator.standard_normal(_shape(shape)).astype(_float_dtype(dtype))
-    return Tensor._make(data, None).requires_grad_(requires_grad)
 
 
 def _tensor_index(t):
@@ -663,68 +492,6 @@ def _tensor_index(t):
     return t.data
 
 
-# torch.return_types.max / .min: a named (values, indices) pair
-max_return = collections.namedtuple("max", ["values", "indices"])
-min_return = collections.namedtuple("min", ["values", "indices"])
-
-
-def _max_min(t, name, dim, keepdim):
-    """torch.max/min: over everything a 0-d tensor (as amax/amin); along `dim` the pair (values, indices), the
-    gradient going to the returned index (PyTorch's rule; amax/amin share it among ties)."""
-    if dim is None:
-        if t.data.size == 0:
-            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. Specify "
-                               f"the reduction dim with the 'dim' argument.")
-        return ops.Max.apply(t, dim=None, keepdim=False, name="amin" if name == "min" else "max")
-    if not isinstance(dim, numbers.Integral):
-        raise TypeError(f"{name}(): argument 'dim' must be int, not {type(dim).__name__}")
-    a = t.data
-    ops._axes(a.ndim, dim)
-    if a.ndim == 0:
-        return (max_return if name == "max" else min_return)(t * 1 if t.requires_grad else t,
-                                                              _result(np.zeros((), np.int64)))
-    if a.shape[dim] == 0:
-        raise IndexError(f"{name}(): Expected reduction dim {dim % a.ndim} to have non-zero size.")
-    idx = (np.argmax if name == "max" else np.argmin)(a, axis=dim, keepdims=True)
-    values = ops.TakeAlong.apply(t, index=idx, dim=dim, keepdim=keepdim)
-    indices = _result((idx if keepdim else np.squeeze(idx, axis=dim)).astype(np.int64))
-    return (max_return if name == "max" else min_return)(values, indices)
-
-
-def _arg_reduce(t, name, dim, keepdim):
-    """argmax/argmin as PyTorch: int64, off the tape; the first index among ties; its errors for empty input."""
-    a = t.data
-    if dim is None:
-        if a.size == 0:
-            raise IndexError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0.")
-        out = np.asarray(getattr(np, name)(a))
-        return _result((out.reshape((1,) * a.ndim) if keepdim else out).astype(np.int64))
-    ops._axes(a.ndim, dim)
-    if a.ndim == 0:
-        return _result(np.zeros((), np.int64))
-    if a.shape[dim] == 0:
-        raise IndexError(f"{name}(): Expected reduction dim {dim % a.ndim} to have non-zero size.")
-    return _result(getattr(np, name)(a, axis=dim, keepdims=keepdim).astype(np.int64))
-
-
-def _shape(shape):
-    return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
-
-
-def cat(tensors, dim=0):
-    tensors = list(tensors)
-    if not tensors:
-        raise ValueError("cat(): expected a non-empty list of Tensors")
-    return ops.Cat.apply(*tensors, dim=dim)
-
-
-def stack(tensors, dim=0):
-    tensors = list(tensors)
-    if not tensors:
-        raise RuntimeError("stack expects a non-empty TensorList")
-    return ops.Stack.apply(*tensors, dim=dim)
-
-
 def where(condition, input, other):
     """condition ? input : other, elementwise with broadcasting; no gradient flows to the condition."""
     cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
@@ -735,4 +502,6 @@ def where(condition, input, other):
     return ops.Where.apply(input, input._coerce(other), condition=cond.astype(bool, copy=False))
 
 
-from . import autograd, ops, rng  # noqa: E402  (ops need Tensor defined first)
+from . import autograd, factories, function, ops  # noqa: E402
+
+function.set_output(Tensor._make)

@@ -19,6 +19,7 @@ COMMANDS = {  # name -> module
     "bench": "tinygrad_rnn.apps.bench",
     "graph": "tinygrad_rnn.apps.graph",
     "gradflow": "tinygrad_rnn.apps.gradflow",
+    "export": "tinygrad_rnn.apps.export",
 }
 
 

@@ -5,7 +5,8 @@ Backpropagation through time is not written anywhere: it falls out of the tape r
 import numpy as np
 
 from .. import rng
-from ..tensor import Tensor, zeros
+from ..factories import zeros
+from ..tensor import Tensor
 
 
 def sine_batches(generator, batch, seq_len, dtype):

@@ -1,5 +1,6 @@
 """Single-step cells with PyTorch's names and layout: RNNCell, LSTMCell, PeepholeLSTMCell, GRUCell."""
-from ..tensor import _float_dtype, zeros
+from ..factories import zeros
+from ..tensor import _float_dtype
 from . import init
 from .checks import check_choice, check_input, check_size, check_state
 from .module import Module, Parameter

@@ -1,0 +1,198 @@
+"""Tensors made from nothing (zeros, ranges, random draws) under PyTorch's names, dtypes and messages. Random ones draw
+from the engine's one generator (rng.py), so `manual_seed` makes them bit-identical from run to run."""
+import math
+import numbers
+
+import numpy as np
+
+from . import rng
+from .dtypes import _GRAD_DTYPE_ERROR, _TORCH_NAMES, _dtype, _float_dtype
+from .tensor import Tensor, _check_device
+
+_INT64 = np.dtype(np.int64)
+
+
+def _size(name, shape):
+    """`*size` as PyTorch takes it: ints, or one tuple/list of ints; negative sizes refused with its message."""
+    shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
+    for n in shape:
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+            raise TypeError(f"{name}(): argument 'size' must be tuple of ints, but found element of type "
+                            f"{type(n).__name__} at pos {shape.index(n)}")
+    if any(n < 0 for n in shape):
+        if name == "zeros":
+            raise RuntimeError("zeros: Dimension size must be non-negative.")
+        raise RuntimeError(f"Trying to create tensor with negative dimension {min(shape)}: {list(shape)}")
+    return shape
+
+
+def _new(data, requires_grad, device):
+    if device is not None:
+        _check_device(device)
+    if requires_grad and data.dtype.kind != "f":
+        raise RuntimeError(_GRAD_DTYPE_ERROR)                # a factory's wording (requires_grad_ has its own)
+    return Tensor._make(data, None).requires_grad_(requires_grad)
+
+
+def _float_only(name, dtype):
+    dt = _dtype(dtype)
+    if dt.kind != "f":
+        raise NotImplementedError(f'"{name}" not implemented for \'{_TORCH_NAMES[dt]}\'')
+    return dt
+
+
+def tensor(data, dtype=None, requires_grad=False, device=None):
+    """PyTorch's spelling of Tensor(data): a copy. Python numbers become float32 here (torch makes ints int64)."""
+    if device is not None:
+        _check_device(device)
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+def zeros(*size, dtype=None, requires_grad=False, device=None):
+    return _new(np.zeros(_size("zeros", size), _dtype(dtype)), requires_grad, device)
+
+
+def ones(*size, dtype=None, requires_grad=False, device=None):
+    return _new(np.ones(_size("ones", size), _dtype(dtype)), requires_grad, device)
+
+
+def empty(*size, dtype=None, requires_grad=False, device=None):
+    """Zeros, in fact: uninitialised memory would make runs differ, and the cost of filling it is small here."""
+    return _new(np.zeros(_size("empty", size), _dtype(dtype)), requires_grad, device)
+
+
+def _fill_dtype(fill_value, dtype):
+    """full()'s dtype: given, else the fill value's kind (bool, int64, or float32), as torch.full infers it."""
+    if dtype is not None:
+        return _dtype(dtype)
+    if isinstance(fill_value, (bool, np.bool_)):
+        return np.dtype(np.bool_)
+    return _INT64 if isinstance(fill_value, numbers.Integral) else _dtype(None)
+
+
+def full(size, fill_value, dtype=None, requires_grad=False, device=None):
+    return _new(np.full(_size("full", (size,)), fill_value, _fill_dtype(fill_value, dtype)), requires_grad, device)
+
+
+def zeros_like(input, dtype=None, requires_grad=False, device=None):
+    return _new(np.zeros(input.shape, _dtype(dtype or input.dtype)), requires_grad, device)
+
+
+def ones_like(input, dtype=None, requires_grad=False, device=None):
+    return _new(np.ones(input.shape, _dtype(dtype or input.dtype)), requires_grad, device)
+
+
+def empty_like(input, dtype=None, requires_grad=False, device=None):
+    return zeros_like(input, dtype=dtype, requires_grad=requires_grad, device=device)
+
+
+def full_like(input, fill_value, dtype=None, requires_grad=False, device=None):
+    """The input's shape and dtype (an int tensor's fill value is truncated, as torch.full_like's)."""
+    return _new(np.full(input.shape, fill_value).astype(_dtype(dtype or input.dtype)), requires_grad, device)
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None):
+    """[start, end) in steps: int64 when every bound is an int, else float32 (as torch.arange)."""
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
+    ints = all(isinstance(v, numbers.Integral) for v in (start, end, step))
+    dt = _dtype(dtype) if dtype is not None else (_INT64 if ints else _dtype(None))
+    if dt.kind == "b":
+        raise NotImplementedError("\"arange_cpu\" not implemented for 'Bool'")
+    n = max(0, math.ceil((end - start) / step))     # torch's count: the values are start + i·step, i < n
+    return _new((start + np.arange(n, dtype=np.float64 if not ints else np.int64) * step).astype(dt),
+                requires_grad, device)
+
+
+def linspace(start, end, steps, dtype=None, requires_grad=False, device=None):
+    if not isinstance(steps, numbers.Integral) or steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    dt = _dtype(dtype)
+    if dt.kind == "b":
+        raise NotImplementedError("\"linspace_cpu\" not implemented for 'Bool'")
+    return _new(np.linspace(start, end, steps).astype(dt), requires_grad, device)
+
+
+def eye(n, m=None, dtype=None, requires_grad=False, device=None):
+    for name, v in (("n", n), ("m", m)):
+        if v is not None and v < 0:
+            raise RuntimeError(f"{name} must be greater or equal to 0, got {v}")
+    return _new(np.eye(n, n if m is None else m, dtype=_dtype(dtype)), requires_grad, device)
+
+
+def randn(*size, dtype=None, requires_grad=False, device=None):
+    """Standard normal samples."""
+    dt = _float_dtype(_float_only("normal_kernel_cpu", dtype))
+    return _new(rng.generator.standard_normal(_size("randn", size)).astype(dt), requires_grad, device)
+
+
+def rand(*size, dtype=None, requires_grad=False, device=None):
+    """Uniform samples on [0, 1)."""
+    dt = _float_dtype(_float_only("check_uniform_bounds", dtype))
+    return _new(rng.generator.random(_size("rand", size)).astype(dt), requires_grad, device)
+
+
+def randn_like(input, dtype=None, requires_grad=False, device=None):
+    return randn(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad, device=device)
+
+
+def rand_like(input, dtype=None, requires_grad=False, device=None):
+    return rand(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad, device=device)
+
+
+def randint(*args, size=None, dtype=None, requires_grad=False, device=None):
+    """randint(high, size) or randint(low, high, size): integers drawn uniformly from [low, high), int64."""
+    args = list(args)
+    if size is None and args and isinstance(args[-1], (tuple, list)):
+        size = args.pop()
+    if size is None or len(args) not in (1, 2):
+        raise TypeError("randint() expects (high, size) or (low, high, size), with size a tuple of ints")
+    low, high = (0, args[0]) if len(args) == 1 else args
+    if low >= high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    data = rng.generator.integers(low, high, _size("randint", (size,)), dtype=np.int64)
+    return _new(data.astype(_dtype(dtype) if dtype is not None else _INT64), requires_grad, device)
+
+
+def randperm(n, dtype=None, requires_grad=False, device=None):
+    if n < 0:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
+    return _new(rng.generator.permutation(n).astype(_dtype(dtype) if dtype is not None else _INT64),
+                requires_grad, device)
+
+
+def multinomial(input, num_samples, replacement=False, generator=None):
+    """Category indices (int64) drawn from each row of non-negative weights (rows need not sum to one): with
+    replacement by inverse CDF, without by an exponential race (keys E/p, E ~ Exp(1), smallest first), so a row
+    with fewer positive weights than `num_samples` takes its zero-weight categories last, as torch does."""
+    if generator is not None:
+        raise NotImplementedError("multinomial: generator= is not supported; seed with manual_seed")
+    p = input.data
+    if p.dtype.kind != "f":
+        raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: {_TORCH_NAMES[p.dtype]}")
+    if p.ndim not in (1, 2):
+        raise RuntimeError("prob_dist must be 1 or 2 dim")
+    if num_samples <= 0:
+        raise RuntimeError("cannot sample n_sample <= 0 samples")
+    rows = np.atleast_2d(p).astype(np.float64)
+    if not np.isfinite(rows).all() or (rows < 0).any():
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    totals = rows.sum(axis=1, keepdims=True)
+    if (totals <= 0).any():
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    if not replacement and num_samples > rows.shape[1]:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+    if replacement:
+        cdf = np.cumsum(rows, axis=1)                    # draws scaled by each row's total: below its last
+        draws = rng.generator.random((rows.shape[0], num_samples)) * cdf[:, -1:]   # value, never on a zero weight
+        out = np.stack([np.searchsorted(c, d, side="right") for c, d in zip(cdf, draws)])
+    else:
+        with np.errstate(divide="ignore"):
+            keys = rng.generator.exponential(size=rows.shape) / rows
+        out = np.argsort(keys, axis=1, kind="stable")[:, :num_samples]
+    out = out.astype(np.int64)
+    return Tensor._make(out[0] if p.ndim == 1 else out, None)

@@ -1,0 +1,96 @@
+"""Ops that move elements without arithmetic: reshape, permute, join, split."""
+import numpy as np
+
+from ..function import Function
+
+
+class Reshape(Function):
+    """a viewed with a new shape"""
+
+    @staticmethod
+    def forward(ctx, a, shape):
+        ctx.save_for_backward(a.shape)
+        return a.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.reshape(ctx.saved[0])
+
+
+class Permute(Function):
+    """a with its axes reordered; ∂a = g with the inverse order"""
+
+    @staticmethod
+    def forward(ctx, a, dims):
+        ctx.save_for_backward(dims)
+        return a.transpose(dims)
+
+    @staticmethod
+    def backward(ctx, g):
+        dims = ctx.saved[0]
+        return g.transpose(np.argsort([d % g.ndim for d in dims]))   # negative dims counted from the end
+
+
+class Cat(Function):
+    """Tensors joined along an existing `dim`; ∂ of each is its slice of g"""
+
+    @staticmethod
+    def forward(ctx, *arrays, dim=0):
+        ctx.save_for_backward(np.cumsum([a.shape[dim] for a in arrays])[:-1], dim)
+        return np.concatenate(arrays, axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        bounds, dim = ctx.saved
+        return tuple(np.split(g, bounds, axis=dim))
+
+
+class Stack(Function):
+    """Tensors joined along a new `dim`; ∂ of each is its index of g"""
+
+    @staticmethod
+    def forward(ctx, *arrays, dim=0):
+        out = np.stack(arrays, axis=dim)
+        ctx.save_for_backward(dim % out.ndim)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        g = np.moveaxis(g, ctx.saved[0], 0)
+        return tuple(g[i] for i in range(g.shape[0]))
+
+
+def _fill_missing(grads, pieces_shapes, dtype):
+    """A multi-output op's backward gets None for outputs nobody used: those pieces' gradient is zero."""
+    return [np.zeros(shape, dtype) if g is None else g for g, shape in zip(grads, pieces_shapes)]
+
+
+class Split(Function):
+    """a cut along `dim` into pieces of the given sizes (views); ∂a = the pieces' gradients joined back"""
+
+    @staticmethod
+    def forward(ctx, a, sizes, dim=0):
+        bounds = np.cumsum(sizes)[:-1]
+        pieces = tuple(np.split(a, bounds, axis=dim))
+        ctx.save_for_backward([p.shape for p in pieces], a.dtype, dim)
+        return pieces
+
+    @staticmethod
+    def backward(ctx, grads):
+        shapes, dtype, dim = ctx.saved
+        return np.concatenate(_fill_missing(grads, shapes, dtype), axis=dim)
+
+
+class Unbind(Function):
+    """a's slices along `dim` as separate tensors (time steps of a sequence); ∂a = their gradients stacked"""
+
+    @staticmethod
+    def forward(ctx, a, dim=0):
+        moved = np.moveaxis(a, dim, 0)
+        ctx.save_for_backward(moved.shape[1:], a.dtype, dim)
+        return tuple(moved)
+
+    @staticmethod
+    def backward(ctx, grads):
+        shape, dtype, dim = ctx.saved
+        return np.stack(_fill_missing(grads, [shape] * len(grads), dtype), axis=dim)

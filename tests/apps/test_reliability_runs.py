@@ -138,6 +138,7 @@ def bad_invocations(f):
         (["compare", "--text", f["missing.txt"]], "missing.txt"),
         (["compare", "--text", f["empty.txt"]], "empty.txt"),
         (["compare", "--quick", "--seq-len", "12", "--cells", "clockwork"], "--seq-len 12"),
+        (["export", f["missing.txt"], "--onnx", "out.onnx"], "missing.txt"),
     ]
 
 

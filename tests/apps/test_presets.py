@@ -306,3 +306,17 @@ def test_each_preset_says_its_source_and_departures_in_help(name, run_main):
     preset = PRESETS[name]
     assert f"{name}: follows {' '.join(preset.source.split())}" in help_text
     assert f"Departs: {' '.join(preset.departures.split())}" in help_text
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_each_preset_trains_and_samples_from_its_checkpoint(tmp_path, corpus, name, run_main):
+    path = str(tmp_path / "p.npz")
+    assert run_main(["train", "--preset", name, "--text", corpus, "--out", path, *F64, "--hidden", "8", "--steps",
+                     "2", "--seq-len", "8"]).returncode == 0
+    saved = checkpoint.load(path)
+    for key, value in PRESETS[name].options.items():       # the preset's values, recorded (the sizes given win)
+        if key not in ("hidden", "seq_len", "steps"):
+            assert saved["config"][key] == (None if value == "none" else value), key
+    samples = [run_main(["sample", path, "--prime", "the ", "--length", "25", "--seed", "4"]).stdout
+               for _ in range(2)]
+    assert samples[0] == samples[1] and samples[0].startswith("the ") and len(samples[0].rstrip("\n")) == 29

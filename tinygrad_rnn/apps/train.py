@@ -188,7 +188,9 @@ def restore(args, saved, resolved, model, optimizer, scheduler, dtype):
                              f"{training['optimizer']}: {err}") from None
         for group in optimizer.param_groups:         # what the command line gave wins
             group["weight_decay"] = training["weight_decay"]
-            if scheduler is None or resolved.schedule_restarts:
+            if scheduler is None:
+                group["lr"] = training["lr"]
+            elif resolved.schedule_restarts:          # the new schedule starts from the given --lr
                 group["lr"] = group["initial_lr"] = training["lr"]
     if scheduler is not None and recorded.get("scheduler_state") and not resolved.schedule_restarts \
             and recorded.get("scheduler") == training["scheduler"] and not fresh_optimizer:

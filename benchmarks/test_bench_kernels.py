@@ -1,4 +1,6 @@
-"""Each fused Cython kernel against its NumPy twin (the op chain it replaces), one time step of shape S."""
+"""Each fused Cython kernel against its NumPy twin (the op chain it replaces), one time step of shape S; each call
+timed after the other implementation's call and one untimed call of its own (conftest.py, side_by_side)."""
+import numpy as np
 import pytest
 
 from tinygrad_rnn.apps import bench_candidates as bc
@@ -7,8 +9,12 @@ from tinygrad_rnn.apps import bench_candidates as bc
 @pytest.mark.parametrize("dtype", bc.DTYPES)
 @pytest.mark.parametrize("impl", bc.KERNEL_IMPLS)
 @pytest.mark.parametrize("kernel", bc.KERNELS)
-def test_kernel(benchmark, rng, make_or_skip, kernel, impl, dtype):
-    run = make_or_skip(bc.make_kernel, kernel, impl, dtype, rng)
-    benchmark.group = f"kernel {kernel} {dtype}"
-    benchmark.extra_info.update(kind="kernel", kernel=kernel, impl=impl, dtype=dtype)
-    benchmark(run)
+def test_kernel(benchmark, group, own_run, side_by_side, request, kernel, impl, dtype, threads):
+    def make(name):
+        return bc.make_kernel(kernel, name, dtype, np.random.default_rng(bc.SEED))
+    runs = group(("kernel", kernel, dtype, threads), bc.KERNEL_IMPLS, make)
+    run = own_run(runs, impl, make)
+    benchmark.group = f"kernel {kernel} {dtype} {threads} thread(s)"
+    benchmark.extra_info.update(kind="kernel", kernel=kernel, impl=impl, dtype=dtype, threads=threads)
+    side_by_side(run, [r for name, r in runs.items() if name != impl],
+                 rounds=10 * request.config.getoption("--bench-rounds"))

@@ -4,12 +4,24 @@ import numpy as _np
 from .tensor import Tensor, cat, device, stack, where
 from .factories import (arange, empty, empty_like, eye, full, full_like, linspace, multinomial, ones, ones_like,
                         rand, rand_like, randint, randn, randn_like, randperm, tensor, zeros, zeros_like)
+from .shape_functions import (broadcast_to, chunk, concat, concatenate, flatten, flip, fliplr, flipud, gather,
+                              index_put, index_put_, index_select, masked_fill, masked_select, movedim, moveaxis,
+                              narrow, permute, ravel, repeat_interleave, reshape, roll, scatter, scatter_add, select,
+                              split, squeeze, swapaxes, swapdims, t, tile, transpose, unbind, unflatten, unsqueeze)
 from .function import Function, unbroadcast
+# PyTorch's free functions (abs, max, min, sum, pow, round shadow the builtins here, as torch's do in torch)
+from .functions import (abs, absolute, add, addmm, amax, amin, argmax, argmin, argsort, bmm, ceil, clamp, clip,  # noqa: A004
+                        cos, cumsum, div, divide, eq, einsum, exp, expm1, floor, floor_divide, fmod, ge, gt, isfinite,
+                        isinf, isnan, le, log, log1p, log_softmax, logical_and, logical_not, logical_or, logical_xor,
+                        logsumexp, lt, matmul, max, maximum, mean, min, minimum, mm, mul, multiply, ne, neg, negative,
+                        norm, pow, prod, reciprocal, relu, remainder, round, rsqrt, rsub, sigmoid, sign, sin, softmax,
+                        sort, sqrt, square, std, std_mean, sub, subtract, sum, tanh, topk, true_divide, trunc, var,
+                        var_mean)
 from .grad_mode import enable_grad, is_grad_enabled, no_grad
 from .anomaly import detect_anomaly
 from .gradcheck import GradcheckError, gradcheck
 from .rng import manual_seed
-from . import nn, optim
+from . import nn, optim, utils
 from .backend import BACKEND
 
 float32 = _np.float32
@@ -17,14 +29,49 @@ float64 = _np.float64
 int64 = long = _np.int64      # labels, indices: no gradient (as are int32 and bool)
 int32 = _np.int32
 
-__version__ = "0.1.0"
 __all__ = [
-    "BACKEND", "Function", "arange", "empty", "empty_like", "eye", "full", "full_like", "linspace", "multinomial",
-    "ones_like", "rand", "rand_like", "randint", "randn_like", "randperm", "zeros_like", "GradcheckError", "Tensor", "bool", "cat", "detect_anomaly", "device", "double",
-    "enable_grad", "float", "float32", "float64", "gradcheck", "int", "int32", "int64", "is_grad_enabled", "long",
-    "manual_seed", "nn", "no_grad", "optim", "ones", "randn", "stack", "tensor",
-    "unbroadcast", "where", "zeros",
+    "BACKEND", "Function", "GradcheckError", "Tensor", "__version__", "arange", "bool", "cat", "detect_anomaly",
+    "device", "double", "empty", "empty_like", "enable_grad", "eye", "float", "float32", "float64", "full",
+    "full_like", "gradcheck", "int", "int32", "int64", "is_grad_enabled", "linspace", "load", "load_torch_state_dict",
+    "long", "manual_seed", "multinomial", "nn", "no_grad", "ones", "ones_like", "optim", "rand", "rand_like",
+    "randint", "randn", "randn_like", "randperm", "save", "stack", "tensor", "unbroadcast", "utils", "where", "zeros",
+    "zeros_like",
 ]
+__all__ += [
+    "broadcast_to", "chunk", "concat", "concatenate", "flatten", "flip", "fliplr", "flipud", "gather", "index_put",
+    "index_put_", "index_select", "masked_fill", "masked_select", "movedim", "moveaxis", "narrow", "permute", "ravel",
+    "repeat_interleave", "reshape", "roll", "scatter", "scatter_add", "select", "split", "squeeze", "swapaxes",
+    "swapdims", "t", "tile", "transpose", "unbind", "unflatten", "unsqueeze",
+]
+__all__ += [
+    "abs", "absolute", "add", "addmm", "amax", "amin", "argmax", "argmin", "argsort", "bmm", "ceil", "clamp", "clip",
+    "cos", "cumsum", "div", "divide", "eq", "einsum", "exp", "expm1", "floor", "floor_divide", "fmod", "ge", "gt",
+    "isfinite", "isinf", "isnan", "le", "log", "log1p", "log_softmax", "logical_and", "logical_not", "logical_or",
+    "logical_xor", "logsumexp", "lt", "matmul", "max", "maximum", "mean", "min", "minimum", "mm", "mul", "multiply",
+    "ne", "neg", "negative", "norm", "pow", "prod", "reciprocal", "relu", "remainder", "round", "rsqrt", "rsub",
+    "sigmoid", "sign", "sin", "softmax", "sort", "sqrt", "square", "std", "std_mean", "sub", "subtract", "sum", "tanh",
+    "topk", "true_divide", "trunc", "var", "var_mean",
+]
+
+
+def __getattr__(name):
+    """What is loaded when first asked for, so that `import tinygrad_rnn` stays quick: save, load and
+    load_torch_state_dict (serialization.py, with the checkpoint readers), and __version__, read from the installed
+    package's metadata (pyproject.toml is its one source; importlib.metadata is slow to import)."""
+    if name in ("save", "load", "load_torch_state_dict"):
+        from . import serialization
+        globals().update(save=serialization.save, load=serialization.load,
+                         load_torch_state_dict=serialization.load_torch_state_dict)
+        return globals()[name]
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+        try:
+            value = version("tinygrad_rnn")
+        except PackageNotFoundError:          # run from a source tree that was never installed
+            value = "0+unknown"
+        globals()["__version__"] = value
+        return value
+    raise AttributeError(f"module 'tinygrad_rnn' has no attribute {name!r}")
 
 # PyTorch's short names, set last: inside this module they shadow the builtins
 bool = _np.bool_  # noqa: A001

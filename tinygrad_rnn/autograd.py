@@ -1,17 +1,24 @@
-"""The tape walk: reverse-mode backward from one tensor, iterative, freeing what it has consumed."""
+"""The tape walk: reverse-mode backward from one or more tensors, iterative, freeing what it has consumed; and
+torch.autograd's functions on it: `backward(tensors, grad_tensors)`, `grad(outputs, inputs)` (the gradients
+returned, no `.grad` touched), `Tensor.register_hook` and `Tensor.retain_grad`."""
 import itertools
 import threading
+import warnings
 import weakref
 
 import numpy as np
 
 from . import anomaly, inplace
-from .function import LazyGrad
+from .anomaly import detect_anomaly  # noqa: F401  (torch.autograd's names)
+from .function import Function, LazyGrad  # noqa: F401
+from .grad_mode import enable_grad, no_grad  # noqa: F401
+from .tensor import Tensor
 
 FREED_GRAPH = (
     "Trying to backward through the graph a second time (or directly access saved tensors after they have "
-    "already been freed). Saved intermediate values of the graph are freed when you call .backward(). "
-    "Specify retain_graph=True if you need to backward through the graph a second time."
+    "already been freed). Saved intermediate values of the graph are freed when you call .backward() or "
+    "autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time or if you "
+    "need to access saved tensors after calling backward."
 )
 
 
@@ -131,15 +138,48 @@ def register_hook(tensor, fn):
 
 
 def _hooks_by_node():
-    """{node: {output index: [fn, ...]}, leaf tensor: {0: [fn, ...]}} for the tensors alive with hooks."""
+    """{node: {output index: [fn, ...]}, leaf tensor: {0: [fn, ...]}} for the tensors alive with hooks; a
+    retain_grad hook last (it stores the gradient the other hooks made, as PyTorch's does)."""
     table = {}
     for t in list(_hooked_tensors):
         fns = t._hooks
         if not fns:
             continue
         key = t._ctx if t._ctx is not None else t
-        table.setdefault(key, {}).setdefault(t._idx if t._ctx is not None else 0, []).extend(fns.values())
+        ordered = sorted(fns.values(), key=lambda fn: type(fn) is _RetainGrad)    # stable: the rest keep order
+        table.setdefault(key, {}).setdefault(t._idx if t._ctx is not None else 0, []).extend(ordered)
     return table
+
+
+class _RetainGrad:
+    """The hook Tensor.retain_grad registers: adds the gradient into the tensor's .grad (a copy), changes nothing.
+    It holds its tensor weakly, so the tensor owning it can die."""
+
+    __slots__ = ("tensor",)
+
+    def __init__(self, tensor):
+        self.tensor = weakref.ref(tensor)
+
+    def __call__(self, g):
+        t = self.tensor()
+        if t is not None:
+            with _accumulating:
+                _add_to_grad(t, g, False)
+
+
+def retain_grad(tensor):
+    """A non-leaf tensor keeps its gradient in `.grad` from the next backward on (summed over backwards, after its
+    other hooks); a leaf keeps it anyway (no-op). RuntimeError for a tensor that does not require grad."""
+    if not tensor.requires_grad:
+        raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+    if tensor._ctx is None or retains_grad(tensor):
+        return
+    register_hook(tensor, _RetainGrad(tensor))
+
+
+def retains_grad(tensor):
+    """True once retain_grad was called on this non-leaf tensor (False for leaves, as PyTorch's)."""
+    return tensor._hooks is not None and any(type(fn) is _RetainGrad for fn in tensor._hooks.values())
 
 
 def _call_hooks(fns, g):
@@ -165,13 +205,23 @@ def _hooked(by_index, g, n_out):
     return tuple(g)
 
 
-def _count_consumers(root_ctx):
-    """Pass 1: how many recorded uses each node and each leaf has below the root (Kahn's in-degrees)."""
+
+
+# ---- the walk -------------------------------------------------------------------------------------------------
+def _count_consumers(root_ctxs, boundary=None):
+    """Pass 1: how many recorded uses each node and each leaf has below the roots (Kahn's in-degrees). A freed
+    node raises, unless it is in `boundary` (a node whose output autograd.grad wants: nothing below it is
+    needed through it); returns (counts, whether such a freed boundary node was met)."""
     pending = {}
-    stack = [root_ctx]
+    roots = set(root_ctxs)
+    stack = list(roots)
+    met_freed = False
     while stack:
         ctx = stack.pop()
         if ctx.freed:
+            if boundary is not None and ctx in boundary:
+                met_freed = True
+                continue
             raise RuntimeError(FREED_GRAPH)
         for p in ctx.parents:
             if p.requires_grad:
@@ -180,9 +230,58 @@ def _count_consumers(root_ctx):
                     pending[key] += 1
                 else:
                     pending[key] = 1
-                    if p._ctx is not None:
+                    if p._ctx is not None and key not in roots:
                         stack.append(p._ctx)
-    return pending
+    return pending, met_freed
+
+
+class _Capture:
+    """What grad() and backward(inputs=) collect instead of accumulating into every leaf: the gradient reaching each
+    input (a leaf's after its hooks; a non-leaf's, its node's output gradient after that output's hooks). Only the
+    nodes with a path to an input run (`run`); the others are neither run nor freed, as in PyTorch."""
+
+    __slots__ = ("leaves", "outputs", "grads", "run")
+
+    def __init__(self, inputs):
+        self.leaves = {}        # id(leaf) -> [positions in inputs]
+        self.outputs = {}       # node -> {output index -> [positions]}
+        for i, t in enumerate(inputs):
+            if t._ctx is None:
+                self.leaves.setdefault(id(t), []).append(i)
+            else:
+                self.outputs.setdefault(t._ctx, {}).setdefault(t._idx, []).append(i)
+        self.grads = [None] * len(inputs)
+        self.run = None
+
+    def take(self, positions, g):
+        for i in positions:
+            self.grads[i] = g
+
+    def take_outputs(self, ctx, g):
+        for idx, positions in self.outputs[ctx].items():
+            self.take(positions, g[idx] if ctx.n_out else g)
+
+
+def _nodes_to_run(root_ctxs, capture):
+    """The nodes below the roots with a path through their parents to an input of `capture` (an iterative
+    post-order: a node is decided after all its parents' nodes)."""
+    leads = {}
+    stack = [(ctx, False) for ctx in set(root_ctxs)]
+    while stack:
+        ctx, expanded = stack.pop()
+        if ctx in leads:
+            continue
+        if ctx.freed:                  # a freed boundary node: nothing below it is reachable
+            leads[ctx] = False
+            continue
+        if not expanded:
+            stack.append((ctx, True))
+            stack.extend([(p._ctx, False) for p in ctx.parents
+                          if p.requires_grad and p._ctx is not None and p._ctx not in leads])
+            continue
+        leads[ctx] = any(p.requires_grad and (id(p) in capture.leaves if p._ctx is None else
+                                              p._ctx in capture.outputs or leads[p._ctx]) for p in ctx.parents)
+    return {ctx for ctx, yes in leads.items() if yes}
 
 
 class _Backward(threading.local):
@@ -197,37 +296,77 @@ def is_retaining():
 
 
 def run_backward(root, gradient, retain_graph=False):
-    """Sends `gradient` from `root` to every leaf: a node runs once all its consumers have sent theirs."""
+    """Tensor.backward: sends `gradient` from `root` into every leaf's .grad; a node runs once all its consumers
+    have sent theirs."""
+    run_walk([root], [gradient], retain_graph)
+
+
+def run_walk(roots, gradients, retain_graph=False, capture=None):
+    """The walk from several roots at once (their gradients summed where the graphs meet), into the leaves' .grad,
+    or into `capture` (a _Capture) with no .grad touched."""
     outer, state.retaining = state.retaining, retain_graph
     inplace.begin_pass()
     try:
-        _run_backward(root, gradient, retain_graph)
+        _walk(roots, gradients, retain_graph, capture)
     finally:
         state.retaining = outer
 
 
-def _run_backward(root, gradient, retain_graph):
-    root_ctx = root._ctx
+def _seed(roots, gradients):
+    """The roots' gradients in the walk's table (summed when a root repeats), and their distinct nodes."""
+    grads, root_ctxs = {}, []
+    for t, g in zip(roots, gradients):
+        ctx = t._ctx
+        if ctx is None:
+            grads[t] = _sum(grads[t], g) if t in grads else g
+            continue
+        if ctx not in grads:
+            root_ctxs.append(ctx)
+            grads[ctx] = [None] * ctx.n_out if ctx.n_out else None
+        if ctx.n_out:
+            slots = grads[ctx]
+            slots[t._idx] = g if slots[t._idx] is None else _sum(slots[t._idx], g)
+        else:
+            grads[ctx] = g if grads[ctx] is None else _sum(grads[ctx], g)
+    return grads, root_ctxs
+
+
+def _finish_leaf(p, g, hooks, capture):
+    """All of a leaf's gradient has arrived: its hooks, then into .grad (or into `capture`, for an input only)."""
+    if capture is not None:
+        positions = capture.leaves.get(id(p))
+        if positions is None:
+            return                     # not asked for: neither its hooks nor its .grad, as PyTorch
+    if hooks is not None and p in hooks:
+        g = _call_hooks(hooks[p][0], _dense(g))
+    if capture is None:
+        _accumulate_leaf(p, g)
+    else:
+        capture.take(positions, g)
+
+
+def _walk(roots, gradients, retain_graph, capture):
     hooks = _hooks_by_node() if _hooked_tensors else None
     check = anomaly.state.enabled
-    if root_ctx is None:
-        if hooks is not None and root in hooks:
-            gradient = _call_hooks(hooks[root][0], gradient)
-        _accumulate_leaf(root, gradient)
-        return
-    pending = _count_consumers(root_ctx)
     # grads: node -> its output's gradient (a list, one per output, for multi-output nodes); leaf -> gradient
-    if root_ctx.n_out:
-        grads = {root_ctx: [None] * root_ctx.n_out}
-        grads[root_ctx][root._idx] = gradient
-    else:
-        grads = {root_ctx: gradient}
-    ready = [root_ctx]
+    grads, root_ctxs = _seed(roots, gradients)
+    pending, met_freed = _count_consumers(root_ctxs, None if capture is None else capture.outputs)
+    run = None
+    if capture is not None:
+        if met_freed and (capture.leaves or any(not ctx.freed for ctx in capture.outputs)):
+            raise RuntimeError(FREED_GRAPH)   # an input might lie below the freed node: its gradient would be short
+        run = capture.run = _nodes_to_run(root_ctxs, capture)
+    for t in roots:
+        if t._ctx is None and t in grads and t not in pending:   # a leaf root nothing else reaches
+            _finish_leaf(t, grads.pop(t), hooks, capture)
+    ready = [ctx for ctx in root_ctxs if ctx not in pending]
     while ready:
         ctx = ready.pop()
         g = grads.pop(ctx, None)
-        if g is None:  # nothing reached this node: its inputs get nothing from it either
-            parent_grads = (None,) * len(ctx.parents)
+        runs = run is None or ctx in run
+        wanted = capture is not None and ctx in capture.outputs
+        if g is None or not (runs or wanted):  # nothing reached this node (or nothing below needs it): its
+            parent_grads = None                # inputs get nothing from it either
         else:
             if ctx.n_out:
                 g = tuple([_dense(x) for x in g])
@@ -235,13 +374,22 @@ def _run_backward(root, gradient, retain_graph):
                 g = g.materialize()
             if hooks is not None and ctx in hooks:
                 g = _hooked(hooks[ctx], g, ctx.n_out)
-            if ctx.guards is not None and (ctx.guards[0] != inplace.writes or ctx.guards[1] is not None):
-                inplace.check(ctx)
-            parent_grads = type(ctx).backward(ctx, g)
-            if type(parent_grads) is not tuple:
-                parent_grads = (parent_grads,)
-            if check:
-                anomaly.check_backward(type(ctx).__name__, parent_grads, getattr(ctx, "trace", None))
+            if wanted:
+                capture.take_outputs(ctx, g)
+            if runs:
+                if ctx.guards is not None and (ctx.guards[0] != inplace.writes or ctx.guards[1] is not None):
+                    inplace.check(ctx)
+                parent_grads = type(ctx).backward(ctx, g)
+                if type(parent_grads) is not tuple:
+                    parent_grads = (parent_grads,)
+                if check:
+                    anomaly.check_backward(type(ctx).__name__, parent_grads, getattr(ctx, "trace", None))
+            else:
+                parent_grads = None
+        if ctx.parents is None:        # a freed boundary node: nothing below it was counted
+            continue
+        if parent_grads is None:
+            parent_grads = (None,) * len(ctx.parents)
         for p, pg in zip(ctx.parents, parent_grads):
             if not p.requires_grad:
                 continue
@@ -259,12 +407,155 @@ def _run_backward(root, gradient, retain_graph):
             del pending[key]
             if key is p:
                 if p in grads:
-                    if hooks is not None and p in hooks:
-                        _accumulate_leaf(p, _call_hooks(hooks[p][0], _dense(grads.pop(p))))
-                    else:
-                        _accumulate_leaf(p, grads.pop(p))
+                    _finish_leaf(p, grads.pop(p), hooks, capture)
             else:
                 ready.append(key)
-        if not retain_graph:
+        if not retain_graph and runs:
             ctx.parents = ctx.saved = ctx.guards = None  # dropping the guards lets the saved arrays be written again
             ctx.freed = True
+
+
+# ---- torch.autograd's functions -------------------------------------------------------------------------------
+def _tensors(value, name):
+    """A Tensor or a sequence of them, as a tuple (PyTorch's `_tensor_or_tensors_to_tuple`)."""
+    if isinstance(value, Tensor):
+        return (value,)
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise TypeError(f"{name}: expected a Tensor or a sequence of Tensors, but got {type(value).__name__}")
+    items = tuple(value)
+    for i, t in enumerate(items):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{name}: expected a Tensor or a sequence of Tensors, but element {i} is "
+                            f"{type(t).__name__}")
+    return items
+
+
+def _make_grads(outputs, grad_outputs):
+    """One gradient per output, as ndarrays of the output's dtype: ones for a scalar output given None. Checked in
+    PyTorch's order, with its messages: shapes and implicit gradients pair by pair, then the counts, then that
+    every output requires grad."""
+    if grad_outputs is None:
+        given = (None,) * len(outputs)
+    elif isinstance(grad_outputs, (Tensor, np.ndarray, np.generic, int, float)):   # one gradient, not a list
+        given = (grad_outputs,)
+    else:
+        given = tuple(grad_outputs)
+    grads = []
+    for i, (out, g) in enumerate(zip(outputs, given)):
+        if g is None:
+            if out.requires_grad and out.data.size != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            grads.append(np.ones_like(out.data))
+            continue
+        data = np.asarray(g.data if isinstance(g, Tensor) else g)
+        if data.shape != out.data.shape:
+            raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of {data.shape} and output[{i}] "
+                               f"has a shape of {out.data.shape}.")
+        grads.append(data if data.dtype == out.data.dtype else data.astype(out.data.dtype))
+    if len(given) != len(outputs):
+        raise RuntimeError(f"got {len(outputs)} tensors and {len(given)} gradients")
+    for i, out in enumerate(outputs):
+        if not out.requires_grad:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
+    return grads
+
+
+def _no_create_graph(name, create_graph):
+    if create_graph:
+        raise NotImplementedError(
+            f"autograd.{name}(create_graph=True): higher-order gradients are not supported here: backward functions "
+            f"work on ndarrays, off the tape, so a gradient cannot be differentiated again (write the first "
+            f"derivative out as tape ops, or use torch for double backward)")
+
+
+def _as_gradient(g, like):
+    """A captured gradient as a fresh array of `like`'s dtype (the tape's own arrays may be shared or read-only)."""
+    if isinstance(g, LazyGrad):
+        fresh = g.fresh()
+        g = g.materialize()
+        if fresh and g.dtype == like.data.dtype:
+            return g
+    return np.array(g, dtype=like.data.dtype)
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, grad_variables=None, inputs=None):
+    """Σ over `tensors` of d(tensor)/d(leaf) · grad_tensor, accumulated into every leaf's .grad (or only into the
+    .grad of `inputs`, leaves or not), as torch.autograd.backward. grad_tensors: one per tensor (None for a
+    scalar: ones)."""
+    _no_create_graph("backward", create_graph)
+    if grad_variables is not None:
+        warnings.warn("'grad_variables' is deprecated. Use 'grad_tensors' instead.", FutureWarning, stacklevel=2)
+        if grad_tensors is not None:
+            raise RuntimeError("'grad_tensors' and 'grad_variables' (deprecated) arguments both passed to "
+                               "backward(). Please only use 'grad_tensors'.")
+        grad_tensors = grad_variables
+    tensors = _tensors(tensors, "backward")
+    if inputs is not None:
+        inputs = _tensors(inputs, "backward")
+        if not inputs:
+            raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
+        for t in inputs:
+            if not t.requires_grad:
+                raise RuntimeError("One of the differentiated Tensors does not require grad")
+    grads = _make_grads(tensors, grad_tensors)
+    retain = bool(create_graph) if retain_graph is None else bool(retain_graph)
+    if inputs is None:
+        run_walk(list(tensors), grads, retain)
+        return
+    capture = _Capture(inputs)
+    run_walk(list(tensors), grads, retain, capture)
+    done = set()
+    for t, g in zip(inputs, capture.grads):
+        if g is not None and id(t) not in done:        # an input listed twice gets its gradient once
+            done.add(id(t))
+            with _accumulating:
+                _add_to_grad(t, _as_gradient(g, t), True)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,
+         allow_unused=None, is_grads_batched=False, materialize_grads=False):
+    """The gradients Σ d(output)/d(input) · grad_output for each of `inputs` (leaves or not), returned as a tuple
+    of Tensors (a dict when `inputs` is a dict of named tensors), without touching any .grad, as
+    torch.autograd.grad. An input the outputs do not depend on is an error unless allow_unused (then None, or
+    zeros with materialize_grads). retain_graph defaults to create_graph (False): the graph is freed."""
+    _no_create_graph("grad", create_graph)
+    if is_grads_batched:
+        raise NotImplementedError("autograd.grad(is_grads_batched=True) is not supported here (it needs vmap): "
+                                  "call grad once per grad_output")
+    if not only_inputs:
+        warnings.warn("only_inputs argument is deprecated and is ignored now (defaults to True). To accumulate "
+                      "gradient for other parts of the graph, please use torch.autograd.backward.",
+                      FutureWarning, stacklevel=2)
+    if materialize_grads and allow_unused is False:
+        raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True, but got: "
+                         "allow_unused=False.")
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    names = None
+    if isinstance(inputs, dict):
+        names, inputs = list(inputs.keys()), list(inputs.values())
+    if isinstance(inputs, Tensor):
+        inputs = (inputs,)
+    inputs = tuple(inputs)
+    if not inputs:
+        raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
+    for t in inputs:
+        if not isinstance(t, Tensor):
+            raise RuntimeError(f"all inputs have to be Tensors or GradientEdges, but got {type(t).__name__}")
+    outputs = _tensors(outputs, "grad")
+    grads = _make_grads(outputs, grad_outputs)
+    for t in inputs:
+        if not t.requires_grad:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    capture = _Capture(inputs)
+    run_walk(list(outputs), grads, bool(create_graph) if retain_graph is None else bool(retain_graph), capture)
+    result = []
+    for i, (t, g) in enumerate(zip(inputs, capture.grads)):
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(f"The differentiated Tensor at index {i} appears to not have been used in the "
+                                   f"graph. Set allow_unused=True if this is the desired behavior.")
+            result.append(Tensor._make(np.zeros_like(t.data), None) if materialize_grads else None)
+        else:
+            result.append(Tensor._make(_as_gradient(g, t), None))
+    return dict(zip(names, result)) if names is not None else tuple(result)

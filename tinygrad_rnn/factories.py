@@ -49,10 +49,12 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
 
 
 def zeros(*size, dtype=None, requires_grad=False, device=None):
+    """A tensor of zeros of `size` (ints or one tuple), float32 unless dtype says otherwise."""
     return _new(np.zeros(_size("zeros", size), _dtype(dtype)), requires_grad, device)
 
 
 def ones(*size, dtype=None, requires_grad=False, device=None):
+    """A tensor of ones of `size` (ints or one tuple), float32 unless dtype says otherwise."""
     return _new(np.ones(_size("ones", size), _dtype(dtype)), requires_grad, device)
 
 
@@ -71,18 +73,22 @@ def _fill_dtype(fill_value, dtype):
 
 
 def full(size, fill_value, dtype=None, requires_grad=False, device=None):
+    """A tensor of `size` filled with fill_value (its dtype from the value unless dtype says otherwise)."""
     return _new(np.full(_size("full", (size,)), fill_value, _fill_dtype(fill_value, dtype)), requires_grad, device)
 
 
 def zeros_like(input, dtype=None, requires_grad=False, device=None):
+    """Zeros of input's shape (and dtype, unless dtype says otherwise)."""
     return _new(np.zeros(input.shape, _dtype(dtype or input.dtype)), requires_grad, device)
 
 
 def ones_like(input, dtype=None, requires_grad=False, device=None):
+    """Ones of input's shape (and dtype, unless dtype says otherwise)."""
     return _new(np.ones(input.shape, _dtype(dtype or input.dtype)), requires_grad, device)
 
 
 def empty_like(input, dtype=None, requires_grad=False, device=None):
+    """A tensor of input's shape and dtype, as torch.empty_like (filled with zeros here, not left uninitialised)."""
     return zeros_like(input, dtype=dtype, requires_grad=requires_grad, device=device)
 
 
@@ -109,6 +115,7 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None
 
 
 def linspace(start, end, steps, dtype=None, requires_grad=False, device=None):
+    """`steps` evenly spaced values from start to end, both included: start + k·(end − start)/(steps − 1)."""
     if not isinstance(steps, numbers.Integral) or steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     dt = _dtype(dtype)
@@ -118,6 +125,7 @@ def linspace(start, end, steps, dtype=None, requires_grad=False, device=None):
 
 
 def eye(n, m=None, dtype=None, requires_grad=False, device=None):
+    """The (n, m) identity matrix (m = n by default): ones on the diagonal, zeros elsewhere."""
     for name, v in (("n", n), ("m", m)):
         if v is not None and v < 0:
             raise RuntimeError(f"{name} must be greater or equal to 0, got {v}")
@@ -137,10 +145,12 @@ def rand(*size, dtype=None, requires_grad=False, device=None):
 
 
 def randn_like(input, dtype=None, requires_grad=False, device=None):
+    """N(0, 1) draws of input's shape from the engine's generator (manual_seed fixes them)."""
     return randn(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad, device=device)
 
 
 def rand_like(input, dtype=None, requires_grad=False, device=None):
+    """U[0, 1) draws of input's shape from the engine's generator (manual_seed fixes them)."""
     return rand(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad, device=device)
 
 
@@ -159,6 +169,7 @@ def randint(*args, size=None, dtype=None, requires_grad=False, device=None):
 
 
 def randperm(n, dtype=None, requires_grad=False, device=None):
+    """A random permutation of 0 … n − 1 (int64 by default), from the engine's generator."""
     if n < 0:
         raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
     return _new(rng.generator.permutation(n).astype(_dtype(dtype) if dtype is not None else _INT64),

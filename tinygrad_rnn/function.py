@@ -68,10 +68,13 @@ class Function:
     __slots__ = ("parents", "saved", "needs_input_grad", "freed", "n_out", "trace", "guards")
 
     def save_for_backward(self, *arrays):
+        """Keeps arrays (or shapes, indices) on the node for backward, as `ctx.saved`; freed after backward."""
         self.saved = arrays
 
     @classmethod
     def apply(cls, *tensors, **options):
+        """Runs forward on the tensors' arrays and returns the output Tensor(s); records the node on the tape when
+        grad mode is on and some input requires grad (options are passed to forward as keywords)."""
         arrays = [t.data for t in tensors]
         dtype = arrays[0].dtype
         for a in arrays:
@@ -101,10 +104,13 @@ class Function:
 
     @staticmethod
     def forward(ctx, *arrays, **options):
+        """ndarrays in, an ndarray (or a tuple of them) out; save what backward needs with ctx.save_for_backward."""
         raise NotImplementedError
 
     @staticmethod
     def backward(ctx, grad):
+        """∂L/∂output (an ndarray, or a tuple for several outputs) -> one ∂L/∂input per input, None where
+        ctx.needs_input_grad says none is needed."""
         raise NotImplementedError
 
     def __repr__(self):

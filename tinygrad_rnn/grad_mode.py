@@ -47,4 +47,5 @@ class enable_grad(_GradMode):
 
 
 def is_grad_enabled():
+    """Whether ops record the tape in this thread now (no_grad turns it off, enable_grad on)."""
     return state.enabled

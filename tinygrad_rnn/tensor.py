@@ -7,6 +7,8 @@ from .dtypes import _DTYPES, _FLOATS, _GRAD_DTYPE_ERROR, _TORCH_NAMES, _dtype, _
 from .tensor_math import MathMethods
 from .tensor_reduce import ReduceMethods, _dims
 from .tensor_shape import ShapeMethods, cat, stack  # noqa: F401
+from .tensor_index import IndexMethods, index_of
+from .writes import set_item
 
 
 def _to_array(data, dtype):
@@ -42,6 +44,13 @@ def _scalar_dtype(dtype, other):
 def _operand(other):
     """The raw data of a comparison's or a logical op's other operand."""
     return other.data if isinstance(other, Tensor) else other
+
+
+def _scaled(self, other, alpha):
+    """alpha·other for add/sub's alpha=, refused as PyTorch refuses a float alpha with integer tensors."""
+    if isinstance(alpha, float) and self.data.dtype.kind in "biu" and np.asarray(_operand(other)).dtype.kind in "biu":
+        raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
+    return other * alpha
 
 
 def _result(data):
@@ -81,13 +90,13 @@ def _check_device(dev):
         raise RuntimeError(f"device {str(dev)!r} is not available: this engine runs on the CPU only")
 
 
-class Tensor(MathMethods, ReduceMethods, ShapeMethods):
+class Tensor(MathMethods, ReduceMethods, ShapeMethods, IndexMethods):
     """A float32 (default) or float64 array that can record the ops applied to it for reverse-mode autodiff; or
     an int64, int32 or bool array (labels, indices, masks), which carries no gradient and is never on the tape.
 
     This class holds the data, the protocol (Python's and NumPy's), dtype conversion, the arithmetic and comparison
-    operators and backward; its other methods come by family from tensor_math.py, tensor_reduce.py and
-    tensor_shape.py."""
+    operators and backward; its other methods come by family from tensor_math.py, tensor_reduce.py,
+    tensor_shape.py and tensor_index.py."""
 
     __slots__ = ("data", "grad", "requires_grad", "_ctx", "_idx", "_version", "_hooks", "__weakref__")
     __array_priority__ = 1000  # so ndarray + Tensor calls Tensor.__radd__
@@ -203,6 +212,7 @@ class Tensor(MathMethods, ReduceMethods, ShapeMethods):
 
     # ---- leaving the tape -------------------------------------------------------------------------------
     def item(self):
+        """The value of a one-element tensor as a Python number."""
         if self.data.size != 1:
             raise ValueError(f"a Tensor with {self.data.size} elements cannot be converted to Scalar")
         return self.data.item()
@@ -245,6 +255,7 @@ class Tensor(MathMethods, ReduceMethods, ShapeMethods):
         return self.data.copy() if copy else self.data
 
     def numpy(self):
+        """The data as an ndarray (shared, not copied); refused while the tensor requires grad, as in PyTorch."""
         if self.requires_grad:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
         return self.data
@@ -285,6 +296,16 @@ class Tensor(MathMethods, ReduceMethods, ShapeMethods):
         gradient. Returns a handle whose `.remove()` unregisters the hook; the hook lives as long as the tensor."""
         return autograd.register_hook(self, hook)
 
+    def retain_grad(self):
+        """As in PyTorch: this non-leaf tensor keeps its gradient in .grad after backward (summed over backwards,
+        after its other hooks); a no-op on a leaf; RuntimeError if it does not require grad."""
+        autograd.retain_grad(self)
+
+    @property
+    def retains_grad(self):
+        """True once retain_grad() was called on this non-leaf tensor (False for a leaf, as PyTorch's)."""
+        return autograd.retains_grad(self)
+
     # ---- arithmetic (reflected forms swap the operands) ---------------------------------------------------
     def __add__(self, other):
         return ops.Add.apply(self, self._coerce(other))
@@ -311,6 +332,8 @@ class Tensor(MathMethods, ReduceMethods, ShapeMethods):
         return ops.Div.apply(self._coerce(other), self)
 
     def __pow__(self, other):
+        if other.__class__ is int and other < 0 and self.data.dtype.kind in "iu":   # PyTorch's refusal (a tensor
+            raise RuntimeError("Integers to negative integer powers are not allowed.")  # exponent gives C's pow)
         return ops.Pow.apply(self, self._coerce(other))
 
     def __rpow__(self, other):
@@ -325,12 +348,87 @@ class Tensor(MathMethods, ReduceMethods, ShapeMethods):
     def __neg__(self):
         return ops.Neg.apply(self)
 
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return self.abs()
+
+    def __floordiv__(self, other):
+        return ops.RoundedDiv.apply(self, self._coerce(other), mode="floor")
+
+    def __rfloordiv__(self, other):
+        return ops.RoundedDiv.apply(self._coerce(other), self, mode="floor")
+
+    def __mod__(self, other):
+        return ops.Remainder.apply(self, self._coerce(other))
+
+    def __rmod__(self, other):
+        return ops.Remainder.apply(self._coerce(other), self)
+
+    # ---- the operators under PyTorch's method names ---------------------------------------------------------
+    def add(self, other, *, alpha=1):
+        """self + alpha·other (torch.add)"""
+        return self + (other if alpha == 1 else _scaled(self, other, alpha))
+
+    def sub(self, other, *, alpha=1):
+        """self − alpha·other (torch.sub)"""
+        return self - (other if alpha == 1 else _scaled(self, other, alpha))
+
+    subtract = sub
+
+    def rsub(self, other, *, alpha=1):
+        """other − alpha·self (torch.rsub)"""
+        return (self if alpha == 1 else _scaled(self, self, alpha)).__rsub__(other)
+
+    def mul(self, other):
+        return self * other
+
+    multiply = mul
+
+    def div(self, other, *, rounding_mode=None):
+        """self / other, true division (an integer tensor gives float32), or rounded: "trunc" toward zero, "floor"
+        down (then integer tensors stay integer). The rounded forms have zero gradient, as in PyTorch."""
+        if rounding_mode is None:
+            return self / other
+        if rounding_mode not in ("trunc", "floor"):
+            raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+                               f"{rounding_mode!r}")
+        return ops.RoundedDiv.apply(self, self._coerce(other), mode=rounding_mode)
+
+    divide = div
+
+    def true_divide(self, other):
+        return self / other
+
+    def floor_divide(self, other):
+        """self // other, rounded down (Python's and PyTorch's floor division); zero gradient (PyTorch's
+        floor_divide has no derivative and raises in backward)."""
+        return self // other
+
+    def remainder(self, other):
+        """self % other with the sign of other (Python's); ∂self = 1, ∂other = −floor(self/other)"""
+        return self % other
+
+    def pow(self, exponent):
+        return self**exponent
+
+    def neg(self):
+        return -self
+
+    negative = neg
+
+    def matmul(self, other):
+        return self @ other
+
     def __getitem__(self, index):
-        if isinstance(index, Tensor):
-            index = _tensor_index(index)
-        elif isinstance(index, tuple) and any(isinstance(i, Tensor) for i in index):
-            index = tuple([_tensor_index(i) if isinstance(i, Tensor) else i for i in index])
-        return ops.GetItem.apply(self, index=index)
+        """self[index] as PyTorch reads it (indexing.py: where a mixed index puts its dims differs from NumPy's)."""
+        return ops.GetItem.apply(self, index=index_of(index))
+
+    def __setitem__(self, index, value):
+        """self[index] = value as PyTorch's index assignment, off the tape: see writes.py for what is refused
+        (a leaf that requires grad, a tensor on the tape, a value that requires grad) and why."""
+        set_item(self, index_of(index), value)
 
     # ---- comparisons and logic: bool tensors, off the tape --------------------------------------------------
     def __eq__(self, other):

@@ -138,7 +138,17 @@ def bad_invocations(f):
         (["compare", "--text", f["missing.txt"]], "missing.txt"),
         (["compare", "--text", f["empty.txt"]], "empty.txt"),
         (["compare", "--quick", "--seq-len", "12", "--cells", "clockwork"], "--seq-len 12"),
-        (["export", f["missing.txt"], "--onnx", "out.onnx"], "missing.txt"),
+        (["export", f["missing.txt"], "--onnx", "x.onnx"], "missing.txt"),
+        (["export", f["junk.npz"], "--onnx", "x.onnx"], "junk.npz"),
+        (["export", f["other.npz"], "--onnx", f["corpus.txt"]], "exists; pass --force"),
+        (["export", f["other.npz"], "--onnx", f["other.npz"], "--force"], "is the checkpoint being exported"),
+        *[(["export", f[name], "--onnx", os.path.join(os.path.dirname(f[name]), "x.onnx")], name)
+          for name in ("missing.txt", "junk.npz", "weights_only.npz")],
+        (["graph", "--max-steps", "2"], "--max-steps"),
+        (["export", f["missing.txt"]], "--onnx"),
+        (["exercise", "9", f["corpus.txt"]], "invalid choice"),
+        (["exercise", "1", f["missing.txt"]], "FILE"),
+        (["exercise", "1", os.path.dirname(f["corpus.txt"])], "FILE"),
     ]
 
 

@@ -83,7 +83,7 @@ def bad_inputs(tmp_path, corpus):
 
 
 def test_bad_input_is_one_line_exit_2_and_clobbers_nothing(tmp_path, corpus, run_cli, assert_refused):
-    keep = tmp_path / "char_lm.npz"
+    keep = tmp_path / "char_lm.safetensors"      # the default --out
     keep.write_bytes(b"precious")
     for args, needle in bad_inputs(tmp_path, corpus):
         assert_refused(run_cli(*args, cwd=tmp_path), needle)

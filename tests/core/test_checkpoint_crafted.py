@@ -1,7 +1,8 @@
-"""checkpoint.load against crafted files (issue 11): zip bombs and size lies refused from the zip directory and the
-.npy headers before anything is decompressed or allocated (item 14), and digest-valid checkpoints whose fields are
-wrong refused with one CheckpointError (item 13). The crafted files get a recomputed digest, so it is the
-validation that refuses them, not the checksum."""
+"""checkpoint.load against crafted files (issue 11): size lies refused from the safetensors header, and zip bombs and
+size lies from the zip directory and the .npy headers of a version 1 .npz, before anything is decompressed or
+allocated (item 14), and digest-valid checkpoints whose fields are wrong refused with one CheckpointError (item 13),
+in both formats. The crafted files get a recomputed digest, so it is the validation that refuses them, not the
+checksum."""
 import hashlib
 import json
 import os
@@ -9,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import tracemalloc
+import warnings
 import zipfile
 
 import numpy as np
@@ -19,6 +21,8 @@ from tinygrad_rnn.apps.charlm import CELLS, CharLM
 from tinygrad_rnn.checkpoint import CheckpointError
 from tinygrad_rnn.apps.cli import main
 
+from checkpoint_files import Crafted, read_raw, write_npz_v1, write_raw
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CORPUS = "the quick brown fox jumps over the lazy dog. " * 40
 SMALL = ["--hidden", "8", "--layers", "1", "--seq-len", "8", "--batch", "4", "--quiet", "--sample-every", "1000"]
@@ -26,7 +30,8 @@ SMALL = ["--hidden", "8", "--layers", "1", "--seq-len", "8", "--batch", "4", "--
 
 def refused(path, *words):
     """load(path) raises CheckpointError with a one-line message naming the file and containing `words`."""
-    with pytest.raises(CheckpointError) as info:
+    with pytest.raises(CheckpointError) as info, warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
         checkpoint.load(path)
     message = str(info.value)
     assert "\n" not in message and str(path) in message, message
@@ -48,7 +53,12 @@ def digest(arrays):
 
 def craft(path, change):
     """Rewrites the checkpoint after change(meta, arrays) (meta: the raw JSON, with its {"__array__": name} tags),
-    with the digest recomputed: a file that passes the checksum."""
+    with the digest recomputed: a file that passes the checksum. Either format: a version 2 pair is seen as
+    version 1's (meta, arrays) (checkpoint_files.Crafted)."""
+    if not str(path).endswith(".npz"):
+        crafted = Crafted(path)
+        change(crafted.meta, crafted.arrays)
+        return crafted.write()
     with np.load(path, allow_pickle=False) as z:
         arrays = {name: z[name] for name in z.files}
     meta = json.loads(arrays["meta"].tobytes().decode())
@@ -66,16 +76,40 @@ def trained(tmp_path_factory):
     where = tmp_path_factory.mktemp("trained")
     corpus = where / "corpus.txt"
     corpus.write_text(CORPUS, encoding="utf-8")
-    out = where / "char_lm.npz"
+    out = where / "char_lm.safetensors"
     assert main(["train", "--text", str(corpus), "--out", str(out), "--steps", "2", *SMALL]) == 0
-    return out, corpus
+    npz = where / "char_lm.npz"
+    saved = checkpoint.load(out)
+    write_npz_v1(npz, saved["model"], saved["optimizer"], saved["config"], saved["vocab"], saved["step"],
+                 saved["rng_state"])
+    return out, corpus, npz
+
+
+def _copy_pair(source, path):
+    """A checkpoint and its state file, copied under a new name (the state file keeps its own)."""
+    shutil.copy(source, path)
+    for other in source.parent.iterdir():
+        if other.name.startswith(source.name + ".state-"):
+            shutil.copy(other, path.parent / other.name)
+    return path
 
 
 @pytest.fixture
 def ckpt(trained, tmp_path):
+    """The version 1 (.npz) copy of the train checkpoint: the zip- and npy-specific crafted files."""
     path = tmp_path / "ckpt.npz"
-    shutil.copy(trained[0], path)
+    shutil.copy(trained[2], path)
     return path
+
+
+@pytest.fixture
+def ckpt2(trained, tmp_path):
+    return _copy_pair(trained[0], tmp_path / "char_lm.safetensors")
+
+
+@pytest.fixture(params=["safetensors", "npz"])
+def either(request, ckpt, ckpt2):
+    return ckpt2 if request.param == "safetensors" else ckpt
 
 
 def set_config(key, value):
@@ -172,17 +206,25 @@ def test_npy_header_declaring_more_than_the_member_holds_allocates_nothing(ckpt,
     assert "'model/huge': its header declares (268435456,) of float32, 1,073,741,824 bytes, but it holds 8" in message
 
 
-def test_total_size_is_capped(ckpt, monkeypatch):
+def test_total_size_is_capped(either, monkeypatch):
+    """MAX_BYTES caps each file load reads: the checkpoint, then its training state file (version 2)."""
+    ckpt = either
     size = ckpt.stat().st_size
     monkeypatch.setattr(checkpoint, "MAX_BYTES", size - 1)
     refused(ckpt, f"too large for a checkpoint ({size:,} bytes; at most {size - 1:,}, checkpoint.MAX_BYTES)")
-    monkeypatch.setattr(checkpoint, "MAX_BYTES", size)
-    assert checkpoint.load(ckpt)["step"] == 2
+    largest = max(p.stat().st_size for p in ckpt.parent.iterdir() if p.name.startswith(ckpt.name))
+    if largest > size:                                   # the state file: Adam's two moments outweigh the weights
+        monkeypatch.setattr(checkpoint, "MAX_BYTES", largest - 1)
+        refused(ckpt, "its training state file", f"too large for a checkpoint ({largest:,} bytes")
+    monkeypatch.setattr(checkpoint, "MAX_BYTES", largest)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        assert checkpoint.load(ckpt)["step"] == 2
 
 
 def test_a_config_describing_a_model_no_checkpoint_could_hold_is_refused(tmp_path):
     """Weights of something else, so nothing to compare with, but sample would build CharLM(hidden=10**6)."""
-    path = tmp_path / "c.npz"
+    path = tmp_path / "c.safetensors"
     checkpoint.save(path, {"w": np.zeros(2)}, config={"cell": "lstm", "hidden": 10**6, "layers": 2,
                                                       "dropout": 0.0, "dtype": "float32"}, vocab="ab")
     refused(path, "config describes a model of 12,000,", "more than a checkpoint may hold (8 GiB")
@@ -210,7 +252,8 @@ def test_unexpected_member_names_are_refused(ckpt, name):
     refused(ckpt, "unexpected member", repr(name))
 
 
-def test_member_the_metadata_does_not_name_is_refused(ckpt):
+def test_member_the_metadata_does_not_name_is_refused(either):
+    ckpt = either
     craft(ckpt, lambda meta, arrays: arrays.__setitem__("model/stowaway", np.zeros(3)))
     refused(ckpt, "member 'model/stowaway' is not part of it")
 
@@ -235,15 +278,20 @@ def test_fifo_is_refused_without_blocking(tmp_path):
 
 
 # ---- item 13: digest-valid checkpoints with wrong fields ---------------------------------------------------------
-def test_the_real_checkpoint_loads(ckpt):
-    saved = checkpoint.load(ckpt)
+def test_the_real_checkpoint_loads(either):
+    ckpt = either
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        saved = checkpoint.load(ckpt)
     expected = {"cell": "lstm", "hidden": 8, "layers": 1, "dropout": 0.0, "dtype": "float32", "seq_len": 8, "batch": 4}
     assert {k: saved["config"][k] for k in expected} == expected
     assert saved["vocab"] == "".join(sorted(set(CORPUS))) and saved["step"] == 2
     assert saved["optimizer"]["state"][0]["step"] == 2
     assert saved["rng_state"]["bit_generator"] == "PCG64"
     craft(ckpt, lambda meta, arrays: None)                     # crafting alone changes nothing load objects to
-    assert checkpoint.load(ckpt)["step"] == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        assert checkpoint.load(ckpt)["step"] == 2
 
 
 def _nan_weight(meta, arrays):
@@ -339,26 +387,42 @@ CRAFTED = {
 }
 
 
+NOT_IN_VERSION_2 = {"big-endian weights": "safetensors is little-endian: there is no byte order to lie about",
+                    "weight a number": "the weights are the file's tensors: a number cannot stand for one"}
+
+
 @pytest.mark.parametrize("change,words", CRAFTED.values(), ids=CRAFTED.keys())
-def test_crafted_digest_valid_checkpoint_is_refused(ckpt, change, words):
-    craft(ckpt, change)
-    refused(ckpt, words)
+def test_crafted_digest_valid_checkpoint_is_refused(either, change, words, request):
+    case = request.node.callspec.id.split("-", 1)[1]
+    if not str(either).endswith(".npz") and case in NOT_IN_VERSION_2:
+        pytest.skip(NOT_IN_VERSION_2[case])
+    craft(either, change)
+    refused(either, words)
 
 
 @pytest.mark.parametrize("depth", [100, 900, 960, 990, 1000, 20_000])
-def test_deeply_nested_metadata_loads_or_is_refused_in_one_line(ckpt, depth):
+def test_deeply_nested_metadata_loads_or_is_refused_in_one_line(either, depth):
     """Nesting just under json.loads' limit parses, then must not overflow the stack of the checks after it."""
+    ckpt = either
+
     def nest(meta, arrays):
         meta["config"]["notes"] = "@"
-    craft(ckpt, nest)
-    with np.load(ckpt) as z:
-        arrays = {name: z[name] for name in z.files}
-    text = arrays["meta"].tobytes().decode().replace('"@"', "[" * depth + "]" * depth)
-    arrays["meta"] = np.frombuffer(text.encode(), dtype=np.uint8)
-    arrays["digest"] = digest(arrays)
-    np.savez(ckpt, **arrays)
+    if str(ckpt).endswith(".npz"):
+        craft(ckpt, nest)
+        with np.load(ckpt) as z:
+            arrays = {name: z[name] for name in z.files}
+        text = arrays["meta"].tobytes().decode().replace('"@"', "[" * depth + "]" * depth)
+        arrays["meta"] = np.frombuffer(text.encode(), dtype=np.uint8)
+        arrays["digest"] = digest(arrays)
+        np.savez(ckpt, **arrays)
+    else:
+        crafted = Crafted(ckpt)
+        nest(crafted.meta, crafted.arrays)
+        crafted.write(lambda text: text.replace('"@"', "[" * depth + "]" * depth))
     try:
-        saved = checkpoint.load(ckpt)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            saved = checkpoint.load(ckpt)
     except CheckpointError as err:
         assert "\n" not in str(err) and str(ckpt) in str(err) and depth > 100
     else:
@@ -410,8 +474,9 @@ def test_train_s_model_keys_are_the_ones_checked():
     ("train", _group("lr", "fast")),
     ("train", _rng(_pcg_state(state=-1))),
 ], ids=["sample hidden 'sixteen'", "sample NaN weights", "train --resume lr 'fast'", "train --resume bad rng"])
-def test_cli_refuses_crafted_checkpoint_in_one_line(ckpt, trained, tmp_path, command, change, run_cli,
+def test_cli_refuses_crafted_checkpoint_in_one_line(either, trained, tmp_path, command, change, run_cli,
                                                     assert_refused):
+    ckpt = either
     craft(ckpt, change)
     before = ckpt.read_bytes()
     args = (["sample", str(ckpt), "--length", "5", "--prime", "the"] if command == "sample" else
@@ -419,3 +484,58 @@ def test_cli_refuses_crafted_checkpoint_in_one_line(ckpt, trained, tmp_path, com
              "--steps", "3", *SMALL[4:]])
     assert_refused(run_cli(*args, cwd=tmp_path), str(ckpt))
     assert ckpt.read_bytes() == before and not (tmp_path / "new.npz").exists()
+
+
+# ---- format version 2: sizes checked from the safetensors header before anything is allocated --------------------
+def peak_memory_of_v2_load(path):
+    tracemalloc.start()
+    try:
+        message = refused(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return message, peak
+
+
+def test_header_declaring_a_gigabyte_for_eight_bytes_allocates_nothing(ckpt2):
+    """A tensor whose shape and data_offsets both say 1 GiB, in a file of a few KiB: refused from the header."""
+    header, data = read_raw(ckpt2)
+    header["huge"] = {"dtype": "F32", "shape": [2**28], "data_offsets": [len(data), len(data) + 2**30]}
+    write_raw(ckpt2, header, data + bytes(8))
+    message, peak = peak_memory_of_v2_load(ckpt2)
+    assert f"declare {len(data) + 2**30:,} bytes of data, but the file holds {len(data) + 8:,}" in message
+    assert peak < 4 * 2**20
+
+
+def test_shape_larger_than_its_extent_is_refused(ckpt2):
+    header, data = read_raw(ckpt2)
+    entry = header["decoder.bias"]
+    entry["shape"] = [2**28]
+    write_raw(ckpt2, header, data)
+    message, peak = peak_memory_of_v2_load(ckpt2)
+    assert "its header declares (268435456,) of float32, 1,073,741,824 bytes, but its data_offsets hold" in message
+    assert peak < 4 * 2**20
+
+
+@pytest.mark.parametrize("length", [2**63, 2**32, 100_000_001, 1])
+def test_header_length_lies_are_refused(ckpt2, length):
+    raw = bytearray(ckpt2.read_bytes())
+    raw[:8] = length.to_bytes(8, "little")
+    if length == 100_000_001:                       # a header longer than safetensors' readers accept, all there
+        raw += b" " * length
+    ckpt2.write_bytes(bytes(raw))
+    message, peak = peak_memory_of_v2_load(ckpt2)
+    assert "not a safetensors file, or truncated" in message and f"says {length:,} bytes" in message
+    assert peak < 4 * 2**20
+
+
+def test_the_reference_reader_refuses_what_ours_refuses(ckpt2):
+    """The same lies, read by the safetensors package: it refuses them too, so a file ours accepts is one it reads."""
+    safe = pytest.importorskip("safetensors.numpy")
+    header, data = read_raw(ckpt2)
+    assert sorted(safe.load_file(str(ckpt2))) == sorted(k for k in header if k != "__metadata__")
+    header["decoder.bias"]["data_offsets"][1] += 4
+    write_raw(ckpt2, header, data)
+    refused(ckpt2, "decoder.bias")
+    with pytest.raises(Exception):
+        safe.load_file(str(ckpt2))

@@ -1,6 +1,5 @@
 """optim: every optimiser against torch.optim (float64, rtol 1e-12), state_dict round trips, hand-computed steps,
-gradient clipping, argument validation, dtype preservation."""
-import math
+argument validation, dtype preservation (gradient clipping: tests/nn/test_nn_utils.py)."""
 import re
 
 import numpy as np
@@ -308,53 +307,6 @@ def test_float32_stays_float32(name, kwargs):
         assert p.data is arr and a.dtype == np.float32
         assert all(v.dtype == np.float32 for v in opt.state[p].values() if isinstance(v, np.ndarray))
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
-
-
-# ---- gradient clipping --------------------------------------------------------------------------------------------
-def test_clip_grad_norm_by_hand():
-    a, b, c = Parameter(np.zeros(1)), Parameter(np.zeros(1)), Parameter(np.zeros(1))
-    a.grad, b.grad = np.array([3.0]), np.array([-4.0])  # c has no grad: ignored
-    total = optim.clip_grad_norm_([a, b, c], max_norm=1.0)
-    assert isinstance(total, float) and total == 5.0
-    np.testing.assert_allclose([a.grad[0], b.grad[0]], np.array([3.0, -4.0]) / (5 + 1e-6), rtol=1e-15)
-    assert c.grad is None
-    assert optim.clip_grad_norm_(a, max_norm=10.0) == pytest.approx(0.6, rel=1e-6)  # below max: unchanged
-    np.testing.assert_allclose(a.grad, [3.0 / (5 + 1e-6)], rtol=1e-15)
-    a.grad, b.grad = np.array([3.0]), np.array([-4.0])
-    assert optim.clip_grad_norm_((p for p in [a, b]), 2.0, norm_type=math.inf) == 4.0
-    np.testing.assert_allclose(b.grad, [-4.0 * 2 / (4 + 1e-6)], rtol=1e-15)
-    assert optim.clip_grad_norm_([c], 1.0) == 0.0
-    b.grad = np.array([np.inf])
-    with pytest.raises(RuntimeError, match="non-finite"):
-        optim.clip_grad_norm_([b], 1.0, error_if_nonfinite=True)
-
-
-@pytest.mark.parametrize("norm_type", [2.0, 1.0, 3.0, math.inf, "inf"])
-@pytest.mark.parametrize("max_norm", [0.5, 100.0])
-def test_clip_grad_norm_matches_torch(norm_type, max_norm, torch):
-    _, grads = problem(seed=4, steps=1)
-    params = make_params([np.zeros(s) for s in SHAPES])
-    tparams = [torch.zeros(s, dtype=torch.float64, requires_grad=True) for s in SHAPES]
-    for p, tp, g in zip(params, tparams, grads[0]):
-        p.grad, tp.grad = np.array(g), torch.tensor(g)
-    total = optim.clip_grad_norm_(params, max_norm, norm_type=norm_type)
-    ttotal = torch.nn.utils.clip_grad_norm_(tparams, max_norm, norm_type=norm_type, foreach=False)
-    assert total == pytest.approx(ttotal.item(), rel=1e-13)
-    for p, tp in zip(params, tparams):
-        np.testing.assert_allclose(p.grad, tp.grad.numpy(), **TIGHT)
-
-
-def test_clip_grad_value():
-    a, b = Parameter(np.zeros(4)), Parameter(np.zeros(2))
-    a.grad = np.array([-3.0, -0.5, 0.2, 9.0])
-    grad = a.grad
-    assert optim.clip_grad_value_([a, b], 1.0) is None
-    assert a.grad is grad and b.grad is None
-    np.testing.assert_array_equal(a.grad, [-1.0, -0.5, 0.2, 1.0])
-    a.grad = np.array([-3.0, 3.0], dtype=np.float32)
-    optim.clip_grad_value_(a, 2)
-    np.testing.assert_array_equal(a.grad, [-2.0, 2.0])
-    assert a.grad.dtype == np.float32
 
 
 # ---- validation ---------------------------------------------------------------------------------------------------

@@ -417,3 +417,164 @@ def test_graph_cli_png_without_graphviz_is_one_line_and_keeps_the_dot(tmp_path, 
                                          (("--out", "/nonexistent/dir/g.dot"), "cannot write")])
 def test_graph_cli_bad_input_is_one_line_and_exit_2(args, needle, run_cli, assert_refused):
     assert_refused(run_cli("graph", *args), needle)
+
+
+# ---- readable pictures (issue 17, item 6) --------------------------------------------------------------------
+def test_the_readme_recipe_as_written_sees_every_step():
+    """`with viz.recording(): out, _ = lstm(x)` then `viz.summary(out)`, no recorder passed: the tags are found. (It
+    used to infer steps from the Unbind alone: one node per unfused step and "no shared parameters".)"""
+    tg.manual_seed(0)
+    lstm = nn.LSTM(2, 4, fused=False)
+    x = tg.randn(3, 1, 2)
+    with viz.recording():
+        out, _ = lstm(x)
+    s = viz.summary(out)
+    assert s.nodes_per_step == {0: 13, 1: 13, 2: 13}
+    assert [shape for shape, _ in s.shared.values()] == [(16, 4)] and list(s.shared.values())[0][1] == [0, 1, 2]
+    assert len(re.findall(r"subgraph cluster_t\d+", viz.to_dot(out))) == 3
+
+
+def test_a_recorder_holds_no_graph_alive():
+    tg.manual_seed(0)
+    lstm = nn.LSTM(2, 4)
+    with viz.recording() as rec:
+        out, state = lstm(tg.randn(3, 1, 2))
+    node = weakref.ref(out._ctx)
+    assert len(rec.steps) > 0 and not lstm.weight_hh_l0.data.flags.writeable   # saved by the live graph
+    del out, state
+    gc.collect()
+    assert node() is None and len(rec.steps) == 0
+    assert lstm.weight_hh_l0.data.flags.writeable                                  # no longer pinned
+
+
+def edges(text):
+    """[(tail, head, label or None)] of the visible edges."""
+    found = []
+    for a, b, attrs in re.findall(r"^\s*(\w+) -> (\w+)(?: \[([^\]]*)\])?;", text, flags=re.M):
+        if "invis" not in attrs:
+            label = re.search(r'label="([^"]*)"', attrs)
+            found.append((a, b, label.group(1) if label else None))
+    return found
+
+
+def cluster_of(text):
+    """node id -> cluster name (t0, t1, ..., fold)."""
+    owner = {}
+    for name, body in re.findall(r"subgraph cluster_(\w+) \{(.*?)\n  \}", text, flags=re.S):
+        for node in re.findall(r"^\s*(\w+) \[", body, flags=re.M):
+            owner[node] = name
+    return owner
+
+
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "unfused"])
+@pytest.mark.parametrize("cell", sorted(CELLS))
+def test_edges_between_steps_carry_the_state_names(cell, fused):
+    loss, layer, rec = build_graph(cell, 4, fused=fused)
+    text = viz.to_dot(loss, params=layer, steps=rec)
+    owner = cluster_of(text)
+    crossing = [(a, b, label) for a, b, label in edges(text)
+                if owner.get(a, "").startswith("t") and owner.get(b, "").startswith("t")
+                and int(owner[b][1:]) == int(owner[a][1:]) + 1]
+    assert crossing
+    names = set()
+    for _, _, label in crossing:
+        assert label is not None, crossing
+        names |= set(label.split(", "))
+    assert names == ({"h", "c"} if layer.recurrence.has_cell_state else {"h"})
+    initial = re.findall(r'label="([^"]*)\\n\(1, 4\)", shape=box, style="rounded,filled"[^\]]*class="state"', text)
+    # hx=None: the layer's zeros, one tensor for both
+    assert initial == (["h₀ = c₀"] if layer.recurrence.has_cell_state else ["h₀"])
+
+
+def test_a_given_initial_state_is_named_on_its_edges():
+    tg.manual_seed(0)
+    lstm = nn.LSTM(2, 3)
+    h0, c0 = tg.randn(1, 1, 3, requires_grad=True), tg.randn(1, 1, 3, requires_grad=True)
+    with viz.recording() as rec:
+        out, _ = lstm(tg.randn(2, 1, 2), (h0, c0))
+    labels = {label for _, _, label in edges(viz.to_dot(out, params=lstm, steps=rec))}
+    assert {"h₀", "c₀"} <= labels
+
+
+def test_steps_run_left_to_right_in_the_dot_text():
+    loss, layer, rec = build_graph("lstm", 4, fused=False)
+    text = viz.to_dot(loss, params=layer, steps=rec)
+    owner = cluster_of(text)
+    order = re.findall(r"^\s*(\w+) -> (\w+) \[style=invis, weight=\d+\];", text, flags=re.M)
+    assert [(owner[a], owner[b]) for a, b in order] == [("t0", "t1"), ("t1", "t2"), ("t2", "t3")]
+    body = {t: re.findall(r"^\s*(n\d+) \[", text.split(f"subgraph cluster_{t} {{")[1].split("\n  }")[0], flags=re.M)
+            for t in ("t0", "t1", "t2", "t3")}
+    for (a, b), (t, u) in zip(order, [("t0", "t1"), ("t1", "t2"), ("t2", "t3")]):
+        assert a == body[t][-1] and b == body[u][0]      # the last node of a step before the first of the next
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed")
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "unfused"])
+def test_graphviz_places_the_steps_left_to_right(fused):
+    import json
+
+    loss, layer, rec = build_graph("lstm", 7, fused=fused)
+    result = subprocess.run(["dot", "-Tjson"], input=viz.to_dot(loss, params=layer, steps=rec), capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stderr
+    boxes = {o["name"]: [float(v) for v in o["bb"].split(",")] for o in json.loads(result.stdout)["objects"]
+             if o.get("name", "").startswith("cluster_")}
+    order = ["cluster_t0", "cluster_t1", "cluster_t2", "cluster_fold", "cluster_t6"]
+    assert sorted(boxes) == sorted(order)
+    for left, right in zip(order, order[1:]):
+        assert boxes[left][2] <= boxes[right][0], (left, right, boxes)   # x1 of one ≤ x0 of the next
+
+
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "unfused"])
+def test_long_sequences_are_folded(fused):
+    loss, layer, rec = build_graph("lstm", 20, fused=fused)
+    nodes = tape_nodes(loss)
+    per_step = viz.summary(loss, params=layer, steps=rec).nodes_per_step[2]
+    text = viz.to_dot(loss, params=layer, steps=rec)
+    check_braces(text)
+    assert sorted(re.findall(r"subgraph cluster_(\w+) \{", text)) == ["fold", "t0", "t1", "t19", "t2"]
+    assert f"steps 3–18 as step 2\\n(16 steps, {per_step} node{'s' if per_step > 1 else ''} each)" in text
+    assert len(node_lines(text)) == len(nodes) - 16 * per_step
+    assert ("fold", "fold") not in {(a, b) for a, b, _ in edges(text)}
+    assert len([1 for a, b, _ in edges(text) if b == "fold"]) == len(set((a, b) for a, b, _ in edges(text)
+                                                                         if b == "fold"))
+    assert any(a == "fold" and label and "h" in label.split(", ") for a, b, label in edges(text))
+    everything = viz.to_dot(loss, params=layer, steps=rec, max_steps=None)
+    assert len(re.findall(r"subgraph cluster_t\d+ \{", everything)) == 20
+    assert len(node_lines(everything)) == len(nodes)
+
+
+def test_summary_rows_of_identical_steps_are_one_row():
+    loss, layer, rec = build_graph("gru", 20)
+    s = viz.summary(loss, params=layer, steps=rec)
+    assert list(s.nodes_per_step) == list(range(20))
+    rows = [line.split()[0] for line in str(s).splitlines()[2:] if line.strip().startswith("t=")]
+    assert rows == ["t=0", "t=1–19"]
+    loss, layer, rec = build_graph("gru", 3)
+    assert [line.split()[0] for line in str(viz.summary(loss, params=layer, steps=rec)).splitlines()[2:5]] == \
+        ["t=0", "t=1", "t=2"]
+
+
+def test_graph_cli_folds_twenty_steps(tmp_path, run_main):
+    out = tmp_path / "g.dot"
+    result = run_main(["graph", "--steps", "20", "--unfused", "--out", str(out)])
+    assert result.returncode == 0, result.stderr
+    assert "steps 3–18 as step 2" in out.read_text()
+    result = run_main(["graph", "--steps", "20", "--max-steps", "30", "--out", str(out)])
+    assert result.returncode == 0 and "fold" not in out.read_text()
+
+
+def test_gradflow_legend_and_table_name_the_cells_alike(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("matplotlib")
+    from tinygrad_rnn.apps import cli, gradflow
+
+    figures = []
+    plot = gradflow.plot
+    monkeypatch.setattr(gradflow, "plot", lambda *a: figures.append(plot(*a)))
+    assert cli.main(["gradflow", "--length", "12", "--iters", "2", "--hidden", "4", "--out", str(tmp_path / "f.png"),
+                     "--csv", str(tmp_path / "f.csv")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = next(k for k, line in enumerate(lines) if line.startswith("cell"))
+    table = [re.split(r"\s{2,}| (?=\d\.\d+e)", line)[0].strip() for line in lines[header + 1:header + 6]]
+    legend = [t.get_text() for t in figures[0].axes[0].get_legend().get_texts()]
+    assert table == legend == [gradflow.LABELS[c] for c in (*gradflow.CELLS, "rnn_large_w")]

@@ -204,7 +204,8 @@ def test_module_forms(torch, rng, reduction):
                                       fn(x, t, weight=CLASS_WEIGHT, ignore_index=0, reduction=reduction).data)
         assert list(module.parameters()) == []
     y = rng.standard_normal((3, C, 2))
-    np.testing.assert_array_equal(nn.MSELoss(reduction)(x, y).data, mse_loss(x, y, reduction).data)
+    np.testing.assert_array_equal(nn.MSELoss(reduction=reduction)(x, y).data,
+                                  mse_loss(x, y, reduction=reduction).data)
     for ours, theirs in ((nn.CrossEntropyLoss(), torch.nn.CrossEntropyLoss()), (nn.NLLLoss(), torch.nn.NLLLoss()),
                          (nn.MSELoss(), torch.nn.MSELoss())):
         assert repr(ours) == repr(theirs)

@@ -1,16 +1,25 @@
-"""`python -m tinygrad_rnn bench`: times every candidate in one process and prints a ratio table.
+"""`python -m tinygrad_rnn bench`: times every candidate side by side in one process and prints ratio tables.
 
-Candidates run interleaved (each repeat calls every candidate once, starting with a different one each time), after
-a warm-up, with BLAS and torch pinned to --threads threads (1 by default; threadpoolctl). Three sections:
-  layers   forward + backward of one recurrent layer through the sequence, weight gradients included, per candidate
-           (tinygrad_rnn/bench_candidates.py): µs per time step (median), GFLOP/s of the GEMM work, time ÷ the hand
-           NumPy BPTT's and ÷ torch.nn.LSTM/GRU's, peak memory (tracemalloc; not for torch, whose allocator it misses);
-  kernels  each fused Cython kernel against the NumPy op chain it replaces (its twin), at one time step of shape S;
-  charlm   one char-LM training step (embedding, 2-layer LSTM, cross-entropy, Adam), engine against PyTorch.
+The steady state of a training loop, measured the same way for every candidate (`measure`): a few warm-up calls
+each; then rounds, in each of which every candidate gets one untimed call right before its timed sample, the order
+of the candidates rotating by one each round. Threads are pinned (threadpoolctl for the BLAS and OpenMP pools,
+torch.set_num_threads) to each count of --threads in turn (1 and 2 by default), and the ratios compare candidates
+at the same count. Every figure is a median with its spread (the fastest sample, and the interquartile range ÷
+the median); the machine, its load average before and after, the BLAS libraries and the thread-related environment
+are printed with them. Three sections:
+  layers   forward + backward of one recurrent layer through the sequence (loss on every h_t; gradients of x, h0,
+           c0 and every weight), per candidate (bench_candidates.py): µs per time step, GFLOP/s of the GEMM work,
+           time ÷ the hand NumPy BPTT's and ÷ torch.nn.LSTM/GRU's, peak memory (tracemalloc; not for torch, whose
+           allocator it misses);
+  kernels  each fused Cython kernel against the NumPy op chain it replaces (its twin), at one time step of shape S,
+           at the first thread count;
+  charlm   one training step of the main job's model (embedding, 2-layer LSTM 128, cross-entropy, Adam; batch 16,
+           sequence 50), engine against the same model in PyTorch.
 `--json FILE` prints the same tables from pytest-benchmark's `--benchmark-json` output of `pytest benchmarks`.
 """
 import argparse
 import json
+import os
 import time
 
 import numpy as np
@@ -20,6 +29,7 @@ from . import bench_candidates as bc
 HELP = "time the engine against the hand NumPy BPTT and PyTorch (forward+backward) and print a ratio table"
 SECTIONS = ("layers", "kernels", "charlm")
 MIB = 2.0 ** 20
+DEFAULT_THREADS = (1, 2)
 
 
 def _names(what, allowed):
@@ -32,6 +42,21 @@ def _names(what, allowed):
                                              f"comma-separated list of {', '.join(allowed)}")
         return names
     return parse
+
+
+def thread_counts(text):
+    """argparse type: comma-separated positive thread counts, duplicates dropped ("1,2" -> [1, 2])."""
+    counts = []
+    for part in text.split(","):
+        try:
+            n = int(part)
+        except ValueError:
+            n = 0
+        if n <= 0:
+            raise argparse.ArgumentTypeError(f"expected comma-separated positive integers, got {text!r}")
+        if n not in counts:
+            counts.append(n)
+    return counts
 
 
 def add_arguments(parser):
@@ -49,7 +74,9 @@ def add_arguments(parser):
     parser.add_argument("--sections", type=_names("section", SECTIONS), default=list(SECTIONS),
                         help="comma-separated, of " + ",".join(SECTIONS) + " (default all)")
     parser.add_argument("--repeats", type=positive_int, help="timed samples per candidate (default 15, --quick 5)")
-    parser.add_argument("--threads", type=positive_int, default=1, help="BLAS and torch threads (default 1)")
+    parser.add_argument("--threads", type=thread_counts, default=list(DEFAULT_THREADS),
+                        help="comma-separated thread counts for BLAS, OpenMP and torch, each timed in turn "
+                             "(default 1,2)")
     parser.add_argument("--json", metavar="FILE", help="print the tables from a pytest-benchmark --benchmark-json "
                                                        "file of `pytest benchmarks` instead of timing (default: "
                                                        "time them here)")
@@ -57,30 +84,44 @@ def add_arguments(parser):
 
 # ---- timing -----------------------------------------------------------------------------------------------------
 
-def measure(runs, repeats, warmup=2, min_sample=0.0):
-    """{name: run} -> {name: [seconds per call]}: `warmup` calls each, then `repeats` interleaved rounds; a sample
-    repeats a call until it lasts about min_sample seconds (so microsecond kernels are timed over many calls)."""
-    loops = {}
-    for name, run in runs.items():
-        start = time.perf_counter()
+def measure(runs, repeats, warmup=2, min_sample=0.0, clock=None):
+    """{name: run} -> {name: [seconds per call]}, side by side in the steady state.
+
+    `warmup` calls each; then `repeats` rounds, the order rotated by one each round, in which every candidate gets
+    one untimed call right before its timed sample: a sample never pays for the caches, branch predictors and
+    thread pools the candidate before it left cold (a cold torch LSTM call at S took twice a warm one). A sample
+    repeats the call to last about min_sample seconds (microsecond kernels), the count taken from one more warm
+    call per candidate, never from the warm-up: first calls include one-off set-up (torch's first LSTM call takes
+    about a second), and counting from them once made every torch sample a single cold call while the engine's
+    were a dozen warm ones. clock: a function returning seconds (time.perf_counter)."""
+    clock = clock or time.perf_counter
+    names = list(runs)
+    for name in names:
         for _ in range(warmup):
+            runs[name]()
+    loops = dict.fromkeys(names, 1)
+    if min_sample > 0:
+        for name in names:
+            run = runs[name]
             run()
-        per_call = (time.perf_counter() - start) / max(warmup, 1)
-        loops[name] = max(1, int(np.ceil(min_sample / max(per_call, 1e-9))))
-    names, times = list(runs), {name: [] for name in runs}
+            start = clock()
+            run()
+            loops[name] = max(1, int(np.ceil(min_sample / max(clock() - start, 1e-9))))
+    times = {name: [] for name in names}
     for r in range(repeats):
         for name in names[r % len(names):] + names[:r % len(names)]:
             run, n = runs[name], loops[name]
-            start = time.perf_counter()
+            run()                                        # untimed: the sample starts warm
+            start = clock()
             for _ in range(n):
                 run()
-            times[name].append((time.perf_counter() - start) / n)
+            times[name].append((clock() - start) / n)
     return times
 
 
 def _stats(samples):
     q1, median, q3 = np.percentile(samples, [25, 50, 75])
-    return {"median": float(median), "iqr": float(q3 - q1)}
+    return {"min": float(np.min(samples)), "median": float(median), "iqr": float(q3 - q1)}
 
 
 def _make_all(make, names, notes):
@@ -94,40 +135,41 @@ def _make_all(make, names, notes):
     return runs
 
 
-def time_layers(cell, shape, dtype, candidates, repeats, notes):
+def time_layers(cell, shape, dtype, candidates, repeats, threads, notes):
     runs = _make_all(lambda c: bc.make(c, cell, shape, dtype, np.random.default_rng(bc.SEED)), candidates, notes)
-    times = measure(runs, repeats, warmup=2, min_sample=0.02)
-    return [{"kind": "layer", "cell": cell, "shape": shape, "dtype": dtype, "candidate": name, "T": bc.dims(shape)[3],
-             "flops": bc.gemm_flops(cell, shape), **_stats(times[name]),
+    times = measure(runs, repeats, warmup=2)
+    return [{"kind": "layer", "cell": cell, "shape": shape, "dtype": dtype, "threads": threads, "candidate": name,
+             "T": bc.dims(shape)[3], "flops": bc.gemm_flops(cell, shape), **_stats(times[name]),
              "peak_bytes": None if name in bc.TORCH_CANDIDATES else bc.peak_memory(runs[name])} for name in runs]
 
 
-def time_kernels(dtypes, repeats, notes):
+def time_kernels(dtypes, repeats, threads, notes):
     rows = []
     for dtype in dtypes:
         for kernel in bc.KERNELS:
             runs = _make_all(lambda impl: bc.make_kernel(kernel, impl, dtype, np.random.default_rng(bc.SEED)),
                              bc.KERNEL_IMPLS, notes)
             times = measure(runs, 3 * repeats, warmup=50, min_sample=0.002)   # 2 ms samples: cheap, take more
-            rows += [{"kind": "kernel", "kernel": kernel, "impl": impl, "dtype": dtype, **_stats(times[impl])}
-                     for impl in runs]
+            rows += [{"kind": "kernel", "kernel": kernel, "impl": impl, "dtype": dtype, "threads": threads,
+                      **_stats(times[impl])} for impl in runs]
     return rows
 
 
-def time_charlm(dtypes, repeats, notes):
+def time_charlm(dtypes, repeats, threads, notes):
     rows = []
     for dtype in dtypes:
         runs = _make_all(lambda c: bc.make_charlm(c, dtype, np.random.default_rng(bc.SEED)), bc.CHARLM_CANDIDATES,
                          notes)
         times = measure(runs, repeats, warmup=2)
-        rows += [{"kind": "charlm", "candidate": name, "dtype": dtype, **_stats(times[name])} for name in runs]
+        rows += [{"kind": "charlm", "candidate": name, "dtype": dtype, "threads": threads, **_stats(times[name])}
+                 for name in runs]
     return rows
 
 
 # ---- tables -----------------------------------------------------------------------------------------------------
 
-LAYER_COLUMNS = ("cell", "shape", "dtype", "candidate", "µs/step", "±%", "GFLOP/s", "t/oracle", "t/torch",
-                 "peak MiB")
+LAYER_COLUMNS = ("cell", "shape", "dtype", "thr", "candidate", "µs/step", "min", "±%", "GFLOP/s", "t/oracle",
+                 "t/torch", "peak MiB")
 
 
 def _line(cells, widths, left=4):
@@ -139,62 +181,88 @@ def _ratio(value, reference):
     return "-" if reference is None else f"{value / reference:.2f}"
 
 
+def _spread(row):
+    """The interquartile range in percent of the median."""
+    return f"{100 * row['iqr'] / row['median']:.0f}" if row["median"] else "-"
+
+
 def format_layers(rows, header=True):
-    """The layer table: one line per candidate; ratios are to the oracle / torch row of the same cell, shape, dtype."""
-    widths = (8, 5, 7, 12, 9, 4, 8, 8, 7, 8)
-    lines = [_line(LAYER_COLUMNS, widths), _line(["-" * w for w in widths], widths)] if header else []
-    medians = {(r["cell"], r["shape"], r["dtype"], r["candidate"]): r["median"] for r in rows}
+    """The layer table: one line per candidate; ratios are to the oracle / torch row of the same cell, shape, dtype
+    and thread count."""
+    widths = (8, 5, 7, 3, 12, 9, 9, 4, 8, 8, 7, 8)
+    lines = [_line(LAYER_COLUMNS, widths, 5), _line(["-" * w for w in widths], widths, 5)] if header else []
+    medians = {(r["cell"], r["shape"], r["dtype"], r.get("threads"), r["candidate"]): r["median"] for r in rows}
     for r in rows:
-        group = (r["cell"], r["shape"], r["dtype"])
+        group = (r["cell"], r["shape"], r["dtype"], r.get("threads"))
         peak = r.get("peak_bytes")
-        lines.append(_line([r["cell"], r["shape"], r["dtype"], r["candidate"], f"{r['median'] / r['T'] * 1e6:.1f}",
-                            f"{100 * r['iqr'] / r['median']:.0f}", f"{r['flops'] / r['median'] / 1e9:.2f}",
+        per_step = 1e6 / r["T"]
+        lines.append(_line([r["cell"], r["shape"], r["dtype"], r.get("threads", "?"), r["candidate"],
+                            f"{r['median'] * per_step:.1f}", f"{r['min'] * per_step:.1f}", _spread(r),
+                            f"{r['flops'] / r['median'] / 1e9:.2f}",
                             _ratio(r["median"], medians.get(group + ("oracle",))),
                             _ratio(r["median"], medians.get(group + ("torch",))),
-                            "-" if peak is None else f"{peak / MIB:.2f}"], widths))
+                            "-" if peak is None else f"{peak / MIB:.2f}"], widths, 5))
     return "\n".join(lines)
 
 
 def format_kernels(rows):
-    """Each kernel at S: Cython µs per call, its NumPy twin's µs, and the speed-up (twin ÷ kernel)."""
-    widths = (22, 7, 10, 10, 8)
-    by = {(r["kernel"], r["dtype"], r["impl"]): r["median"] for r in rows}
-    lines = [_line(("kernel", "dtype", "cython µs", "numpy µs", "speedup"), widths, 2),
+    """Each kernel at S: Cython µs per call, its NumPy twin's µs, and the speed-up (twin ÷ kernel), medians."""
+    widths = (22, 7, 10, 4, 10, 4, 8)
+    by = {(r["kernel"], r["dtype"], r["impl"]): r for r in rows}
+    lines = [_line(("kernel", "dtype", "cython µs", "±%", "numpy µs", "±%", "speedup"), widths, 2),
              _line(["-" * w for w in widths], widths, 2)]
     for kernel, dtype in dict.fromkeys((r["kernel"], r["dtype"]) for r in rows):
         cy, npy = by.get((kernel, dtype, "cython")), by.get((kernel, dtype, "numpy"))
-        lines.append(_line([kernel, dtype, "-" if cy is None else f"{cy * 1e6:.2f}",
-                            "-" if npy is None else f"{npy * 1e6:.2f}",
-                            "-" if None in (cy, npy) else f"{npy / cy:.2f}x"], widths, 2))
+        lines.append(_line([kernel, dtype, "-" if cy is None else f"{cy['median'] * 1e6:.2f}",
+                            "-" if cy is None else _spread(cy),
+                            "-" if npy is None else f"{npy['median'] * 1e6:.2f}",
+                            "-" if npy is None else _spread(npy),
+                            "-" if None in (cy, npy) else f"{npy['median'] / cy['median']:.2f}x"], widths, 2))
     return "\n".join(lines)
 
 
 def format_charlm(rows):
-    widths = (7, 12, 9, 7)
-    by = {(r["dtype"], r["candidate"]): r["median"] for r in rows}
-    lines = [_line(("dtype", "candidate", "ms/step", "t/torch"), widths, 2),
-             _line(["-" * w for w in widths], widths, 2)]
+    widths = (7, 3, 12, 9, 9, 4, 7)
+    by = {(r["dtype"], r.get("threads"), r["candidate"]): r["median"] for r in rows}
+    lines = [_line(("dtype", "thr", "candidate", "ms/step", "min", "±%", "t/torch"), widths, 3),
+             _line(["-" * w for w in widths], widths, 3)]
     for r in rows:
-        lines.append(_line([r["dtype"], r["candidate"], f"{r['median'] * 1e3:.2f}",
-                            _ratio(r["median"], by.get((r["dtype"], "torch")))], widths, 2))
+        lines.append(_line([r["dtype"], r.get("threads", "?"), r["candidate"], f"{r['median'] * 1e3:.2f}",
+                            f"{r['min'] * 1e3:.2f}", _spread(r),
+                            _ratio(r["median"], by.get((r["dtype"], r.get("threads"), "torch")))], widths, 3))
     return "\n".join(lines)
 
 
 def format_machine(info, threads):
+    threads = ", ".join(map(str, threads)) if isinstance(threads, (list, tuple)) else threads
     lines = [f"machine: {info.get('platform')}; CPU {info.get('cpu')}, {info.get('cores')} cores; threads pinned "
-             f"to {threads}", f"python {info.get('python')}, numpy {info.get('numpy')}, torch {info.get('torch')}"]
-    return "\n".join(lines + [f"BLAS: {b}" for b in info.get("blas", [])])
+             f"to {threads} in turn", f"python {info.get('python')}, numpy {info.get('numpy')}, torch {info.get('torch')}"]
+    lines += [f"BLAS: {b}" for b in info.get("blas", [])]
+    if info.get("affinity"):
+        lines.append(f"CPU affinity: {info['affinity']}")
+    if info.get("environment"):
+        lines.append(f"environment: {info['environment']}")
+    return "\n".join(lines)
+
+
+def load_average():
+    """'1.20, 0.90, 0.50' (1, 5, 15 minutes), or 'unknown' where the OS does not say."""
+    try:
+        return ", ".join(f"{v:.2f}" for v in os.getloadavg())
+    except (AttributeError, OSError):
+        return "unknown"
 
 
 # ---- pytest-benchmark JSON --------------------------------------------------------------------------------------
 
 def _order(row):
-    """The command's own order: layers by shape, cell, dtype, candidate; kernels and char-LM by dtype."""
+    """The command's own order: layers by shape, cell, dtype, threads, candidate; kernels and char-LM by dtype."""
     def index(values, value):
         return values.index(value) if value in values else len(values)
     return (index(("layer", "kernel", "charlm"), row["kind"]), index(tuple(bc.SHAPES), row.get("shape")),
-            index(bc.CELLS, row.get("cell")), index(bc.DTYPES, row.get("dtype")), index(bc.KERNELS, row.get("kernel")),
-            index(bc.CANDIDATES, row.get("candidate")), index(bc.KERNEL_IMPLS, row.get("impl")))
+            index(bc.CELLS, row.get("cell")), index(bc.DTYPES, row.get("dtype")), row.get("threads") or 0,
+            index(bc.KERNELS, row.get("kernel")), index(bc.CANDIDATES, row.get("candidate")),
+            index(bc.KERNEL_IMPLS, row.get("impl")))
 
 
 def read_json(path):
@@ -207,21 +275,23 @@ def read_json(path):
         with open(path, encoding="utf-8") as f:
             data = json.load(f)
         entries = data["benchmarks"]
-        rows = [{**b["extra_info"], "median": b["stats"]["median"], "iqr": b["stats"]["iqr"]}
+        ours = data.get("machine_info", {}).get("tinygrad_rnn", {})
+        threads = ours.get("threads", "?")
+        rows = [{"threads": threads, **b["extra_info"], "median": b["stats"]["median"], "iqr": b["stats"]["iqr"],
+                 "min": b["stats"].get("min", b["stats"]["median"])}
                 for b in entries if "kind" in b.get("extra_info", {})]
     except OSError as err:
         raise UsageError(f"cannot read {path}: {err.strerror or err}") from None
-    except (ValueError, KeyError, TypeError) as err:
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
         raise UsageError(f"{path} is not pytest-benchmark JSON ({type(err).__name__}: {err})") from None
     except RecursionError:                           # json's decoder recurses once per nesting level
         raise UsageError(f"{path} is not pytest-benchmark JSON (nested too deeply to parse)") from None
     if not rows:
         raise UsageError(f"{path} holds no results of `pytest benchmarks` (write one with --benchmark-json)")
     rows.sort(key=_order)
-    ours = data.get("machine_info", {}).get("tinygrad_rnn", {})
     info = ours.get("machine") or {"platform": data.get("machine_info", {}).get("system"),
                                    "cpu": data.get("machine_info", {}).get("cpu", {}).get("brand_raw")}
-    return info, ours.get("threads", "?"), rows
+    return info, threads, rows
 
 
 # ---- the command ------------------------------------------------------------------------------------------------
@@ -230,10 +300,12 @@ def _print(*parts):
     print(*parts, flush=True)
 
 
-def _report(rows, sections):
+def _report(rows, sections, threads):
     """The tables of `rows` for the sections asked for, each after its title."""
-    kernels = "kernels at S, one time step (numpy: the op chain a kernel replaces)"
-    charlm = f"char-LM training step (batch {bc.CHARLM.batch}, sequence {bc.CHARLM.seq})"
+    first = threads[0] if isinstance(threads, (list, tuple)) and threads else threads
+    kernels = f"kernels at S, one time step, {first} thread(s) (numpy: the op chain a kernel replaces)"
+    charlm = (f"char-LM training step (embedding, {bc.CHARLM.layers}-layer LSTM {bc.CHARLM.hidden}, cross-entropy, "
+              f"Adam; batch {bc.CHARLM.batch}, sequence {bc.CHARLM.seq})")
     tables = (("layers", "layer", None, format_layers), ("kernels", "kernel", kernels, format_kernels),
               ("charlm", "charlm", charlm, format_charlm))
     for section, kind, title, fmt in tables:
@@ -254,34 +326,38 @@ def run(args):
             r["cell"] in cells and r["shape"] in shapes and r["candidate"] in candidates))]
         _print(f"from {args.json} (pytest-benchmark medians)")
         _print(format_machine(info, threads))
-        _report(rows, args.sections)
+        _report(rows, args.sections, threads)
         return 0
     shapes = args.shapes or (["S", "M"] if args.quick else list(bc.SHAPES))
     repeats = args.repeats or (5 if args.quick else 15)
     notes = set()
     started = time.perf_counter()
-    with bc.pin_threads(args.threads) as note:
-        if note:
-            _print(f"note: {note}")
-        _print(f"tinygrad_rnn bench: forward+backward with weight gradients, median of {repeats} interleaved repeats")
-        _print(format_machine(bc.machine_info(), args.threads))
-        _print("t/oracle, t/torch: time ÷ the hand NumPy BPTT's, ÷ torch.nn.LSTM/GRU's (below 1: faster); "
-               "±%: interquartile range ÷ median; peak: tracemalloc\n")
-        if "layers" in args.sections:
-            _print(format_layers([], header=True))
-            for shape in shapes:
-                for cell in cells:
-                    for dtype in dtypes:
-                        rows = time_layers(cell, shape, dtype, candidates, repeats, notes)
-                        if rows:
-                            _print(format_layers(rows, header=False))
-        rows = []
-        if "kernels" in args.sections:
-            rows += time_kernels(dtypes, repeats, notes)
-        if "charlm" in args.sections:
-            rows += time_charlm(dtypes, repeats, notes)
-        _report(rows, args.sections)
+    _print(f"tinygrad_rnn bench: forward+backward with every gradient; per candidate the median of {repeats} "
+           "samples, each right after an untimed call, the order rotating every round")
+    _print(format_machine(bc.machine_info(), args.threads))
+    _print(f"load average at the start: {load_average()}")
+    _print("t/oracle, t/torch: time ÷ the hand NumPy BPTT's, ÷ torch.nn.LSTM/GRU's at the same thread count (below 1: "
+           "faster); min: the fastest sample; ±%: interquartile range ÷ median; peak: tracemalloc\n")
+    rows = []
+    if "layers" in args.sections:
+        _print(format_layers([], header=True))
+    for threads in args.threads:
+        with bc.pin_threads(threads) as note:
+            if note:
+                notes.add(note)
+            if "layers" in args.sections:
+                for shape in shapes:
+                    for cell in cells:
+                        for dtype in dtypes:
+                            layer_rows = time_layers(cell, shape, dtype, candidates, repeats, threads, notes)
+                            if layer_rows:
+                                _print(format_layers(layer_rows, header=False))
+            if "kernels" in args.sections and threads == args.threads[0]:
+                rows += time_kernels(dtypes, repeats, threads, notes)
+            if "charlm" in args.sections:
+                rows += time_charlm(dtypes, repeats, threads, notes)
+    _report(rows, args.sections, args.threads)
     for line in sorted(notes):
-        _print(f"not run: {line}")
-    _print(f"\n({time.perf_counter() - started:.0f} s)")
+        _print(f"not run: {line}" if not line.startswith("threadpoolctl") else f"note: {line}")
+    _print(f"\nload average at the end: {load_average()} ({time.perf_counter() - started:.0f} s)")
     return 0

@@ -1,12 +1,13 @@
 """What the benchmarks time: the candidates, the kernel pairs and the char-LM step, on shared weights and data.
 
 A layer candidate is built by `make_<name>(cell, shape, dtype, rng) -> run`; each call of run() is one full forward
-and backward through the sequence (weight gradients included) and returns the weight gradients as ndarrays under
-PyTorch's names without the layer suffix ({"weight_ih": ..., "weight_hh": ..., ...}). The loss is L = Σ y ⊙ dy for
-a fixed random dy, and ∂L/∂x is computed too (the hand oracle always computes it, so every candidate does). Weights
-and data come from `problem(cell, shape, dtype, rng)`: an rng in the same state gives every candidate the same numbers.
-A candidate that cannot run here (torch missing, no peephole LSTM in torch, Cython kernels not built) raises
-Unavailable. Used by `python -m tinygrad_rnn bench` (tinygrad_rnn/bench.py) and by benchmarks/ (pytest-benchmark).
+and backward through the sequence and returns the gradients as ndarrays: "x", "h0" (and "c0" for the LSTMs) and
+the weights under PyTorch's names without the layer suffix ({"weight_ih": ..., "weight_hh": ..., ...}). Every
+candidate does the same work: the loss is L = Σ_t y_t ⊙ dy_t for a fixed random dy (a loss on every h_t), from a
+random initial state (h0, c0), and the gradients of x, h0, c0 and every weight are asked for (the hand oracle always
+computes them all, so every candidate does). Weights and data come from `problem(cell, shape, dtype, rng)`: an rng in the same state gives every candidate the same
+numbers. A candidate that cannot run here (torch missing, no peephole LSTM in torch, Cython kernels not built) raises
+Unavailable. Used by `python -m tinygrad_rnn bench` (apps/bench.py) and by benchmarks/ (pytest-benchmark).
 """
 import contextlib
 import os
@@ -18,15 +19,16 @@ import numpy as np
 
 from .. import nn, optim, oracle
 from ..backend import numpy_twins, use_backend
-from ..fused import workspace
+from ..fused import sequence, workspace
 from ..tensor import Tensor
 
 SHAPES = {"S": (1, 32, 32, 100), "M": (16, 64, 128, 50), "L": (64, 256, 512, 25), "XL": (8, 512, 1024, 20)}  # B I H T
 CELLS = ("lstm", "gru", "peephole")
 DTYPES = ("float32", "float64")
-CANDIDATES = ("engine", "engine-numpy", "unfused", "oracle", "torch", "torch-cell")
+CANDIDATES = ("engine", "engine-loop", "engine-numpy", "unfused", "oracle", "torch", "torch-cell")
 TORCH_CANDIDATES = ("torch", "torch-cell")
 GATES = {"lstm": 4, "gru": 3, "peephole": 4}
+CELL_STATE = ("lstm", "peephole")  # the cells with a memory cell c: they also get c0 and return its gradient
 SEED = 0
 
 
@@ -53,7 +55,8 @@ def engine_layer(cell, input_size, hidden_size, dtype, fused=True):
 
 
 def problem(cell, shape, dtype, rng):
-    """Weights (the engine layer's state_dict, U(±1/√H) from rng), x (T, B, I) and dy (T, B, H) from rng."""
+    """Weights (the engine layer's state_dict, U(±1/√H) from rng), x (T, B, I), dy (T, B, H) and the initial state
+    h0, c0 (B, H) from rng (c0 is drawn for every cell, so the draws do not depend on the cell)."""
     if cell not in GATES:
         raise ValueError(f"cell: expected one of {', '.join(GATES)}, but got {cell!r}")
     B, I, H, T = dims(shape)
@@ -63,7 +66,9 @@ def problem(cell, shape, dtype, rng):
     weights = {name: rng.uniform(-bound, bound, value.shape).astype(dtype) for name, value in names.items()}
     x = rng.standard_normal((T, B, I)).astype(dtype)
     dy = rng.standard_normal((T, B, H)).astype(dtype)
-    return SimpleNamespace(cell=cell, B=B, I=I, H=H, T=T, dtype=dtype, state_dict=weights, x=x, dy=dy)
+    h0, c0 = (rng.uniform(-0.5, 0.5, (B, H)).astype(dtype) for _ in range(2))
+    return SimpleNamespace(cell=cell, B=B, I=I, H=H, T=T, dtype=dtype, state_dict=weights, x=x, dy=dy, h0=h0,
+                           c0=c0 if cell in CELL_STATE else None)
 
 
 def _strip(name):
@@ -80,20 +85,29 @@ def _need_cython():
 
 # ---- the candidates -----------------------------------------------------------------------------------------
 
-def _engine(p, backend, fused):
+def _initial_state(p, make):
+    """{"h0": ..., "c0": ...} (c0 only for the LSTMs), each made by make(array)."""
+    return {name: make(a) for name, a in (("h0", p.h0), ("c0", p.c0)) if a is not None}
+
+
+def _engine(p, backend, fused, loop=False):
     layer = engine_layer(p.cell, p.I, p.H, p.dtype, fused)
     layer.load_state_dict(p.state_dict)
     params = [(_strip(name), w) for name, w in layer.named_parameters()]
-    x = Tensor(p.x, requires_grad=True)
+    inputs = {"x": Tensor(p.x, requires_grad=True),
+              **_initial_state(p, lambda a: Tensor(a[None], requires_grad=True))}   # (1, B, H): one layer
+    state = (inputs["h0"], inputs["c0"]) if p.c0 is not None else inputs["h0"]
 
     def run():
-        with use_backend(backend):
-            x.grad = None
+        with use_backend(backend), (sequence.reference_loop() if loop else contextlib.nullcontext()):
+            for t in inputs.values():
+                t.grad = None
             for _, w in params:
                 w.grad = None
-            out, _ = layer(x)
+            out, _ = layer(inputs["x"], state)
             out.backward(p.dy)
-        return {name: w.grad for name, w in params}
+        return {**{name: t.grad.reshape(getattr(p, name).shape) for name, t in inputs.items()},
+                **{name: w.grad for name, w in params}}
     return run
 
 
@@ -101,6 +115,13 @@ def make_engine(cell, shape, dtype, rng):
     """The tape engine, fused steps, Cython kernels."""
     _need_cython()
     return _engine(problem(cell, shape, dtype, rng), "cython", fused=True)
+
+
+def make_engine_loop(cell, shape, dtype, rng):
+    """The tape engine, fused steps, Cython kernels, the loop over time in Python (Scan's reference path: one step
+    kernel call per step) instead of one sequence kernel call per direction."""
+    _need_cython()
+    return _engine(problem(cell, shape, dtype, rng), "cython", fused=True, loop=True)
 
 
 def make_engine_numpy(cell, shape, dtype, rng):
@@ -117,12 +138,10 @@ def make_oracle(cell, shape, dtype, rng):
     """The hand-derived batched NumPy BPTT (tinygrad_rnn.oracle)."""
     p = problem(cell, shape, dtype, rng)
     params = {_strip(name): w for name, w in p.state_dict.items()}
-    h0 = np.zeros((p.B, p.H), p.dtype)
 
     def run():
-        *_, cache = oracle.forward(cell, p.x, h0, params)
-        grads = oracle.backward(cache, dy=p.dy)
-        return {name: grads[name] for name in params}
+        *_, cache = oracle.forward(cell, p.x, p.h0, params, c0=p.c0)
+        return oracle.backward(cache, dy=p.dy)
     return run
 
 
@@ -137,19 +156,21 @@ def _torch(cell):
 
 
 def _torch_run(torch, p, module, forward):
-    """run() for a torch module whose forward(x) -> (T, B, H); weights loaded from p's state_dict."""
+    """run() for a torch module whose forward(x, h0, c0 or None) -> (T, B, H); weights from p's state_dict."""
     weights = {_strip(name): w for name, w in p.state_dict.items()}
     module.load_state_dict({name: torch.from_numpy(weights[_strip(name)]) for name, _ in module.named_parameters()})
     params = [(_strip(name), w) for name, w in module.named_parameters()]
-    x = torch.from_numpy(p.x).requires_grad_()
+    inputs = {"x": torch.from_numpy(p.x).requires_grad_(),
+              **_initial_state(p, lambda a: torch.from_numpy(a).requires_grad_())}
     dy = torch.from_numpy(p.dy)
 
     def run():
-        x.grad = None
+        for t in inputs.values():
+            t.grad = None
         for _, w in params:
             w.grad = None
-        forward(x).backward(dy)
-        return {name: w.grad.numpy() for name, w in params}
+        forward(inputs["x"], inputs["h0"], inputs.get("c0")).backward(dy)
+        return {**{name: t.grad.numpy() for name, t in inputs.items()}, **{name: w.grad.numpy() for name, w in params}}
     return run
 
 
@@ -158,7 +179,10 @@ def make_torch(cell, shape, dtype, rng):
     torch = _torch(cell)
     p = problem(cell, shape, dtype, rng)
     module = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell](p.I, p.H, dtype=getattr(torch, p.dtype.name))
-    return _torch_run(torch, p, module, lambda x: module(x)[0])
+
+    def forward(x, h0, c0):
+        return module(x, (h0[None], c0[None]) if cell == "lstm" else h0[None])[0]
+    return _torch_run(torch, p, module, forward)
 
 
 def make_torch_cell(cell, shape, dtype, rng):
@@ -167,9 +191,8 @@ def make_torch_cell(cell, shape, dtype, rng):
     p = problem(cell, shape, dtype, rng)
     module = {"lstm": torch.nn.LSTMCell, "gru": torch.nn.GRUCell}[cell](p.I, p.H, dtype=getattr(torch, p.dtype.name))
 
-    def forward(x):
-        h = torch.zeros(p.B, p.H, dtype=x.dtype)
-        state, outputs = ((h, h) if cell == "lstm" else h), []
+    def forward(x, h0, c0):
+        state, outputs = ((h0, c0) if cell == "lstm" else h0), []
         for x_t in x.unbind(0):
             state = module(x_t, state)
             outputs.append(state[0] if cell == "lstm" else state)
@@ -177,8 +200,8 @@ def make_torch_cell(cell, shape, dtype, rng):
     return _torch_run(torch, p, module, forward)
 
 
-MAKERS = {"engine": make_engine, "engine-numpy": make_engine_numpy, "unfused": make_unfused, "oracle": make_oracle,
-          "torch": make_torch, "torch-cell": make_torch_cell}
+MAKERS = {"engine": make_engine, "engine-loop": make_engine_loop, "engine-numpy": make_engine_numpy,
+          "unfused": make_unfused, "oracle": make_oracle, "torch": make_torch, "torch-cell": make_torch_cell}
 
 
 def make(candidate, cell, shape, dtype, rng):
@@ -380,13 +403,32 @@ def cpu_model():
     return platform.processor() or platform.machine()
 
 
+THREAD_ENVIRONMENT = ("OMP_", "GOMP_", "KMP_", "OPENBLAS_", "MKL_", "TINYGRAD_RNN_")  # what changes the timings
+
+
+def cpu_affinity():
+    """The CPUs this process may run on, and a warning when that is fewer than the machine has: OMP_PROC_BIND (or
+    taskset) binds the main thread, and every thread it starts later inherits the binding, so a BLAS or OpenMP
+    pool's threads may all share one core."""
+    try:
+        cpus = sorted(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return None
+    text = "CPUs " + ",".join(map(str, cpus))
+    if len(cpus) < (os.cpu_count() or len(cpus)):
+        text += f" of {os.cpu_count()}: bound (OMP_PROC_BIND or taskset), threads started from here share them"
+    return text
+
+
 def machine_info():
-    """{platform, cpu, cores, python, numpy, torch, blas: [...]} of this process."""
+    """{platform, cpu, cores, python, numpy, torch, blas: [...], affinity, environment} of this process."""
     try:
         import torch
-        torch_version = f"{torch.__version__} ({torch.get_num_threads()} threads)"
+        torch_version = torch.__version__
     except ImportError:
         torch_version = "not installed"
+    environment = " ".join(f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith(THREAD_ENVIRONMENT))
     return {"platform": platform.platform(), "cpu": cpu_model(), "cores": os.cpu_count(),
             "python": platform.python_version(), "numpy": np.__version__, "torch": torch_version,
-            "blas": blas_info()}
+            "blas": blas_info(), "affinity": cpu_affinity(), "environment": environment or "none of " +
+            ", ".join(f"{p}*" for p in THREAD_ENVIRONMENT) + " set"}

@@ -20,6 +20,7 @@ COMMANDS = {  # name -> module
     "graph": "tinygrad_rnn.apps.graph",
     "gradflow": "tinygrad_rnn.apps.gradflow",
     "export": "tinygrad_rnn.apps.export",
+    "exercise": "tinygrad_rnn.apps.exercise",
 }
 
 
@@ -87,8 +88,12 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 def build_parser():
+    from .. import __version__
+
     parser = OneLineParser(prog="python -m tinygrad_rnn", description=__doc__.splitlines()[0],
                            formatter_class=DefaultsShown)
+    parser.add_argument("--version", action="version", version=f"tinygrad_rnn {__version__}",
+                        help="print the version and exit")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     for name, module_name in COMMANDS.items():
         module = importlib.import_module(module_name)

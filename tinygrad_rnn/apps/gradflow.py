@@ -32,6 +32,9 @@ LARGE_GAIN = 1.5      # W_hh ~ N(0, gain²/H): the exploding regime of panel 2
 TRAIN_LR = 0.2
 CLIP_NORM = 1.0
 DIVERGED = 1e6        # an MSE this large on unit-variance targets: the run has diverged
+LABELS = {"rnn": "RNN (tanh)", "lstm": "LSTM (forget bias 1)", "gru": "GRU",   # the plot's legend and the printed
+          "peephole": "peephole LSTM (forget bias 1)",                         # table name the cells alike
+          "rnn_large_w": f"RNN, W_hh gain {LARGE_GAIN} (exploding)"}
 
 
 def _one_blas_thread():
@@ -114,21 +117,20 @@ def write_csv(path, flows):
 
 
 def plot(path, flows, training, length):
-    """Two panels into a PNG through matplotlib's Agg canvas (no pyplot, no display)."""
+    """Two panels into a PNG through matplotlib's Agg canvas (no pyplot, no display); returns the figure."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(12, 4.4), layout="constrained")
     FigureCanvasAgg(fig)
     left, right = fig.subplots(1, 2)
-    names = {"rnn": "RNN (tanh)", "lstm": "LSTM (forget bias 1)", "gru": "GRU",
-             "peephole": "peephole LSTM (forget bias 1)", "rnn_large_w": f"RNN, W_hh gain {LARGE_GAIN} (exploding)"}
     styles = {"rnn": dict(color="tab:blue"), "lstm": dict(color="tab:orange", lw=3, alpha=0.7),
               "gru": dict(color="tab:green"), "peephole": dict(color="tab:purple", ls=":", lw=2),
               "rnn_large_w": dict(color="grey", ls="--")}
     for cell, norms in flows.items():
         style = styles.get(cell, {})
-        left.semilogy(np.arange(len(norms)), np.where(norms > 0, norms, np.nan), label=names.get(cell, cell), **style)
+        left.semilogy(np.arange(len(norms)), np.where(norms > 0, norms, np.nan), label=LABELS.get(cell, cell),
+                      **style)
     left.set(title=f"‖∂L/∂h_t‖ at initialisation, L = Σ h_T, T = {length}", xlabel="distance in time T−1−t (steps)",
              ylabel="gradient norm")
     left.grid(True, which="major", alpha=0.3)
@@ -146,6 +148,7 @@ def plot(path, flows, training, length):
     right.grid(True, which="major", alpha=0.3)
     right.legend(fontsize=8)
     fig.savefig(path, dpi=120)
+    return fig
 
 
 def add_arguments(parser):
@@ -169,9 +172,10 @@ def run(args):
         raise UsageError(f"cannot write {args.csv}: {err.strerror or err}") from None
     shown = [d for d in (0, 10, 25, 50, 75, 99) if d < args.length]
     print(f"‖∂L/∂h_t‖ by distance T−1−t (T={args.length}, L = Σ h_T, seed {args.seed})")
-    print(f"{'cell':>12} " + " ".join(f"{f'd={d}':>9}" for d in shown))
+    width = max(len(LABELS.get(cell, cell)) for cell in flows)
+    print(f"{'cell':<{width}} " + " ".join(f"{f'd={d}':>9}" for d in shown))
     for cell, norms in flows.items():
-        print(f"{cell:>12} " + " ".join(f"{norms[d]:9.2e}" for d in shown))
+        print(f"{LABELS.get(cell, cell):<{width}} " + " ".join(f"{norms[d]:9.2e}" for d in shown))
     if args.length > 50:
         ratio = flows["lstm"][50] / flows["rnn"][50] if flows["rnn"][50] > 0 else math.inf
         print(f"at distance 50 the LSTM's gradient is {ratio:.1e} times the vanilla RNN's")

@@ -2,14 +2,16 @@
 
 A layer (input size 2, hidden size 4, batch 1) runs over a random sequence inside `viz.recording()`, so each step is
 recorded as its own node(s) tagged with t; the loss is the sum of its outputs. The DOT file shows every tape node
-(op, output shapes), the parameters as blue boxes, and the steps as clusters; the per-step summary is printed.
+(op, output shapes), the parameters as blue boxes, the initial state h₀ (c₀) in green, the steps as clusters in time
+order from left to right and the state's edges labelled h (c); beyond --max-steps steps the middle ones are folded
+into one box ("steps 3–18 as step 2"), so that --steps 20 stays a page. The per-step summary is printed.
 """
 import os
 import shutil
 import subprocess
 
 from .. import manual_seed, nn, randn, viz
-from .cli import UsageError, positive_int
+from .cli import UsageError, int_at_least, positive_int
 from .files import require_regular_file
 
 HELP = "write the tape of a small recurrent layer as Graphviz DOT (one cluster per time step)"
@@ -33,6 +35,9 @@ def add_arguments(parser):
     parser.add_argument("--out", default="graph.dot", help="DOT file to write (default graph.dot)")
     parser.add_argument("--png", action="store_true",
                         help="also render <out without .dot>.png with Graphviz's dot program")
+    parser.add_argument("--max-steps", type=int_at_least(3), default=5,
+                        help="draw at most this many steps: the first ones and the last, the middle folded into one "
+                             "box (default 5)")
     parser.add_argument("--max-nodes", type=positive_int, default=500,
                         help="draw at most this many nodes, those nearest the loss (default 500)")
 
@@ -42,7 +47,7 @@ def run(args):
     if args.png:
         require_regular_file(os.path.splitext(args.out)[0] + ".png", "--png's file")
     loss, layer, rec = build_graph(args.cell, args.steps, fused=not args.unfused)
-    text = viz.to_dot(loss, params=layer, steps=rec, max_nodes=args.max_nodes)
+    text = viz.to_dot(loss, params=layer, steps=rec, max_nodes=args.max_nodes, max_steps=args.max_steps)
     try:
         with open(args.out, "w", encoding="utf-8") as f:
             f.write(text)

@@ -16,7 +16,7 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def beside(out, suffix):
-    """The default path of an output written next to the checkpoint `out`: char_lm.npz -> char_lm<suffix>."""
+    """The default path of an output written next to the checkpoint `out`: char_lm.safetensors -> char_lm<suffix>."""
     return os.path.splitext(out)[0] + suffix
 
 

@@ -50,8 +50,8 @@ def generate(model, vocab, prime, length, temperature=1.0, generator=None):
 
 
 def add_arguments(parser):
-    parser.add_argument("checkpoint", help="a checkpoint written by `python -m tinygrad_rnn train` (any cell or "
-                        "preset: the model is rebuilt from its config)")
+    parser.add_argument("checkpoint", help="a checkpoint written by `python -m tinygrad_rnn train` (.safetensors; "
+                        "any cell or preset: the model is rebuilt from its config)")
     parser.add_argument("--prime", default="\n", help="text to start from (default: a newline)")
     parser.add_argument("--length", type=positive_int, default=400, help="characters to generate")
     parser.add_argument("--temperature", type=positive_float, default=0.8, help="< 1: safer, > 1: wilder")

@@ -192,10 +192,10 @@ def restore(args, saved, resolved, model, optimizer, scheduler, dtype):
                 group["lr"] = training["lr"]
             elif resolved.schedule_restarts:          # the new schedule starts from the given --lr
                 group["lr"] = group["initial_lr"] = training["lr"]
-    if scheduler is not None and recorded.get("scheduler_state") and not resolved.schedule_restarts \
+    if scheduler is not None and saved.get("scheduler") and not resolved.schedule_restarts \
             and recorded.get("scheduler") == training["scheduler"] and not fresh_optimizer:
         try:
-            scheduler.load_state_dict(dict(recorded["scheduler_state"]))
+            scheduler.load_state_dict(dict(saved["scheduler"]))
         except (ValueError, KeyError, TypeError) as err:
             raise UsageError(f"{args.resume}: its scheduler state does not fit --scheduler "
                              f"{training['scheduler']}: {err}") from None
@@ -339,8 +339,8 @@ class Trainer:
         scheduler_state = None if self.scheduler is None else self.scheduler.state_dict()
         remove_stale_temporaries(self.args.out)   # what a save killed mid-write left behind
         checkpoint.save(self.args.out, self.model.state_dict(), self.optimizer.state_dict(),
-                        {**self.config, "carried_state": carried, "scheduler_state": scheduler_state},
-                        self.vocab.chars, step, rng.generator.bit_generator.state)
+                        {**self.config, "carried_state": carried}, self.vocab.chars, step,
+                        rng.generator.bit_generator.state, scheduler_state=scheduler_state)
         self.saved_step = step
         self.plot()
 

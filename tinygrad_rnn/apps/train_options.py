@@ -116,7 +116,8 @@ def add_arguments(parser):
     add("--seed", type=random_seed, help="seeds weight init and dropout (default 0; on --resume, replaces the "
         "checkpoint's random state)")
     # the files
-    add("--out", default="char_lm.npz", help="checkpoint file, written atomically (default char_lm.npz)")
+    add("--out", default="char_lm.safetensors", help="checkpoint file, written atomically (default "
+        "char_lm.safetensors)")
     add("--resume", help="continue from this checkpoint (default: start afresh)")
     add("--force", action="store_true",
         help="let --out, --metrics and --plot replace existing files that are not this run's")
@@ -285,7 +286,6 @@ def check_resumable(path, saved):
         "carry_state": (lambda v: isinstance(v, bool), "True or False"),
         "reduction": (lambda v: v in REDUCTIONS, "'mean' or 'sum'"),
         "preset": (lambda v: v is None or v in PRESETS, f"None or one of {', '.join(PRESETS)}"),
-        "scheduler_state": (lambda v: v is None or isinstance(v, dict), "None or a dict"),
     }
     for key, (ok, expected) in checks.items():
         if key in config and not ok(config[key]):

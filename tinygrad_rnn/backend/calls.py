@@ -24,8 +24,8 @@ KERNEL_BLAS = None   # which BLAS the kernels' GEMMs call (blas.py), once they a
 @functools.cache
 def _cython_kernels():
     """{kernel name: Cython entry point}, raising ImportError when they are not built."""
-    from ._kernels import gates, linear, steps
-    modules = {"linear": linear, "gates": gates, "steps": steps}
+    from ._kernels import gates, linear, sequence, steps
+    modules = {"linear": linear, "gates": gates, "steps": steps, "sequence": sequence}
     return {name: getattr(modules[spec.module], name) for name, spec in SPECS.items()}
 
 
@@ -70,8 +70,8 @@ def use_backend(name):
 
 def call(name, *argv):
     """kernel `name`(*argv) → its outputs, argv laid out as the kernel takes it: inputs, the activation name, the
-    outputs (None: allocated), `transposed` (specs.py). Arguments left off the end take their defaults (the spec's
-    first activation, new outputs, not transposed)."""
+    outputs (None: allocated), `reverse` (sequence kernels), `transposed` (specs.py). Arguments left off the end take
+    their defaults (the spec's first activation, new outputs, not reversed, not transposed)."""
     spec = SPECS[name]
     if len(argv) < spec.arity:
         if len(argv) < len(spec.inputs):
@@ -189,3 +189,59 @@ def rnn_step_backward(h, w_hh, dh, nonlinearity="tanh", dz=None):
 def transposed(w):
     """wᵀ (C-contiguous) of a 2-D float array: the W_hhᵀ a Scan hands its steps (see lstm_step_forward)"""
     return _call("transposed", (w, None))
+
+
+# Sequences: the whole loop over T steps in one call (sequence.pyx; fused/sequence.py drives them). keep (T, B) is
+# nonzero where a step counts (t < length), None when all do; outputs given are written into (None: new arrays).
+
+def rnn_sequence_forward(xp, h0, w_hh, keep, nonlinearity, reverse, transposed, hs, ys):
+    """h_t = act(xp[t] + h_{t∓1} @ W_hhᵀ) for every step → hs, ys (T, B, H)"""
+    return _call("rnn_sequence_forward", (xp, h0, w_hh, keep, nonlinearity, hs, ys, reverse, transposed))
+
+
+def rnn_sequence_backward(hs, w_hh, keep, dys, dh_n, nonlinearity, reverse, dz):
+    """→ (∂L/∂xp (T, B, H), ∂L/∂h0 (B, H))"""
+    return _call("rnn_sequence_backward", (hs, w_hh, keep, dys, dh_n, nonlinearity, dz, None, reverse))
+
+
+def lstm_sequence_forward(xp, h0, c0, w_hh, keep, act, reverse, transposed, gates, cs, hs, ys):
+    """every LSTM step → gates (T, B, 4H), cs, hs, ys (T, B, H)"""
+    return _call("lstm_sequence_forward", (xp, h0, c0, w_hh, keep, act, gates, cs, hs, ys, reverse, transposed))
+
+
+def lstm_sequence_backward(gates, cs, c0, w_hh, keep, dys, dh_n, dc_n, act, reverse, dz):
+    """→ (∂L/∂xp (T, B, 4H), ∂L/∂h0, ∂L/∂c0 (B, H))"""
+    return _call("lstm_sequence_backward", (gates, cs, c0, w_hh, keep, dys, dh_n, dc_n, act, dz, None, None, reverse))
+
+
+def peephole_sequence_forward(xp, h0, c0, w_hh, w_ci, w_cf, w_co, keep, act, reverse, transposed, gates, cs, hs, ys):
+    """every peephole LSTM step → gates (T, B, 4H), cs, hs, ys (T, B, H)"""
+    return _call("peephole_sequence_forward", (xp, h0, c0, w_hh, w_ci, w_cf, w_co, keep, act, gates, cs, hs, ys,
+                                               reverse, transposed))
+
+
+def peephole_sequence_backward(gates, cs, c0, w_hh, w_ci, w_cf, w_co, keep, dys, dh_n, dc_n, act, reverse, dz):
+    """→ (∂L/∂xp (T, B, 4H), ∂L/∂h0, ∂L/∂c0 (B, H), ∂L/∂w_ci, ∂L/∂w_cf, ∂L/∂w_co (H,))"""
+    return _call("peephole_sequence_backward", (gates, cs, c0, w_hh, w_ci, w_cf, w_co, keep, dys, dh_n, dc_n, act,
+                                                dz, None, None, None, None, None, reverse))
+
+
+def gru_sequence_forward(xp, h0, w_hh, b_hh, keep, act, reverse, transposed, hp, gates, hs, ys):
+    """every reset-after GRU step → hp, gates (T, B, 3H), hs, ys (T, B, H)"""
+    return _call("gru_sequence_forward", (xp, h0, w_hh, b_hh, keep, act, hp, gates, hs, ys, reverse, transposed))
+
+
+def gru_sequence_backward(gates, hp, hs, h0, w_hh, keep, dys, dh_n, act, reverse, dxp):
+    """→ (∂L/∂xp, ∂L/∂hp (T, B, 3H), ∂L/∂h0 (B, H))"""
+    return _call("gru_sequence_backward", (gates, hp, hs, h0, w_hh, keep, dys, dh_n, act, dxp, None, None, reverse))
+
+
+def gru_cho_sequence_forward(xp, h0, w_rz, w_n, keep, act, reverse, gates_rz, rh, n, hs, ys):
+    """every Cho GRU step → gates_rz (T, B, 2H), rh, n, hs, ys (T, B, H)"""
+    return _call("gru_cho_sequence_forward", (xp, h0, w_rz, w_n, keep, act, gates_rz, rh, n, hs, ys, reverse))
+
+
+def gru_cho_sequence_backward(gates_rz, n, hs, h0, w_rz, w_n, keep, dys, dh_n, act, reverse, dxp):
+    """→ (∂L/∂xp = [dr, dz, dn] (T, B, 3H), ∂L/∂h0 (B, H))"""
+    return _call("gru_cho_sequence_backward", (gates_rz, n, hs, h0, w_rz, w_n, keep, dys, dh_n, act, dxp, None,
+                                               reverse))

@@ -277,3 +277,209 @@ def transposed(w, out=None):
         return np.ascontiguousarray(w.T)
     out[...] = w.T
     return out
+
+
+# ---- sequences: a whole loop over time in one call (twins of _kernels/sequence.pyx) ----------------------------
+# Step t is the one at time position t; with reverse the steps run t = T−1 … 0. keep (T, B) (None: every step
+# counts) is nonzero where step t counts for row b; where it is 0 the state is carried through, ys is 0 and the
+# gradient passes the step by. hs, cs (T, B, H) hold the state after each step.
+
+def _new3(out, T, like, width):
+    """out, or a new (T, B, width) array like `like` (B, ·) when it is None"""
+    return np.empty((T, like.shape[0], width), like.dtype) if out is None else out
+
+
+def _steps(T, reverse):
+    """The time positions in the order the steps run, each with the position of the step before it (None first)."""
+    order = list(range(T - 1, -1, -1)) if reverse else list(range(T))
+    return list(zip(order, [None] + order[:-1]))
+
+
+def _ended(keep, t):
+    """(B, 1) booleans: where the sequence has ended at step t; None when every row counts."""
+    return None if keep is None else (keep[t] == 0)[:, None]
+
+
+def _carry_and_output(ended, new, old, ys_t):
+    """new = old where the sequence has ended; ys_t = new, or 0 there."""
+    if ended is None:
+        ys_t[...] = new
+        return
+    np.copyto(new, old, where=ended)
+    ys_t[...] = np.where(ended, 0, new)
+
+
+def _step_grad(ended, carried, dy_t):
+    """What a step's backward gets: the carried gradient plus ∂L/∂y_t, 0 where the sequence has ended."""
+    g = carried if dy_t is None else carried + dy_t
+    return g if ended is None else np.where(ended, 0, g)
+
+
+def _passed(ended, new, carried):
+    """new + carried where the sequence has ended (the gradient skips the step there)."""
+    return new if ended is None else new + np.where(ended, carried, 0)
+
+
+def _zeros_or_copy(g, like):
+    return np.zeros_like(like) if g is None else g.copy()
+
+
+def rnn_sequence_forward(xp, h0, w_hh, keep, nonlinearity, hs=None, ys=None, reverse=False, transposed=False):
+    """rnn_step_forward for every step, the state carried where keep is 0 → (hs, ys)"""
+    T, H = xp.shape[0], h0.shape[1]
+    hs, ys = _new3(hs, T, h0, H), _new3(ys, T, h0, H)
+    for t, before in _steps(T, reverse):
+        h_prev = h0 if before is None else hs[before]
+        rnn_step_forward(xp[t], h_prev, w_hh, nonlinearity, hs[t], transposed)
+        _carry_and_output(_ended(keep, t), hs[t], h_prev, ys[t])
+    return hs, ys
+
+
+def rnn_sequence_backward(hs, w_hh, keep, dys, dh_n, nonlinearity, dz=None, dh0=None, reverse=False):
+    """rnn_step_backward for every step in reverse order → (dz (T, B, H), dh0 (B, H))"""
+    T, H = hs.shape[0], hs.shape[2]
+    dz = np.empty(hs.shape, hs.dtype) if dz is None else dz
+    dh0 = np.empty(hs.shape[1:], hs.dtype) if dh0 is None else dh0
+    dh = _zeros_or_copy(dh_n, dh0)
+    for t, _ in reversed(_steps(T, reverse)):
+        ended = _ended(keep, t)
+        _, dh_prev = rnn_step_backward(hs[t], w_hh, _step_grad(ended, dh, None if dys is None else dys[t]),
+                                       nonlinearity, dz[t])
+        dh = _passed(ended, dh_prev, dh)
+    dh0[...] = dh
+    return dz, dh0
+
+
+def lstm_sequence_forward(xp, h0, c0, w_hh, keep, act, gates=None, cs=None, hs=None, ys=None, reverse=False,
+                          transposed=False):
+    """lstm_step_forward for every step, the state carried where keep is 0 → (gates (T, B, 4H), cs, hs, ys)"""
+    return _lstm_sequence_forward(xp, h0, c0, w_hh, None, keep, act, gates, cs, hs, ys, reverse, transposed)
+
+
+def peephole_sequence_forward(xp, h0, c0, w_hh, w_ci, w_cf, w_co, keep, act, gates=None, cs=None, hs=None, ys=None,
+                              reverse=False, transposed=False):
+    """peephole_step_forward for every step, the state carried where keep is 0 → (gates (T, B, 4H), cs, hs, ys)"""
+    return _lstm_sequence_forward(xp, h0, c0, w_hh, (w_ci, w_cf, w_co), keep, act, gates, cs, hs, ys, reverse,
+                                  transposed)
+
+
+def _lstm_sequence_forward(xp, h0, c0, w_hh, peep, keep, act, gates, cs, hs, ys, reverse, transposed):
+    T, H = xp.shape[0], h0.shape[1]
+    gates, cs, hs, ys = _new3(gates, T, h0, 4 * H), _new3(cs, T, h0, H), _new3(hs, T, h0, H), _new3(ys, T, h0, H)
+    for t, before in _steps(T, reverse):
+        h_prev, c_prev = (h0, c0) if before is None else (hs[before], cs[before])
+        if peep is None:
+            lstm_step_forward(xp[t], h_prev, c_prev, w_hh, act, gates[t], cs[t], hs[t], transposed)
+        else:
+            peephole_step_forward(xp[t], h_prev, c_prev, w_hh, *peep, act, gates[t], cs[t], hs[t], transposed)
+        ended = _ended(keep, t)
+        if ended is not None:
+            np.copyto(cs[t], c_prev, where=ended)
+        _carry_and_output(ended, hs[t], h_prev, ys[t])
+    return gates, cs, hs, ys
+
+
+def lstm_sequence_backward(gates, cs, c0, w_hh, keep, dys, dh_n, dc_n, act, dz=None, dh0=None, dc0=None,
+                           reverse=False):
+    """lstm_step_backward for every step in reverse order → (dz (T, B, 4H), dh0, dc0 (B, H))"""
+    return _lstm_sequence_backward(gates, cs, c0, w_hh, None, keep, dys, dh_n, dc_n, act, dz, dh0, dc0, None,
+                                   reverse)
+
+
+def peephole_sequence_backward(gates, cs, c0, w_hh, w_ci, w_cf, w_co, keep, dys, dh_n, dc_n, act, dz=None, dh0=None,
+                               dc0=None, dw_ci=None, dw_cf=None, dw_co=None, reverse=False):
+    """peephole_step_backward for every step in reverse order, the peephole gradients summed
+    → (dz (T, B, 4H), dh0, dc0 (B, H), dw_ci, dw_cf, dw_co (H,))"""
+    return _lstm_sequence_backward(gates, cs, c0, w_hh, (w_ci, w_cf, w_co), keep, dys, dh_n, dc_n, act, dz, dh0, dc0,
+                                   (dw_ci, dw_cf, dw_co), reverse)
+
+
+def _lstm_sequence_backward(gates, cs, c0, w_hh, peep, keep, dys, dh_n, dc_n, act, dz, dh0, dc0, dw, reverse):
+    T = gates.shape[0]
+    dz = np.empty(gates.shape, gates.dtype) if dz is None else dz
+    dh0 = np.empty(c0.shape, c0.dtype) if dh0 is None else dh0
+    dc0 = np.empty(c0.shape, c0.dtype) if dc0 is None else dc0
+    dh, dc = _zeros_or_copy(dh_n, c0), _zeros_or_copy(dc_n, c0)
+    if peep is not None:
+        dw = [np.empty(c0.shape[1], c0.dtype) if w is None else w for w in dw]
+        for w in dw:
+            w[...] = 0
+    for t, before in reversed(_steps(T, reverse)):
+        ended = _ended(keep, t)
+        c_prev = c0 if before is None else cs[before]
+        g_h, g_c = _step_grad(ended, dh, None if dys is None else dys[t]), _step_grad(ended, dc, None)
+        if peep is None:
+            _, dc_prev, dh_prev = lstm_step_backward(gates[t], c_prev, cs[t], w_hh, g_h, g_c, act, dz[t])
+        else:
+            _, dc_prev, dh_prev, *step_dw = peephole_step_backward(gates[t], c_prev, cs[t], w_hh, *peep, g_h, g_c,
+                                                                   act, dz[t])
+            for total, step in zip(dw, step_dw):
+                total += step
+        dh, dc = _passed(ended, dh_prev, dh), _passed(ended, dc_prev, dc)
+    dh0[...], dc0[...] = dh, dc
+    return (dz, dh0, dc0) if peep is None else (dz, dh0, dc0, *dw)
+
+
+def gru_sequence_forward(xp, h0, w_hh, b_hh, keep, act, hp=None, gates=None, hs=None, ys=None, reverse=False,
+                         transposed=False):
+    """gru_step_forward for every step, the state carried where keep is 0 → (hp, gates (T, B, 3H), hs, ys)"""
+    T, H = xp.shape[0], h0.shape[1]
+    hp, gates, hs, ys = _new3(hp, T, h0, 3 * H), _new3(gates, T, h0, 3 * H), _new3(hs, T, h0, H), _new3(ys, T, h0, H)
+    for t, before in _steps(T, reverse):
+        h_prev = h0 if before is None else hs[before]
+        gru_step_forward(xp[t], h_prev, w_hh, b_hh, act, hp[t], gates[t], hs[t], transposed)
+        _carry_and_output(_ended(keep, t), hs[t], h_prev, ys[t])
+    return hp, gates, hs, ys
+
+
+def gru_sequence_backward(gates, hp, hs, h0, w_hh, keep, dys, dh_n, act, dxp=None, dhp=None, dh0=None,
+                          reverse=False):
+    """gru_step_backward for every step in reverse order → (dxp, dhp (T, B, 3H), dh0 (B, H))"""
+    T = gates.shape[0]
+    dxp = np.empty(gates.shape, gates.dtype) if dxp is None else dxp
+    dhp = np.empty(gates.shape, gates.dtype) if dhp is None else dhp
+    dh0 = np.empty(h0.shape, h0.dtype) if dh0 is None else dh0
+    dh = _zeros_or_copy(dh_n, h0)
+    for t, before in reversed(_steps(T, reverse)):
+        ended = _ended(keep, t)
+        h_prev = h0 if before is None else hs[before]
+        _, _, dh_prev = gru_step_backward(gates[t], hp[t], h_prev, w_hh,
+                                          _step_grad(ended, dh, None if dys is None else dys[t]), act, dxp[t], dhp[t])
+        dh = _passed(ended, dh_prev, dh)
+    dh0[...] = dh
+    return dxp, dhp, dh0
+
+
+def gru_cho_sequence_forward(xp, h0, w_rz, w_n, keep, act, gates_rz=None, rh=None, n=None, hs=None, ys=None,
+                             reverse=False):
+    """GRUChoStep's forward for every step → (gates_rz (T, B, 2H), rh, n, hs, ys (T, B, H))"""
+    T, H = xp.shape[0], h0.shape[1]
+    gates_rz, rh, n = _new3(gates_rz, T, h0, 2 * H), _new3(rh, T, h0, H), _new3(n, T, h0, H)
+    hs, ys = _new3(hs, T, h0, H), _new3(ys, T, h0, H)
+    for t, before in _steps(T, reverse):
+        h_prev = h0 if before is None else hs[before]
+        gru_cho_reset_forward(xp[t], h_prev @ w_rz.T, h_prev, act, gates_rz[t], rh[t])
+        gru_cho_update_forward(xp[t], rh[t] @ w_n.T, gates_rz[t], h_prev, n[t], hs[t])
+        _carry_and_output(_ended(keep, t), hs[t], h_prev, ys[t])
+    return gates_rz, rh, n, hs, ys
+
+
+def gru_cho_sequence_backward(gates_rz, n, hs, h0, w_rz, w_n, keep, dys, dh_n, act, dxp=None, dh0=None,
+                              reverse=False):
+    """GRUChoStep's backward for every step in reverse order → (dxp = [dr, dz, dn] (T, B, 3H), dh0 (B, H))"""
+    T, H = gates_rz.shape[0], h0.shape[1]
+    dxp = np.empty((T,) + h0.shape[:1] + (3 * H,), h0.dtype) if dxp is None else dxp
+    dh0 = np.empty(h0.shape, h0.dtype) if dh0 is None else dh0
+    dh = _zeros_or_copy(dh_n, h0)
+    for t, before in reversed(_steps(T, reverse)):
+        ended = _ended(keep, t)
+        h_prev = h0 if before is None else hs[before]
+        g = _step_grad(ended, dh, None if dys is None else dys[t])
+        dz_pre, dn_pre, dh_prev = gru_cho_update_backward(gates_rz[t], n[t], h_prev, g, act)
+        dr_pre, dh_via_r = gru_cho_reset_backward(gates_rz[t], h_prev, dn_pre @ w_n, act)
+        dh_prev += dh_via_r
+        dxp[t, :, :H], dxp[t, :, H:2 * H], dxp[t, :, 2 * H:] = dr_pre, dz_pre, dn_pre
+        dh_prev += dxp[t, :, :2 * H] @ w_rz
+        dh = _passed(ended, dh_prev, dh)
+    dh0[...] = dh
+    return dxp, dh0

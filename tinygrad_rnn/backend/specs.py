@@ -1,7 +1,8 @@
 """What every kernel takes, declared once: the table the boundary checks arguments against (checks.py).
 
-A kernel is called as kernel(*inputs, act, *outputs[, transposed]), Cython and NumPy twin alike (_kernels/README.md).
-Shapes are written in the kernel's dimensions: B batch, H hidden, I inputs, O outputs ("B 4H" is (B, 4·H)); the
+A kernel is called as kernel(*inputs, act, *outputs[, reverse][, transposed]), Cython and NumPy twin alike
+(_kernels/README.md).
+Shapes are written in the kernel's dimensions: T steps, B batch, H hidden, I inputs, O outputs ("B 4H" is (B, 4·H)); the
 reference input (`ref`) sets the dtype of every array and the first dimensions, and a dimension not known yet is
 taken from the first array that has it (a linear's O from its weight). Lower-case dimensions are any size. An input
 marked `?` may be None (a zero upstream gradient, or no bias); an output given as None is allocated by the kernel
@@ -15,7 +16,7 @@ RNN_NONLINEARITIES = ("tanh", "relu")
 
 
 class Spec(NamedTuple):
-    module: str          # the _kernels module holding it: "linear", "gates" or "steps"
+    module: str          # the _kernels module holding it: "linear", "gates", "steps" or "sequence"
     inputs: tuple        # (name, shape, optional) per input; shape: ((factor, dimension), ...)
     act: str             # the name of its activation argument ("act", "nonlinearity"), or None: it takes none
     acts: tuple          # the activation names it takes; the first is the default
@@ -31,7 +32,7 @@ def _shape(text):
     return tuple((int(part[:-1] or 1), part[-1]) for part in text.split())
 
 
-def _spec(module, inputs, act, outputs, ref, transposes=None):
+def _spec(module, inputs, act, outputs, ref, transposes=None, reverse=False):
     ins = []
     for item in inputs.split(","):
         name, shape = item.split(":")
@@ -40,7 +41,9 @@ def _spec(module, inputs, act, outputs, ref, transposes=None):
     outs = tuple((name.strip(), _shape(shape)) for name, shape in (item.split(":") for item in outputs.split(",")))
     names = [name for name, _, _ in ins]
     act_name, acts = act if act else (None, ())
-    defaults = (acts[:1] if act else ()) + (None,) * len(outs) + ((False,) if transposes else ())
+    # trailing flags: `reverse` (the sequence kernels), then `transposed` (always last: checks.py reads argv[-1])
+    defaults = (acts[:1] if act else ()) + (None,) * len(outs) + ((False,) if reverse else ()) + (
+        (False,) if transposes else ())
     return Spec(module, tuple(ins), act_name, acts, outs, names.index(ref),
                 names.index(transposes) if transposes else None, defaults, len(ins) + len(defaults))
 
@@ -92,4 +95,35 @@ SPECS = {
                                "dz: B H, dh_prev: B H", "h"),
     # W_hhᵀ, once per sequence (a Scan hands it to the step forwards above as `transposed`)
     "transposed": _spec("steps", "w: m n", None, "out: n m", "w"),
+    # sequences (sequence.pyx): the whole loop over T steps in one call; keep (T, B) is nonzero where a step counts
+    "rnn_sequence_forward": _spec("sequence", "xp: T B H, h0: B H, w_hh: H H, keep?: T B",
+                                  ("nonlinearity", RNN_NONLINEARITIES), "hs: T B H, ys: T B H", "h0",
+                                  transposes="w_hh", reverse=True),
+    "rnn_sequence_backward": _spec("sequence", "hs: T B H, w_hh: H H, keep?: T B, dys?: T B H, dh_n?: B H",
+                                   ("nonlinearity", RNN_NONLINEARITIES), "dz: T B H, dh0: B H", "hs", reverse=True),
+    "lstm_sequence_forward": _spec("sequence", "xp: T B 4H, h0: B H, c0: B H, w_hh: 4H H, keep?: T B", GATE,
+                                   "gates: T B 4H, cs: T B H, hs: T B H, ys: T B H", "h0", transposes="w_hh",
+                                   reverse=True),
+    "lstm_sequence_backward": _spec("sequence", "gates: T B 4H, cs: T B H, c0: B H, w_hh: 4H H, keep?: T B, "
+                                    "dys?: T B H, dh_n?: B H, dc_n?: B H", GATE, "dz: T B 4H, dh0: B H, dc0: B H",
+                                    "c0", reverse=True),
+    "peephole_sequence_forward": _spec("sequence", "xp: T B 4H, h0: B H, c0: B H, w_hh: 4H H, w_ci: H, w_cf: H, "
+                                       "w_co: H, keep?: T B", GATE, "gates: T B 4H, cs: T B H, hs: T B H, ys: T B H",
+                                       "h0", transposes="w_hh", reverse=True),
+    "peephole_sequence_backward": _spec("sequence", "gates: T B 4H, cs: T B H, c0: B H, w_hh: 4H H, w_ci: H, "
+                                        "w_cf: H, w_co: H, keep?: T B, dys?: T B H, dh_n?: B H, dc_n?: B H", GATE,
+                                        "dz: T B 4H, dh0: B H, dc0: B H, dw_ci: H, dw_cf: H, dw_co: H", "c0",
+                                        reverse=True),
+    "gru_sequence_forward": _spec("sequence", "xp: T B 3H, h0: B H, w_hh: 3H H, b_hh?: 3H, keep?: T B", GATE,
+                                  "hp: T B 3H, gates: T B 3H, hs: T B H, ys: T B H", "h0", transposes="w_hh",
+                                  reverse=True),
+    "gru_sequence_backward": _spec("sequence", "gates: T B 3H, hp: T B 3H, hs: T B H, h0: B H, w_hh: 3H H, "
+                                   "keep?: T B, dys?: T B H, dh_n?: B H", GATE, "dxp: T B 3H, dhp: T B 3H, dh0: B H",
+                                   "h0", reverse=True),
+    "gru_cho_sequence_forward": _spec("sequence", "xp: T B 3H, h0: B H, w_rz: 2H H, w_n: H H, keep?: T B", GATE,
+                                      "gates_rz: T B 2H, rh: T B H, n: T B H, hs: T B H, ys: T B H", "h0",
+                                      reverse=True),
+    "gru_cho_sequence_backward": _spec("sequence", "gates_rz: T B 2H, n: T B H, hs: T B H, h0: B H, w_rz: 2H H, "
+                                       "w_n: H H, keep?: T B, dys?: T B H, dh_n?: B H", GATE, "dxp: T B 3H, dh0: B H",
+                                       "h0", reverse=True),
 }

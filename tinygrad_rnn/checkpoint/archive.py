@@ -1,34 +1,23 @@
-"""Reading a checkpoint's zip archive without trusting it: every size is checked before anything is decompressed
-or allocated, so a crafted file costs no more memory than its own size."""
+"""Reading a format version 1 checkpoint (an .npz zip archive, deprecated: read for one release) without trusting
+it: every size is checked before anything is decompressed or allocated, so a crafted file costs no more memory than
+its own size."""
+from __future__ import annotations
+
 import math
 import os
-import stat
 import zipfile
 
 import numpy as np
 
-from .format import _ARRAY_PREFIXES, _NPY_HEADERS, _REQUIRED, _SCALAR_BYTES, FORMAT_VERSION, CheckpointError
+from .files import open_regular as _open_regular
+from .format import _ARRAY_PREFIXES, _NPY_HEADERS, _REQUIRED, _SCALAR_BYTES, CheckpointError
+from .format import NPZ_FORMAT_VERSION as FORMAT_VERSION
+
 
 # ---- reading the archive ----------------------------------------------------------------------------------------
-def _open_regular(path):
-    """The file at `path` opened for reading, refusing what is not a regular file (a FIFO would block, a device
-    would never end) before reading a byte; O_NONBLOCK so that opening a FIFO cannot block either."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    except FileNotFoundError as err:
-        raise CheckpointError(f"{path}: no such checkpoint file") from err
-    except OSError as err:
-        raise CheckpointError(f"cannot read checkpoint {path}: {err.strerror}") from err
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
-        os.close(fd)
-        kind = {stat.S_IFDIR: "a directory", stat.S_IFIFO: "a FIFO", stat.S_IFCHR: "a character device",
-                stat.S_IFBLK: "a block device", stat.S_IFSOCK: "a socket"}.get(stat.S_IFMT(mode), "not a file")
-        raise CheckpointError(f"cannot read checkpoint {path}: not a regular file ({kind})")
-    return os.fdopen(fd, "rb")
 
 
-def _expected_name(name):
+def _expected_name(name: str) -> bool:
     """Whether a zip member's name is one save() writes: the three fixed members or an array of the metadata."""
     if not name.endswith(".npy"):
         return False
@@ -36,7 +25,7 @@ def _expected_name(name):
     return name in _REQUIRED or (name.startswith(_ARRAY_PREFIXES) and name not in _ARRAY_PREFIXES)
 
 
-def _check_directory(path, infos, file_size):
+def _check_directory(path: str, infos: list[zipfile.ZipInfo], file_size: int) -> None:
     """Refuses, from the zip's central directory alone (nothing decompressed or read), any member save() would not
     have written and any size the file cannot back.
 
@@ -71,7 +60,8 @@ def _check_directory(path, infos, file_size):
                               f"{file_size:,})")
 
 
-def _read_member(path, archive, info, limit=None):
+def _read_member(path: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int | None = None
+                 ) -> np.ndarray:
     """One member as an array, after checking its .npy header: no Python objects, and shape × itemsize equal to
     the bytes the member declares (numpy allocates the header's shape before reading: 8 GB for a 100-byte lie)."""
     name = info.filename[:-4]
@@ -103,7 +93,7 @@ def _read_member(path, archive, info, limit=None):
         raise CheckpointError(f"{path} is corrupted (cannot read member {name!r}: {detail})") from err
 
 
-def _read_members(path, max_bytes):
+def _read_members(path: str, max_bytes: int) -> dict[str, np.ndarray]:
     """Every member of the .npz at `path`, as arrays, its sizes and format version checked before the rest is read."""
     with _open_regular(path) as f:
         file_size = os.fstat(f.fileno()).st_size
@@ -127,7 +117,7 @@ def _read_members(path, max_bytes):
             if version.dtype.kind not in "iu" or version.shape != () or int(version) != FORMAT_VERSION:
                 shown = version.tolist() if version.size == 1 else f"of shape {version.shape}"
                 raise CheckpointError(f"{path} has an unknown format version {shown!r} (this tinygrad_rnn reads "
-                                      f"version {FORMAT_VERSION})")
+                                      f".npz checkpoints of version {FORMAT_VERSION})")
             return {name: version if name == "format_version" else _read_member(path, archive, info)
                     for name, info in by_name.items()}
 

@@ -1,7 +1,10 @@
 """Every field of a checkpoint checked in one place: the digest detects corruption, not tampering, so a file whose
 digest matches is still validated field by field before anything builds a model from it."""
+from __future__ import annotations
+
 import math
 from collections import OrderedDict
+from typing import Any
 
 import numpy as np
 
@@ -11,11 +14,11 @@ _GATES = {"lstm": 4, "gru": 3, "peephole": 4, "rnn": 1,  # charlm.CELLS: gate bl
           "gru-cho": 3, "rnn-relu": 1, "clockwork": 1, "tutorial-lstm": 4, "depth-gated": 4}
 
 # ---- reading: every field checked in one place -------------------------------------------------------------------
-def _is_int(v):
+def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _is_real(v):
+def _is_real(v: Any) -> bool:
     """A finite int or float, not a bool, that float() can hold (JSON has ints of any size: 10**400 is not)."""
     if not isinstance(v, (int, float)) or isinstance(v, bool):
         return False
@@ -25,7 +28,7 @@ def _is_real(v):
         return False
 
 
-def _positive_int(v):
+def _positive_int(v: Any) -> bool:
     return _is_int(v) and v > 0
 
 
@@ -55,19 +58,19 @@ _HYPERPARAMETERS = {
 }
 
 
-def _plain(v):
+def _plain(v: Any) -> bool:
     """None, bool, str, a finite number, or a list/tuple of those: what a hyperparameter may be."""
     if isinstance(v, (list, tuple)):
         return all(_plain(x) for x in v)
     return v is None or isinstance(v, (bool, str)) or _is_real(v)
 
 
-def _finite_array(v):
+def _finite_array(v: Any) -> bool:
     return (isinstance(v, np.ndarray) and v.dtype.kind in "biufc"
             and (v.dtype.kind not in "fc" or bool(np.isfinite(v).all())))
 
 
-def _same(a, b):
+def _same(a: Any, b: Any) -> bool:
     """Equal all the way down, ndarrays compared by dtype, shape and value (bit generator states)."""
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.dtype == b.dtype
@@ -77,12 +80,12 @@ def _same(a, b):
     return type(a) is type(b) and a == b
 
 
-def _char_model_shapes(config, vocab_size):
+def _char_model_shapes(config: dict[str, Any], vocab_size: int) -> dict[str, tuple[int, ...]]:
     """CharLM's state_dict shapes (charlm.py, nn's PyTorch layout) for a config; test_checkpoint_crafted checks
     them against real models. O(layers): call it only when the layer count matches the weights'."""
     H, L, G = config["hidden"], config["layers"], _GATES[config["cell"]]
     E = config.get("embedding", min(H, 64))
-    shapes = {"embedding.weight": (vocab_size, E)}
+    shapes: dict[str, tuple[int, ...]] = {"embedding.weight": (vocab_size, E)}
     for k in range(L):
         shapes.update({f"rnn.weight_ih_l{k}": (G * H, E if k == 0 else H), f"rnn.weight_hh_l{k}": (G * H, H),
                        f"rnn.bias_ih_l{k}": (G * H,), f"rnn.bias_hh_l{k}": (G * H,)})
@@ -95,7 +98,7 @@ def _char_model_shapes(config, vocab_size):
     return shapes
 
 
-def _char_model_size(config, vocab_size):
+def _char_model_size(config: dict[str, Any], vocab_size: int) -> int:
     """How many numbers CharLM(vocab_size, **config) holds, by arithmetic (hidden 10**7 allocates nothing here)."""
     H, L, G = config["hidden"], config["layers"], _GATES[config["cell"]]
     E = config.get("embedding", min(H, 64))
@@ -104,7 +107,7 @@ def _char_model_size(config, vocab_size):
     return vocab_size * (E + H + 1) + G * H * E + (L - 1) * G * H * H + L * per_layer + depth_gates
 
 
-def _check_rng_state(path, state, expected=None):
+def _check_rng_state(path: str, state: Any, expected: type | None = None) -> None:
     """A numpy bit generator's state: set on a fresh generator of the class it names, and read back unchanged."""
     name = state.get("bit_generator") if isinstance(state, dict) else None
     cls = getattr(np.random, name, None) if isinstance(name, str) else None
@@ -123,7 +126,7 @@ def _check_rng_state(path, state, expected=None):
         raise CheckpointError(f"{path}: rng_state: not a valid {name} state: {state!r:.120}")
 
 
-def _check_optimizer(path, optim):
+def _check_optimizer(path: str, optim: Any) -> dict[str, Any]:
     """torch.optim's state_dict layout: param_groups of hyperparameters with distinct int indices; per-index state
     of finite arrays and an int step. -> the state_dict with int indices."""
     where = f"{path}: optimizer state"
@@ -162,14 +165,15 @@ def _check_optimizer(path, optim):
     return {"state": state, "param_groups": groups}
 
 
-def _shown(value):
+def _shown(value: Any) -> str:
     if isinstance(value, np.ndarray):
         return f"an array of {value.dtype} and shape {value.shape}" + (
             " holding NaN or infinity" if value.dtype.kind in "fc" else "")
     return f"{value!r:.80}"
 
 
-def _check_char_model(path, model, config, vocab, rng_state):
+def _check_char_model(path: str, model: dict[str, np.ndarray], config: dict[str, Any], vocab: Any,
+                      rng_state: Any) -> None:
     """The weights of a CharLM (train's checkpoints): the config describes exactly them, with a vocabulary as
     data.Vocabulary keeps it (sorted distinct characters, one per embedding row) and the engine's RNG state."""
     missing = [k for k in _CHAR_MODEL_KEYS if k not in config]
@@ -198,19 +202,39 @@ def _check_char_model(path, model, config, vocab, rng_state):
         _check_rng_state(path, rng_state, expected=type(rng.generator.bit_generator))
 
 
-def _validate(path, meta, arrays, max_bytes):
+def _scheduler_value(v: Any, depth: int = 0) -> bool:
+    """What an lr scheduler's state_dict holds: None, bools, strs, numbers (inf too: ReduceLROnPlateau's best
+    starts there), and lists, tuples and dicts of those (SequentialLR nests its schedulers'; MultiStepLR's
+    milestones are a Counter keyed by int)."""
+    if depth > 32:
+        return False
+    if isinstance(v, (list, tuple)):
+        return all(_scheduler_value(x, depth + 1) for x in v)
+    if isinstance(v, dict):
+        return all(_scheduler_value(k, depth + 1) and _scheduler_value(x, depth + 1) for k, x in v.items())
+    return v is None or isinstance(v, (bool, str, int, float))
+
+
+def _check_scheduler(path: str, scheduler: Any) -> None:
+    if scheduler is not None and not (isinstance(scheduler, dict) and _scheduler_value(scheduler)):
+        raise CheckpointError(f"{path}: scheduler state: expected an lr scheduler's state_dict (a dict of numbers, "
+                              f"strings and lists of them), but got {_shown(scheduler)}")
+
+
+def _validate(path: str, meta: Any, arrays: dict[str, np.ndarray], max_bytes: int) -> dict[str, Any]:
     """The checkpoint load() returns, every field checked (type, range, known values), or CheckpointError.
 
     Generic for any caller of save(). A character model's checkpoint (CharLM's weights with a vocabulary or a
     cell/hidden/layers config: train's, what sample reads) must moreover have the config, vocabulary and RNG state
     that model needs, its weights' shapes and dtype given by the config; CharLM weights with neither are weights.
     """
-    if not (isinstance(meta, dict) and set(meta) == {"model", "optim", "config", "vocab", "step", "rng_state"}):
+    keys = {"model", "optim", "config", "vocab", "step", "rng_state"}
+    if not (isinstance(meta, dict) and set(meta) in (keys, keys | {"scheduler"})):   # version 1 had no scheduler
         shown = sorted(meta) if isinstance(meta, dict) else type(meta).__name__
         raise CheckpointError(f"{path} is not a tinygrad_rnn checkpoint (unexpected metadata: {shown})")
     referenced = set()
 
-    def collect(value):                    # every member the metadata names, so none is left unaccounted for
+    def collect(value: Any) -> None:       # every member the metadata names, so none is left unaccounted for
         if isinstance(value, np.ndarray):
             referenced.add(id(value))
         elif isinstance(value, (list, tuple)):
@@ -238,6 +262,7 @@ def _validate(path, meta, arrays, max_bytes):
     if rng_state is not None:
         _check_rng_state(path, rng_state)
     optimizer = None if meta["optim"] is None else _check_optimizer(path, meta["optim"])
+    _check_scheduler(path, meta.get("scheduler"))
     char_weights = any(name.startswith(("embedding.", "rnn.", "decoder.")) for name in model)
     if char_weights and (vocab is not None or all(k in config for k in ("cell", "hidden", "layers"))):
         _check_char_model(path, model, config, vocab, rng_state)     # train's, for train --resume and sample
@@ -256,6 +281,6 @@ def _validate(path, meta, arrays, max_bytes):
         raise CheckpointError(f"{path} is not a tinygrad_rnn checkpoint (member {unreferenced[0]!r} is not part "
                               "of it)")
     return {"model": OrderedDict(model), "optimizer": optimizer, "config": dict(config), "vocab": vocab,
-            "step": step, "rng_state": rng_state}
+            "step": step, "rng_state": rng_state, "scheduler": meta.get("scheduler")}
 
 

@@ -13,12 +13,16 @@ xs (T, B, ·) holds the per-step inputs (the hoisted input projection); the carr
 step; consts (recurrent weights) are shared by every step, and their per-step gradients are summed (OuterSum
 factors from the fused steps become one GEMM). ys[t] is the carry's first element after step t. masks (T, B, 1)
 booleans freeze the carry and zero ys where a sequence has ended (variable lengths).
+
+For the steps that have a sequence kernel (RNN, LSTM, peephole LSTM, both GRUs) the same loop runs in one kernel
+call each way (sequence.py); the loop below is the reference path for the others, and for those inside
+`sequence.reference_loop()` or `detect_anomaly()`.
 """
 import numpy as np
 
 from .. import anomaly, autograd
 from ..function import Function
-from . import workspace
+from . import sequence, workspace
 from .outer_sum import OuterSum, StepFactors
 
 
@@ -29,6 +33,9 @@ class Scan(Function):
     def forward(ctx, xs, *rest, step, n_carry, reverse=False, masks=None, options=None):
         options = options or {}
         carry, consts = list(rest[:n_carry]), rest[n_carry:]
+        driver = sequence.driver_for(step, xs, carry, options)
+        if driver is not None:
+            return sequence.forward(ctx, driver, xs, carry, consts, reverse, masks, options)
         steps = xs.shape[0]
         ys = workspace.empty((steps,) + carry[0].shape, carry[0].dtype)
         order = range(steps - 1, -1, -1) if reverse else range(steps)
@@ -66,6 +73,8 @@ class Scan(Function):
 
     @staticmethod
     def backward(ctx, grads):
+        if isinstance(ctx.saved[0], sequence.Driver):
+            return sequence.backward(ctx, grads)
         step, contexts, order, masks, n_carry, n_consts, xs_shape, xs_dtype = ctx.saved[:8]
         dys, dcarry = grads[0], list(grads[1:])
         dxs = workspace.empty(xs_shape, xs_dtype)           # each step's backward writes its input gradient in place

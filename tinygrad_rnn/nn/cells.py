@@ -2,7 +2,7 @@
 from ..factories import zeros
 from ..tensor import _float_dtype
 from . import init
-from .checks import check_choice, check_input, check_size, check_state
+from .checks import check_choice, check_hx_tuple, check_input, check_size, check_state
 from .module import Module, Parameter
 from .recurrences import (GATE_ACTIVATIONS, GRUChoRecurrence, GRURecurrence, LSTMRecurrence,
                           PeepholeLSTMRecurrence, RNNRecurrence)
@@ -66,9 +66,9 @@ class RNNCellBase(Module):
         n = 2 if self.recurrence.has_cell_state else 1
         if hx is None:
             return [None] * n
+        if n == 2:
+            check_hx_tuple(type(self).__name__, hx, batched, rank=2 if batched else 1)
         states = list(hx) if n == 2 else [hx]
-        if len(states) != n:
-            raise ValueError(f"{type(self).__name__}: expected hx to be a tuple (h_0, c_0), but got {len(states)} items")
         if not batched:
             states = [s if s is None or s.ndim != 1 else s.reshape(1, -1) for s in states]
         return states

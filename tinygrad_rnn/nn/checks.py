@@ -34,3 +34,42 @@ def check_state(owner, name, state, shape, dtype):
         raise ValueError(f"{owner}: Expected {name} size {shape}, got {state.shape}")
     if state.dtype != dtype:
         raise ValueError(f"{owner}: expected {name} of dtype {dtype} (the parameters' dtype), but got {state.dtype}")
+
+
+def check_layer_size(owner, name, value):
+    """A sequence layer's input_size, hidden_size, num_layers, in torch.nn.RNNBase's words."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+        raise TypeError(f"{owner}: {name} should be of type int, got: {type(value).__name__}")
+    if value <= 0:
+        raise ValueError(f"{owner}: {name} must be greater than zero, but got {value}")
+
+
+def check_proj_size(owner, proj_size, hidden_size):
+    """0 (no projection) or an int in [1, hidden_size), in torch.nn.LSTM's words."""
+    if isinstance(proj_size, bool) or not isinstance(proj_size, numbers.Integral) or proj_size < 0:
+        raise ValueError(f"{owner}: proj_size should be a positive integer or zero to disable projections, but got "
+                         f"{proj_size!r}")
+    if proj_size >= hidden_size:
+        raise ValueError(f"{owner}: proj_size has to be smaller than hidden_size, but got proj_size={proj_size} and "
+                         f"hidden_size={hidden_size}")
+
+
+def check_no_projection(owner, proj_size):
+    """RNN and GRU take proj_size=0 only, as torch's."""
+    if proj_size != 0:
+        raise ValueError(f"{owner}: proj_size argument is only supported for LSTM, not RNN or GRU, but got "
+                         f"proj_size={proj_size!r}")
+
+
+def check_hx_tuple(owner, hx, batched, rank=None):
+    """An LSTM's hx is the pair (h_0, c_0), each of `rank` dimensions (a layer's: 3 batched, 2 unbatched). A single
+    tensor is refused as such (torch reads its first two rows as h_0 and c_0 and reports their rank; its words are
+    kept at the end, for scripts that match them)."""
+    rank = rank or (3 if batched else 2)
+    if isinstance(hx, Tensor):
+        raise RuntimeError(f"{owner}: expected hx to be a tuple (h_0, c_0) of two {rank}-D tensors, but got a single "
+                           f"Tensor of shape {tuple(hx.shape)} (For {'batched' if batched else 'unbatched'} "
+                           f"{rank}-D input, hx and cx should also be {rank}-D)")
+    if not isinstance(hx, (tuple, list)) or len(hx) != 2:
+        got = f"a {type(hx).__name__} of {len(hx)}" if isinstance(hx, (tuple, list)) else type(hx).__name__
+        raise ValueError(f"{owner}: expected hx to be a tuple (h_0, c_0), but got {got}")

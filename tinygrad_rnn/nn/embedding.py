@@ -5,7 +5,7 @@ import numpy as np
 
 from .. import rng
 from ..function import Function
-from ..tensor import Tensor, _float_dtype
+from ..tensor import _FLOATS, Tensor, _check_device, _float_dtype
 from .checks import check_size
 from .module import Module, Parameter
 
@@ -67,17 +67,35 @@ def lookup(owner, input, weight, padding_idx=None):
     return EmbeddingLookup.apply(weight, indices=indices, padding_idx=padding_idx)
 
 
-def embedding(input, weight, padding_idx=None):
-    """Rows of `weight` (N, D) picked by the integer `input` (any shape) → (*input.shape, D), one tape node."""
+def _unsupported(owner, max_norm, scale_grad_by_freq, sparse):
+    """torch's options this lookup does not implement: refused by name rather than ignored."""
+    for name, value, default in (("max_norm", max_norm, None), ("scale_grad_by_freq", scale_grad_by_freq, False),
+                                 ("sparse", sparse, False)):
+        if value is not default and value != default:
+            raise NotImplementedError(f"{owner}: {name}={value!r} is not supported here (only {name}={default!r})")
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
+              sparse=False):
+    """Rows of `weight` (N, D) picked by the integer `input` (any shape) → (*input.shape, D), one tape node; the
+    padding_idx row gets no gradient (a negative one counts from the end)."""
+    _unsupported("embedding", max_norm, scale_grad_by_freq, sparse)
+    if padding_idx is not None and padding_idx < 0:
+        padding_idx += weight.shape[0]
     return lookup("embedding", input, weight, padding_idx)
 
 
 class Embedding(Module):
     """weight (num_embeddings, embedding_dim) ~ N(0, 1) as PyTorch; the padding_idx row starts at zero and gets no
-    gradient. forward(input: integer indices of any shape) → (*input.shape, embedding_dim)."""
+    gradient. forward(input: integer indices of any shape) → (*input.shape, embedding_dim). torch's signature;
+    `_weight` (a given table, copied) draws nothing from the generator."""
 
-    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, dtype=None):
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None, norm_type=2.0,
+                 scale_grad_by_freq=False, sparse=False, _weight=None, _freeze=False, device=None, dtype=None):
         super().__init__()
+        _unsupported("Embedding", max_norm, scale_grad_by_freq, sparse)
+        if device is not None:
+            _check_device(device)
         check_size("Embedding", "num_embeddings", num_embeddings)
         check_size("Embedding", "embedding_dim", embedding_dim)
         if padding_idx is not None:
@@ -87,10 +105,35 @@ class Embedding(Module):
                                  f"[{-num_embeddings}, {num_embeddings - 1}], but got {padding_idx!r}")
             padding_idx = int(padding_idx) % num_embeddings
         self.num_embeddings, self.embedding_dim, self.padding_idx = num_embeddings, embedding_dim, padding_idx
-        weight = rng.generator.standard_normal((num_embeddings, embedding_dim)).astype(_float_dtype(dtype))
-        if padding_idx is not None:
-            weight[padding_idx] = 0
-        self.weight = Parameter(weight)
+        self.max_norm, self.norm_type, self.scale_grad_by_freq, self.sparse = max_norm, norm_type, False, False
+        if _weight is None:
+            weight = rng.generator.standard_normal((num_embeddings, embedding_dim)).astype(_float_dtype(dtype))
+            if padding_idx is not None:
+                weight[padding_idx] = 0
+        else:
+            weight = np.array(_weight.data if isinstance(_weight, Tensor) else _weight,
+                              dtype=None if dtype is None else _float_dtype(dtype))
+            if weight.shape != (num_embeddings, embedding_dim):
+                raise ValueError(f"Embedding: Shape of weight does not match num_embeddings and embedding_dim: "
+                                 f"expected {(num_embeddings, embedding_dim)}, but got {tuple(weight.shape)}")
+        self.weight = Parameter(weight, requires_grad=not _freeze)
+
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, max_norm=None, norm_type=2.0,
+                        scale_grad_by_freq=False, sparse=False):
+        """An Embedding whose weight is a copy of `embeddings` (N, D) (torch shares the tensor; a copy here, so
+        training never writes into the caller's array), frozen (requires_grad=False) unless freeze=False; the
+        padding_idx row keeps its values and gets no gradient, as torch's."""
+        _unsupported("Embedding.from_pretrained", max_norm, scale_grad_by_freq, sparse)
+        data = embeddings.data if isinstance(embeddings, Tensor) else np.asarray(embeddings)
+        if data.ndim != 2:
+            raise ValueError(f"Embeddings parameter is expected to be 2-dimensional, but got a {data.ndim}-D "
+                             f"{type(embeddings).__name__} of shape {tuple(data.shape)}")
+        if data.dtype.kind != "f":
+            raise TypeError(f"Embedding.from_pretrained: expected float embeddings, but got dtype {data.dtype}")
+        rows, cols = data.shape
+        return cls(rows, cols, padding_idx=padding_idx, norm_type=norm_type, _weight=data, _freeze=freeze,
+                   dtype=data.dtype if data.dtype in _FLOATS else np.float32)
 
     def forward(self, input):
         return lookup("Embedding", input, self.weight, self.padding_idx)

@@ -85,14 +85,17 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
 
 
 def constant_(tensor, val):
+    """tensor[...] = val, in place (the engine's write, counted by the in-place guards); returns tensor."""
     return _fill(tensor, val)
 
 
 def ones_(tensor):
+    """tensor[...] = 1, in place; returns tensor."""
     return _fill(tensor, 1.0)
 
 
 def zeros_(tensor):
+    """tensor[...] = 0, in place; returns tensor."""
     return _fill(tensor, 0.0)
 
 

@@ -2,22 +2,27 @@
 
 The driver unrolls a recurrence over time on the tape. Per layer and direction it records one input-projection
 node for all T steps, one node cutting it into steps, then per step only the step node (fused) or its primitive
-ops (unfused): backpropagation through time is just the tape run backwards.
+ops (unfused): backpropagation through time is just the tape run backwards. Every layer also takes a
+PackedSequence (nn.utils.rnn) and then returns one, as torch's do: it runs through the `lengths=` path.
 """
 import numbers
+import warnings
 
 import numpy as np
 
 from ..tensor import Tensor, _float_dtype, cat, engine_constant, stack, where
 from . import init
 from .cells import set_forget_bias
-from .checks import check_choice, check_input, check_size, check_state
+from .checks import (check_choice, check_hx_tuple, check_input, check_layer_size, check_no_projection,
+                     check_proj_size, check_state)
 from .functional import dropout as dropout_fn
 from ..fused import Scan
 from . import step_watch
 from .module import Module, Parameter
 from .recurrences import (GATE_ACTIVATIONS, GRUChoRecurrence, GRURecurrence, LSTMRecurrence,
-                          NoOutputTanhLSTMRecurrence, PeepholeLSTMRecurrence, RNNRecurrence)
+                          NoOutputTanhLSTMRecurrence, PeepholeLSTMRecurrence, ProjectedLSTMRecurrence,
+                          RNNRecurrence)
+from .utils.rnn import PackedSequence, packed_like, padded_from_packed
 
 
 class RNNBase(Module):
@@ -32,22 +37,28 @@ class RNNBase(Module):
     scan = True
 
     def __init__(self, recurrence, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, forget_bias=None, dtype=None):
+                 bidirectional=False, forget_bias=None, dtype=None, proj_size=0):
         super().__init__()
         owner = type(self).__name__
-        check_size(owner, "input_size", input_size)
-        check_size(owner, "hidden_size", hidden_size)
-        check_size(owner, "num_layers", num_layers)
+        check_layer_size(owner, "input_size", input_size)
+        check_layer_size(owner, "hidden_size", hidden_size)
+        check_layer_size(owner, "num_layers", num_layers)
+        check_proj_size(owner, proj_size, hidden_size)
         if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) or not 0 <= dropout <= 1:
             raise ValueError(f"{owner}: dropout should be a number in range [0, 1] representing the probability "
                              f"of an element being zeroed, but got {dropout!r}")
+        if dropout > 0 and num_layers == 1:                  # torch's warning, word for word
+            warnings.warn(f"dropout option adds dropout after all but last recurrent layer, so non-zero dropout "
+                          f"expects num_layers greater than 1, but got dropout={dropout} and num_layers={num_layers}",
+                          stacklevel=3)
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bool(bias), bool(batch_first), float(dropout)
         self.bidirectional = bool(bidirectional)
+        self.proj_size = int(proj_size)
         self.recurrence = recurrence
         directions = 2 if bidirectional else 1
         for layer in range(num_layers):
-            layer_input = input_size if layer == 0 else hidden_size * directions
+            layer_input = input_size if layer == 0 else self._output_size * directions
             for d in range(directions):
                 weights = self._layer_weights(layer, layer_input, bias, _float_dtype(dtype))
                 if recurrence.has_cell_state:
@@ -57,8 +68,19 @@ class RNNBase(Module):
 
     def _layer_weights(self, layer, layer_input, bias, dtype):
         """The weights of one layer and direction, by name without the _l{k} suffix (subclasses add their own)."""
-        return init.recurrent_weights(layer_input, self.hidden_size, self.recurrence.n_gates, bias, dtype,
-                                      self.peephole)
+        weights = init.recurrent_weights(layer_input, self.hidden_size, self.recurrence.n_gates, bias, dtype,
+                                         self.peephole)
+        if self.proj_size:                   # torch's LSTMP layout: W_hh (4H, P), then W_hr (P, H) after the biases
+            bound = 1.0 / np.sqrt(self.hidden_size)
+            weights["weight_hh"] = init.uniform((self.recurrence.n_gates * self.hidden_size, self.proj_size), bound,
+                                                dtype)
+            weights["weight_hr"] = init.uniform((self.proj_size, self.hidden_size), bound, dtype)
+        return weights
+
+    @property
+    def _output_size(self):
+        """The units of h_t: proj_size when there is a projection, else hidden_size."""
+        return self.proj_size or self.hidden_size
 
     @staticmethod
     def _suffix(layer, direction):
@@ -69,19 +91,50 @@ class RNNBase(Module):
         return {name[: -len(suffix)]: p for name, p in self._parameters.items() if name.endswith(suffix)}
 
     def forward(self, input, hx=None, lengths=None, return_gates=False):
-        """output (T, B, D·H) and h_n (L·D, B, H) (LSTMs: (h_n, c_n)); with return_gates also a trace per layer
-        and direction: {"gates": (T, B, G·H), "c": (T, B, H) for LSTMs}. lengths (B,): each sequence's length."""
+        """output (T, B, D·H) and h_n (L·D, B, H) (LSTMs: (h_n, c_n); with proj_size P, h_n (L·D, B, P) and the
+        output (T, B, D·P)); with return_gates also a trace per layer and direction: {"gates": (T, B, G·H), "c":
+        (T, B, H) for LSTMs}. lengths (B,): each sequence's length. A PackedSequence input gives a PackedSequence
+        output (packed as the input), its states in the caller's batch order."""
         owner = type(self).__name__
         dtype = self.weight_ih_l0.dtype
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx, lengths, return_gates)
         check_input(owner, input, self.input_size, dtype, (2, 3))
         batched = input.ndim == 3
         x = input if batched else input.reshape(input.shape[0], 1, input.shape[1])
         if batched and self.batch_first:
             x = x.transpose(0, 1)
+        output, state, traces = self._unroll(x, hx, lengths, batched, return_gates, tuple(input.shape))
+        if batched and self.batch_first:
+            output = output.transpose(0, 1)
+        if not batched:
+            output = output.reshape(output.shape[0], -1)
+            state = [s.reshape(s.shape[0], -1) for s in state]
+        state = tuple(state) if len(state) == 2 else state[0]
+        return (output, state, traces) if return_gates else (output, state)
+
+    def _forward_packed(self, input, hx, lengths, return_gates):
+        """forward of a PackedSequence: padded (in the caller's batch order) and run with its lengths; the output
+        packed again as the input was."""
+        owner = type(self).__name__
+        if lengths is not None:
+            raise ValueError(f"{owner}: lengths= cannot be given with a PackedSequence input (its batch_sizes hold "
+                             f"the lengths)")
+        check_input(owner, input.data, self.input_size, self.weight_ih_l0.dtype, (2,), what="input.data")
+        x, lengths = padded_from_packed(input)
+        output, state, traces = self._unroll(x, hx, lengths, True, return_gates, tuple(x.shape))
+        output = packed_like(output, input)
+        state = tuple(state) if len(state) == 2 else state[0]
+        return (output, state, traces) if return_gates else (output, state)
+
+    def _unroll(self, x, hx, lengths, batched, return_gates, input_shape):
+        """Every layer and direction over x (T, B, I) -> (output (T, B, D·H), [h_n (L·D, B, H), c_n], traces)."""
+        owner = type(self).__name__
+        dtype = self.weight_ih_l0.dtype
         steps, batch = x.shape[0], x.shape[1]
         if steps == 0:                                   # (an empty batch is fine: every kernel takes B = 0)
             raise ValueError(f"{owner}: Expected sequence length to be larger than 0, but got input of shape "
-                             f"{tuple(input.shape)}")
+                             f"{input_shape}")
         masks = self._step_masks(lengths, steps, batch)
         initial = self._initial_states(hx, batch, batched, dtype)
         directions = 2 if self.bidirectional else 1
@@ -99,16 +152,8 @@ class RNNBase(Module):
             x = outputs[0] if directions == 1 else cat(outputs, dim=2)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 x = dropout_fn(x, self.dropout)
-        output = x
-        if batched and self.batch_first:
-            output = output.transpose(0, 1)
         n_states = 2 if self.recurrence.has_cell_state else 1
-        state = [stack([f[j] for f in finals], dim=0) for j in range(n_states)]
-        if not batched:
-            output = output.reshape(output.shape[0], -1)
-            state = [s.reshape(s.shape[0], -1) for s in state]
-        state = tuple(state) if n_states == 2 else state[0]
-        return (output, state, traces) if return_gates else (output, state)
+        return x, [stack([f[j] for f in finals], dim=0) for j in range(n_states)], traces
 
     def _run(self, x, state, weights, reverse, masks, return_gates, lower=None):
         """One layer, one direction over all T steps -> (outputs (T, B, H), final state list, trace or None,
@@ -183,25 +228,53 @@ class RNNBase(Module):
         return [(t < lengths)[:, None] for t in range(steps)]
 
     def _initial_states(self, hx, batch, batched, dtype):
-        """A list per state kind (h, and c for LSTMs) of the L·D initial states, each (B, H)."""
+        """A list per state kind (h, and c for LSTMs) of the L·D initial states, each (B, H) (h: (B, P) with a
+        projection)."""
         owner = type(self).__name__
         n_states = 2 if self.recurrence.has_cell_state else 1
         count = self.num_layers * (2 if self.bidirectional else 1)
-        shape = (count, batch, self.hidden_size) if batched else (count, self.hidden_size)
+        sizes = (self._output_size, self.hidden_size)[:n_states]
         if hx is None:
-            zero = engine_constant(np.zeros((batch, self.hidden_size), _float_dtype(dtype)))
-            return [[zero] * count for _ in range(n_states)]
+            zeros = {size: engine_constant(np.zeros((batch, size), _float_dtype(dtype))) for size in set(sizes)}
+            return [[zeros[size]] * count for size in sizes]
+        if n_states == 2:
+            check_hx_tuple(owner, hx, batched)
         given = list(hx) if n_states == 2 else [hx]
-        if len(given) != n_states:
-            raise ValueError(f"{owner}: expected hx to be a tuple (h_0, c_0), but got {len(given)} items")
         states = []
         for j, s in enumerate(given):
+            shape = (count, batch, sizes[j]) if batched else (count, sizes[j])
             check_state(owner, f"hx[{j}]" if n_states == 2 else "hx", s, shape, dtype)
             states.append(list((s if batched else s.reshape(count, 1, -1)).unbind(0)))
         return states
 
+    @property
+    def _all_weights(self):
+        """torch's: per layer and direction, the names of its parameters in order (w_ih, w_hh, b_ih, b_hh, w_hr)."""
+        directions = 2 if self.bidirectional else 1
+        return [[name + self._suffix(layer, d) for name, p in self._weights(layer, d).items() if p is not None]
+                for layer in range(self.num_layers) for d in range(directions)]
+
+    @property
+    def _flat_weights_names(self):
+        return [name for names in self._all_weights for name in names]
+
+    @property
+    def _flat_weights(self):
+        return [getattr(self, name) for name in self._flat_weights_names]
+
+    @property
+    def all_weights(self):
+        """torch's: per layer and direction, the list of its parameters in order."""
+        return [[getattr(self, name) for name in names] for names in self._all_weights]
+
+    def flatten_parameters(self):
+        """A no-op: torch packs the weights into one buffer for cuDNN; here they are separate arrays already."""
+        return None
+
     def extra_repr(self):
         s = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size:
+            s += f", proj_size={self.proj_size}"
         for name, default in (("num_layers", 1), ("bias", True), ("batch_first", False), ("dropout", 0.0),
                               ("bidirectional", False)):
             if getattr(self, name) != default:
@@ -218,21 +291,25 @@ class RNN(RNNBase):
     """Elman RNN: h_t = act(W_ih x_t + b_ih + W_hh h_{t−1} + b_hh), act tanh or relu."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, fused=True, dtype=None):
+                 dropout=0.0, bidirectional=False, fused=True, dtype=None, proj_size=0):
         check_choice("RNN", "nonlinearity", nonlinearity, ("tanh", "relu"))
+        check_no_projection("RNN", proj_size)
         super().__init__(RNNRecurrence(nonlinearity, fused), input_size, hidden_size, num_layers, bias, batch_first,
                          dropout, bidirectional, dtype=dtype)
         self.nonlinearity = nonlinearity
 
 
 class LSTM(RNNBase):
-    """LSTM layer (gate order i, f, g, o); returns output, (h_n, c_n)."""
+    """LSTM layer (gate order i, f, g, o); returns output, (h_n, c_n). proj_size=P > 0: LSTMP (Sak et al. 2014),
+    h_t = W_hr (o⊙tanh(c_t)) with weight_hr_l{k} (P, H), so h and the output have P units, c has H."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, gate_activation="sigmoid", forget_bias=None, fused=True, dtype=None):
+                 bidirectional=False, proj_size=0, gate_activation="sigmoid", forget_bias=None, fused=True,
+                 dtype=None):
         check_choice("LSTM", "gate_activation", gate_activation, GATE_ACTIVATIONS)
-        super().__init__(LSTMRecurrence(gate_activation, fused), input_size, hidden_size, num_layers, bias,
-                         batch_first, dropout, bidirectional, forget_bias, dtype)
+        recurrence = (ProjectedLSTMRecurrence if proj_size else LSTMRecurrence)(gate_activation, fused)
+        super().__init__(recurrence, input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         forget_bias, dtype, proj_size=proj_size)
 
 
 class PeepholeLSTM(RNNBase):
@@ -251,8 +328,10 @@ class GRU(RNNBase):
     """GRU layer (gate order r, z, n); reset_after=True is PyTorch's form, False is Cho et al. 2014's."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, reset_after=True, gate_activation="sigmoid", fused=True, dtype=None):
+                 bidirectional=False, reset_after=True, gate_activation="sigmoid", fused=True, dtype=None,
+                 proj_size=0):
         check_choice("GRU", "gate_activation", gate_activation, GATE_ACTIVATIONS)
+        check_no_projection("GRU", proj_size)
         recurrence = (GRURecurrence if reset_after else GRUChoRecurrence)(gate_activation, fused)
         super().__init__(recurrence, input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
                          dtype=dtype)

@@ -7,7 +7,38 @@ import numpy as np
 from ..tensor import Tensor, _float_dtype
 from .module import Module, Parameter
 
-__all__ = ["LayerNorm"]
+__all__ = ["LayerNorm", "layer_norm"]
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """(x − mean) / √(var + eps) · weight + bias over the last len(normalized_shape) dims, as torch's."""
+    if isinstance(normalized_shape, numbers.Integral):
+        normalized_shape = (normalized_shape,)
+    normalized_shape = tuple(int(s) for s in normalized_shape)
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and tuple(t.shape) != normalized_shape:
+            raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but got {name} of shape "
+                               f"{list(t.shape)} and normalized_shape = {list(normalized_shape)}")
+    return _layer_norm("layer_norm", input, normalized_shape, weight, bias, eps)
+
+
+def _layer_norm(owner, input, normalized_shape, weight, bias, eps):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{owner}: expected input to be a Tensor, but got {type(input).__name__}")
+    k = len(normalized_shape)
+    if input.ndim < k or tuple(input.shape[input.ndim - k:]) != normalized_shape:
+        expected = ", ".join(["*"] + [str(s) for s in normalized_shape])
+        raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input with shape "
+                           f"[{expected}], but got input of size{list(input.shape)}")
+    dims = tuple(range(input.ndim - k, input.ndim))
+    centered = input - input.mean(dim=dims, keepdim=True)
+    var = (centered * centered).mean(dim=dims, keepdim=True)
+    out = centered * (var + eps) ** -0.5
+    if weight is not None:
+        out = out * weight
+    if bias is not None:
+        out = out + bias
+    return out
 
 
 class LayerNorm(Module):
@@ -32,22 +63,7 @@ class LayerNorm(Module):
             self.register_parameter("bias", None)
 
     def forward(self, input):
-        if not isinstance(input, Tensor):
-            raise TypeError(f"LayerNorm: expected input to be a Tensor, but got {type(input).__name__}")
-        k = len(self.normalized_shape)
-        if input.ndim < k or tuple(input.shape[input.ndim - k:]) != self.normalized_shape:
-            expected = ", ".join(["*"] + [str(s) for s in self.normalized_shape])
-            raise RuntimeError(f"Given normalized_shape={list(self.normalized_shape)}, expected input with shape "
-                               f"[{expected}], but got input of size{list(input.shape)}")
-        dims = tuple(range(input.ndim - k, input.ndim))
-        centered = input - input.mean(dim=dims, keepdim=True)
-        var = (centered * centered).mean(dim=dims, keepdim=True)
-        out = centered * (var + self.eps) ** -0.5
-        if self.weight is not None:
-            out = out * self.weight
-        if self.bias is not None:
-            out = out + self.bias
-        return out
+        return _layer_norm("LayerNorm", input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
         return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "

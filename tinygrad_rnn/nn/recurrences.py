@@ -8,7 +8,7 @@ Each recurrence splits a step into three parts, so a layer can do the expensive,
 With `fused=True` a step is one tape node running a Cython gate kernel; with `fused=False` it is composed of
 primitive ops only (matmul, add, sigmoid, tanh, mul, chunk): the teaching path. Both give the same numbers.
 `p` is a dict of the weights under PyTorch's names: weight_ih, weight_hh, bias_ih, bias_hh (None without bias),
-and weight_ci, weight_cf, weight_co for the peephole LSTM.
+weight_ci, weight_cf, weight_co for the peephole LSTM, and weight_hr (P, H) for the projected one.
 """
 from .. import fused as F
 from ..activations import GATE_NAMES
@@ -33,7 +33,13 @@ def _folded_bias(p):
 
 
 class Recurrence:
-    """Options shared by every cell: gate activation (sigmoid or Keras' hard_sigmoid) and fused or not."""
+    """Options shared by every cell: gate activation (sigmoid or Keras' hard_sigmoid) and fused or not.
+
+    What the layer driver (nn.layers.RNNBase) reads from a subclass: `n_gates`, the number of H-row blocks in
+    weight_ih (G·H, I) and weight_hh (G·H, H) (LSTM 4, GRU 3, RNN 1); `has_cell_state`, whether the state is (h, c)
+    (the layer then returns (h_n, c_n), takes hx as a pair and sets a forget bias) or h alone; `step_context`, the
+    extra keywords its step wants ("t", "lower_c"). docs/exercises.md, exercise 4, writes one.
+    """
 
     n_gates = 1
     has_cell_state = False
@@ -98,7 +104,6 @@ class LSTMRecurrence(Recurrence):
         return F.LSTMStep, (prepared,), {"act": self.act, **_transposed(prepared, steps)}
 
 
-
 class NoOutputTanhLSTMRecurrence(LSTMRecurrence):
     """LSTM whose output is h = o⊙c, without the tanh (nicodjimenez/lstm's NumPy tutorial; Greff et al. 2015's
     "NOAF", no output activation function); gates and c as LSTMRecurrence.
@@ -119,6 +124,28 @@ class NoOutputTanhLSTMRecurrence(LSTMRecurrence):
 
     def scan_step(self, prepared, steps):
         return None
+
+
+class ProjectedLSTMRecurrence(LSTMRecurrence):
+    """LSTM with a projection (LSTMP; torch.nn.LSTM(proj_size=P)): the LSTM's gates and c from
+    z = W_ih x + W_hh h_prev + b, W_hh (4H, P); h = W_hr (o⊙tanh(c)), W_hr (P, H), so h_t has P units, c_t H"""
+
+    def prepare(self, p):
+        return p["weight_hh"], p["weight_hr"]
+
+    def step(self, xp, state, prepared, return_gates=False):
+        (h, c), (w_hh, w_hr) = state, prepared
+        if self.fused:
+            out = F.ProjectedLSTMStep.apply(xp, h, c, w_hh, w_hr, act=self.act, return_gates=return_gates)
+            return out[:2], (out[2] if return_gates else None)
+        zi, zf, zg, zo = (xp + h @ w_hh.T).chunk(4, dim=1)
+        i, f, g, o = self.gate(zi), self.gate(zf), zg.tanh(), self.gate(zo)
+        c = f * c + i * g
+        h = (o * c.tanh()) @ w_hr.T
+        return (h, c), (_cat_gates(i, f, g, o) if return_gates else None)
+
+    def scan_step(self, prepared, steps):
+        return F.ProjectedLSTMStep, tuple(prepared), {"act": self.act}
 
 
 class PeepholeLSTMRecurrence(LSTMRecurrence):

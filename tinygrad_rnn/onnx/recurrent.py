@@ -23,6 +23,9 @@ def _op_and_attrs(layer, directions):
     act = getattr(layer.recurrence, "act", "sigmoid")
     gate = "HardSigmoid" if act == "hard_sigmoid" else "Sigmoid"
     attrs = {"hidden_size": layer.hidden_size, "direction": "bidirectional" if directions == 2 else "forward"}
+    if getattr(layer, "proj_size", 0):
+        raise NotImplementedError(f"onnx.export: LSTM(proj_size={layer.proj_size}) has no ONNX operator (ONNX's "
+                                  f"LSTM has no projection; torch.onnx refuses it too)")
     if isinstance(layer, (LSTM, PeepholeLSTM)):
         op, acts = "LSTM", [gate, "Tanh", "Tanh"]
     elif isinstance(layer, GRU):

@@ -4,13 +4,28 @@ import numpy as np
 from ..function import Function, unbroadcast
 
 
+def _mismatch(shape_a, shape_b, error):
+    """PyTorch's RuntimeError for shapes that do not broadcast (NumPy's ValueError names neither operand), counted
+    from the right as PyTorch finds it; `error` itself when the shapes do broadcast (some other failure)."""
+    n = max(len(shape_a), len(shape_b))
+    sa, sb = (1,) * (n - len(shape_a)) + tuple(shape_a), (1,) * (n - len(shape_b)) + tuple(shape_b)
+    for i in reversed(range(n)):
+        if sa[i] != sb[i] and sa[i] != 1 and sb[i] != 1:
+            return RuntimeError(f"The size of tensor a ({sa[i]}) must match the size of tensor b ({sb[i]}) at "
+                                f"non-singleton dimension {i}")
+    return error
+
+
 class Add(Function):
     """a + b"""
 
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a.shape, b.shape)
-        return a + b
+        try:
+            return a + b
+        except ValueError as e:
+            raise _mismatch(a.shape, b.shape, e) from None
 
     @staticmethod
     def backward(ctx, g):
@@ -25,7 +40,13 @@ class Sub(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a.shape, b.shape)
-        return a - b
+        try:
+            return a - b
+        except ValueError as e:
+            raise _mismatch(a.shape, b.shape, e) from None
+        except TypeError:                              # NumPy refuses bool − bool: PyTorch's message says why
+            raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` "
+                               "or `logical_xor()` operator instead.") from None
 
     @staticmethod
     def backward(ctx, g):
@@ -40,7 +61,10 @@ class Mul(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return a * b
+        try:
+            return a * b
+        except ValueError as e:
+            raise _mismatch(a.shape, b.shape, e) from None
 
     @staticmethod
     def backward(ctx, g):
@@ -55,9 +79,12 @@ class Div(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        if a.dtype.kind != "f":                  # integer or bool tensors: true division in float32, as PyTorch
-            return a.astype(np.float32) / b.astype(np.float32)
-        return a / b
+        try:
+            if a.dtype.kind != "f":              # integer or bool tensors: true division in float32, as PyTorch
+                return a.astype(np.float32) / b.astype(np.float32)
+            return a / b
+        except ValueError as e:
+            raise _mismatch(a.shape, b.shape, e) from None
 
     @staticmethod
     def backward(ctx, g):
@@ -71,7 +98,10 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        out = a**b
+        try:
+            out = a**b if a.dtype.kind == "f" else _integer_power(a, b)
+        except ValueError as e:
+            raise _mismatch(a.shape, b.shape, e) from None
         ctx.save_for_backward(a, b, out)
         return out
 
@@ -88,25 +118,16 @@ class Pow(Function):
         return ga, gb
 
 
-class MatMul(Function):
-    """a @ b with NumPy's matmul rules (1-D operands, batch broadcasting); ∂a = g @ bᵀ, ∂b = aᵀ @ g"""
-
-    @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return a @ b
-
-    @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved
-        da, db = ctx.needs_input_grad
-        a2 = a[None, :] if a.ndim == 1 else a  # matmul's promotion of 1-D operands, made explicit
-        b2 = b[:, None] if b.ndim == 1 else b
-        batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
-        g2 = g.reshape(batch + (a2.shape[-2], b2.shape[-1]))
-        ga = unbroadcast(g2 @ b2.swapaxes(-1, -2), a2.shape).reshape(a.shape) if da else None
-        gb = unbroadcast(a2.swapaxes(-1, -2) @ g2, b2.shape).reshape(b.shape) if db else None
-        return ga, gb
+def _integer_power(a, b):
+    """a ** b for integer tensors, as PyTorch's integer pow (C's) where an exponent is negative: 1 and −1 keep their
+    powers, every other base gives 0 (NumPy refuses; PyTorch refuses only a negative Python int exponent)."""
+    if a.dtype.kind == "b":
+        raise NotImplementedError("\"pow\" not implemented for 'Bool'")
+    if not np.any(b < 0):
+        return a**b
+    out = np.broadcast_to(a, np.broadcast_shapes(a.shape, b.shape)) ** np.maximum(b, 0)
+    minus_one = np.where(b % 2 == 0, 1, -1).astype(out.dtype)
+    return np.where(b >= 0, out, np.where(a == 1, 1, np.where(a == -1, minus_one, 0))).astype(out.dtype)
 
 
 class Where(Function):
@@ -126,4 +147,172 @@ class Where(Function):
         return ga, gb
 
 
-# ---- unary, elementwise -----------------------------------------------------------------------------------
+
+def _tie_share(a, b, g, loser):
+    """maximum/minimum's gradient for a: all of g where a wins, half where a = b (PyTorch splits ties), none where
+    a loses; a comparison with nan is false, so nan's side gets all of g, as in PyTorch."""
+    return np.where(loser, 0, np.where(a == b, g / 2, g))
+
+
+class Maximum(Function):
+    """max(a, b) elementwise (nan if either is); ∂a = g where a > b, g/2 where a = b (and ∂b alike)"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        try:
+            return np.maximum(a, b)
+        except ValueError as e:
+            raise _mismatch(a.shape, b.shape, e) from None
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved
+        da, db = ctx.needs_input_grad
+        return (unbroadcast(_tie_share(a, b, g, a < b), a.shape) if da else None,
+                unbroadcast(_tie_share(a, b, g, a > b), b.shape) if db else None)
+
+
+class Minimum(Function):
+    """min(a, b) elementwise (nan if either is); ∂a = g where a < b, g/2 where a = b (and ∂b alike)"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        try:
+            return np.minimum(a, b)
+        except ValueError as e:
+            raise _mismatch(a.shape, b.shape, e) from None
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved
+        da, db = ctx.needs_input_grad
+        return (unbroadcast(_tie_share(a, b, g, a > b), a.shape) if da else None,
+                unbroadcast(_tie_share(a, b, g, a < b), b.shape) if db else None)
+
+
+def _integer_divisor(a, b, kernel):
+    """Integer division by zero is PyTorch's RuntimeError (NumPy warns and returns 0); bool tensors have none."""
+    if a.dtype.kind == "b":
+        raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
+    if a.dtype.kind in "iu" and not np.all(b):
+        raise RuntimeError("ZeroDivisionError")
+
+
+def _trunc_divide(a, b):
+    """a / b rounded toward zero; exact for integers (a − fmod(a, b) is a multiple of b)."""
+    if a.dtype.kind in "iu":
+        return (a - np.fmod(a, b)) // b
+    return np.trunc(a / b)
+
+
+class RoundedDiv(Function):
+    """a / b rounded down (mode "floor": Python's //) or toward zero ("trunc"); ∂a = ∂b = 0 (piecewise constant,
+    as PyTorch's div(rounding_mode=...); PyTorch's floor_divide has no derivative and raises in backward)"""
+
+    @staticmethod
+    def forward(ctx, a, b, mode):
+        _integer_divisor(a, b, f"div_{mode}_cpu")
+        ctx.save_for_backward(a.shape, b.shape, a.dtype)
+        try:
+            with np.errstate(divide="ignore", invalid="ignore"):    # x/0: ±inf or nan, as in PyTorch
+                return np.floor_divide(a, b) if mode == "floor" else _trunc_divide(a, b)
+        except ValueError as e:
+            raise _mismatch(a.shape, b.shape, e) from None
+
+    @staticmethod
+    def backward(ctx, g):
+        sa, sb, dtype = ctx.saved
+        da, db = ctx.needs_input_grad
+        return np.zeros(sa, dtype) if da else None, np.zeros(sb, dtype) if db else None
+
+
+class Remainder(Function):
+    """a − b·floor(a/b), the sign of b (Python's %); ∂a = g, ∂b = −g·floor(a/b)"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        _integer_divisor(a, b, "remainder_cpu")
+        ctx.save_for_backward(a, b)
+        try:
+            with np.errstate(divide="ignore", invalid="ignore"):    # x % 0 is nan, as in PyTorch
+                return np.remainder(a, b)
+        except ValueError as e:
+            raise _mismatch(a.shape, b.shape, e) from None
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved
+        da, db = ctx.needs_input_grad
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gb = unbroadcast(-g * np.floor_divide(a, b), b.shape) if db else None
+        return unbroadcast(g, a.shape) if da else None, gb
+
+
+class Fmod(Function):
+    """a − b·trunc(a/b), the sign of a (C's fmod); ∂a = g, ∂b = −g·trunc(a/b)"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        _integer_divisor(a, b, "fmod_cpu")
+        ctx.save_for_backward(a, b)
+        try:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return np.fmod(a, b)
+        except ValueError as e:
+            raise _mismatch(a.shape, b.shape, e) from None
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved
+        da, db = ctx.needs_input_grad
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gb = unbroadcast(-g * _trunc_divide(a, b), b.shape) if db else None
+        return unbroadcast(g, a.shape) if da else None, gb
+
+
+class ClampTensors(Function):
+    """min(max(a, lo), hi) with tensor bounds (`bounds` says which of "min", "max" follow a); ∂a = g·[lo ≤ a ≤ hi],
+    ∂lo = g·[a < lo < hi], ∂hi = g·[a > hi or hi < lo] (PyTorch's split, where lo > hi makes the output hi)"""
+
+    @staticmethod
+    def forward(ctx, a, *limits, bounds):
+        lo = limits[0] if bounds[0] == "min" else None
+        hi = limits[-1] if bounds[-1] == "max" else None
+        ctx.save_for_backward(a, lo, hi)
+        try:
+            out = a if lo is None else np.maximum(a, lo)
+            return out if hi is None else np.minimum(out, hi)
+        except ValueError as e:
+            shape = a.shape
+            for bound in (lo, hi):
+                if bound is not None:
+                    error = _mismatch(shape, bound.shape, None)
+                    if error is not None:
+                        raise error from None
+                    shape = np.broadcast_shapes(shape, bound.shape)
+            raise e
+
+    @staticmethod
+    def backward(ctx, g):
+        a, lo, hi = ctx.saved
+        need = ctx.needs_input_grad
+        with np.errstate(invalid="ignore"):
+            inside = np.ones(a.shape, bool)
+            if lo is not None:
+                inside = inside & (a >= lo)
+            if hi is not None:
+                inside = inside & (a <= hi)
+            grads = [unbroadcast(np.where(inside, g, 0), a.shape) if need[0] else None]
+            if lo is not None and need[1]:
+                below = (a < lo) & (lo < hi) if hi is not None else a < lo
+                grads.append(unbroadcast(np.where(below, g, 0), lo.shape))
+            elif lo is not None:
+                grads.append(None)
+            if hi is not None and need[-1]:
+                above = (a > hi) | (hi < lo) if lo is not None else a > hi
+                grads.append(unbroadcast(np.where(above, g, 0), hi.shape))
+            elif hi is not None:
+                grads.append(None)
+        return tuple(grads)

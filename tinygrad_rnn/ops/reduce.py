@@ -1,4 +1,5 @@
-"""Reductions (sum, mean, max) and the softmaxes along a dim: forward on ndarrays, backward beside it."""
+"""Reductions (sum, mean, max, prod, logsumexp), running sums and the softmaxes along a dim: forward on ndarrays,
+backward beside it. Var, std and norm are in norms.py."""
 import numbers
 
 import numpy as np
@@ -6,16 +7,24 @@ import numpy as np
 from ..function import Function
 
 
-def _axes(ndim, dim):
+def _axes(ndim, dim, op="reduction"):
     """A reduction's `dim` as NumPy's axis, by PyTorch's rules: None or () reduces every axis, and a 0-d tensor
-    takes dim 0 or −1 (reducing it is the identity); an axis out of range raises PyTorch's IndexError."""
+    takes dim 0 or −1 (reducing it is the identity); an axis out of range raises PyTorch's IndexError, one named
+    twice its RuntimeError, one that is not an int a TypeError naming `op`."""
     if dim is None or dim == ():
         return None
     dims = dim if isinstance(dim, tuple) else (dim,)
     lo, hi = -max(ndim, 1), max(ndim, 1) - 1
     for d in dims:
-        if isinstance(d, numbers.Integral) and not lo <= d <= hi:
+        if not isinstance(d, numbers.Integral):
+            raise TypeError(f"{op}(): argument 'dim' must be int or tuple of ints, but got {type(d).__name__}")
+        if not lo <= d <= hi:
             raise IndexError(f"Dimension out of range (expected to be in range of [{lo}, {hi}], but got {d})")
+    if len(dims) > 1:
+        seen = [d % max(ndim, 1) for d in dims]
+        for d in seen:
+            if seen.count(d) > 1:
+                raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
     return None if ndim == 0 else dim
 
 
@@ -127,3 +136,63 @@ class Softmax(Function):
     def backward(ctx, g):
         y, dim = ctx.saved
         return y * (g - (g * y).sum(axis=dim, keepdims=True))
+
+
+class Prod(Function):
+    """Π a over `dim` (all when None); ∂a = g·Π of the others, from prefix and suffix products, so a zero needs no
+    division (PyTorch's values: one zero gets the product of the rest, two or more make every gradient 0)"""
+
+    @staticmethod
+    def forward(ctx, a, dim=None, keepdim=False):
+        axis = _axes(a.ndim, dim, "prod")
+        ctx.save_for_backward(a, axis, keepdim)
+        return a.prod(axis=axis, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, axis, keepdim = ctx.saved
+        rows = np.moveaxis(a.reshape(-1) if axis is None else a, 0 if axis is None else axis, 0)
+        if rows.shape[0] == 0:
+            return np.zeros(a.shape, g.dtype)
+        before, after = np.empty_like(rows), np.empty_like(rows)   # Π of the elements before / after each one
+        before[0], after[-1] = 1, 1
+        np.cumprod(rows[:-1], axis=0, out=before[1:])
+        np.cumprod(rows[:0:-1], axis=0, out=after[-2::-1])
+        others = np.moveaxis(before * after, 0, 0 if axis is None else axis).reshape(a.shape)
+        return _expand_reduced(g, axis, keepdim) * others
+
+
+class CumSum(Function):
+    """the running sums of a along `dim`; ∂a = the running sums of g from the end"""
+
+    @staticmethod
+    def forward(ctx, a, dim):
+        axis = _axes(a.ndim, dim, "cumsum")
+        ctx.save_for_backward(axis)
+        return a.copy() if axis is None else np.cumsum(a, axis=axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        axis = ctx.saved[0]
+        return g if axis is None else np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis)
+
+
+class LogSumExp(Function):
+    """log Σ exp(a) over `dim`, shifted by the max so nothing overflows (a row of −inf gives −inf, one holding +inf
+    gives +inf, as PyTorch); ∂a = g·exp(a − out)"""
+
+    @staticmethod
+    def forward(ctx, a, dim, keepdim=False):
+        axis = _axes(a.ndim, dim, "logsumexp")
+        shift = np.amax(a, axis=axis, keepdims=True, initial=-np.inf)   # initial: an empty dim has no max
+        shift = np.where(np.isinf(shift), 0, shift)                     # ±inf rows: exp(a − 0) says it
+        with np.errstate(divide="ignore", over="ignore"):
+            out = np.log(np.exp(a - shift).sum(axis=axis, keepdims=True)) + shift
+        ctx.save_for_backward(a, out, axis, keepdim)
+        return out if keepdim else (out.reshape(()) if axis is None else np.squeeze(out, axis=axis))
+
+    @staticmethod
+    def backward(ctx, g):
+        a, out, axis, keepdim = ctx.saved
+        with np.errstate(invalid="ignore"):                             # inf − inf: nan, as in PyTorch
+            return _expand_reduced(g, axis, keepdim) * np.exp(a - out)

@@ -1,7 +1,7 @@
-"""Ops that move elements without arithmetic: reshape, permute, join, split."""
+"""Ops that move elements without arithmetic: reshape, permute, join, split, expand, repeat, flip, roll."""
 import numpy as np
 
-from ..function import Function
+from ..function import Function, unbroadcast
 
 
 class Reshape(Function):
@@ -94,3 +94,63 @@ class Unbind(Function):
     def backward(ctx, grads):
         shape, dtype, dim = ctx.saved
         return np.stack(_fill_missing(grads, [shape] * len(grads), dtype), axis=dim)
+
+
+class Expand(Function):
+    """a broadcast to `shape` (a read-only view, as torch's expand shares memory); ∂a = g summed over the new and
+    the stretched dims"""
+
+    @staticmethod
+    def forward(ctx, a, shape):
+        ctx.save_for_backward(a.shape)
+        return np.broadcast_to(a, shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return unbroadcast(g, ctx.saved[0])
+
+
+class Repeat(Function):
+    """a tiled reps[d] times along each dim d (a first gets leading dims of size 1 up to len(reps)); ∂a = the sum of
+    g's tiles"""
+
+    @staticmethod
+    def forward(ctx, a, reps):
+        padded = a.reshape((1,) * (len(reps) - a.ndim) + a.shape)
+        ctx.save_for_backward(a.shape, padded.shape, reps)
+        return np.tile(padded, reps)
+
+    @staticmethod
+    def backward(ctx, g):
+        shape, padded, reps = ctx.saved
+        tiles = g.reshape([n for r, s in zip(reps, padded) for n in (r, s)])   # (r0, s0, r1, s1, ...)
+        return tiles.sum(axis=tuple(range(0, 2 * len(reps), 2))).reshape(shape)
+
+
+class Flip(Function):
+    """a reversed along `dims` (a copy, as torch's flip); ∂a = g reversed along the same dims"""
+
+    @staticmethod
+    def forward(ctx, a, dims):
+        ctx.save_for_backward(dims)
+        return np.flip(a, dims).copy() if a.ndim else a.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        return np.flip(g, ctx.saved[0]) if g.ndim else g
+
+
+class Roll(Function):
+    """a shifted cyclically by shifts[k] along dims[k] (over the flattened tensor when dims is None); ∂a = g shifted
+    back"""
+
+    @staticmethod
+    def forward(ctx, a, shifts, dims):
+        ctx.save_for_backward(shifts, dims)
+        return np.roll(a, shifts, axis=dims) if a.ndim else a.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        shifts, dims = ctx.saved
+        back = -shifts if isinstance(shifts, int) else tuple(-s for s in shifts)
+        return np.roll(g, back, axis=dims) if g.ndim else g

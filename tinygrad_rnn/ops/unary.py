@@ -10,7 +10,11 @@ class Neg(Function):
 
     @staticmethod
     def forward(ctx, a):
-        return -a
+        try:
+            return -a
+        except TypeError:                        # a bool tensor: NumPy's message names numpy, PyTorch's the fix
+            raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you are trying "
+                               "to invert a mask, use the `~` or `logical_not()` operator instead.") from None
 
     @staticmethod
     def backward(ctx, g):
@@ -102,12 +106,12 @@ class HardSigmoid(Function):
 
 
 class Clip(Function):
-    """min(max(a, lo), hi); ∂a = g·[lo ≤ a ≤ hi] (PyTorch's clamp convention at the bounds)"""
+    """min(max(a, lo), hi) with numbers lo, hi; ∂a = g·[lo ≤ a ≤ hi] (PyTorch's clamp convention at the bounds)"""
 
     @staticmethod
     def forward(ctx, a, min=None, max=None):
         if min is None and max is None:
-            raise ValueError("clip: at least one of 'min' or 'max' must not be None")
+            raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
         ctx.save_for_backward(a, min, max)
         return np.clip(a, min, max)
 
@@ -145,3 +149,177 @@ class Cast(Function):
     @staticmethod
     def backward(ctx, g):
         return g.astype(ctx.saved[0])
+
+
+def _sign(a):
+    """PyTorch's sign: (a > 0) − (a < 0), so sign(nan) = 0 (NumPy's np.sign(nan) is nan)."""
+    return (a > 0).astype(a.dtype) - (a < 0).astype(a.dtype)
+
+
+class Abs(Function):
+    """|a|; ∂a = g·sign(a) (0 at a = 0, as PyTorch)"""
+
+    @staticmethod
+    def forward(ctx, a):
+        if a.dtype.kind == "b":
+            raise NotImplementedError("\"abs_cpu\" not implemented for 'Bool'")
+        ctx.save_for_backward(a)
+        return np.abs(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * _sign(ctx.saved[0])
+
+
+class Sign(Function):
+    """sign(a) ∈ {−1, 0, 1} (0 for nan, as PyTorch; a bool tensor is its own sign); ∂a = 0"""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a.shape, a.dtype)
+        return a.copy() if a.dtype.kind == "b" else _sign(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        shape, dtype = ctx.saved
+        return np.zeros(shape, dtype)
+
+
+class Sqrt(Function):
+    """√a; ∂a = g / (2√a) (inf at a = 0, as PyTorch)"""
+
+    @staticmethod
+    def forward(ctx, a):
+        with np.errstate(invalid="ignore"):           # √(negative) is nan, as in PyTorch, without a warning
+            out = np.sqrt(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return g / (2 * ctx.saved[0])
+
+
+class Rsqrt(Function):
+    """1/√a; ∂a = −g·(1/√a)³ / 2"""
+
+    @staticmethod
+    def forward(ctx, a):
+        with np.errstate(divide="ignore", invalid="ignore"):   # 1/√0 = inf, 1/√(negative) = nan, as PyTorch
+            out = 1 / np.sqrt(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        y = ctx.saved[0]
+        with np.errstate(invalid="ignore"):
+            return -0.5 * g * (y * y * y)
+
+
+class Square(Function):
+    """a²; ∂a = 2a·g"""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return a * a
+
+    @staticmethod
+    def backward(ctx, g):
+        return 2 * ctx.saved[0] * g
+
+
+class Sin(Function):
+    """sin a; ∂a = g·cos a"""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.sin(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * np.cos(ctx.saved[0])
+
+
+class Cos(Function):
+    """cos a; ∂a = −g·sin a"""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.cos(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g * np.sin(ctx.saved[0])
+
+
+class Log1p(Function):
+    """ln(1 + a), exact for small a; ∂a = g / (1 + a)"""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        with np.errstate(divide="ignore", invalid="ignore"):   # −inf at −1, nan below, as PyTorch
+            return np.log1p(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        with np.errstate(divide="ignore"):
+            return g / (1 + ctx.saved[0])
+
+
+class Expm1(Function):
+    """eᵃ − 1, exact for small a; ∂a = g·eᵃ = g·(out + 1)"""
+
+    @staticmethod
+    def forward(ctx, a):
+        with np.errstate(over="ignore"):
+            out = np.expm1(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        return g * (ctx.saved[0] + 1)
+
+
+class Reciprocal(Function):
+    """1/a; ∂a = −g/a² = −g·out²"""
+
+    @staticmethod
+    def forward(ctx, a):
+        with np.errstate(divide="ignore"):
+            out = 1 / a
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        y = ctx.saved[0]
+        return -g * (y * y)
+
+
+ROUNDINGS = {"floor": np.floor, "ceil": np.ceil, "round": np.round, "trunc": np.trunc}
+
+
+class Round(Function):
+    """floor, ceil, round (half to even, to `decimals` places, as PyTorch) or trunc of a, by `mode`; ∂a = 0
+    (piecewise constant)"""
+
+    @staticmethod
+    def forward(ctx, a, mode, decimals=0):
+        if a.dtype.kind == "b":
+            raise NotImplementedError(f"\"{mode}_vml_cpu\" not implemented for 'Bool'")
+        ctx.save_for_backward(a.shape, a.dtype)
+        if a.dtype.kind != "f":
+            return a.copy()                                  # an integer is its own rounding
+        return np.round(a, decimals) if decimals else ROUNDINGS[mode](a)
+
+    @staticmethod
+    def backward(ctx, g):
+        shape, dtype = ctx.saved
+        return np.zeros(shape, dtype)

@@ -7,7 +7,6 @@ ndarrays (and an int "step"); `state_dict()` / `load_state_dict()` use PyTorch's
 2.13's UserWarning and, as there, is updated twice per step.
 """
 import copy
-import math
 import warnings
 
 import numpy as np
@@ -318,31 +317,6 @@ class RMSprop(Optimizer):
             param -= group["lr"] * grad / avg
 
 
-# ---- gradient clipping (torch.nn.utils's clip_grad_norm_ and clip_grad_value_) ----------------------------------
-def _grads(parameters):
-    parameters = [parameters] if isinstance(parameters, Tensor) else list(parameters)
-    return [p.grad for p in parameters if p.grad is not None]
-
-
-def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
-    """Scales all grads in place by min(max_norm / (total + 1e-6), 1); returns the total norm before, a float."""
-    grads, norm_type = _grads(parameters), float(norm_type)
-    if not grads:
-        return 0.0
-    norms = np.array([np.linalg.norm(g.ravel(), norm_type) for g in grads])
-    total = float(np.linalg.norm(norms, norm_type))
-    if error_if_nonfinite and not math.isfinite(total):
-        raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, so "
-                           f"it cannot be clipped. To disable this error and scale the gradients by the non-finite "
-                           f"norm anyway, set `error_if_nonfinite=False`")
-    coef = min(float(max_norm) / (total + 1e-6), 1.0)
-    for g in grads:
-        g *= coef
-    return total
-
-
-def clip_grad_value_(parameters, clip_value):
-    """Clamps every grad in place to [−clip_value, clip_value]."""
-    clip_value = float(clip_value)
-    for g in _grads(parameters):
-        np.clip(g, -clip_value, clip_value, out=g)
+# ---- gradient clipping: torch.nn.utils's, which live in nn/utils/clip_grad.py (optim.clip_grad_norm_ stays an
+# import path, as it always was here) -----------------------------------------------------------------------
+from ..nn.utils.clip_grad import clip_grad_norm_, clip_grad_value_  # noqa: E402,F401

@@ -1,5 +1,5 @@
 # Row-major GEMM for the kernels. _blas.pyx routes it to NumPy's own CBLAS when backend/blas.py hands over its entry
-# points (use_cblas), else to scipy's Fortran BLAS (scipy.linalg.cython_blas).
+# points (use_cblas), else to scipy's Fortran BLAS (scipy.linalg.cython_blas, looked up on first use).
 # Sizes and indices are Py_ssize_t here; BLAS takes a C int (scipy's, a 32-bit CBLAS) or int64 (a 64-bit CBLAS), so
 # every kernel calls check_gemm, with the GIL, before its nogil block: a size the BLAS in use cannot hold is a
 # ValueError, not a silently truncated product.

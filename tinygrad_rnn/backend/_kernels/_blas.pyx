@@ -1,14 +1,18 @@
 """Which BLAS the kernels' GEMMs run on: scipy's (scipy.linalg.cython_blas, always there), or the CBLAS of the
 library NumPy itself links, whose entry points backend/blas.py finds with ctypes and hands over through use_cblas.
 
+scipy's sgemm/dgemm are looked up only when they are first needed (use_cblas() without addresses, or a GEMM before
+any BLAS was chosen), through the function pointers scipy.linalg.cython_blas exports in __pyx_capi__: a cimport
+would import scipy.linalg with this module, about 0.3 s of `import tinygrad_rnn`, even when NumPy's CBLAS is used.
+
 NumPy 2 wheels bundle a newer OpenBLAS than scipy's, and its row-major float32 GEMMs run up to 1.4× faster at the
 recurrent step's shapes (benchmarks/README table); the two compute the same products to rounding.
 """
+from cpython.pycapsule cimport PyCapsule_GetName, PyCapsule_GetPointer
 from cpython.pyport cimport PY_SSIZE_T_MAX
 from cython cimport floating
 from libc.limits cimport INT_MAX
 from libc.stdint cimport int64_t
-from scipy.linalg.cython_blas cimport dgemm, sgemm
 
 ctypedef void (*sgemm64_t)(int, int, int, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*,
                            int64_t, float, float*, int64_t) noexcept nogil
@@ -18,6 +22,11 @@ ctypedef void (*sgemm32_t)(int, int, int, int, int, int, float, const float*, in
                            float*, int) noexcept nogil
 ctypedef void (*dgemm32_t)(int, int, int, int, int, int, double, const double*, int, const double*, int, double,
                            double*, int) noexcept nogil
+# scipy.linalg.cython_blas's Fortran sgemm/dgemm: every argument by pointer, column-major
+ctypedef void (*fsgemm_t)(char*, char*, int*, int*, int*, float*, float*, int*, float*, int*, float*, float*,
+                          int*) noexcept nogil
+ctypedef void (*fdgemm_t)(char*, char*, int*, int*, int*, double*, double*, int*, double*, int*, double*, double*,
+                          int*) noexcept nogil
 
 cdef enum:
     ROW_MAJOR = 101                              # CBLAS_ORDER and CBLAS_TRANSPOSE values
@@ -28,19 +37,36 @@ cdef sgemm64_t _s64 = NULL
 cdef dgemm64_t _d64 = NULL
 cdef sgemm32_t _s32 = NULL
 cdef dgemm32_t _d32 = NULL
+cdef fsgemm_t _fs = NULL
+cdef fdgemm_t _fd = NULL
 # The largest size or leading dimension the BLAS in use takes: a C int (scipy's, a 32-bit CBLAS), or any
 # Py_ssize_t (a 64-bit CBLAS).
 cdef Py_ssize_t _int_max = INT_MAX
 
 
+cdef int _load_scipy_blas() except -1:
+    """scipy's Fortran sgemm/dgemm, from the capsules scipy.linalg.cython_blas exports (imported here, once)."""
+    global _fs, _fd
+    if _fs != NULL:
+        return 0
+    from scipy.linalg import cython_blas
+    capi = cython_blas.__pyx_capi__
+    s, d = capi["sgemm"], capi["dgemm"]
+    _fd = <fdgemm_t>PyCapsule_GetPointer(d, PyCapsule_GetName(d))
+    _fs = <fsgemm_t>PyCapsule_GetPointer(s, PyCapsule_GetName(s))
+    return 0
+
+
 def use_cblas(size_t sgemm_address=0, size_t dgemm_address=0, int int_bits=64):
     """Route the GEMMs to cblas_sgemm/cblas_dgemm at these addresses (integers of int_bits, 32 or 64 bits);
-    no addresses: back to scipy's BLAS."""
+    no addresses: back to scipy's BLAS (imported now if it was not yet)."""
     global _s64, _d64, _s32, _d32, _int_max
     if int_bits not in (32, 64):
         raise ValueError(f"int_bits: expected 32 or 64, but got {int_bits}")
     if (sgemm_address == 0) != (dgemm_address == 0):
         raise ValueError("sgemm_address, dgemm_address: expected both or neither")
+    if sgemm_address == 0:
+        _load_scipy_blas()
     _s64, _d64, _s32, _d32, _int_max = NULL, NULL, NULL, NULL, INT_MAX
     if sgemm_address and int_bits == 64:
         _s64, _d64, _int_max = <sgemm64_t>sgemm_address, <dgemm64_t>dgemm_address, PY_SSIZE_T_MAX
@@ -51,6 +77,11 @@ def use_cblas(size_t sgemm_address=0, size_t dgemm_address=0, int int_bits=64):
 def using_cblas():
     """True while the GEMMs run on the handed-over CBLAS."""
     return _s64 != NULL or _s32 != NULL
+
+
+def scipy_blas_loaded():
+    """True once scipy's BLAS has been looked up (tests: `import tinygrad_rnn` on NumPy's CBLAS leaves it alone)."""
+    return _fs != NULL
 
 
 def int_max(Py_ssize_t limit=0):
@@ -72,9 +103,12 @@ def check_gemm_sizes(Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, Py_ssize_t lda, P
 cdef int check_gemm(str name, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, Py_ssize_t lda, Py_ssize_t ldb,
                     Py_ssize_t ldc) except -1:
     """ValueError naming `name` when a GEMM of these sizes would go to BLAS (m, n, k > 0; gemm computes an empty
-    product itself) and one of them exceeds the BLAS's integer."""
+    product itself) and one of them exceeds the BLAS's integer. Every kernel calls it, with the GIL, before its
+    GEMMs: so a GEMM before any BLAS was chosen (a kernel imported directly) finds scipy's loaded, never NULL."""
     if m <= 0 or n <= 0 or k <= 0:
         return 0
+    if _s64 == NULL and _s32 == NULL and _fs == NULL:
+        _load_scipy_blas()
     if m > _int_max or n > _int_max or k > _int_max or lda > _int_max or ldb > _int_max or ldc > _int_max:
         raise ValueError(f"{name}: expected sizes the BLAS in use can index (at most {_int_max}), but got a "
                          f"product of M, N, K = {m}, {n}, {k} with leading dimensions {lda}, {ldb}, {ldc}")
@@ -94,14 +128,14 @@ cdef inline void _gemm_rm(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n
         elif _s32 != NULL:
             _s32(ROW_MAJOR, ta, tb, m32, n32, k32, alpha, a, lda32, b, ldb32, beta, c, ldc32)
         else:                                    # Fortran is column-major: Cᵀ = op(B)ᵀ op(A)ᵀ, operands swapped
-            sgemm(&fb, &fa, &n32, &m32, &k32, &alpha, <float*>b, &ldb32, <float*>a, &lda32, &beta, c, &ldc32)
+            _fs(&fb, &fa, &n32, &m32, &k32, &alpha, <float*>b, &ldb32, <float*>a, &lda32, &beta, c, &ldc32)
     else:
         if _d64 != NULL:
             _d64(ROW_MAJOR, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
         elif _d32 != NULL:
             _d32(ROW_MAJOR, ta, tb, m32, n32, k32, alpha, a, lda32, b, ldb32, beta, c, ldc32)
         else:
-            dgemm(&fb, &fa, &n32, &m32, &k32, &alpha, <double*>b, &ldb32, <double*>a, &lda32, &beta, c, &ldc32)
+            _fd(&fb, &fa, &n32, &m32, &k32, &alpha, <double*>b, &ldb32, <double*>a, &lda32, &beta, c, &ldc32)
 
 
 cdef void sgemm_rm(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, float alpha, const float* a,

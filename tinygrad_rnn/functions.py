@@ -1,0 +1,370 @@
+"""PyTorch's free functions (`torch.add(a, b)`, `torch.sum(x, dim)`, `torch.einsum(...)`): each is the Tensor method
+of the same name applied to its first argument, except einsum, which has no method form. A first argument that is
+not a Tensor is PyTorch's TypeError, except where PyTorch takes a number there (pow, add, sub, mul, div, ...)."""
+import numbers
+
+from . import ops
+from .tensor import Tensor
+
+
+def _input(op, value):
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{op}(): argument 'input' (position 1) must be Tensor, not {type(value).__name__}")
+    return value
+
+
+def _pair(op, input, other):
+    """(input, other) for a binary function that takes a number as either operand: a number first becomes a
+    constant beside the tensor (torch.add(2, t), torch.pow(2, t))."""
+    if isinstance(input, Tensor):
+        return input, other
+    if isinstance(input, numbers.Number) and isinstance(other, Tensor):
+        return other._coerce(input), other
+    raise TypeError(f"{op}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+
+
+# ---- arithmetic --------------------------------------------------------------------------------------------------
+def add(input, other, *, alpha=1):
+    input, other = _pair("add", input, other)
+    return input.add(other, alpha=alpha)
+
+
+def sub(input, other, *, alpha=1):
+    input, other = _pair("sub", input, other)
+    return input.sub(other, alpha=alpha)
+
+
+subtract = sub
+
+
+def rsub(input, other, *, alpha=1):
+    """other − alpha·input"""
+    return _input("rsub", input).rsub(other, alpha=alpha)
+
+
+def mul(input, other):
+    input, other = _pair("mul", input, other)
+    return input.mul(other)
+
+
+multiply = mul
+
+
+def div(input, other, *, rounding_mode=None):
+    input, other = _pair("div", input, other)
+    return input.div(other, rounding_mode=rounding_mode)
+
+
+divide = div
+
+
+def true_divide(input, other):
+    input, other = _pair("true_divide", input, other)
+    return input.true_divide(other)
+
+
+def floor_divide(input, other):
+    input, other = _pair("floor_divide", input, other)
+    return input.floor_divide(other)
+
+
+def remainder(input, other):
+    input, other = _pair("remainder", input, other)
+    return input.remainder(other)
+
+
+def fmod(input, other):
+    return _input("fmod", input).fmod(other)
+
+
+def pow(input, exponent):  # noqa: A001  (PyTorch's name)
+    """input ** exponent; either may be a number (torch.pow(2, t))."""
+    input, exponent = _pair("pow", input, exponent)
+    return input.pow(exponent)
+
+
+def neg(input):
+    return _input("neg", input).neg()
+
+
+negative = neg
+
+
+def maximum(input, other):
+    _input("maximum", input)
+    if not isinstance(other, Tensor):
+        raise TypeError(f"maximum(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}")
+    return input.maximum(other)
+
+
+def minimum(input, other):
+    _input("minimum", input)
+    if not isinstance(other, Tensor):
+        raise TypeError(f"minimum(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}")
+    return input.minimum(other)
+
+
+def clamp(input, min=None, max=None):  # noqa: A002
+    return _input("clamp", input).clamp(min, max)
+
+
+clip = clamp
+
+
+# ---- elementwise functions ---------------------------------------------------------------------------------------
+def abs(input):  # noqa: A001
+    return _input("abs", input).abs()
+
+
+absolute = abs
+
+
+def sign(input):
+    return _input("sign", input).sign()
+
+
+def sqrt(input):
+    return _input("sqrt", input).sqrt()
+
+
+def rsqrt(input):
+    return _input("rsqrt", input).rsqrt()
+
+
+def square(input):
+    return _input("square", input).square()
+
+
+def reciprocal(input):
+    return _input("reciprocal", input).reciprocal()
+
+
+def exp(input):
+    return _input("exp", input).exp()
+
+
+def expm1(input):
+    return _input("expm1", input).expm1()
+
+
+def log(input):
+    return _input("log", input).log()
+
+
+def log1p(input):
+    return _input("log1p", input).log1p()
+
+
+def sin(input):
+    return _input("sin", input).sin()
+
+
+def cos(input):
+    return _input("cos", input).cos()
+
+
+def tanh(input):
+    return _input("tanh", input).tanh()
+
+
+def sigmoid(input):
+    return _input("sigmoid", input).sigmoid()
+
+
+def relu(input):
+    return _input("relu", input).relu()
+
+
+def floor(input):
+    return _input("floor", input).floor()
+
+
+def ceil(input):
+    return _input("ceil", input).ceil()
+
+
+def round(input, *, decimals=0):  # noqa: A001
+    return _input("round", input).round(decimals=decimals)
+
+
+def trunc(input):
+    return _input("trunc", input).trunc()
+
+
+def softmax(input, dim):
+    return _input("softmax", input).softmax(dim)
+
+
+def log_softmax(input, dim):
+    return _input("log_softmax", input).log_softmax(dim)
+
+
+# ---- comparisons and logic (bool tensors, no gradient) ------------------------------------------------------------
+def eq(input, other):
+    return _input("eq", input).eq(other)
+
+
+def ne(input, other):
+    return _input("ne", input).ne(other)
+
+
+def lt(input, other):
+    return _input("lt", input).lt(other)
+
+
+def le(input, other):
+    return _input("le", input).le(other)
+
+
+def gt(input, other):
+    return _input("gt", input).gt(other)
+
+
+def ge(input, other):
+    return _input("ge", input).ge(other)
+
+
+def isnan(input):
+    return _input("isnan", input).isnan()
+
+
+def isinf(input):
+    return _input("isinf", input).isinf()
+
+
+def isfinite(input):
+    return _input("isfinite", input).isfinite()
+
+
+def logical_not(input):
+    return _input("logical_not", input).logical_not()
+
+
+def logical_and(input, other):
+    return _input("logical_and", input).logical_and(other)
+
+
+def logical_or(input, other):
+    return _input("logical_or", input).logical_or(other)
+
+
+def logical_xor(input, other):
+    return _input("logical_xor", input).logical_xor(other)
+
+
+# ---- matrix products ---------------------------------------------------------------------------------------------
+def matmul(input, other):
+    return _input("matmul", input).matmul(other)
+
+
+def mm(input, mat2):
+    return _input("mm", input).mm(mat2)
+
+
+def bmm(input, mat2):
+    return _input("bmm", input).bmm(mat2)
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    """beta·input + alpha·(mat1 @ mat2)"""
+    return _input("addmm", input).addmm(mat1, mat2, beta=beta, alpha=alpha)
+
+
+def einsum(equation, *operands):
+    """Einstein summation, as torch.einsum: "bi,hi->bh" (x Wᵀ), "tbh->bth" (a transpose), "bth,hk->btk", "ii->i"
+    (a diagonal), "ii" (a trace), "...ij,...jk->...ik" (broadcast batches); without "->" the output is the letters
+    used once, in alphabetical order. The operands may also come as one list. The backward is an einsum per
+    operand."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    if not isinstance(equation, str):
+        raise TypeError(f"einsum(): argument 'equation' (position 1) must be str, not {type(equation).__name__} "
+                        f"(the sublist form einsum(a, [0, 1], b, [1, 2]) is not supported)")
+    for i, t in enumerate(operands):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"expected Tensor as element {i} in argument 1, but got {type(t).__name__}")
+    inputs, output = ops.parse_einsum(equation, tuple(t.data.shape for t in operands))
+    return ops.Einsum.apply(*operands, inputs=inputs, output=output)
+
+
+# ---- reductions --------------------------------------------------------------------------------------------------
+def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None):  # noqa: A001
+    return _input("sum", input).sum(dim, keepdim, dtype=dtype, axis=axis)
+
+
+def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None):
+    return _input("mean", input).mean(dim, keepdim, dtype=dtype, axis=axis)
+
+
+def prod(input, dim=None, keepdim=False, *, dtype=None, axis=None):
+    return _input("prod", input).prod(dim, keepdim, dtype=dtype, axis=axis)
+
+
+def cumsum(input, dim=None, *, dtype=None, axis=None):
+    return _input("cumsum", input).cumsum(dim, dtype=dtype, axis=axis)
+
+
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
+    return _input("var", input).var(dim, unbiased, keepdim, correction=correction, axis=axis)
+
+
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
+    return _input("std", input).std(dim, unbiased, keepdim, correction=correction, axis=axis)
+
+
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
+    """(var, mean) over `dim`, as torch.var_mean"""
+    out = _input("var_mean", input).var(dim, unbiased, keepdim, correction=correction, axis=axis)
+    return out, input.mean(None if isinstance(dim, bool) else dim, keepdim, axis=axis)
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
+    """(std, mean) over `dim`, as torch.std_mean"""
+    out = _input("std_mean", input).std(dim, unbiased, keepdim, correction=correction, axis=axis)
+    return out, input.mean(None if isinstance(dim, bool) else dim, keepdim, axis=axis)
+
+
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    return _input("norm", input).norm(p, dim, keepdim, dtype)
+
+
+def logsumexp(input, dim=None, keepdim=False, *, axis=None):
+    return _input("logsumexp", input).logsumexp(dim, keepdim, axis=axis)
+
+
+def max(input, dim=None, keepdim=False):  # noqa: A001
+    """torch.max: max(x) a 0-d tensor, max(x, dim) the named pair (values, indices), max(x, other) the maximum"""
+    return _input("max", input).max(dim, keepdim)
+
+
+def min(input, dim=None, keepdim=False):  # noqa: A001
+    """torch.min: min(x) a 0-d tensor, min(x, dim) the named pair (values, indices), min(x, other) the minimum"""
+    return _input("min", input).min(dim, keepdim)
+
+
+def amax(input, dim=(), keepdim=False, *, axis=None):
+    return _input("amax", input).amax(dim, keepdim, axis=axis)
+
+
+def amin(input, dim=(), keepdim=False, *, axis=None):
+    return _input("amin", input).amin(dim, keepdim, axis=axis)
+
+
+def argmax(input, dim=None, keepdim=False, *, axis=None):
+    return _input("argmax", input).argmax(dim, keepdim, axis=axis)
+
+
+def argmin(input, dim=None, keepdim=False, *, axis=None):
+    return _input("argmin", input).argmin(dim, keepdim, axis=axis)
+
+
+def sort(input, dim=-1, descending=False, *, stable=False, axis=None):
+    return _input("sort", input).sort(dim, descending, stable=stable, axis=axis)
+
+
+def argsort(input, dim=-1, descending=False, *, stable=False, axis=None):
+    return _input("argsort", input).argsort(dim, descending, stable=stable, axis=axis)
+
+
+def topk(input, k, dim=-1, largest=True, sorted=True, *, axis=None):
+    return _input("topk", input).topk(k, dim, largest, sorted, axis=axis)

@@ -78,7 +78,9 @@ def test_loss_curve_png_beside_the_checkpoint(tmp_path, corpus, run_main):
 
 def test_metrics_and_plot_none_write_nothing(tmp_path, corpus, run_main):
     run(run_main, corpus, tmp_path / "m.npz", "--steps", "2", "--metrics", "none", "--plot", "none")
-    assert sorted(os.listdir(tmp_path)) == ["corpus.txt", "m.npz"]
+    # the checkpoint and its training-state file (checkpoint.save's pair), nothing else
+    assert sorted(n for n in os.listdir(tmp_path) if ".state-" not in n) == ["corpus.txt", "m.npz"]
+    assert len([n for n in os.listdir(tmp_path) if n.startswith("m.npz.state-")]) == 1
 
 
 @pytest.mark.parametrize("which", ["metrics", "plot"])

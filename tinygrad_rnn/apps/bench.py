@@ -69,10 +69,11 @@ def add_arguments(parser):
     parser.add_argument("--shapes", type=_names("shape", tuple(bc.SHAPES)),
                         help="comma-separated, of S (1,32,32,100), M (16,64,128,50), L (64,256,512,25), "
                              "XL (8,512,1024,20) as (B,I,H,T); default all, with --quick S,M")
-    parser.add_argument("--cells", type=_names("cell", bc.CELLS), help="comma-separated, of " + ",".join(bc.CELLS))
-    parser.add_argument("--dtypes", type=_names("dtype", bc.DTYPES), help="comma-separated, of float32,float64")
+    parser.add_argument("--cells", type=_names("cell", bc.CELLS), help="comma-separated, of " + ",".join(bc.CELLS)
+                        + " (default all)")
+    parser.add_argument("--dtypes", type=_names("dtype", bc.DTYPES), help="comma-separated, of float32,float64 (default both)")
     parser.add_argument("--candidates", type=_names("candidate", bc.CANDIDATES),
-                        help="comma-separated, of " + ",".join(bc.CANDIDATES))
+                        help="comma-separated, of " + ",".join(bc.CANDIDATES) + " (default all)")
     parser.add_argument("--sections", type=_names("section", SECTIONS), default=list(SECTIONS),
                         help="comma-separated, of " + ",".join(SECTIONS) + " (default all)")
     parser.add_argument("--repeats", type=positive_int, help="timed samples per candidate (default 15, --quick 5)")
@@ -84,7 +85,8 @@ def add_arguments(parser):
                              "other processes on a shared machine take the cores away (honest at 1 thread; at 2 it "
                              "adds the threads' times up)")
     parser.add_argument("--json", metavar="FILE", help="print the tables from a pytest-benchmark --benchmark-json "
-                                                       "file of `pytest benchmarks` instead of timing")
+                                                       "file of `pytest benchmarks` instead of timing (default: "
+                                                       "time them here)")
 
 
 # ---- timing -----------------------------------------------------------------------------------------------------

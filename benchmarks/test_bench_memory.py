@@ -58,7 +58,8 @@ def make_run(k, steps, batch, hidden, dtype=np.float32, seed=0):
 
 
 def measure(steps, batch, hidden, ks, rounds=3, threads=(1, 2), dtype=np.float32):
-    """[{k, peak_bytes, seconds: {threads: median}}] for the plain path (k = None) and each k."""
+    """[{k, peak_bytes, seconds: {threads: median}}] for the plain path (k = None) and each k (threads=(): memory
+    only)."""
     candidates = [None] + [k for k in ks if k < steps]
     runs = {k: make_run(k, steps, batch, hidden, dtype) for k in candidates}
     rows = {k: {"k": k, "peak_bytes": bc.peak_memory(runs[k]), "seconds": {}} for k in candidates}
@@ -79,9 +80,9 @@ def measure(steps, batch, hidden, ks, rounds=3, threads=(1, 2), dtype=np.float32
 
 def table(rows, steps, batch, hidden):
     plain = rows[0]
-    threads = sorted(plain["seconds"])
-    head = ("| k | peak memory (MiB) | ÷ plain | " +
-            " | ".join(f"time, {n} thread{'s' if n > 1 else ''} (s) | ÷ plain" for n in threads) + " |")
+    threads = sorted(plain["seconds"])       # none: a memory-only run
+    head = "| " + " | ".join(["k", "peak memory (MiB)", "÷ plain"] + [
+        f"time, {n} thread{'s' if n > 1 else ''} (s) | ÷ plain" for n in threads]) + " |"
     lines = [f"LSTM, B={batch}, H={hidden}, I={INPUT}, T={steps:,}, float32: forward + backward", "", head,
              "|" + "---|" * (3 + 2 * len(threads))]
     for row in rows:
@@ -145,10 +146,12 @@ def main(argv=None):
     parser.add_argument("--ks", type=int, nargs="+", default=[10, 30, 100, 300, 1000])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--figure", help="also draw peak memory and time against k into this PNG")
+    parser.add_argument("--memory-only", action="store_true", help="peak memory only, no timing (one call each)")
     args = parser.parse_args(argv)
-    rows = measure(args.steps, args.batch, args.hidden, args.ks, rounds=args.rounds)
+    rows = measure(args.steps, args.batch, args.hidden, args.ks, rounds=args.rounds,
+                   threads=() if args.memory_only else (1, 2))
     print(table(rows, args.steps, args.batch, args.hidden))
-    if args.figure:
+    if args.figure and not args.memory_only:
         figure(rows, args.steps, args.batch, args.hidden, args.figure)
         print(f"wrote {args.figure}")
 

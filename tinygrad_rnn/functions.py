@@ -25,11 +25,13 @@ def _pair(op, input, other):
 
 # ---- arithmetic --------------------------------------------------------------------------------------------------
 def add(input, other, *, alpha=1):
+    """input + alpha·other"""
     input, other = _pair("add", input, other)
     return input.add(other, alpha=alpha)
 
 
 def sub(input, other, *, alpha=1):
+    """input − alpha·other"""
     input, other = _pair("sub", input, other)
     return input.sub(other, alpha=alpha)
 
@@ -43,6 +45,7 @@ def rsub(input, other, *, alpha=1):
 
 
 def mul(input, other):
+    """input · other, elementwise with broadcasting"""
     input, other = _pair("mul", input, other)
     return input.mul(other)
 
@@ -51,6 +54,7 @@ multiply = mul
 
 
 def div(input, other, *, rounding_mode=None):
+    """input / other; rounding_mode "trunc" or "floor" rounds the quotient (zero gradient)"""
     input, other = _pair("div", input, other)
     return input.div(other, rounding_mode=rounding_mode)
 
@@ -59,21 +63,25 @@ divide = div
 
 
 def true_divide(input, other):
+    """input / other (an integer tensor gives float32)"""
     input, other = _pair("true_divide", input, other)
     return input.true_divide(other)
 
 
 def floor_divide(input, other):
+    """input // other, rounded down (zero gradient)"""
     input, other = _pair("floor_divide", input, other)
     return input.floor_divide(other)
 
 
 def remainder(input, other):
+    """input − other·floor(input/other): the sign of other, as Python's %"""
     input, other = _pair("remainder", input, other)
     return input.remainder(other)
 
 
 def fmod(input, other):
+    """input − other·trunc(input/other): the sign of input, as C's fmod"""
     return _input("fmod", input).fmod(other)
 
 
@@ -84,6 +92,7 @@ def pow(input, exponent):  # noqa: A001  (PyTorch's name)
 
 
 def neg(input):
+    """−input"""
     return _input("neg", input).neg()
 
 
@@ -91,6 +100,7 @@ negative = neg
 
 
 def maximum(input, other):
+    """max(input, other) elementwise; a tie gives each half the gradient"""
     _input("maximum", input)
     if not isinstance(other, Tensor):
         raise TypeError(f"maximum(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}")
@@ -98,6 +108,7 @@ def maximum(input, other):
 
 
 def minimum(input, other):
+    """min(input, other) elementwise; a tie gives each half the gradient"""
     _input("minimum", input)
     if not isinstance(other, Tensor):
         raise TypeError(f"minimum(): argument 'other' (position 2) must be Tensor, not {type(other).__name__}")
@@ -105,6 +116,7 @@ def minimum(input, other):
 
 
 def clamp(input, min=None, max=None):  # noqa: A002
+    """min(max(input, min), max) with number or tensor bounds"""
     return _input("clamp", input).clamp(min, max)
 
 
@@ -113,6 +125,7 @@ clip = clamp
 
 # ---- elementwise functions ---------------------------------------------------------------------------------------
 def abs(input):  # noqa: A001
+    """|input|"""
     return _input("abs", input).abs()
 
 
@@ -120,148 +133,184 @@ absolute = abs
 
 
 def sign(input):
+    """−1, 0 or 1 elementwise (0 for nan)"""
     return _input("sign", input).sign()
 
 
 def sqrt(input):
+    """√input"""
     return _input("sqrt", input).sqrt()
 
 
 def rsqrt(input):
+    """1/√input"""
     return _input("rsqrt", input).rsqrt()
 
 
 def square(input):
+    """input²"""
     return _input("square", input).square()
 
 
 def reciprocal(input):
+    """1/input"""
     return _input("reciprocal", input).reciprocal()
 
 
 def exp(input):
+    """e^input"""
     return _input("exp", input).exp()
 
 
 def expm1(input):
+    """e^input − 1, exact for small input"""
     return _input("expm1", input).expm1()
 
 
 def log(input):
+    """ln input"""
     return _input("log", input).log()
 
 
 def log1p(input):
+    """ln(1 + input), exact for small input"""
     return _input("log1p", input).log1p()
 
 
 def sin(input):
+    """sin input"""
     return _input("sin", input).sin()
 
 
 def cos(input):
+    """cos input"""
     return _input("cos", input).cos()
 
 
 def tanh(input):
+    """tanh input"""
     return _input("tanh", input).tanh()
 
 
 def sigmoid(input):
+    """1/(1 + e^(−input))"""
     return _input("sigmoid", input).sigmoid()
 
 
 def relu(input):
+    """max(input, 0)"""
     return _input("relu", input).relu()
 
 
 def floor(input):
+    """the largest integer ≤ input (zero gradient)"""
     return _input("floor", input).floor()
 
 
 def ceil(input):
+    """the smallest integer ≥ input (zero gradient)"""
     return _input("ceil", input).ceil()
 
 
 def round(input, *, decimals=0):  # noqa: A001
+    """input rounded to `decimals` places, halves to even (zero gradient)"""
     return _input("round", input).round(decimals=decimals)
 
 
 def trunc(input):
+    """input rounded toward zero (zero gradient)"""
     return _input("trunc", input).trunc()
 
 
 def softmax(input, dim):
+    """exp(input)/Σexp(input) along dim"""
     return _input("softmax", input).softmax(dim)
 
 
 def log_softmax(input, dim):
+    """input − log Σexp(input) along dim"""
     return _input("log_softmax", input).log_softmax(dim)
 
 
 # ---- comparisons and logic (bool tensors, no gradient) ------------------------------------------------------------
 def eq(input, other):
+    """input == other (a bool tensor)"""
     return _input("eq", input).eq(other)
 
 
 def ne(input, other):
+    """input != other (a bool tensor)"""
     return _input("ne", input).ne(other)
 
 
 def lt(input, other):
+    """input < other (a bool tensor)"""
     return _input("lt", input).lt(other)
 
 
 def le(input, other):
+    """input <= other (a bool tensor)"""
     return _input("le", input).le(other)
 
 
 def gt(input, other):
+    """input > other (a bool tensor)"""
     return _input("gt", input).gt(other)
 
 
 def ge(input, other):
+    """input >= other (a bool tensor)"""
     return _input("ge", input).ge(other)
 
 
 def isnan(input):
+    """whether each element is nan (a bool tensor)"""
     return _input("isnan", input).isnan()
 
 
 def isinf(input):
+    """whether each element is ±inf (a bool tensor)"""
     return _input("isinf", input).isinf()
 
 
 def isfinite(input):
+    """whether each element is finite (a bool tensor)"""
     return _input("isfinite", input).isfinite()
 
 
 def logical_not(input):
+    """not input, elementwise (a bool tensor)"""
     return _input("logical_not", input).logical_not()
 
 
 def logical_and(input, other):
+    """input and other, elementwise (a bool tensor)"""
     return _input("logical_and", input).logical_and(other)
 
 
 def logical_or(input, other):
+    """input or other, elementwise (a bool tensor)"""
     return _input("logical_or", input).logical_or(other)
 
 
 def logical_xor(input, other):
+    """input xor other, elementwise (a bool tensor)"""
     return _input("logical_xor", input).logical_xor(other)
 
 
 # ---- matrix products ---------------------------------------------------------------------------------------------
 def matmul(input, other):
+    """input @ other, with matmul's rules for 1-D operands and batch broadcasting"""
     return _input("matmul", input).matmul(other)
 
 
 def mm(input, mat2):
+    """input @ mat2 for two matrices"""
     return _input("mm", input).mm(mat2)
 
 
 def bmm(input, mat2):
+    """(B, n, k) @ (B, k, m) -> (B, n, m)"""
     return _input("bmm", input).bmm(mat2)
 
 
@@ -289,26 +338,32 @@ def einsum(equation, *operands):
 
 # ---- reductions --------------------------------------------------------------------------------------------------
 def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None):  # noqa: A001
+    """Σ input over dim (every dim when None); integer and bool tensors sum to int64"""
     return _input("sum", input).sum(dim, keepdim, dtype=dtype, axis=axis)
 
 
 def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None):
+    """Σ input / n over dim"""
     return _input("mean", input).mean(dim, keepdim, dtype=dtype, axis=axis)
 
 
 def prod(input, dim=None, keepdim=False, *, dtype=None, axis=None):
+    """Π input over one dim (every element when None)"""
     return _input("prod", input).prod(dim, keepdim, dtype=dtype, axis=axis)
 
 
 def cumsum(input, dim=None, *, dtype=None, axis=None):
+    """the running sums of input along dim"""
     return _input("cumsum", input).cumsum(dim, dtype=dtype, axis=axis)
 
 
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
+    """Σ(input − mean)² / (n − correction) over dim"""
     return _input("var", input).var(dim, unbiased, keepdim, correction=correction, axis=axis)
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None):
+    """√var over dim"""
     return _input("std", input).std(dim, unbiased, keepdim, correction=correction, axis=axis)
 
 
@@ -325,10 +380,12 @@ def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None, 
 
 
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    """the p-norm of input over dim: (Σ|x|^p)^(1/p), max|x| for inf, the count of nonzeros for 0"""
     return _input("norm", input).norm(p, dim, keepdim, dtype)
 
 
 def logsumexp(input, dim=None, keepdim=False, *, axis=None):
+    """log Σ exp(input) over dim, stable"""
     return _input("logsumexp", input).logsumexp(dim, keepdim, axis=axis)
 
 
@@ -343,28 +400,35 @@ def min(input, dim=None, keepdim=False):  # noqa: A001
 
 
 def amax(input, dim=(), keepdim=False, *, axis=None):
+    """max over dim, values only (ties share the gradient)"""
     return _input("amax", input).amax(dim, keepdim, axis=axis)
 
 
 def amin(input, dim=(), keepdim=False, *, axis=None):
+    """min over dim, values only (ties share the gradient)"""
     return _input("amin", input).amin(dim, keepdim, axis=axis)
 
 
 def argmax(input, dim=None, keepdim=False, *, axis=None):
+    """the index (int64) of the first maximum along dim"""
     return _input("argmax", input).argmax(dim, keepdim, axis=axis)
 
 
 def argmin(input, dim=None, keepdim=False, *, axis=None):
+    """the index (int64) of the first minimum along dim"""
     return _input("argmin", input).argmin(dim, keepdim, axis=axis)
 
 
 def sort(input, dim=-1, descending=False, *, stable=False, axis=None):
+    """the named pair (values, indices) sorted along dim"""
     return _input("sort", input).sort(dim, descending, stable=stable, axis=axis)
 
 
 def argsort(input, dim=-1, descending=False, *, stable=False, axis=None):
+    """the indices (int64) that sort input along dim"""
     return _input("argsort", input).argsort(dim, descending, stable=stable, axis=axis)
 
 
 def topk(input, k, dim=-1, largest=True, sorted=True, *, axis=None):
+    """the named pair (values, indices) of the k largest (or smallest) along dim"""
     return _input("topk", input).topk(k, dim, largest, sorted, axis=axis)

@@ -112,6 +112,10 @@ def plan(shape, index):
         fast = _basic_plan(shape, index if kind is tuple else (index,))   # x[t], x[:, t], x[a:b]: the hot path
         if fast is not None:
             return fast
+    elif kind is np.ndarray and index.ndim and index.dtype.kind == "i" and shape and shape[0] and index.size:
+        n = shape[0]                            # x[rows]: the other hot path (embedding-like lookups)
+        if -n <= index.min() and index.max() < n:
+            return Plan((Ellipsis,), (index,), index.shape + tuple(shape[1:]), False, True)
     items = [_item_kind(i) for i in _as_tuple(index)]
     ndim = len(shape)
     specified = sum(v.ndim if k == "mask" else 1 for k, v in items if k in ("int", "slice", "array", "mask"))

@@ -228,3 +228,28 @@ def test_thread_counts_parse():
                                          (("--json", "/nonexistent/bench.json"), "cannot read")])
 def test_cli_bad_arguments_are_one_line_exit_2(args, needle, run_main, assert_refused):
     assert_refused(run_main(["bench", *args]), needle)         # in-process: the parser exits, a UsageError returns 2
+
+
+@pytest.mark.parametrize("product", list(bc.PRODUCTS))
+def test_product_candidates_compute_the_product(product):
+    for impl in bc.PRODUCT_IMPLS:
+        run = _make_or_skip(bc.make_product, product, impl, "float64", np.random.default_rng(0))
+        run()
+        np.testing.assert_allclose(run.outputs, run.expected, rtol=1e-12, atol=1e-10, err_msg=impl)
+
+
+def test_products_table_rates():
+    rows = [{"kind": "product", "product": "M h@W_hhT", "dtype": "float32", "threads": 1, "impl": impl,
+             "flops": 2e9, "median": median, "min": median, "iqr": 0.0} for impl, median in (("skinny", 0.01),
+                                                                                              ("blas", 0.04))]
+    line = bench.format_products(rows).splitlines()[2].split()
+    assert line == ["M", "h@W_hhT", "float32", "1", "200.0", "0", "50.0", "0", "4.00x"]
+
+
+def test_cli_cpu_clock(run_cli):
+    result = run_cli("bench", "--shapes", "S", "--cells", "lstm", "--dtypes", "float32", "--repeats", "1",
+                     "--candidates", "engine,oracle", "--sections", "layers", "--threads", "1", "--clock", "cpu")
+    assert result.returncode == 0, result.stderr
+    assert "cpu clock" in result.stdout
+    rows = [line.split() for line in result.stdout.splitlines() if line.startswith("lstm ")]
+    assert [r[4] for r in rows] == ["engine", "oracle"] and float(rows[0][5]) > 0

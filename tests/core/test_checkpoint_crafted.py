@@ -339,7 +339,8 @@ CRAFTED = {
     "a layer's weights renamed": (lambda m, a: m["model"].__setitem__("rnn.weight_ih_l7", m["model"].pop(
         "rnn.weight_ih_l0")), "'rnn.weight_ih_l0' is missing"),
     "unknown cell": (set_config("cell", "transformer"), "config 'cell': expected one of 'lstm', 'gru', 'peephole', "
-                                                        "'rnn', but got 'transformer'"),
+                                                        "'rnn', 'gru-cho', 'rnn-relu', 'clockwork', 'tutorial-lstm', "
+                                                        "'depth-gated', but got 'transformer'"),
     "cell gru (lstm weights)": (set_config("cell", "gru"), "'rnn.weight_ih_l0' is float32[32, 8] where the config "
                                                            "needs float32[24, 8]"),
     "dtype float16": (_float16, "config 'dtype': expected 'float32' or 'float64', but got 'float16'"),
@@ -448,7 +449,8 @@ def test_generic_checkpoints_still_load(tmp_path):
 @pytest.mark.parametrize("layers,hidden,embedding", [(1, 5, None), (3, 70, None), (2, 6, 4)])
 def test_every_cell_s_checkpoint_fits_its_config(tmp_path, cell, layers, hidden, embedding):
     """The shapes load() expects are CharLM's own, for every cell, deep or not, wide (embedding capped at 64) or not."""
-    model = CharLM(7, hidden=hidden, layers=layers, cell=cell, embedding=embedding)
+    periods = (1,) if cell == "clockwork" else None          # one module: any hidden size divides into it
+    model = CharLM(7, hidden=hidden, layers=layers, cell=cell, embedding=embedding, periods=periods)
     config = {"cell": cell, "hidden": hidden, "layers": layers, "dropout": 0.0, "dtype": "float32"}
     if embedding:
         config["embedding"] = embedding
@@ -459,9 +461,9 @@ def test_every_cell_s_checkpoint_fits_its_config(tmp_path, cell, layers, hidden,
 
 
 def test_train_s_model_keys_are_the_ones_checked():
-    from tinygrad_rnn.apps.train import MODEL_DEFAULTS
+    from tinygrad_rnn.apps.train_options import REQUIRED_MODEL_KEYS
 
-    assert checkpoint._CHAR_MODEL_KEYS == tuple(MODEL_DEFAULTS)
+    assert checkpoint._CHAR_MODEL_KEYS == REQUIRED_MODEL_KEYS
     assert set(checkpoint._GATES) == set(CELLS)
 
 

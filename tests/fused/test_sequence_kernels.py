@@ -344,3 +344,71 @@ def test_scan_apply_takes_the_kernel_for_every_fused_step():
     ys, h_n = Scan.apply(xs, h, w, step=F.RNNStep, n_carry=1, options={"nonlinearity": "tanh"})
     assert isinstance(ys._ctx.saved[0], sequence.Driver)
     np.testing.assert_allclose(ys.data[0], np.tanh(np.ones((2, 4))))
+
+
+# ---- the skinny-batch recurrent product (skinny.h) ---------------------------------------------------------------
+
+def _skinny_module():
+    pytest.importorskip("tinygrad_rnn.backend._kernels.sequence", reason="the Cython kernels are not built")
+    from tinygrad_rnn.backend._kernels import sequence as cy
+    return cy
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("trans", [False, True], ids=["B", "Bt"])
+def test_skinny_micro_kernel_equals_blas_at_odd_sizes(dtype, trans):
+    """Every build this CPU runs, against NumPy's matmul: B = 1, rows left over after the MR-row blocks, N not a
+    multiple of the panel width (the zero-padded last panel), K = 1, beta 0 and 1."""
+    cy = _skinny_module()
+    rng = np.random.default_rng(0)
+    builds = [isa for isa in cy.ISAS if isa == "scalar" or cy.ISAS.index(isa) <= cy.ISAS.index(cy.skinny_isa())]
+    assert cy.skinny_isa() in builds and "scalar" in builds
+    for M, K, N in ((1, 32, 128), (1, 1, 1), (3, 17, 33), (5, 128, 70), (16, 128, 512), (7, 9, 15), (64, 40, 96)):
+        a = rng.standard_normal((M, K)).astype(dtype)
+        b = rng.standard_normal((N, K) if trans else (K, N)).astype(dtype)
+        want_b = b.T if trans else b
+        c0 = rng.standard_normal((M, N)).astype(dtype)
+        tol = dict(rtol=1e-12, atol=1e-12) if dtype == np.float64 else dict(rtol=2e-5, atol=2e-5)
+        for isa in builds:
+            for beta in (0.0, 1.0):
+                c = c0.copy()
+                cy.skinny_gemm(a, b, c, beta=beta, trans=trans, isa=isa)
+                np.testing.assert_allclose(c, a.astype(np.float64) @ want_b + beta * c0, err_msg=f"{isa} {M, K, N}",
+                                           **tol)
+
+
+def test_skinny_gemm_refuses_bad_arguments():
+    cy = _skinny_module()
+    a, b = np.ones((2, 3)), np.ones((3, 4))
+    with pytest.raises(ValueError, match=r"c: expected shape \(2, 4\)"):
+        cy.skinny_gemm(a, b, np.empty((2, 5)))
+    with pytest.raises(ValueError, match="isa: expected one of"):
+        cy.skinny_gemm(a, b, np.empty((2, 4)), isa="neon")
+    with pytest.raises(ValueError, match="shares no memory"):
+        cy.skinny_gemm(a, np.ones((3, 3)), a)
+
+
+@pytest.mark.requires_kernels
+@pytest.mark.parametrize("name", ["lstm", "peephole", "gru", "gru_cho", "rnn_tanh"])
+def test_sequence_kernels_equal_with_every_build_and_with_blas(name):
+    """The sequence kernels' recurrent products through each micro-kernel build and through BLAS (rows=0) give the
+    same layer outputs and gradients (float64: to rounding)."""
+    cy = _skinny_module()
+    builds = [isa for isa in cy.ISAS if cy.ISAS.index(isa) <= cy.ISAS.index(cy.skinny_isa())]
+    results = {}
+    old = cy.skinny_settings()
+    try:
+        for isa in builds + ["blas"]:
+            if isa == "blas":
+                cy.skinny_settings(rows=0)
+            else:
+                cy.skinny_settings(isa=isa, rows=64, nbytes=1 << 30)
+                assert cy.skinny_settings()[0] == isa
+            results[isa], _, runs = _both_paths(name, T=6, B=5, I=3, H=19, lengths=[6, 1, 3, 6, 2], loss_on="both",
+                                                bidirectional=True)
+            assert runs == 2
+    finally:
+        cy.skinny_settings(*old)
+    for isa in builds:
+        for got, want in zip(results[isa], results["blas"]):
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13, err_msg=isa)

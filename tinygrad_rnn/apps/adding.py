@@ -1,4 +1,5 @@
-"""`python -m tinygrad_rnn adding`: the adding problem (Hochreiter & Schmidhuber 1997) for RNN, LSTM and GRU.
+"""`python -m tinygrad_rnn adding`: the adding problem (Hochreiter & Schmidhuber 1997) for RNN, LSTM and GRU (or any
+cell of models.CELLS).
 
 Each input step carries a random value in [0, 1) and a marker; exactly two steps are marked, one in each half of
 the sequence, and the target is the sum of the two marked values. Predicting the mean (1.0) scores an MSE of 1/6;
@@ -9,9 +10,9 @@ import numpy as np
 
 from .. import manual_seed, nn, no_grad, optim, tensor
 from .cli import int_at_least, positive_float, positive_int, random_seed
+from .models import CELLS, build_layer
 
 HELP = "the adding problem at T=100: gated cells learn it, the vanilla RNN does not"
-LAYERS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 BASELINE = 1 / 6          # MSE of always answering 1.0 (the variance of a sum of two U(0, 1) values)
 SOLVED = 0.05             # well below the baseline: the two marked values are being remembered and added
 
@@ -29,12 +30,13 @@ def batch(generator, length, size):
 
 
 class Regressor(nn.Module):
-    """A recurrent layer read out by a linear layer at the last step."""
+    """A recurrent layer (any cell of models.CELLS) read out by a linear layer at the last step."""
 
-    def __init__(self, cell, hidden):
+    def __init__(self, cell, hidden, layers=1):
         super().__init__()
-        # an LSTM starts with its forget gate open (bias 1), as Gers et al. 2000 advise for long memories
-        self.rnn = LAYERS[cell](2, hidden, forget_bias=1.0) if cell == "lstm" else LAYERS[cell](2, hidden)
+        # a cell with a forget gate starts with it open (bias 1), as Gers et al. 2000 advise for long memories
+        forget_bias = 1.0 if CELLS[cell].forget_gate else None
+        self.rnn = build_layer(cell, 2, hidden, layers, forget_bias=forget_bias)
         self.out = nn.Linear(hidden, 1)
 
     def forward(self, x):
@@ -65,12 +67,13 @@ def train_one(cell, length, steps, hidden, batch_size, lr, seed, log=print):
 def add_arguments(parser):
     parser.add_argument("--length", type=int_at_least(2), default=100,
                         help="sequence length T (at least 2: one marker in each half)")
-    parser.add_argument("--steps", type=positive_int, default=3000)
-    parser.add_argument("--hidden", type=positive_int, default=64)
-    parser.add_argument("--batch", type=positive_int, default=32)
-    parser.add_argument("--lr", type=positive_float, default=1e-2)
-    parser.add_argument("--cells", default="rnn,lstm,gru", help="comma-separated subset of rnn, lstm, gru")
-    parser.add_argument("--seed", type=random_seed, default=0)
+    parser.add_argument("--steps", type=positive_int, default=3000, help="Adam steps per cell")
+    parser.add_argument("--hidden", type=positive_int, default=64, help="hidden units of every cell")
+    parser.add_argument("--batch", type=positive_int, default=32, help="sequences per step")
+    parser.add_argument("--lr", type=positive_float, default=1e-2, help="Adam's learning rate")
+    parser.add_argument("--cells", default="rnn,lstm,gru",
+                        help=f"comma-separated cells, of {', '.join(CELLS)}")
+    parser.add_argument("--seed", type=random_seed, default=0, help="seeds the weights and the data")
 
 
 def run(args):
@@ -79,14 +82,19 @@ def run(args):
     from .cli import UsageError
 
     cells = [c.strip() for c in args.cells.split(",") if c.strip()]
-    unknown = [c for c in cells if c not in LAYERS]
+    unknown = [c for c in cells if c not in CELLS]
     if unknown or not cells:
-        raise UsageError(f"--cells: expected a comma-separated subset of rnn, lstm, gru, but got {args.cells!r}")
+        raise UsageError(f"--cells: expected a comma-separated subset of {', '.join(CELLS)}, but got "
+                         f"{args.cells!r}")
+    if "depth-gated" in cells:
+        raise UsageError("--cells depth-gated: the adding command trains one layer, and a depth-gated LSTM of one "
+                         "layer is an LSTM (python -m tinygrad_rnn compare trains it with two)")
     with threadpool_limits(1):                           # small GEMMs: one BLAS thread is fastest
         results = {c: train_one(c, args.length, args.steps, args.hidden, args.batch, args.lr, args.seed)
                    for c in cells}
     print(f"\nadding problem, T={args.length}, {args.steps} steps of {args.batch} (baseline MSE {BASELINE:.3f})")
-    print(f"{'cell':6s} {'test MSE':>9s}  learned?")
+    width = max(6, *(len(c) + 1 for c in results))
+    print(f"{'cell':{width}s} {'test MSE':>9s}  learned?")
     for cell, mse in results.items():
-        print(f"{cell:6s} {mse:9.4f}  {'yes' if mse < SOLVED else 'no'}")
+        print(f"{cell:{width}s} {mse:9.4f}  {'yes' if mse < SOLVED else 'no'}")
     return 0

@@ -13,6 +13,8 @@ are printed with them. Three sections:
            allocator it misses);
   kernels  each fused Cython kernel against the NumPy op chain it replaces (its twin), at one time step of shape S,
            at the first thread count;
+  products the recurrent products of a step (h @ W_hhᵀ, dz @ W_hh) at S, M and L: the sequence kernels' packed
+           micro-kernel against NumPy's BLAS, in GFLOP/s;
   charlm   one training step of the main job's model (embedding, 2-layer LSTM 128, cross-entropy, Adam; batch 16,
            sequence 50), engine against the same model in PyTorch.
 `--json FILE` prints the same tables from pytest-benchmark's `--benchmark-json` output of `pytest benchmarks`.
@@ -27,9 +29,10 @@ import numpy as np
 from . import bench_candidates as bc
 
 HELP = "time the engine against the hand NumPy BPTT and PyTorch (forward+backward) and print a ratio table"
-SECTIONS = ("layers", "kernels", "charlm")
+SECTIONS = ("layers", "kernels", "products", "charlm")
 MIB = 2.0 ** 20
 DEFAULT_THREADS = (1, 2)
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
 
 
 def _names(what, allowed):
@@ -66,18 +69,24 @@ def add_arguments(parser):
     parser.add_argument("--shapes", type=_names("shape", tuple(bc.SHAPES)),
                         help="comma-separated, of S (1,32,32,100), M (16,64,128,50), L (64,256,512,25), "
                              "XL (8,512,1024,20) as (B,I,H,T); default all, with --quick S,M")
-    parser.add_argument("--cells", type=_names("cell", bc.CELLS), help="comma-separated, of " + ",".join(bc.CELLS))
-    parser.add_argument("--dtypes", type=_names("dtype", bc.DTYPES), help="comma-separated, of float32,float64")
+    parser.add_argument("--cells", type=_names("cell", bc.CELLS), help="comma-separated, of " + ",".join(bc.CELLS)
+                        + " (default all)")
+    parser.add_argument("--dtypes", type=_names("dtype", bc.DTYPES), help="comma-separated, of float32,float64 (default both)")
     parser.add_argument("--candidates", type=_names("candidate", bc.CANDIDATES),
-                        help="comma-separated, of " + ",".join(bc.CANDIDATES))
+                        help="comma-separated, of " + ",".join(bc.CANDIDATES) + " (default all)")
     parser.add_argument("--sections", type=_names("section", SECTIONS), default=list(SECTIONS),
                         help="comma-separated, of " + ",".join(SECTIONS) + " (default all)")
     parser.add_argument("--repeats", type=positive_int, help="timed samples per candidate (default 15, --quick 5)")
     parser.add_argument("--threads", type=thread_counts, default=list(DEFAULT_THREADS),
                         help="comma-separated thread counts for BLAS, OpenMP and torch, each timed in turn "
                              "(default 1,2)")
+    parser.add_argument("--clock", choices=CLOCKS, default="wall",
+                        help="wall: elapsed time (default); cpu: this process's CPU time, which leaves out the time "
+                             "other processes on a shared machine take the cores away (honest at 1 thread; at 2 it "
+                             "adds the threads' times up)")
     parser.add_argument("--json", metavar="FILE", help="print the tables from a pytest-benchmark --benchmark-json "
-                                                       "file of `pytest benchmarks` instead of timing")
+                                                       "file of `pytest benchmarks` instead of timing (default: "
+                                                       "time them here)")
 
 
 # ---- timing -----------------------------------------------------------------------------------------------------
@@ -133,32 +142,44 @@ def _make_all(make, names, notes):
     return runs
 
 
-def time_layers(cell, shape, dtype, candidates, repeats, threads, notes):
+def time_layers(cell, shape, dtype, candidates, repeats, threads, notes, clock=None):
     runs = _make_all(lambda c: bc.make(c, cell, shape, dtype, np.random.default_rng(bc.SEED)), candidates, notes)
-    times = measure(runs, repeats, warmup=2)
+    times = measure(runs, repeats, warmup=2, clock=clock)
     return [{"kind": "layer", "cell": cell, "shape": shape, "dtype": dtype, "threads": threads, "candidate": name,
              "T": bc.dims(shape)[3], "flops": bc.gemm_flops(cell, shape), **_stats(times[name]),
              "peak_bytes": None if name in bc.TORCH_CANDIDATES else bc.peak_memory(runs[name])} for name in runs]
 
 
-def time_kernels(dtypes, repeats, threads, notes):
+def time_kernels(dtypes, repeats, threads, notes, clock=None):
     rows = []
     for dtype in dtypes:
         for kernel in bc.KERNELS:
             runs = _make_all(lambda impl: bc.make_kernel(kernel, impl, dtype, np.random.default_rng(bc.SEED)),
                              bc.KERNEL_IMPLS, notes)
-            times = measure(runs, 3 * repeats, warmup=50, min_sample=0.002)   # 2 ms samples: cheap, take more
+            times = measure(runs, 3 * repeats, warmup=50, min_sample=0.002, clock=clock)   # 2 ms samples: cheap
             rows += [{"kind": "kernel", "kernel": kernel, "impl": impl, "dtype": dtype, "threads": threads,
                       **_stats(times[impl])} for impl in runs]
     return rows
 
 
-def time_charlm(dtypes, repeats, threads, notes):
+def time_products(dtypes, repeats, threads, notes, clock=None):
+    rows = []
+    for dtype in dtypes:
+        for product in bc.PRODUCTS:
+            runs = _make_all(lambda impl: bc.make_product(product, impl, dtype, np.random.default_rng(bc.SEED)),
+                             bc.PRODUCT_IMPLS, notes)
+            times = measure(runs, repeats, warmup=3, clock=clock)
+            rows += [{"kind": "product", "product": product, "impl": impl, "dtype": dtype, "threads": threads,
+                      "flops": bc.product_flops(product) * bc.PRODUCT_REPEAT, **_stats(times[impl])} for impl in runs]
+    return rows
+
+
+def time_charlm(dtypes, repeats, threads, notes, clock=None):
     rows = []
     for dtype in dtypes:
         runs = _make_all(lambda c: bc.make_charlm(c, dtype, np.random.default_rng(bc.SEED)), bc.CHARLM_CANDIDATES,
                          notes)
-        times = measure(runs, repeats, warmup=2)
+        times = measure(runs, repeats, warmup=2, clock=clock)
         rows += [{"kind": "charlm", "candidate": name, "dtype": dtype, "threads": threads, **_stats(times[name])}
                  for name in runs]
     return rows
@@ -219,6 +240,21 @@ def format_kernels(rows):
     return "\n".join(lines)
 
 
+def format_products(rows):
+    """Each recurrent product: GFLOP/s of the micro-kernel and of BLAS (medians), and the speed-up."""
+    widths = (12, 7, 3, 11, 4, 9, 4, 8)
+    by = {(r["product"], r["dtype"], r.get("threads"), r["impl"]): r for r in rows}
+    lines = [_line(("product", "dtype", "thr", "skinny GF/s", "±%", "BLAS GF/s", "±%", "speedup"), widths, 3),
+             _line(["-" * w for w in widths], widths, 3)]
+    for product, dtype, threads in dict.fromkeys((r["product"], r["dtype"], r.get("threads")) for r in rows):
+        sk, bl = by.get((product, dtype, threads, "skinny")), by.get((product, dtype, threads, "blas"))
+        rate = (lambda r: "-" if r is None else f"{r['flops'] / r['median'] / 1e9:.1f}")
+        lines.append(_line([product, dtype, threads, rate(sk), "-" if sk is None else _spread(sk), rate(bl),
+                            "-" if bl is None else _spread(bl),
+                            "-" if None in (sk, bl) else f"{bl['median'] / sk['median']:.2f}x"], widths, 3))
+    return "\n".join(lines)
+
+
 def format_charlm(rows):
     widths = (7, 3, 12, 9, 9, 4, 7)
     by = {(r["dtype"], r.get("threads"), r["candidate"]): r["median"] for r in rows}
@@ -257,9 +293,10 @@ def _order(row):
     """The command's own order: layers by shape, cell, dtype, threads, candidate; kernels and char-LM by dtype."""
     def index(values, value):
         return values.index(value) if value in values else len(values)
-    return (index(("layer", "kernel", "charlm"), row["kind"]), index(tuple(bc.SHAPES), row.get("shape")),
+    return (index(("layer", "kernel", "product", "charlm"), row["kind"]), index(tuple(bc.SHAPES), row.get("shape")),
             index(bc.CELLS, row.get("cell")), index(bc.DTYPES, row.get("dtype")), row.get("threads") or 0,
-            index(bc.KERNELS, row.get("kernel")), index(bc.CANDIDATES, row.get("candidate")),
+            index(bc.KERNELS, row.get("kernel")), index(tuple(bc.PRODUCTS), row.get("product")),
+            index(bc.CANDIDATES, row.get("candidate")),
             index(bc.KERNEL_IMPLS, row.get("impl")))
 
 
@@ -304,8 +341,10 @@ def _report(rows, sections, threads):
     kernels = f"kernels at S, one time step, {first} thread(s) (numpy: the op chain a kernel replaces)"
     charlm = (f"char-LM training step (embedding, {bc.CHARLM.layers}-layer LSTM {bc.CHARLM.hidden}, cross-entropy, "
               f"Adam; batch {bc.CHARLM.batch}, sequence {bc.CHARLM.seq})")
+    products = ("recurrent products per step, (M, K, N) = (B, H, G·H) forward, (B, G·H, H) backward: the sequence "
+                "kernels' micro-kernel (skinny.h; they use it for B ≤ 64 and weights ≤ 4 MiB) against NumPy's BLAS")
     tables = (("layers", "layer", None, format_layers), ("kernels", "kernel", kernels, format_kernels),
-              ("charlm", "charlm", charlm, format_charlm))
+              ("products", "product", products, format_products), ("charlm", "charlm", charlm, format_charlm))
     for section, kind, title, fmt in tables:
         picked = [r for r in rows if r["kind"] == kind]
         if section in sections and picked:
@@ -330,8 +369,9 @@ def run(args):
     repeats = args.repeats or (5 if args.quick else 15)
     notes = set()
     started = time.perf_counter()
+    clock = CLOCKS[args.clock]
     _print(f"tinygrad_rnn bench: forward+backward with every gradient; per candidate the median of {repeats} "
-           "samples, each right after an untimed call, the order rotating every round")
+           f"samples, each right after an untimed call, the order rotating every round; {args.clock} clock")
     _print(format_machine(bc.machine_info(), args.threads))
     _print(f"load average at the start: {load_average()}")
     _print("t/oracle, t/torch: time ÷ the hand NumPy BPTT's, ÷ torch.nn.LSTM/GRU's at the same thread count (below 1: "
@@ -347,13 +387,16 @@ def run(args):
                 for shape in shapes:
                     for cell in cells:
                         for dtype in dtypes:
-                            layer_rows = time_layers(cell, shape, dtype, candidates, repeats, threads, notes)
+                            layer_rows = time_layers(cell, shape, dtype, candidates, repeats, threads, notes,
+                                                     clock)
                             if layer_rows:
                                 _print(format_layers(layer_rows, header=False))
             if "kernels" in args.sections and threads == args.threads[0]:
-                rows += time_kernels(dtypes, repeats, threads, notes)
+                rows += time_kernels(dtypes, repeats, threads, notes, clock)
+            if "products" in args.sections:
+                rows += time_products(dtypes, repeats, threads, notes, clock)
             if "charlm" in args.sections:
-                rows += time_charlm(dtypes, repeats, threads, notes)
+                rows += time_charlm(dtypes, repeats, threads, notes, clock)
     _report(rows, args.sections, args.threads)
     for line in sorted(notes):
         _print(f"not run: {line}" if not line.startswith("threadpoolctl") else f"note: {line}")

@@ -263,6 +263,42 @@ def make_kernel(name, impl, dtype, rng, shape="S"):
     return run
 
 
+# ---- the recurrent products: the sequence kernels' micro-kernel against BLAS --------------------------------------
+
+# name: (M, K, N) of C = A @ B, the products a sequence kernel does per step (B = W_hhᵀ forward, W_hh backward)
+PRODUCTS = {"S h@W_hhT": (1, 32, 128), "S dz@W_hh": (1, 128, 32), "M h@W_hhT": (16, 128, 512),
+            "M dz@W_hh": (16, 512, 128), "L h@W_hhT": (64, 512, 2048), "L dz@W_hh": (64, 2048, 512)}
+PRODUCT_IMPLS = ("skinny", "blas")
+PRODUCT_REPEAT = 20            # products per timed call, on one packing (the kernel packs W once per sequence)
+
+
+def product_flops(name):
+    M, K, N = PRODUCTS[name]
+    return 2 * M * K * N
+
+
+def make_product(name, impl, dtype, rng):
+    """run() doing PRODUCT_REPEAT products of shape PRODUCTS[name]: through the packed micro-kernel of the sequence
+    kernels (skinny.h, the build this CPU runs; W packed once per call, as once per sequence) or through NumPy's
+    BLAS (np.matmul), both into the same kind of output. run.outputs: the product, for the tests."""
+    M, K, N = PRODUCTS[name]
+    dtype = np.dtype(dtype)
+    a, b = rng.standard_normal((M, K)).astype(dtype), rng.standard_normal((K, N)).astype(dtype)
+    c = np.empty((M, N), dtype)
+    if impl == "skinny":
+        _need_cython()
+        from ..backend._kernels import sequence as kernels
+
+        def run():
+            kernels.skinny_gemm(a, b, c, repeat=PRODUCT_REPEAT)
+    else:
+        def run():
+            for _ in range(PRODUCT_REPEAT):
+                np.matmul(a, b, out=c)
+    run.outputs, run.expected = c, a @ b
+    return run
+
+
 # ---- one char-LM training step ----------------------------------------------------------------------------------
 
 CHARLM = SimpleNamespace(vocab=65, embed=64, hidden=128, layers=2, batch=16, seq=50)

@@ -8,10 +8,12 @@ import argparse
 import importlib
 import math
 import sys
+import textwrap
 
 COMMANDS = {  # name -> module
     "train": "tinygrad_rnn.apps.train",
     "sample": "tinygrad_rnn.apps.sample",
+    "compare": "tinygrad_rnn.apps.compare",
     "adding": "tinygrad_rnn.apps.adding",
     "demo": "tinygrad_rnn.apps.demo",
     "bench": "tinygrad_rnn.apps.bench",
@@ -58,6 +60,26 @@ positive_float = _number(float, lambda v: 0 < v < math.inf, "a positive finite n
 probability = _number(float, lambda v: 0 <= v < 1, "a number in [0, 1)")
 
 
+class DefaultsShown(argparse.HelpFormatter):
+    """Help that shows every option's default: options whose help does not say it get "(default: X)" appended;
+    the help of an option whose default is None (worked out at run time) says it in words."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        shown = (action.default is not None and action.default is not argparse.SUPPRESS
+                 and not isinstance(action.default, bool))
+        if shown and action.option_strings and "default" not in text:
+            default = action.default
+            if isinstance(default, (list, tuple)):
+                default = ",".join(map(str, default))
+            text += f" (default: {str(default).replace('%', '%%')})"
+        return text
+
+    def _split_lines(self, text, width):
+        # never at a hyphen: option names (--no-carry-state) and cell names (gru-cho) stay whole
+        return textwrap.wrap(self._whitespace_matcher.sub(" ", text).strip(), width, break_on_hyphens=False)
+
+
 class OneLineParser(argparse.ArgumentParser):
     """Reports bad arguments as one line on stderr (no usage dump) and exits with code 2."""
 
@@ -68,13 +90,14 @@ class OneLineParser(argparse.ArgumentParser):
 def build_parser():
     from .. import __version__
 
-    parser = OneLineParser(prog="python -m tinygrad_rnn", description=__doc__.splitlines()[0])
+    parser = OneLineParser(prog="python -m tinygrad_rnn", description=__doc__.splitlines()[0],
+                           formatter_class=DefaultsShown)
     parser.add_argument("--version", action="version", version=f"tinygrad_rnn {__version__}",
                         help="print the version and exit")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
     for name, module_name in COMMANDS.items():
         module = importlib.import_module(module_name)
-        sub = commands.add_parser(name, help=module.HELP, description=module.HELP)
+        sub = commands.add_parser(name, help=module.HELP, description=module.HELP, formatter_class=DefaultsShown)
         module.add_arguments(sub)
         sub.set_defaults(run=module.run)
     return parser

@@ -52,12 +52,12 @@ HELP = "train a tiny RNN on a sine wave and print a falling loss"
 def add_arguments(parser):
     from .cli import positive_float, positive_int, random_seed
 
-    parser.add_argument("--steps", type=positive_int, default=300)
-    parser.add_argument("--hidden", type=positive_int, default=16)
-    parser.add_argument("--seq-len", type=positive_int, default=20)
-    parser.add_argument("--lr", type=positive_float, default=0.05)
-    parser.add_argument("--dtype", choices=["float32", "float64"], default="float64")
-    parser.add_argument("--seed", type=random_seed, default=0)
+    parser.add_argument("--steps", type=positive_int, default=300, help="SGD steps")
+    parser.add_argument("--hidden", type=positive_int, default=16, help="hidden units of the RNN")
+    parser.add_argument("--seq-len", type=positive_int, default=20, help="samples of the sine wave per sequence")
+    parser.add_argument("--lr", type=positive_float, default=0.05, help="learning rate")
+    parser.add_argument("--dtype", choices=["float32", "float64"], default="float64", help="float precision")
+    parser.add_argument("--seed", type=random_seed, default=0, help="seeds the weights")
 
 
 def run(args):

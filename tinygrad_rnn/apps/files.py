@@ -40,6 +40,11 @@ def same_file(a, b):
         return False
 
 
+def same_path(a, b):
+    """Whether two paths name the same file, existing or not (samefile needs both to exist)."""
+    return same_file(a, b) or os.path.realpath(a) == os.path.realpath(b)
+
+
 def temporary_name(path):
     """A name as checkpoint._write_atomically makes for `path`: same directory, same length."""
     return os.path.join(os.path.dirname(os.path.abspath(path)),
@@ -119,3 +124,55 @@ def _alive(pid):
     except OSError:                      # EPERM: alive, another user's
         return True
     return True
+
+
+def check_output_target(path, what, ours=lambda path: False, text=None, force=False):
+    """Refuses, before training, an output file (a metrics CSV, a plot) that a run may not write.
+
+    Never replaced, even with force: a directory, FIFO, device or socket (or a symlink to one), and the corpus
+    (`text`). Another existing file only if ours(path) says it is this run's own (the run being resumed), or with
+    force. The directory must exist and take a new file (probed as check_checkpoint_target does).
+    """
+    name = f"{what} {path}"
+    if os.path.lexists(path):
+        try:
+            mode = os.stat(path).st_mode
+        except OSError as err:
+            raise UsageError(f"{name}: is a symbolic link to nothing ({err.strerror}); remove it or choose another "
+                             f"{what}") from None
+        if not stat.S_ISREG(mode):
+            raise UsageError(f"{name}: is {_kind(mode)}, expected a regular file or a new name")
+        if text is not None and same_file(path, text):
+            raise UsageError(f"{name}: is the corpus --text {text}; it would be replaced")
+        if not ours(path) and not force:
+            raise UsageError(f"{name}: exists and is not this run's; pass --force to replace it, choose another "
+                             f"{what}, or give {what} none")
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        problem = "does not exist" if not os.path.lexists(directory) else "is not a directory"
+        raise UsageError(f"{name}: the directory {directory} {problem}")
+    probe = temporary_name(path)
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        os.remove(probe)
+    except OSError as err:
+        raise UsageError(f"{name}: cannot write there: {err.strerror}") from None
+
+
+def write_atomically(path, data):
+    """Writes `data` (bytes) to a temporary file next to `path`, fsyncs it and renames it onto `path`: a crash
+    leaves the old file or the new one, never half of either."""
+    tmp = temporary_name(path)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.remove(tmp)
+        except OSError:
+            pass
+        raise

@@ -157,7 +157,7 @@ def add_arguments(parser):
     parser.add_argument("--batch", type=positive_int, default=16, help="batch size (default 16)")
     parser.add_argument("--iters", type=positive_int, default=150,
                         help="SGD steps of the exploding-gradient panel (default 150)")
-    parser.add_argument("--seed", type=random_seed, default=0)
+    parser.add_argument("--seed", type=random_seed, default=0, help="seeds the weights and the inputs")
     parser.add_argument("--out", default="gradflow.png", help="PNG to write (default gradflow.png; needs matplotlib)")
     parser.add_argument("--csv", default="gradflow.csv", help="CSV of cell, distance, grad_norm (default gradflow.csv)")
 

@@ -29,7 +29,7 @@ def build_graph(cell="lstm", steps=3, fused=True, input_size=2, hidden=4, seed=0
 
 
 def add_arguments(parser):
-    parser.add_argument("--cell", choices=sorted(CELLS), default="lstm")
+    parser.add_argument("--cell", choices=sorted(CELLS), default="lstm", help="the cell whose tape is drawn")
     parser.add_argument("--steps", type=positive_int, default=3, help="sequence length T (default 3)")
     parser.add_argument("--unfused", action="store_true", help="record each step as primitive ops (fused=False)")
     parser.add_argument("--out", default="graph.dot", help="DOT file to write (default graph.dot)")

@@ -2,7 +2,7 @@
 import numpy as np
 
 from .. import checkpoint, no_grad
-from .charlm import CharLM, estimate_bytes
+from .charlm import build_model, estimate_bytes, model_options
 from .cli import UsageError, positive_float, positive_int, random_seed
 from .data import DataError, Vocabulary
 
@@ -17,12 +17,22 @@ def generate(model, vocab, prime, length, temperature=1.0, generator=None):
     """prime + `length` characters drawn one at a time from softmax(logits / temperature).
 
     The logits are shifted by their maximum before the division, so a tiny temperature (1e-320) gives 0 and −inf
-    (the argmax, ties shared) rather than inf − inf = NaN.
+    (the argmax, ties shared) rather than inf − inf = NaN. A model whose clock counts time from 0 at every call (the
+    clockwork cell, model.clock_period > 1) is fed in blocks of clock_period characters: each new character reruns
+    the block so far from the state at the block's start, so every step sees its true position in the text.
     """
     generator = generator or np.random.default_rng()
+    period = getattr(model, "clock_period", 1)
     model.eval()
     with no_grad():
-        logits, state = model(vocab.encode(prime).reshape(-1, 1))
+        ids = list(vocab.encode(prime))
+        whole = len(ids) // period * period
+        base, logits = None, None
+        if whole:
+            logits, base = model(np.array(ids[:whole]).reshape(-1, 1))
+        block = ids[whole:]
+        if block:
+            logits, state = model(np.array(block).reshape(-1, 1), base)
         out = []
         for _ in range(length):
             z = logits.data[-1, 0].astype(np.float64)
@@ -32,16 +42,21 @@ def generate(model, vocab, prime, length, temperature=1.0, generator=None):
                 p = np.exp((z - z.max()) / temperature)
             nxt = generator.choice(len(p), p=p / p.sum())
             out.append(nxt)
-            logits, state = model(np.array([[nxt]]), state)
+            block.append(nxt)
+            logits, state = model(np.array(block).reshape(-1, 1), base)
+            if len(block) == period:              # a whole block: its end state is the next block's start
+                base, block = state, []
     return prime + vocab.decode(out)
 
 
 def add_arguments(parser):
-    parser.add_argument("checkpoint", help="a checkpoint written by `python -m tinygrad_rnn train` (.safetensors)")
+    parser.add_argument("checkpoint", help="a checkpoint written by `python -m tinygrad_rnn train` (.safetensors; "
+                        "any cell or preset: the model is rebuilt from its config)")
     parser.add_argument("--prime", default="\n", help="text to start from (default: a newline)")
     parser.add_argument("--length", type=positive_int, default=400, help="characters to generate")
     parser.add_argument("--temperature", type=positive_float, default=0.8, help="< 1: safer, > 1: wilder")
-    parser.add_argument("--seed", type=random_seed, default=None, help="for a reproducible sample")
+    parser.add_argument("--seed", type=random_seed, default=None,
+                        help="for a reproducible sample (default: a fresh one each run)")
 
 
 def load_model(path):
@@ -60,13 +75,14 @@ def load_model(path):
         raise UsageError(f"{path}: not a character-model checkpoint (no vocabulary or model config)")
     vocab = Vocabulary(chars)
     try:
-        estimate = estimate_bytes(len(vocab), config["hidden"], config["layers"], config["cell"], 1, 1,
-                                  np.dtype(config["dtype"]).itemsize, weight_copies=1)
+        options = model_options(config, len(vocab))
+        estimate = estimate_bytes(len(vocab), options["hidden"], options["layers"], options["cell"], 1, 1,
+                                  np.dtype(options["dtype"]).itemsize, weight_copies=1,
+                                  embedding=options["embedding"])
     except (KeyError, TypeError, ValueError) as err:
         raise UsageError(f"{path}: not a character-model checkpoint (its model config is unusable: {err})") from None
     require_memory(estimate, f"the model of {path}")
-    model = CharLM(len(vocab), config["hidden"], config["layers"], config["cell"], config.get("dropout", 0.0),
-                   dtype=np.dtype(config["dtype"]))
+    model = build_model(len(vocab), options)
     try:
         model.load_state_dict(saved["model"])
     except (KeyError, ValueError, RuntimeError) as err:

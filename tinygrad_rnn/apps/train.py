@@ -1,10 +1,11 @@
 """`python -m tinygrad_rnn train`: a character-level language model, trained with truncated BPTT.
 
 The text is cut into `batch` parallel streams; each step trains on the next `seq-len` characters of every stream
-and carries the recurrent state into the following window with `detach()` (stateful training, as min-char-rnn does),
-so gradients flow back through one window while the state remembers the text before it. The carried state restarts
-at zero after every regular checkpoint, and a checkpoint saved on Ctrl-C or SIGTERM holds the state carried at that
-step, so a run resumed from any checkpoint continues bit-identically.
+and carries the recurrent state into the following window with `detach()` (stateful training, as min-char-rnn does;
+--no-carry-state starts every window from zero), so gradients flow back through one window while the state
+remembers the text before it. The carried state restarts at zero after every regular checkpoint, and a checkpoint
+saved on Ctrl-C or SIGTERM holds the state carried at that step, so a run resumed from any checkpoint continues
+bit-identically. Options and where their values come from: train_options.py.
 """
 import math
 import signal
@@ -14,106 +15,23 @@ import time
 import numpy as np
 
 from .. import checkpoint, no_grad, optim, rng
-from .charlm import CELLS, CharLM, detach_state
-from .charlm import estimate_bytes
-from .cli import RunError, UsageError, positive_float, positive_int, probability, random_seed
-from .data import MAX_TEXT_BYTES, DataError, Vocabulary, default_corpus, read_text, split, streams, windows
-from .files import same_file, check_checkpoint_target, remove_stale_temporaries, require_regular_file
+from . import schedules
+from .charlm import build_model, detach_state, estimate_bytes
+from .cli import RunError, UsageError
+from .data import DataError, Vocabulary, default_corpus, read_text, split, streams, windows
+from .files import check_checkpoint_target, check_output_target, remove_stale_temporaries, require_regular_file
+from .files import same_file, same_path
+from .metrics import MetricsLog, beside, have_matplotlib, is_metrics_file, is_png, plot_loss_curve
+from .models import CELLS
+from .presets import PRESETS
+from .progress import Progress
 from .resources import require_memory
-from ..nn.functional import cross_entropy
 from .sample import generate
+from .train_options import DESCRIPTION, HELP, OPTIMIZERS, SLOTS, add_arguments, check_resumable, resolve
+from ..nn.functional import cross_entropy
 from ..tensor import Tensor
 
-HELP = "train a character-level language model (default corpus: Python's own standard library sources)"
-DESCRIPTION = HELP + """. With --resume, the model options (--cell, --hidden, --layers, --dropout, --dtype) come
-from the checkpoint (a different value is an error); the training options saved in it (--seq-len, --batch, --lr,
---optimizer, --clip, and the random state) are the checkpoint's unless given on the command line, and those given
-win and are reported. --out must be a new file or the checkpoint that --resume names (--force replaces another
-file); it is checked before training starts. Ctrl-C or SIGTERM saves a checkpoint and exits with 130 or 143; a loss
-or gradient that is no longer finite stops the run (exit 1) without saving over the last checkpoint."""
-MODEL_DEFAULTS = dict(cell="lstm", hidden=128, layers=2, dropout=0.0, dtype="float32")
-TRAINING_DEFAULTS = dict(seq_len=64, batch=32, lr=3e-3, optimizer="adam", clip=5.0)   # the checkpoint's on --resume
-OPTIMIZERS = {"adam": optim.Adam, "adamw": optim.AdamW, "sgd": optim.SGD, "adagrad": optim.Adagrad,
-              "rmsprop": optim.RMSprop}
-SLOTS = {"adam": 2, "adamw": 2, "sgd": 1, "adagrad": 1, "rmsprop": 2}    # state arrays per weight (sgd: momentum)
-
-
-def add_arguments(parser):
-    parser.description = DESCRIPTION
-    parser.add_argument("--text", help="a UTF-8 text file (default: Python standard library sources)")
-    parser.add_argument("--max-text-bytes", type=positive_int, default=MAX_TEXT_BYTES,
-                        help=f"refuse a --text file larger than this (default {MAX_TEXT_BYTES:,})")
-    parser.add_argument("--cell", choices=sorted(CELLS), help="recurrent cell (default lstm)")
-    parser.add_argument("--hidden", type=positive_int, help="hidden units per layer (default 128)")
-    parser.add_argument("--layers", type=positive_int, help="stacked layers (default 2)")
-    parser.add_argument("--dropout", type=probability, help="dropout between layers and before the decoder (0)")
-    parser.add_argument("--dtype", choices=["float32", "float64"], help="float32 (default) or float64")
-    parser.add_argument("--seq-len", type=positive_int, help="characters per window (TBPTT length; default 64)")
-    parser.add_argument("--batch", type=positive_int, help="parallel streams (default 32)")
-    parser.add_argument("--steps", type=positive_int, default=1000, help="optimisation steps in all")
-    parser.add_argument("--lr", type=positive_float, help="learning rate (default 0.003)")
-    parser.add_argument("--optimizer", choices=sorted(OPTIMIZERS), help="default adam")
-    parser.add_argument("--clip", type=positive_float, help="max global gradient norm (default 5)")
-    parser.add_argument("--seed", type=random_seed, help="seeds weight init and dropout (default 0; on --resume, "
-                                                          "replaces the checkpoint's random state)")
-    parser.add_argument("--out", default="char_lm.safetensors", help="checkpoint file (written atomically)")
-    parser.add_argument("--resume", help="continue from this checkpoint")
-    parser.add_argument("--force", action="store_true",
-                        help="let --out replace an existing file that is not the checkpoint being resumed")
-    parser.add_argument("--save-every", type=positive_int, default=200, help="steps between checkpoints")
-    parser.add_argument("--sample-every", type=positive_int, default=200, help="steps between printed samples")
-    parser.add_argument("--threads", type=positive_int, default=1,
-                        help="BLAS threads (default 1: the GEMMs per step are small, and numpy's and scipy's "
-                             "OpenBLAS pools would otherwise compete for the cores)")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
-
-
-def model_config(args, saved):
-    """The model options: the checkpoint's when resuming (an explicit different value is an error), else the args'."""
-    config = {}
-    for key, default in MODEL_DEFAULTS.items():
-        given = getattr(args, key)
-        if saved is not None:
-            if given is not None and given != saved[key]:
-                raise UsageError(f"--{key} {given} does not match the checkpoint {args.resume} ({key}={saved[key]}): "
-                                 "it was trained as another model")
-            config[key] = saved[key]
-        else:
-            config[key] = default if given is None else given
-    return config
-
-
-def check_resumable(path, saved):
-    """UsageError unless the checkpoint has what train resumes from (checkpoint.load has checked each field's type:
-    this checks that train's are there, and the ones only train writes)."""
-    config = saved["config"]
-    missing = [k for k in MODEL_DEFAULTS if k not in config]
-    if missing or not saved["vocab"]:
-        raise UsageError(f"{path}: not a character-model checkpoint of train (no vocabulary, or its config lacks "
-                         f"{', '.join(missing) or 'nothing'})")
-    if config.get("optimizer", "adam") not in OPTIMIZERS:
-        raise UsageError(f"{path}: config 'optimizer': expected one of {', '.join(OPTIMIZERS)}, but got "
-                         f"{config['optimizer']!r:.80}")
-    clip = config.get("clip", 1.0)
-    if isinstance(clip, bool) or not isinstance(clip, (int, float)) or not 0 < clip < math.inf:
-        raise UsageError(f"{path}: config 'clip': expected a positive finite number, but got {clip!r:.80}")
-
-
-def training_options(args, saved):
-    """(options, overrides): each training option from the command line if given, else the checkpoint's (when
-    resuming), else the default; overrides lists the given ones that replace a different checkpoint value."""
-    options, overrides = {}, []
-    recorded = dict(saved["config"]) if saved else {}
-    if saved and saved["optimizer"] is not None and saved["optimizer"]["param_groups"]:
-        recorded["lr"] = saved["optimizer"]["param_groups"][0].get("lr")
-    for key, default in TRAINING_DEFAULTS.items():
-        given, before = getattr(args, key), recorded.get(key)
-        options[key] = given if given is not None else before if before is not None else default
-        if given is not None and before is not None and given != before:
-            overrides.append(f"--{key.replace('_', '-')} {given} (checkpoint: {before})")
-    if saved and args.seed is not None:
-        overrides.append(f"--seed {args.seed} (replaces the checkpoint's random state)")
-    return options, overrides
+__all__ = ["DESCRIPTION", "HELP", "add_arguments", "run"]
 
 
 def load_corpus(args):
@@ -138,15 +56,48 @@ def run(args):
         return train(args)
 
 
+def output_paths(args):
+    """(metrics CSV, loss-curve PNG): the paths given, or beside --out; None for none."""
+    def path(given, suffix):
+        if given is None:
+            return beside(args.out, suffix)
+        return None if given.strip().lower() == "none" else given
+    return path(args.metrics, ".metrics.csv"), path(args.plot, ".loss.png")
+
+
+def check_outputs(args, metrics_path, plot_path):
+    """Every file the run writes, checked before it trains (the checkpoint, then the CSV and PNG beside it)."""
+    check_checkpoint_target(args.out, text=args.text, resume=args.resume, force=args.force)
+    continuing = args.resume is not None and same_file(args.out, args.resume)   # the same run goes on
+    if metrics_path is not None:
+        if same_path(metrics_path, args.out):
+            raise UsageError(f"--metrics {metrics_path}: is the checkpoint --out {args.out}")
+        check_output_target(metrics_path, "--metrics", lambda p: continuing and is_metrics_file(p), args.text,
+                            args.force)
+    if plot_path is not None:
+        if same_path(plot_path, args.out) or (metrics_path is not None and same_path(plot_path, metrics_path)):
+            raise UsageError(f"--plot {plot_path}: is the checkpoint or the metrics file of this run")
+        check_output_target(plot_path, "--plot", lambda p: continuing and is_png(p), args.text, args.force)
+
+
+def make_optimizer(name, parameters, training):
+    """torch.optim's optimiser `name` with the run's lr and weight decay (AdamW's is decoupled, the others' L2)."""
+    return OPTIMIZERS[name](parameters, lr=training["lr"], weight_decay=training["weight_decay"])
+
+
 def train(args):
     saved = load_checkpoint(args.resume) if args.resume else None
     if saved:
         check_resumable(args.resume, saved)
-    config = model_config(args, saved["config"] if saved else None)
-    options, overrides = training_options(args, saved)
-    seq_len, batch = options["seq_len"], options["batch"]
-    text = load_corpus(args)
-    vocab = Vocabulary(saved["vocab"] if saved else text)
+        vocab = Vocabulary(saved["vocab"])
+        resolved = resolve(args, saved, len(vocab))
+        text = load_corpus(args)
+    else:
+        text = load_corpus(args)
+        vocab = Vocabulary(text)
+        resolved = resolve(args, None, len(vocab))
+    model_opts, training = resolved.model, resolved.training
+    seq_len, batch = training["seq_len"], training["batch"]
     try:
         ids = vocab.encode(text)
     except DataError as err:
@@ -155,60 +106,114 @@ def train(args):
     if len(train_ids) < batch * (seq_len + 1):
         raise UsageError(f"the text is too short ({len(text)} characters) for --batch {batch} and "
                          f"--seq-len {seq_len}: it needs at least {batch * (seq_len + 1) * 10 // 9 + 1}")
-    dtype = np.dtype(config["dtype"])
-    require_memory(estimate_bytes(len(vocab), config["hidden"], config["layers"], config["cell"], batch, seq_len,
-                                  dtype.itemsize, 2 + SLOTS[options["optimizer"]]),
-                   f"--hidden {config['hidden']} --layers {config['layers']} --batch {batch} --seq-len {seq_len}")
-    check_checkpoint_target(args.out, text=args.text, resume=args.resume, force=args.force)
+    dtype = np.dtype(model_opts["dtype"])
+    require_memory(estimate_bytes(len(vocab), model_opts["hidden"], model_opts["layers"], model_opts["cell"], batch,
+                                  seq_len, dtype.itemsize, 2 + SLOTS[training["optimizer"]],
+                                  embedding=model_opts["embedding"]),
+                   f"--hidden {model_opts['hidden']} --layers {model_opts['layers']} --batch {batch} "
+                   f"--seq-len {seq_len}")
+    metrics_path, plot_path = output_paths(args)
+    check_outputs(args, metrics_path, plot_path)
 
     rng.manual_seed(0 if args.seed is None else args.seed)
-    model = CharLM(len(vocab), config["hidden"], config["layers"], config["cell"], config["dropout"], dtype=dtype)
-    optimizer = OPTIMIZERS[options["optimizer"]](model.parameters(), lr=options["lr"])
+    model = build_model(len(vocab), model_opts)
+    optimizer = make_optimizer(training["optimizer"], model.trainable_parameters(), training)
+    scheduler = schedules.build(training["scheduler"], optimizer, training)   # before the optimiser's state loads
     step, state = 0, None
     if saved:
-        try:
-            model.load_state_dict(saved["model"])
-        except (RuntimeError, KeyError, ValueError) as err:
-            raise UsageError(f"{args.resume}: its weights do not fit the model it describes: {err}") from None
-        fresh_optimizer = args.optimizer is not None and args.optimizer != saved["config"].get("optimizer",
-                                                                                              args.optimizer)
-        if saved["optimizer"] is not None and not fresh_optimizer:
-            try:
-                optimizer.load_state_dict(saved["optimizer"])
-            except (ValueError, KeyError, TypeError) as err:
-                raise UsageError(f"{args.resume}: its optimiser state does not fit --optimizer "
-                                 f"{options['optimizer']}: {err}") from None
-            for group in optimizer.param_groups:     # a --lr given on the command line wins
-                group["lr"] = options["lr"]
-        step = saved["step"]
-        if saved["rng_state"] is not None and args.seed is None:
-            try:
-                rng.generator.bit_generator.state = saved["rng_state"]
-            except (ValueError, TypeError, KeyError) as err:
-                raise UsageError(f"{args.resume}: its random state does not fit numpy's "
-                                 f"{type(rng.generator.bit_generator).__name__}: {err}") from None
-        if (seq_len, batch) == (saved["config"].get("seq_len"), saved["config"].get("batch")):
-            state = carried_state(saved["config"].get("carried_state"), model, batch, dtype)
-        print(f"resuming {args.resume} at step {step}" + (f"; from the command line: {', '.join(overrides)}"
-                                                          if overrides else ""), flush=True)
+        step, state, scheduler = restore(args, saved, resolved, model, optimizer, scheduler, dtype)
     stop = _StopSignals()                     # from here on Ctrl-C and SIGTERM save a checkpoint, then exit
+    metrics = None
     try:
-        print(f"{model.config['cell'].upper()} char model: {sum(p.numel() for p in model.parameters()):,} "
-              f"parameters, vocabulary {len(vocab)}, {len(text):,} characters "
+        name = model_opts["cell"].upper()
+        print(f"{name} char model: {sum(p.numel() for p in model.trainable_parameters()):,} parameters, "
+              f"vocabulary {len(vocab)}, {len(text):,} characters "
               f"({'default corpus' if not args.text else args.text})", flush=True)
-        rows = streams(train_ids, batch)
-        trainer = Trainer(model, optimizer, vocab, rows, args,
-                          {**config, "seq_len": seq_len, "batch": batch, "optimizer": options["optimizer"],
-                           "clip": options["clip"]},
+        if resolved.preset and not saved:
+            print(f"preset {resolved.preset}: {' '.join(_preset_flags(resolved.preset))} "
+                  "(train --help says what it follows and where it departs)", flush=True)
+        metrics = MetricsLog(metrics_path, start_step=step)
+        trainer = Trainer(model, optimizer, scheduler, vocab, streams(train_ids, batch), valid_ids, args,
+                          {**model_opts, "periods": _listed(model_opts["periods"]), **training,
+                           "preset": resolved.preset},
+                          metrics, plot_path,
                           saved_step=step if saved and same_file(args.out, args.resume) else None)
-        step = trainer.train(step, args.steps, state, stop)
+        try:
+            step = trainer.train(step, resolved.steps, state, stop)
+        except RunError:
+            if trainer.saved_step is None:    # nothing of this run was kept: its metrics file goes too
+                metrics.discard()
+            raise
     finally:
         stop.restore()
+        if metrics is not None:
+            metrics.close()
     if stop:
         return 128 + stop[0]
-    bpc = evaluate(model, valid_ids, batch, seq_len)
+    bpc = evaluate(model, valid_ids, batch, seq_len, carry=training["carry_state"])
     print(f"validation: {bpc:.3f} bits per character after {step} steps; checkpoint {args.out}")
     return 0
+
+
+def _listed(periods):
+    return None if periods is None else list(periods)
+
+
+def _preset_flags(name):
+    flags = []
+    for key, value in PRESETS[name].options.items():
+        flag = "--" + key.replace("_", "-")
+        if isinstance(value, bool):
+            flags.append(flag if value else "--no-" + key.replace("_", "-"))
+        else:
+            flags.append(f"{flag} {value}")
+    return flags
+
+
+def restore(args, saved, resolved, model, optimizer, scheduler, dtype):
+    """Loads a checkpoint's weights, optimiser and scheduler state and random state into the run; returns (step,
+    the carried TBPTT state or None, the scheduler). What the command line changed starts afresh (and was
+    reported)."""
+    training, recorded = resolved.training, saved["config"]
+    try:
+        model.load_state_dict(saved["model"])
+    except (RuntimeError, KeyError, ValueError) as err:
+        raise UsageError(f"{args.resume}: its weights do not fit the model it describes: {err}") from None
+    fresh_optimizer = args.optimizer is not None and args.optimizer != recorded.get("optimizer", args.optimizer)
+    if saved["optimizer"] is not None and not fresh_optimizer:
+        try:
+            optimizer.load_state_dict(saved["optimizer"])
+        except (ValueError, KeyError, TypeError) as err:
+            raise UsageError(f"{args.resume}: its optimiser state does not fit --optimizer "
+                             f"{training['optimizer']}: {err}") from None
+        for group in optimizer.param_groups:         # what the command line gave wins
+            group["weight_decay"] = training["weight_decay"]
+            if scheduler is None:
+                group["lr"] = training["lr"]
+            elif resolved.schedule_restarts:          # the new schedule starts from the given --lr
+                group["lr"] = group["initial_lr"] = training["lr"]
+    if scheduler is not None and saved.get("scheduler") and not resolved.schedule_restarts \
+            and recorded.get("scheduler") == training["scheduler"] and not fresh_optimizer:
+        try:
+            scheduler.load_state_dict(dict(saved["scheduler"]))
+        except (ValueError, KeyError, TypeError) as err:
+            raise UsageError(f"{args.resume}: its scheduler state does not fit --scheduler "
+                             f"{training['scheduler']}: {err}") from None
+    elif scheduler is not None:
+        scheduler = schedules.build(training["scheduler"], optimizer, training)   # starts over the steps left
+    step = saved["step"]
+    if saved["rng_state"] is not None and args.seed is None:
+        try:
+            rng.generator.bit_generator.state = saved["rng_state"]
+        except (ValueError, TypeError, KeyError) as err:
+            raise UsageError(f"{args.resume}: its random state does not fit numpy's "
+                             f"{type(rng.generator.bit_generator).__name__}: {err}") from None
+    state = None
+    if (training["seq_len"], training["batch"]) == (recorded.get("seq_len"), recorded.get("batch")):
+        state = carried_state(recorded.get("carried_state"), model, training["batch"], dtype)
+    print(f"resuming {args.resume} at step {step}" + (f"; from the command line: {', '.join(resolved.overrides)}"
+                                                      if resolved.overrides else ""), flush=True)
+    return step, state, scheduler
 
 
 def carried_state(saved, model, batch, dtype):
@@ -219,62 +224,91 @@ def carried_state(saved, model, batch, dtype):
     if any(not isinstance(a, np.ndarray) or a.shape != shape or a.dtype != dtype for a in saved):
         return None
     parts = tuple(Tensor(a.copy()) for a in saved)
-    return parts if model.config["cell"] in ("lstm", "peephole") else parts[0]
+    return parts if CELLS[model.config["cell"]].cell_state else parts[0]
 
 
 class Trainer:
-    """The training loop: windows, loss, backward, clipping, optimiser step, progress, samples and checkpoints."""
+    """The training loop: windows, loss, backward, clipping, optimiser and scheduler steps, progress, metrics,
+    validation, samples and checkpoints."""
 
-    def __init__(self, model, optimizer, vocab, rows, args, config, saved_step=None):
-        self.model, self.optimizer, self.vocab, self.rows, self.args, self.config = (model, optimizer, vocab, rows,
-                                                                                    args, config)
+    def __init__(self, model, optimizer, scheduler, vocab, rows, valid_ids, args, config, metrics=None,
+                 plot_path=None, saved_step=None):
+        self.model, self.optimizer, self.scheduler, self.vocab = model, optimizer, scheduler, vocab
+        self.rows, self.valid_ids, self.args, self.config = rows, valid_ids, args, config
+        self.metrics, self.plot_path = metrics or MetricsLog(None), plot_path
         self.saved_step = saved_step              # the step of the checkpoint at args.out, if it is this run's
+        self.parameters = model.trainable_parameters()
+        self.schedule_on = schedules.steps_per_update(config["scheduler"])
+        self.plot_note_shown = False
 
     def loss(self, inputs, targets, state):
         logits, state = self.model(inputs, state)
         T, B, V = logits.shape
-        return cross_entropy(logits.reshape(T * B, V), targets.reshape(-1)), state
+        loss = cross_entropy(logits.reshape(T * B, V), targets.reshape(-1), reduction=self.config["reduction"])
+        return loss, state
 
     def train(self, step, steps, state=None, stop=None):
         """Trains from `step` to `steps`, carrying `state`; stops early, after a checkpoint, when `stop` (a list
         that signal handlers append to) becomes true. Returns the step reached."""
-        args, seq_len, stop = self.args, self.config["seq_len"], [] if stop is None else stop
-        bar = _progress(step, steps, args.quiet)
+        args, config, stop = self.args, self.config, [] if stop is None else stop
+        seq_len, carry = config["seq_len"], config["carry_state"]
+        progress = Progress(step, steps, args.quiet, args.log_every)
         started, chars = time.perf_counter(), 0
         self.model.train()
         try:
             while step < steps and not stop:      # a signal sets the flag: never a half-done step
                 inputs, targets = windows(self.rows, seq_len, step * seq_len)
+                lr = self.optimizer.param_groups[0]["lr"]
                 with np.errstate(over="ignore", invalid="ignore"):     # a diverging run is caught just below
-                    loss, state = self.loss(inputs, targets, state)
+                    loss, state = self.loss(inputs, targets, state if carry else None)
                     value = loss.item()
                     self.require_finite(value, f"the loss is {value}", step + 1)
                     self.optimizer.zero_grad()
                     loss.backward()
-                    norm = optim.clip_grad_norm_(self.model.parameters(), self.config["clip"])
-                    self.require_finite(norm, f"the gradient norm is {norm}", step + 1)
+                    self.clip(step)
                     self.optimizer.step()
-                state = detach_state(state)       # truncated BPTT: keep the state, drop its history
+                if self.schedule_on == "step":
+                    self.scheduler.step()
+                state = detach_state(state) if carry else None   # truncated BPTT: keep the state, drop its history
                 step += 1
                 chars += inputs.size
-                bpc = value / math.log(2)
-                bar.set_postfix_str(f"loss {value:.3f} ({bpc:.2f} bpc), "
-                                    f"{chars / (time.perf_counter() - started):,.0f} chars/s")
-                bar.update(1)
+                per_char = value / inputs.size if config["reduction"] == "sum" else value
+                bpc = per_char / math.log(2)
+                speed = chars / (time.perf_counter() - started)
+                valid = self.validate() if step % config["eval_every"] == 0 else None
+                self.metrics.row(step, per_char, bpc, lr, speed, valid)
+                status = f"loss {per_char:.3f} ({bpc:.2f} bpc), lr {lr:.3g}, {speed:,.0f} chars/s"
+                progress.update(step, status + ("" if valid is None else f", validation {valid:.3f} bpc"))
                 if step % args.sample_every == 0 or step == steps:
-                    bar.write(f"--- sample at step {step} ---\n{self.sample()}\n---")
+                    progress.write(f"--- sample at step {step} ---\n{self.sample()}\n---")
                 if step % args.save_every == 0 or step == steps:
                     self.save(step)
                     state = None                  # restart the carried state at checkpoints (exact resumes)
         except KeyboardInterrupt:                 # (only where no handler could be installed)
             stop.append(signal.SIGINT)
         finally:
-            bar.close()
+            progress.close()
         if stop:
             self.save(step, state)                # with the carried state: the resumed run goes on exactly
             how = "interrupted" if stop[0] == signal.SIGINT else f"stopped by {signal.Signals(stop[0]).name}"
             print(f"{how} at step {step}: checkpoint saved to {args.out}", file=sys.stderr)
         return step
+
+    def clip(self, step):
+        """--clip-value (each element), then --clip (the global norm, which is checked for being finite)."""
+        if self.config["clip_value"] is not None:
+            optim.clip_grad_value_(self.parameters, self.config["clip_value"])
+        max_norm = self.config["clip"] if self.config["clip"] is not None else math.inf
+        norm = optim.clip_grad_norm_(self.parameters, max_norm)
+        self.require_finite(norm, f"the gradient norm is {norm}", step + 1)
+
+    def validate(self):
+        """Bits per character on the held-out text; a plateau schedule takes its step from it."""
+        bpc = evaluate(self.model, self.valid_ids, self.config["batch"], self.config["seq_len"],
+                       carry=self.config["carry_state"])
+        if self.schedule_on == "validation" and math.isfinite(bpc):
+            self.scheduler.step(bpc)
+        return bpc
 
     def require_finite(self, value, problem, step):
         """RunError saying `problem` if `value` is NaN or infinite: the run stops before an update or a save can
@@ -284,8 +318,8 @@ class Trainer:
         kept = (f"{self.args.out} keeps the checkpoint of step {self.saved_step}" if self.saved_step is not None
                 else "no checkpoint was saved")
         lr = self.optimizer.param_groups[0]["lr"]
-        raise RunError(f"{problem} at step {step} (--lr {lr}, --clip {self.config['clip']}): training "
-                       f"stopped; {kept}")
+        clip = "none" if self.config["clip"] is None else self.config["clip"]
+        raise RunError(f"{problem} at step {step} (--lr {lr}, --clip {clip}): training stopped; {kept}")
 
     def sample(self, length=200):
         g = np.random.default_rng(0)              # its own generator: sampling leaves training's RNG untouched
@@ -295,21 +329,37 @@ class Trainer:
         return text
 
     def save(self, step, state=None):
-        """A checkpoint at args.out, unless a weight or optimiser state is no longer finite (then RunError)."""
+        """A checkpoint at args.out (and the loss curve beside it), unless a weight or optimiser state is no
+        longer finite (then RunError)."""
         arrays = [p.data for p in self.model.parameters()] + [
             v for s in self.optimizer.state.values() for v in s.values() if isinstance(v, np.ndarray)]
         if not all(np.isfinite(a).all() for a in arrays):
             self.require_finite(math.nan, "the weights or the optimiser state are not finite", step)
         carried = None if state is None else [s.data for s in (state if isinstance(state, tuple) else (state,))]
+        scheduler_state = None if self.scheduler is None else self.scheduler.state_dict()
         remove_stale_temporaries(self.args.out)   # what a save killed mid-write left behind
         checkpoint.save(self.args.out, self.model.state_dict(), self.optimizer.state_dict(),
                         {**self.config, "carried_state": carried}, self.vocab.chars, step,
-                        rng.generator.bit_generator.state)
+                        rng.generator.bit_generator.state, scheduler_state=scheduler_state)
         self.saved_step = step
+        self.plot()
+
+    def plot(self):
+        """The loss curve from the metrics CSV, when there are both a CSV and matplotlib."""
+        if self.plot_path is None or self.metrics.path is None:
+            return
+        if not have_matplotlib():
+            if not self.plot_note_shown:
+                print(f"python -m tinygrad_rnn train: matplotlib is not installed, so {self.plot_path} is not drawn "
+                      "(pip install matplotlib)", file=sys.stderr)
+                self.plot_note_shown = True
+            return
+        preset = f", preset {self.config['preset']}" if self.config.get("preset") else ""
+        plot_loss_curve(self.metrics.path, self.plot_path, f"{self.config['cell']} char model{preset}")
 
 
-def evaluate(model, ids, batch, seq_len, max_windows=20):
-    """Bits per character on `ids` (held-out text), state carried across windows."""
+def evaluate(model, ids, batch, seq_len, max_windows=20, carry=True):
+    """Bits per character on `ids` (held-out text), the state carried across windows unless carry=False."""
     rows = streams(ids, min(batch, max(1, len(ids) // (seq_len + 1))))
     n = min(max_windows, (rows.shape[1] - 1) // seq_len)
     if n == 0:
@@ -319,7 +369,7 @@ def evaluate(model, ids, batch, seq_len, max_windows=20):
     with no_grad():
         for k in range(n):
             inputs, targets = windows(rows, seq_len, k * seq_len)
-            logits, state = model(inputs, state)
+            logits, state = model(inputs, state if carry else None)
             T, B, V = logits.shape
             total += cross_entropy(logits.reshape(T * B, V), targets.reshape(-1)).item()
     model.train()
@@ -345,9 +395,3 @@ class _StopSignals(list):
         for signum, handler in self.previous.items():
             signal.signal(signum, handler)
         self.previous = {}
-
-
-def _progress(step, steps, quiet):
-    from tqdm import tqdm
-
-    return tqdm(total=steps, initial=step, disable=quiet, unit="step", dynamic_ncols=True)

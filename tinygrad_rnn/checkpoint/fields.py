@@ -10,7 +10,8 @@ import numpy as np
 
 from .format import CheckpointError
 
-_GATES = {"lstm": 4, "gru": 3, "peephole": 4, "rnn": 1}  # charlm.CELLS: gate blocks per layer (PyTorch's G)
+_GATES = {"lstm": 4, "gru": 3, "peephole": 4, "rnn": 1,  # charlm.CELLS: gate blocks per layer (PyTorch's G)
+          "gru-cho": 3, "rnn-relu": 1, "clockwork": 1, "tutorial-lstm": 4, "depth-gated": 4}
 
 # ---- reading: every field checked in one place -------------------------------------------------------------------
 def _is_int(v: Any) -> bool:
@@ -90,6 +91,9 @@ def _char_model_shapes(config: dict[str, Any], vocab_size: int) -> dict[str, tup
                        f"rnn.bias_ih_l{k}": (G * H,), f"rnn.bias_hh_l{k}": (G * H,)})
         if config["cell"] == "peephole":
             shapes.update({f"rnn.weight_c{g}_l{k}": (H,) for g in "ifo"})
+        if config["cell"] == "depth-gated" and k > 0:      # the depth gate of layers 1, 2, ... (depth_gated.py)
+            shapes.update({f"rnn.weight_xd_l{k}": (H, H), f"rnn.weight_cd_l{k}": (H,), f"rnn.weight_ld_l{k}": (H,),
+                           f"rnn.bias_d_l{k}": (H,)})
     shapes.update({"decoder.weight": (vocab_size, H), "decoder.bias": (vocab_size,)})
     return shapes
 
@@ -99,7 +103,8 @@ def _char_model_size(config: dict[str, Any], vocab_size: int) -> int:
     H, L, G = config["hidden"], config["layers"], _GATES[config["cell"]]
     E = config.get("embedding", min(H, 64))
     per_layer = G * H * (H + 2) + (3 * H if config["cell"] == "peephole" else 0)
-    return vocab_size * (E + H + 1) + G * H * E + (L - 1) * G * H * H + L * per_layer
+    depth_gates = (L - 1) * (H * H + 3 * H) if config["cell"] == "depth-gated" else 0
+    return vocab_size * (E + H + 1) + G * H * E + (L - 1) * G * H * H + L * per_layer + depth_gates
 
 
 def _check_rng_state(path: str, state: Any, expected: type | None = None) -> None:
@@ -178,10 +183,11 @@ def _check_char_model(path: str, model: dict[str, np.ndarray], config: dict[str,
         raise CheckpointError(f"{path}: vocab: expected the model's characters, sorted and distinct (at least one), "
                               f"but got {vocab!r:.80}")
     dtype, peephole = np.dtype(config["dtype"]), config["cell"] == "peephole"
-    if len(model) != 3 + config["layers"] * (7 if peephole else 4):   # before building a dict per layer
+    arrays = 3 + config["layers"] * (7 if peephole else 4) + (
+        4 * (config["layers"] - 1) if config["cell"] == "depth-gated" else 0)
+    if len(model) != arrays:                                           # before building a dict per layer
         raise CheckpointError(f"{path}: its weights do not fit its config ({config['layers']} layers of "
-                              f"{config['cell']} would have {3 + config['layers'] * (7 if peephole else 4)} "
-                              f"arrays; it holds {len(model)})")
+                              f"{config['cell']} would have {arrays} arrays; it holds {len(model)})")
     shapes = _char_model_shapes(config, len(vocab))
     wrong = [f"{name!r} is {model[name].dtype}{list(model[name].shape)} where the config needs {dtype}"
              f"{list(shape)}" if name in model else f"{name!r} is missing"

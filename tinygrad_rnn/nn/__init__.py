@@ -7,7 +7,7 @@ from . import init
 from .activation import GELU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
 from .containers import Dropout, Flatten, Identity, ModuleDict, ModuleList, Sequential
 from .embedding import Embedding
-from .layers import GRU, LAYERS, LSTM, RNN, PeepholeLSTM
+from .layers import GRU, LAYERS, LSTM, RNN, NoOutputTanhLSTM, PeepholeLSTM
 from .linear import Linear
 from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss,
                      SmoothL1Loss)
@@ -18,7 +18,7 @@ from . import utils
 __all__ = ["CrossEntropyLoss", "Dropout", "Embedding", "GRU", "GRUCell", "LSTM", "LSTMCell", "Linear", "MSELoss",
            "Module", "NLLLoss", "Parameter", "PeepholeLSTM", "PeepholeLSTMCell", "RNN", "RNNCell", "Sequential",
            "functional"]
-__all__ += ["ClockworkRNN", "ClockworkRNNCell", "DepthGatedLSTM", "DepthGatedLSTMCell", "LAYERS"]
+__all__ += ["ClockworkRNN", "ClockworkRNNCell", "DepthGatedLSTM", "DepthGatedLSTMCell", "LAYERS", "NoOutputTanhLSTM"]
 __all__ += ["Flatten", "Identity", "LayerNorm", "LogSoftmax", "ModuleDict", "ModuleList", "ReLU", "Sigmoid",
             "Softmax", "Tanh", "init", "utils"]
 __all__ += ["BCELoss", "BCEWithLogitsLoss", "GELU", "L1Loss", "SmoothL1Loss"]

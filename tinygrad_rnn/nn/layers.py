@@ -20,7 +20,8 @@ from ..fused import Scan
 from . import step_watch
 from .module import Module, Parameter
 from .recurrences import (GATE_ACTIVATIONS, GRUChoRecurrence, GRURecurrence, LSTMRecurrence,
-                          PeepholeLSTMRecurrence, ProjectedLSTMRecurrence, RNNRecurrence)
+                          NoOutputTanhLSTMRecurrence, PeepholeLSTMRecurrence, ProjectedLSTMRecurrence,
+                          RNNRecurrence)
 from .utils.rnn import PackedSequence, packed_like, padded_from_packed
 
 
@@ -335,6 +336,17 @@ class GRU(RNNBase):
         super().__init__(recurrence, input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
                          dtype=dtype)
         self.reset_after = bool(reset_after)
+
+
+class NoOutputTanhLSTM(RNNBase):
+    """LSTM layer whose output is h = o⊙c, without the tanh (nicodjimenez/lstm's tutorial cell; see
+    NoOutputTanhLSTMRecurrence for why the standard LSTM has it); parameters and returns as LSTM's."""
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
+                 bidirectional=False, gate_activation="sigmoid", forget_bias=None, fused=True, dtype=None):
+        check_choice("NoOutputTanhLSTM", "gate_activation", gate_activation, GATE_ACTIVATIONS)
+        super().__init__(NoOutputTanhLSTMRecurrence(gate_activation, fused), input_size, hidden_size, num_layers,
+                         bias, batch_first, dropout, bidirectional, forget_bias, dtype)
 
 
 LAYERS = {"rnn": RNN, "lstm": LSTM, "gru": GRU, "peephole": PeepholeLSTM}  # by cell name: what the commands offer

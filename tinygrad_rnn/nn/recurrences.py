@@ -104,6 +104,28 @@ class LSTMRecurrence(Recurrence):
         return F.LSTMStep, (prepared,), {"act": self.act, **_transposed(prepared, steps)}
 
 
+class NoOutputTanhLSTMRecurrence(LSTMRecurrence):
+    """LSTM whose output is h = o⊙c, without the tanh (nicodjimenez/lstm's NumPy tutorial; Greff et al. 2015's
+    "NOAF", no output activation function); gates and c as LSTMRecurrence.
+
+    Why the standard cell squashes c before the output gate: c is an unbounded running sum (c = f⊙c_prev + i⊙g
+    grows by up to 1 per step while f stays near 1), so h = o⊙c can grow with the sequence length; the next step's
+    gates and the layer above then see ever larger inputs and saturate, and the gradient ∂h/∂c = o no longer fades
+    with |c|. tanh keeps h in (−1, 1), the range every other hidden state has. Greff et al. found that removing it
+    significantly hurts on all three of their tasks. No fused kernel: the step is recorded op by op (the input
+    projection is still one GEMM)."""
+
+    def step(self, xp, state, prepared, return_gates=False):
+        (h, c), w_hh = state, prepared
+        zi, zf, zg, zo = (xp + h @ w_hh.T).chunk(4, dim=1)
+        i, f, g, o = self.gate(zi), self.gate(zf), zg.tanh(), self.gate(zo)
+        c = f * c + i * g
+        return (o * c, c), (_cat_gates(i, f, g, o) if return_gates else None)
+
+    def scan_step(self, prepared, steps):
+        return None
+
+
 class ProjectedLSTMRecurrence(LSTMRecurrence):
     """LSTM with a projection (LSTMP; torch.nn.LSTM(proj_size=P)): the LSTM's gates and c from
     z = W_ih x + W_hh h_prev + b, W_hh (4H, P); h = W_hr (o⊙tanh(c)), W_hr (P, H), so h_t has P units, c_t H"""

@@ -31,6 +31,114 @@ from ._math cimport gate_array, gate_code, gate_grad, tanh_array
 cnp.import_array()
 
 
+# ---- the skinny-batch recurrent product (skinny.h) -------------------------------------------------------------
+
+cdef extern from "skinny.h" nogil:
+    int TG_NR_F
+    int TG_NR_D
+    int TG_ISA_SCALAR
+    int TG_ISA_AVX2
+    int TG_ISA_AVX512
+    ctypedef void (*tg_gemm_f_t)(Py_ssize_t, Py_ssize_t, Py_ssize_t, const float*, Py_ssize_t, const float*, float,
+                                 float*, Py_ssize_t)
+    ctypedef void (*tg_gemm_d_t)(Py_ssize_t, Py_ssize_t, Py_ssize_t, const double*, Py_ssize_t, const double*, double,
+                                 double*, Py_ssize_t)
+    Py_ssize_t tg_packed_size(Py_ssize_t K, Py_ssize_t N, Py_ssize_t nr)
+    void tg_pack_f(Py_ssize_t K, Py_ssize_t N, const float* b, Py_ssize_t ldb, int trans, float* p)
+    void tg_pack_d(Py_ssize_t K, Py_ssize_t N, const double* b, Py_ssize_t ldb, int trans, double* p)
+    tg_gemm_f_t tg_gemm_f_of(int isa)
+    tg_gemm_d_t tg_gemm_d_of(int isa)
+    int tg_skinny_best_isa()
+    const char* tg_skinny_isa_name(int isa)
+
+ISAS = tuple(tg_skinny_isa_name(i).decode() for i in range(TG_ISA_SCALAR, TG_ISA_AVX512 + 1))
+# Which products the micro-kernel serves: at most SKINNY_ROWS rows (the batch) times a weight of at most
+# SKINNY_BYTES (so that its panels stay in the caches from one step to the next; beyond, BLAS, whose packing
+# blocks for the caches, is faster: 8 × 1024 · 1024 × 4096 in float32 ran at 9 GFLOP/s here against BLAS's 44).
+# A build without AVX2 (portable, scalar) is slower than BLAS at M's shapes: it serves only the products small
+# enough that a BLAS call's set-up costs more than the arithmetic.
+SKINNY_ROWS = 64
+SKINNY_BYTES = 4 * 1024 * 1024
+SKINNY_SMALL = 65536                    # multiply-adds: a product this small goes to any build
+cdef int _isa = tg_skinny_best_isa()
+cdef Py_ssize_t _rows = SKINNY_ROWS
+cdef Py_ssize_t _bytes = SKINNY_BYTES
+cdef tg_gemm_f_t _skinny_f = tg_gemm_f_of(_isa)
+cdef tg_gemm_d_t _skinny_d = tg_gemm_d_of(_isa)
+
+
+def skinny_settings(isa=None, rows=None, nbytes=None):
+    """(isa, rows, nbytes) in use by the sequence kernels' recurrent products, after setting those given: the
+    micro-kernel build by name, the most rows and the largest weight (bytes) it serves; rows=0 sends every product
+    to BLAS. A hook for the tests, which compare the builds and BLAS; returns the old settings."""
+    global _isa, _rows, _bytes, _skinny_f, _skinny_d
+    old = (ISAS[_isa], _rows, _bytes)
+    if isa is not None:
+        _isa = isa_code(isa)
+        _skinny_f, _skinny_d = tg_gemm_f_of(_isa), tg_gemm_d_of(_isa)
+    if rows is not None:
+        _rows = rows
+    if nbytes is not None:
+        _bytes = nbytes
+    return old
+
+
+cdef void* packing(int t, Py_ssize_t M, Py_ssize_t K, Py_ssize_t N) except? NULL:
+    """A buffer for the panels of a (K, N) weight when the micro-kernel serves its M-row products, else NULL (the
+    products go to BLAS). The caller frees it."""
+    cdef Py_ssize_t size = 8 if t == cnp.NPY_FLOAT64 else 4
+    if M == 0 or M > _rows or K == 0 or N == 0 or K * N * size > _bytes:
+        return NULL
+    if _isa < TG_ISA_AVX2 and M * K * N > SKINNY_SMALL:
+        return NULL
+    return scratch(tg_packed_size(K, N, TG_NR_D if t == cnp.NPY_FLOAT64 else TG_NR_F), t)
+
+
+cdef int isa_code(str isa) except -1:
+    if isa not in ISAS:
+        raise ValueError(f"isa: expected one of {', '.join(map(repr, ISAS))}, but got {isa!r}")
+    cdef int code = ISAS.index(isa)
+    if code > tg_skinny_best_isa():
+        raise ValueError(f"isa: this CPU cannot run the {isa!r} build (the best it runs is "
+                         f"{tg_skinny_isa_name(tg_skinny_best_isa()).decode()!r})")
+    return code
+
+
+def skinny_isa():
+    """The name of the micro-kernel build this CPU runs: 'avx512', 'avx2', 'portable' or 'scalar'."""
+    return tg_skinny_isa_name(tg_skinny_best_isa()).decode()
+
+
+def skinny_gemm(a, b, c, double beta=0, bint trans=False, str isa=None, Py_ssize_t repeat=1):
+    """c = a @ B + beta·c through the packed micro-kernel (a hook for tests/fused/test_sequence_kernels.py and
+    benchmarks/): a (M, K), B = b (K, N), or bᵀ with trans (b (N, K)), c (M, N), float32 or float64; isa: a build by
+    name (default the best this CPU runs); repeat: the product that many times on one packing of b."""
+    cdef int t = float_type("a", a), code = tg_skinny_best_isa() if isa is None else isa_code(isa)
+    cdef Py_ssize_t K, M = rows_cols("a", a, &K), N = -1, rows, r
+    rows = rows_cols("b", b, &N) if isinstance(b, cnp.ndarray) and b.ndim == 2 else -1
+    if trans:
+        N = rows
+    cdef void* p_a = data("a", a, t, M, K)
+    cdef void* p_b = data("b", b, t, N, K) if trans else data("b", b, t, K, N)
+    cdef void* p_c = data("c", c, t, M, N, True)
+    disjoint_arrays(("c", "a", "b"), 1, (c, a, b))
+    cdef Py_ssize_t nr = TG_NR_D if t == cnp.NPY_FLOAT64 else TG_NR_F
+    cdef void* packed = scratch(tg_packed_size(K, N, nr), t)
+    try:
+        with nogil:
+            if t == cnp.NPY_FLOAT64:
+                tg_pack_d(K, N, <double*>p_b, K if trans else N, trans, <double*>packed)
+                for r in range(repeat):
+                    tg_gemm_d_of(code)(M, N, K, <double*>p_a, K, <double*>packed, beta, <double*>p_c, N)
+            else:
+                tg_pack_f(K, N, <float*>p_b, K if trans else N, trans, <float*>packed)
+                for r in range(repeat):
+                    tg_gemm_f_of(code)(M, N, K, <float*>p_a, K, <float*>packed, <float>beta, <float*>p_c, N)
+    finally:
+        free(packed)
+    return c
+
+
 # ---- arguments ------------------------------------------------------------------------------------------------
 
 cdef void* data3(str name, object a, int typenum, Py_ssize_t T, Py_ssize_t B, Py_ssize_t N,
@@ -142,13 +250,40 @@ cdef inline void pass_where_ended(Py_ssize_t B, Py_ssize_t H, const floating* ke
                 new[b * H + j] = new[b * H + j] + carried[b * H + j]
 
 
-cdef inline void recurrent_gemm(bint transposed, Py_ssize_t B, Py_ssize_t N, Py_ssize_t H, const floating* h_prev,
-                                const floating* w, floating* out) noexcept nogil:
-    """out (B, N) += h_prev @ W_hhᵀ, W_hh given as (N, H) or transposed as (H, N) (steps.pyx's)."""
-    if transposed:
-        gemm(False, False, B, N, H, 1, h_prev, H, w, N, 1, out, N)
+cdef inline void product(bint trans_w, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const floating* a, Py_ssize_t lda,
+                         const floating* w, Py_ssize_t ldw, const void* packed, floating beta, floating* c,
+                         Py_ssize_t ldc) noexcept nogil:
+    """c (M, N) = a @ op(w) + beta·c, op(w) = w (K, N) or, trans_w, wᵀ of w (N, K): through w's packed panels when
+    the skinny kernel serves the product (packed not NULL), else through BLAS."""
+    if packed == NULL:
+        gemm(False, trans_w, M, N, K, 1, a, lda, w, ldw, beta, c, ldc)
+    elif floating is float:
+        _skinny_f(M, N, K, a, lda, <const float*>packed, beta, c, ldc)
     else:
-        gemm(False, True, B, N, H, 1, h_prev, H, w, H, 1, out, N)
+        _skinny_d(M, N, K, a, lda, <const double*>packed, beta, c, ldc)
+
+
+cdef inline void pack(bint trans_w, Py_ssize_t N, Py_ssize_t K, const floating* w, Py_ssize_t ldw,
+                      void* packed) noexcept nogil:
+    """w's panels for product() (packed NULL: nothing to do, the product goes to BLAS)."""
+    if packed == NULL:
+        return
+    if floating is float:
+        tg_pack_f(K, N, w, ldw, trans_w, <float*>packed)
+    else:
+        tg_pack_d(K, N, w, ldw, trans_w, <double*>packed)
+
+
+cdef inline void recurrent_gemm(bint transposed, Py_ssize_t B, Py_ssize_t N, Py_ssize_t H, const floating* h_prev,
+                                const floating* w, const void* packed, floating* out) noexcept nogil:
+    """out (B, N) += h_prev @ W_hhᵀ, W_hh given as (N, H) or transposed as (H, N) (steps.pyx's)."""
+    product(not transposed, B, N, H, h_prev, H, w, N if transposed else H, packed, 1, out, N)
+
+
+cdef inline void pack_recurrent(bint transposed, Py_ssize_t N, Py_ssize_t H, const floating* w,
+                                void* packed) noexcept nogil:
+    """The panels of W_hhᵀ (H, N) for recurrent_gemm, from W_hh (N, H) or from W_hhᵀ itself."""
+    pack(not transposed, N, H, w, N if transposed else H, packed)
 
 
 cdef int check_recurrent(bint transposed, Py_ssize_t B, Py_ssize_t N, Py_ssize_t H) except -1:
@@ -166,7 +301,8 @@ cdef int rnn_code(str nonlinearity) except -1:
 
 
 cdef void _rnn_forward(floating kind, bint relu, bint reverse, bint transposed, Py_ssize_t T, Py_ssize_t B,
-                       Py_ssize_t H, void* xp_, void* h0_, void* w_, void* keep_, void* hs_, void* ys_) noexcept nogil:
+                       Py_ssize_t H, void* xp_, void* h0_, void* w_, void* keep_, void* hs_, void* ys_,
+                       void* pk) noexcept nogil:
     cdef const floating* xp = <floating*>xp_
     cdef const floating* keep = <floating*>keep_
     cdef floating* hs = <floating*>hs_
@@ -174,11 +310,12 @@ cdef void _rnn_forward(floating kind, bint relu, bint reverse, bint transposed, 
     cdef const floating* keep_t = NULL
     cdef floating* h
     cdef Py_ssize_t k, t, i, n = B * H
+    pack_recurrent(transposed, H, H, <floating*>w_, pk)
     for k in range(T):
         t = time_of(k, T, reverse)
         h = hs + t * n
         memcpy(h, xp + t * n, n * sizeof(floating))
-        recurrent_gemm(transposed, B, H, H, h_prev, <floating*>w_, h)
+        recurrent_gemm(transposed, B, H, H, h_prev, <floating*>w_, pk, h)
         if relu:
             for i in range(n):
                 h[i] = 0 if h[i] < 0 else h[i]             # max(z, 0), NaN kept (as steps.pyx)
@@ -205,18 +342,23 @@ def rnn_sequence_forward(xp, h0, w_hh, keep, str nonlinearity, hs=None, ys=None,
     cdef void* p_ys = data3("ys", ys, t, T, B, H)
     disjoint_arrays(("hs", "ys", "xp", "h0", "w_hh", "keep"), 2, (hs, ys, xp, h0, w_hh, keep))
     check_recurrent(transposed, B, H, H)
-    if T and B and H:
+    if T == 0 or B == 0 or H == 0:
+        return hs, ys
+    cdef void* pk = packing(t, B, H, H)
+    try:
         with nogil:
             if t == cnp.NPY_FLOAT64:
-                _rnn_forward(<double>0, relu, reverse, transposed, T, B, H, p_xp, p_h0, p_w, p_keep, p_hs, p_ys)
+                _rnn_forward(<double>0, relu, reverse, transposed, T, B, H, p_xp, p_h0, p_w, p_keep, p_hs, p_ys, pk)
             else:
-                _rnn_forward(<float>0, relu, reverse, transposed, T, B, H, p_xp, p_h0, p_w, p_keep, p_hs, p_ys)
+                _rnn_forward(<float>0, relu, reverse, transposed, T, B, H, p_xp, p_h0, p_w, p_keep, p_hs, p_ys, pk)
+    finally:
+        free(pk)
     return hs, ys
 
 
 cdef void _rnn_backward(floating kind, bint relu, bint reverse, Py_ssize_t T, Py_ssize_t B, Py_ssize_t H,
                         void* hs_, void* w_, void* keep_, void* dys_, void* dh_n_, void* dz_, void* dh0_,
-                        void* work_) noexcept nogil:
+                        void* work_, void* pk) noexcept nogil:
     cdef const floating* hs = <floating*>hs_
     cdef const floating* keep = <floating*>keep_
     cdef const floating* dys = <floating*>dys_
@@ -231,6 +373,7 @@ cdef void _rnn_backward(floating kind, bint relu, bint reverse, Py_ssize_t T, Py
         memcpy(dh, dh_n_, n * sizeof(floating))
     else:
         memset(dh, 0, n * sizeof(floating))
+    pack(False, H, H, <floating*>w_, H, pk)
     for k in range(T - 1, -1, -1):
         t = time_of(k, T, reverse)
         if keep != NULL:
@@ -239,7 +382,7 @@ cdef void _rnn_backward(floating kind, bint relu, bint reverse, Py_ssize_t T, Py
         y, dz = hs + t * n, <floating*>dz_ + t * n
         for i in range(n):
             dz[i] = g[i] * ((1 if y[i] > 0 else 0) if relu else 1 - y[i] * y[i])
-        gemm(False, False, B, H, H, 1, dz, H, <floating*>w_, H, 0, dh_new, H)
+        product(False, B, H, H, dz, H, <floating*>w_, H, pk, 0, dh_new, H)
         if keep_t != NULL:
             pass_where_ended(B, H, keep_t, dh_new, dh)
         dh, dh_new = dh_new, dh
@@ -265,14 +408,19 @@ def rnn_sequence_backward(hs, w_hh, keep, dys, dh_n, str nonlinearity, dz=None, 
     if B == 0 or H == 0:
         return dz, dh0
     cdef void* work = scratch(3 * B * H, t)
+    cdef void* pk = NULL
     try:
+        pk = packing(t, B, H, H)
         with nogil:
             if t == cnp.NPY_FLOAT64:
-                _rnn_backward(<double>0, relu, reverse, T, B, H, p_hs, p_w, p_keep, p_dys, p_dh_n, p_dz, p_dh0, work)
+                _rnn_backward(<double>0, relu, reverse, T, B, H, p_hs, p_w, p_keep, p_dys, p_dh_n, p_dz, p_dh0, work,
+                              pk)
             else:
-                _rnn_backward(<float>0, relu, reverse, T, B, H, p_hs, p_w, p_keep, p_dys, p_dh_n, p_dz, p_dh0, work)
+                _rnn_backward(<float>0, relu, reverse, T, B, H, p_hs, p_w, p_keep, p_dys, p_dh_n, p_dz, p_dh0, work,
+                              pk)
     finally:
         free(work)
+        free(pk)
     return dz, dh0
 
 
@@ -281,7 +429,7 @@ def rnn_sequence_backward(hs, w_hh, keep, dys, dh_n, str nonlinearity, dz=None, 
 cdef void _lstm_forward(floating kind, int a, bint peephole, bint reverse, bint transposed, Py_ssize_t T,
                         Py_ssize_t B, Py_ssize_t H, void* xp_, void* h0_, void* c0_, void* w_, void* w_ci,
                         void* w_cf, void* w_co, void* keep_, void* gates_, void* cs_, void* hs_,
-                        void* ys_) noexcept nogil:
+                        void* ys_, void* pk) noexcept nogil:
     cdef const floating* keep = <floating*>keep_
     cdef const floating* keep_t = NULL
     cdef const floating* h_prev = <floating*>h0_
@@ -290,11 +438,12 @@ cdef void _lstm_forward(floating kind, int a, bint peephole, bint reverse, bint 
     cdef floating* c
     cdef floating* h
     cdef Py_ssize_t k, t, n = B * H
+    pack_recurrent(transposed, 4 * H, H, <floating*>w_, pk)
     for k in range(T):
         t = time_of(k, T, reverse)
         z, c, h = <floating*>gates_ + t * 4 * n, <floating*>cs_ + t * n, <floating*>hs_ + t * n
         memcpy(z, <floating*>xp_ + t * 4 * n, 4 * n * sizeof(floating))
-        recurrent_gemm(transposed, B, 4 * H, H, h_prev, <floating*>w_, z)
+        recurrent_gemm(transposed, B, 4 * H, H, h_prev, <floating*>w_, pk, z)
         if peephole:
             peephole_forward(a, B, H, z, c_prev, <floating*>w_ci, <floating*>w_cf, <floating*>w_co, z, c, h)
         else:
@@ -342,21 +491,26 @@ cdef tuple _lstm_sequence_forward(bint peephole, xp, h0, c0, w_hh, w_ci, w_cf, w
     disjoint_arrays(("gates", "cs", "hs", "ys", "xp", "h0", "c0", "w_hh", "w_ci", "w_cf", "w_co", "keep"), 4,
                     (gates, cs, hs, ys, xp, h0, c0, w_hh, w_ci, w_cf, w_co, keep))
     check_recurrent(transposed, B, 4 * H, H)
-    if T and B and H:
+    if T == 0 or B == 0 or H == 0:
+        return gates, cs, hs, ys
+    cdef void* pk = packing(t, B, H, 4 * H)
+    try:
         with nogil:
             if t == cnp.NPY_FLOAT64:
                 _lstm_forward(<double>0, a, peephole, reverse, transposed, T, B, H, p_xp, p_h0, p_c0, p_w, p_ci,
-                              p_cf, p_co, p_keep, p_g, p_cs, p_hs, p_ys)
+                              p_cf, p_co, p_keep, p_g, p_cs, p_hs, p_ys, pk)
             else:
                 _lstm_forward(<float>0, a, peephole, reverse, transposed, T, B, H, p_xp, p_h0, p_c0, p_w, p_ci,
-                              p_cf, p_co, p_keep, p_g, p_cs, p_hs, p_ys)
+                              p_cf, p_co, p_keep, p_g, p_cs, p_hs, p_ys, pk)
+    finally:
+        free(pk)
     return gates, cs, hs, ys
 
 
 cdef void _lstm_backward(floating kind, int a, bint peephole, bint reverse, Py_ssize_t T, Py_ssize_t B, Py_ssize_t H,
                          void* gates_, void* cs_, void* c0_, void* w_, void* w_ci, void* w_cf, void* w_co,
                          void* keep_, void* dys_, void* dh_n_, void* dc_n_, void* dz_, void* dh0_, void* dc0_,
-                         void* dw_ci_, void* dw_cf_, void* dw_co_, void* work_) noexcept nogil:
+                         void* dw_ci_, void* dw_cf_, void* dw_co_, void* work_, void* pk) noexcept nogil:
     cdef const floating* cs = <floating*>cs_
     cdef const floating* keep = <floating*>keep_
     cdef const floating* dys = <floating*>dys_
@@ -382,6 +536,7 @@ cdef void _lstm_backward(floating kind, int a, bint peephole, bint reverse, Py_s
         memcpy(dc, dc_n_, n * sizeof(floating))
     else:
         memset(dc, 0, n * sizeof(floating))
+    pack(False, H, 4 * H, <floating*>w_, H, pk)
     if peephole:
         memset(dw_ci, 0, H * sizeof(floating))
         memset(dw_cf, 0, H * sizeof(floating))
@@ -404,7 +559,7 @@ cdef void _lstm_backward(floating kind, int a, bint peephole, bint reverse, Py_s
                 dw_co[j] += step_dw[2 * H + j]
         else:
             lstm_backward(a, B, H, <floating*>gates_ + t * 4 * n, c_prev, cs + t * n, gh, gc, dz, dc_new)
-        gemm(False, False, B, H, 4 * H, 1, dz, 4 * H, <floating*>w_, H, 0, dh_new, H)
+        product(False, B, H, 4 * H, dz, 4 * H, <floating*>w_, H, pk, 0, dh_new, H)
         if keep_t != NULL:
             pass_where_ended(B, H, keep_t, dh_new, dh)
             pass_where_ended(B, H, keep_t, dc_new, dc)
@@ -465,16 +620,19 @@ cdef tuple _lstm_sequence_backward(bint peephole, gates, cs, c0, w_hh, w_ci, w_c
     if H == 0:
         return (dz, dh0, dc0, dw_ci, dw_cf, dw_co) if peephole else (dz, dh0, dc0)
     cdef void* work = scratch(6 * B * H + 3 * H, t)
+    cdef void* pk = NULL
     try:
+        pk = packing(t, B, 4 * H, H)
         with nogil:
             if t == cnp.NPY_FLOAT64:
                 _lstm_backward(<double>0, a, peephole, reverse, T, B, H, p_g, p_cs, p_c0, p_w, p_ci, p_cf, p_co,
-                               p_keep, p_dys, p_dh_n, p_dc_n, p_dz, p_dh0, p_dc0, p_dci, p_dcf, p_dco, work)
+                               p_keep, p_dys, p_dh_n, p_dc_n, p_dz, p_dh0, p_dc0, p_dci, p_dcf, p_dco, work, pk)
             else:
                 _lstm_backward(<float>0, a, peephole, reverse, T, B, H, p_g, p_cs, p_c0, p_w, p_ci, p_cf, p_co,
-                               p_keep, p_dys, p_dh_n, p_dc_n, p_dz, p_dh0, p_dc0, p_dci, p_dcf, p_dco, work)
+                               p_keep, p_dys, p_dh_n, p_dc_n, p_dz, p_dh0, p_dc0, p_dci, p_dcf, p_dco, work, pk)
     finally:
         free(work)
+        free(pk)
     return (dz, dh0, dc0, dw_ci, dw_cf, dw_co) if peephole else (dz, dh0, dc0)
 
 
@@ -482,13 +640,14 @@ cdef tuple _lstm_sequence_backward(bint peephole, gates, cs, c0, w_hh, w_ci, w_c
 
 cdef void _gru_forward(floating kind, int a, bint reverse, bint transposed, Py_ssize_t T, Py_ssize_t B, Py_ssize_t H,
                        void* xp_, void* h0_, void* w_, void* b_hh_, void* keep_, void* hp_, void* gates_, void* hs_,
-                       void* ys_) noexcept nogil:
+                       void* ys_, void* pk) noexcept nogil:
     cdef const floating* keep = <floating*>keep_
     cdef const floating* keep_t = NULL
     cdef const floating* h_prev = <floating*>h0_
     cdef floating* hp
     cdef floating* h
     cdef Py_ssize_t k, t, b, n = B * H
+    pack_recurrent(transposed, 3 * H, H, <floating*>w_, pk)
     for k in range(T):
         t = time_of(k, T, reverse)
         hp, h = <floating*>hp_ + t * 3 * n, <floating*>hs_ + t * n
@@ -497,7 +656,7 @@ cdef void _gru_forward(floating kind, int a, bint reverse, bint transposed, Py_s
                 memcpy(hp + b * 3 * H, b_hh_, 3 * H * sizeof(floating))
             else:
                 memset(hp + b * 3 * H, 0, 3 * H * sizeof(floating))
-        recurrent_gemm(transposed, B, 3 * H, H, h_prev, <floating*>w_, hp)
+        recurrent_gemm(transposed, B, 3 * H, H, h_prev, <floating*>w_, pk, hp)
         gru_forward(a, B, H, <floating*>xp_ + t * 3 * n, hp, h_prev, <floating*>gates_ + t * 3 * n, h)
         if keep != NULL:
             keep_t = keep + t * B
@@ -526,20 +685,25 @@ def gru_sequence_forward(xp, h0, w_hh, b_hh, keep, str act, hp=None, gates=None,
     disjoint_arrays(("hp", "gates", "hs", "ys", "xp", "h0", "w_hh", "b_hh", "keep"), 4,
                     (hp, gates, hs, ys, xp, h0, w_hh, b_hh, keep))
     check_recurrent(transposed, B, 3 * H, H)
-    if T and B and H:
+    if T == 0 or B == 0 or H == 0:
+        return hp, gates, hs, ys
+    cdef void* pk = packing(t, B, H, 3 * H)
+    try:
         with nogil:
             if t == cnp.NPY_FLOAT64:
                 _gru_forward(<double>0, a, reverse, transposed, T, B, H, p_xp, p_h0, p_w, p_b, p_keep, p_hp, p_g,
-                             p_hs, p_ys)
+                             p_hs, p_ys, pk)
             else:
                 _gru_forward(<float>0, a, reverse, transposed, T, B, H, p_xp, p_h0, p_w, p_b, p_keep, p_hp, p_g,
-                             p_hs, p_ys)
+                             p_hs, p_ys, pk)
+    finally:
+        free(pk)
     return hp, gates, hs, ys
 
 
 cdef void _gru_backward(floating kind, int a, bint reverse, Py_ssize_t T, Py_ssize_t B, Py_ssize_t H, void* gates_,
                         void* hp_, void* hs_, void* h0_, void* w_, void* keep_, void* dys_, void* dh_n_, void* dxp_,
-                        void* dhp_, void* dh0_, void* work_) noexcept nogil:
+                        void* dhp_, void* dh0_, void* work_, void* pk) noexcept nogil:
     cdef const floating* hs = <floating*>hs_
     cdef const floating* keep = <floating*>keep_
     cdef const floating* dys = <floating*>dys_
@@ -550,6 +714,7 @@ cdef void _gru_backward(floating kind, int a, bint reverse, Py_ssize_t T, Py_ssi
     cdef floating* dh_new = dh + n
     cdef floating* g = dh_new + n
     cdef floating* dhp
+    pack(False, H, 3 * H, <floating*>w_, H, pk)
     if dh_n_ != NULL:
         memcpy(dh, dh_n_, n * sizeof(floating))
     else:
@@ -563,7 +728,7 @@ cdef void _gru_backward(floating kind, int a, bint reverse, Py_ssize_t T, Py_ssi
         dhp = <floating*>dhp_ + t * 3 * n
         gru_backward(a, B, H, <floating*>gates_ + t * 3 * n, <floating*>hp_ + t * 3 * n, h_prev, g,
                      <floating*>dxp_ + t * 3 * n, dhp, dh_new)
-        gemm(False, False, B, H, 3 * H, 1, dhp, 3 * H, <floating*>w_, H, 1, dh_new, H)
+        product(False, B, H, 3 * H, dhp, 3 * H, <floating*>w_, H, pk, 1, dh_new, H)
         if keep_t != NULL:
             pass_where_ended(B, H, keep_t, dh_new, dh)
         dh, dh_new = dh_new, dh
@@ -594,16 +759,19 @@ def gru_sequence_backward(gates, hp, hs, h0, w_hh, keep, dys, dh_n, str act, dxp
     if B == 0 or H == 0:
         return dxp, dhp, dh0
     cdef void* work = scratch(3 * B * H, t)
+    cdef void* pk = NULL
     try:
+        pk = packing(t, B, 3 * H, H)
         with nogil:
             if t == cnp.NPY_FLOAT64:
                 _gru_backward(<double>0, a, reverse, T, B, H, p_g, p_hp, p_hs, p_h0, p_w, p_keep, p_dys, p_dh_n,
-                              p_dxp, p_dhp, p_dh0, work)
+                              p_dxp, p_dhp, p_dh0, work, pk)
             else:
                 _gru_backward(<float>0, a, reverse, T, B, H, p_g, p_hp, p_hs, p_h0, p_w, p_keep, p_dys, p_dh_n,
-                              p_dxp, p_dhp, p_dh0, work)
+                              p_dxp, p_dhp, p_dh0, work, pk)
     finally:
         free(work)
+        free(pk)
     return dxp, dhp, dh0
 
 
@@ -611,7 +779,7 @@ def gru_sequence_backward(gates, hp, hs, h0, w_hh, keep, dys, dh_n, str act, dxp
 
 cdef void _cho_forward(floating kind, int a, bint reverse, Py_ssize_t T, Py_ssize_t B, Py_ssize_t H, void* xp_,
                        void* h0_, void* w_rz_, void* w_n_, void* keep_, void* gates_rz_, void* rh_, void* n_,
-                       void* hs_, void* ys_) noexcept nogil:
+                       void* hs_, void* ys_, void* pk_rz, void* pk_n) noexcept nogil:
     cdef const floating* keep = <floating*>keep_
     cdef const floating* keep_t = NULL
     cdef const floating* h_prev = <floating*>h0_
@@ -622,18 +790,20 @@ cdef void _cho_forward(floating kind, int a, bint reverse, Py_ssize_t T, Py_ssiz
     cdef floating* h
     cdef floating z
     cdef Py_ssize_t k, t, b, j, n = B * H
+    pack(True, 2 * H, H, <floating*>w_rz_, H, pk_rz)
+    pack(True, H, H, <floating*>w_n_, H, pk_n)
     for k in range(T):
         t = time_of(k, T, reverse)
         xp, g, rh = <floating*>xp_ + t * 3 * n, <floating*>gates_rz_ + t * 2 * n, <floating*>rh_ + t * n
         nn, h = <floating*>n_ + t * n, <floating*>hs_ + t * n
-        gemm(False, True, B, 2 * H, H, 1, h_prev, H, <floating*>w_rz_, H, 0, g, 2 * H)      # h_prev @ W_rzᵀ
+        product(True, B, 2 * H, H, h_prev, H, <floating*>w_rz_, H, pk_rz, 0, g, 2 * H)     # h_prev @ W_rzᵀ
         for b in range(B):                               # gru_cho_reset_forward
             for j in range(2 * H):
                 g[b * 2 * H + j] = xp[b * 3 * H + j] + g[b * 2 * H + j]
             gate_array(a, 2 * H, g + b * 2 * H, g + b * 2 * H)
             for j in range(H):
                 rh[b * H + j] = g[b * 2 * H + j] * h_prev[b * H + j]
-        gemm(False, True, B, H, H, 1, rh, H, <floating*>w_n_, H, 0, nn, H)                 # (r⊙h_prev) @ W_nᵀ
+        product(True, B, H, H, rh, H, <floating*>w_n_, H, pk_n, 0, nn, H)                 # (r⊙h_prev) @ W_nᵀ
         for b in range(B):                               # gru_cho_update_forward
             for j in range(H):
                 nn[b * H + j] = xp[b * 3 * H + 2 * H + j] + nn[b * H + j]
@@ -669,20 +839,29 @@ def gru_cho_sequence_forward(xp, h0, w_rz, w_n, keep, str act, gates_rz=None, rh
     disjoint_arrays(("gates_rz", "rh", "n", "hs", "ys", "xp", "h0", "w_rz", "w_n", "keep"), 5,
                     (gates_rz, rh, n, hs, ys, xp, h0, w_rz, w_n, keep))
     check_gemm("h0", B, 2 * H, H, H, H, 2 * H)
-    if T and B and H:
+    if T == 0 or B == 0 or H == 0:
+        return gates_rz, rh, n, hs, ys
+    cdef void* pk_rz = NULL
+    cdef void* pk_n = NULL
+    try:
+        pk_rz, pk_n = packing(t, B, H, 2 * H), packing(t, B, H, H)
         with nogil:
             if t == cnp.NPY_FLOAT64:
                 _cho_forward(<double>0, a, reverse, T, B, H, p_xp, p_h0, p_rz, p_wn, p_keep, p_g, p_rh, p_n, p_hs,
-                             p_ys)
+                             p_ys, pk_rz, pk_n)
             else:
                 _cho_forward(<float>0, a, reverse, T, B, H, p_xp, p_h0, p_rz, p_wn, p_keep, p_g, p_rh, p_n, p_hs,
-                             p_ys)
+                             p_ys, pk_rz, pk_n)
+    finally:
+        free(pk_rz)
+        free(pk_n)
     return gates_rz, rh, n, hs, ys
 
 
 cdef void _cho_backward(floating kind, int a, bint reverse, Py_ssize_t T, Py_ssize_t B, Py_ssize_t H,
                         void* gates_rz_, void* n_, void* hs_, void* h0_, void* w_rz_, void* w_n_, void* keep_,
-                        void* dys_, void* dh_n_, void* dxp_, void* dh0_, void* work_) noexcept nogil:
+                        void* dys_, void* dh_n_, void* dxp_, void* dh0_, void* work_, void* pk_rz,
+                        void* pk_n) noexcept nogil:
     cdef const floating* hs = <floating*>hs_
     cdef const floating* keep = <floating*>keep_
     cdef const floating* dys = <floating*>dys_
@@ -697,6 +876,8 @@ cdef void _cho_backward(floating kind, int a, bint reverse, Py_ssize_t T, Py_ssi
     cdef floating* d_rh = g + n
     cdef floating* dxp
     cdef floating z, r, v
+    pack(False, H, H, <floating*>w_n_, H, pk_n)
+    pack(False, H, 2 * H, <floating*>w_rz_, H, pk_rz)
     if dh_n_ != NULL:
         memcpy(dh, dh_n_, n * sizeof(floating))
     else:
@@ -715,14 +896,14 @@ cdef void _cho_backward(floating kind, int a, bint reverse, Py_ssize_t T, Py_ssi
                 dxp[b * 3 * H + 2 * H + j] = g[i] * (1 - z) * (1 - v * v)
                 dxp[b * 3 * H + H + j] = g[i] * (h_prev[i] - v) * gate_grad(a, z)
                 dh_new[i] = g[i] * z
-        gemm(False, False, B, H, H, 1, dxp + 2 * H, 3 * H, <floating*>w_n_, H, 0, d_rh, H)   # dn_pre @ W_n
+        product(False, B, H, H, dxp + 2 * H, 3 * H, <floating*>w_n_, H, pk_n, 0, d_rh, H)   # dn_pre @ W_n
         for b in range(B):                               # gru_cho_reset_backward: dr_pre, and dh through r⊙h_prev
             for j in range(H):
                 i = b * H + j
                 r = gr[b * 2 * H + j]
                 dxp[b * 3 * H + j] = d_rh[i] * h_prev[i] * gate_grad(a, r)
                 dh_new[i] = dh_new[i] + d_rh[i] * r
-        gemm(False, False, B, H, 2 * H, 1, dxp, 3 * H, <floating*>w_rz_, H, 1, dh_new, H)    # + [dr, dz] @ W_rz
+        product(False, B, H, 2 * H, dxp, 3 * H, <floating*>w_rz_, H, pk_rz, 1, dh_new, H)  # + [dr, dz] @ W_rz
         if keep_t != NULL:
             pass_where_ended(B, H, keep_t, dh_new, dh)
         dh, dh_new = dh_new, dh
@@ -753,14 +934,19 @@ def gru_cho_sequence_backward(gates_rz, n, hs, h0, w_rz, w_n, keep, dys, dh_n, s
     if B == 0 or H == 0:
         return dxp, dh0
     cdef void* work = scratch(4 * B * H, t)
+    cdef void* pk_rz = NULL
+    cdef void* pk_n = NULL
     try:
+        pk_rz, pk_n = packing(t, B, 2 * H, H), packing(t, B, H, H)
         with nogil:
             if t == cnp.NPY_FLOAT64:
                 _cho_backward(<double>0, a, reverse, T, B, H, p_g, p_n, p_hs, p_h0, p_rz, p_wn, p_keep, p_dys,
-                              p_dh_n, p_dxp, p_dh0, work)
+                              p_dh_n, p_dxp, p_dh0, work, pk_rz, pk_n)
             else:
                 _cho_backward(<float>0, a, reverse, T, B, H, p_g, p_n, p_hs, p_h0, p_rz, p_wn, p_keep, p_dys,
-                              p_dh_n, p_dxp, p_dh0, work)
+                              p_dh_n, p_dxp, p_dh0, work, pk_rz, pk_n)
     finally:
         free(work)
+        free(pk_rz)
+        free(pk_n)
     return dxp, dh0

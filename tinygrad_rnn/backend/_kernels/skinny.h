@@ -1,0 +1,213 @@
+/* The recurrent products of a sequence kernel for skinny batches: C (M, N) = A (M, K) @ B (K, N) + beta·C with M
+ * small (the batch), B a weight that every step of the sequence multiplies by (W_hhᵀ forward, W_hh backward).
+ *
+ * Why not BLAS: at these shapes a BLAS call spends much of its time on set-up and on packing B into its own panel
+ * layout, again at every call (a 1×32 · 32×128 product costs about 1.4 µs of dispatch; 16×128 · 128×512 runs at a
+ * third of one core's peak in every BLAS at hand). Here B is packed once per sequence (tg_pack_*) into panels of
+ * NR columns: panel p holds columns p·NR … p·NR + NR − 1 of B for every k, NR contiguous values per k, the last panel
+ * padded with zeros. Each step then runs a register-blocked micro-kernel over the panels: an MR × NR block of C is
+ * kept in 8 vector registers while k runs, each step of k loading NR values of the panel and broadcasting MR values
+ * of A. The panel stays in L1 while every row block uses it.
+ *
+ * Three builds of the micro-kernel, chosen at run time from the CPU (as fastmath.h chooses its clones): AVX-512
+ * (MR = 4 rows of 2 zmm), AVX2 + FMA (MR = 2 rows of 4 ymm), and a portable one in plain C vectors (MR = 1), which
+ * GCC lowers to SSE2 on x86-64 and to whatever vectors other targets have; compilers without GCC's vector
+ * extensions get a scalar loop. NR is the same for all (32 floats, 16 doubles: 128 bytes), so one packing serves
+ * every build. Sums run over k in order, with FMA where the build has it: results equal BLAS's to rounding.
+ */
+#ifndef TINYGRAD_RNN_SKINNY_H
+#define TINYGRAD_RNN_SKINNY_H
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TG_NR_F 32
+#define TG_NR_D 16
+
+/* elements of the packed form of a (K, N) operand: ceil(N / NR) panels of K·NR */
+static inline ptrdiff_t tg_packed_size(ptrdiff_t K, ptrdiff_t N, ptrdiff_t nr) { return ((N + nr - 1) / nr) * K * nr; }
+
+/* B (K, N) into panels; B[k, n] is b[k·ldb + n], or with trans b[n·ldb + k] (B given as its transpose) */
+#define TG_DEFINE_PACK(NAME, T, NR)                                                                             \
+    static void NAME(ptrdiff_t K, ptrdiff_t N, const T* b, ptrdiff_t ldb, int trans, T* p) {                      \
+        ptrdiff_t panels = (N + NR - 1) / NR;                                                                   \
+        for (ptrdiff_t q = 0; q < panels; q++) {                                                                \
+            T* out = p + q * K * NR;                                                                            \
+            ptrdiff_t n0 = q * NR, width = N - n0 < NR ? N - n0 : NR;                                           \
+            for (ptrdiff_t k = 0; k < K; k++) {                                                                 \
+                for (ptrdiff_t j = 0; j < width; j++)                                                           \
+                    out[k * NR + j] = trans ? b[(n0 + j) * ldb + k] : b[k * ldb + n0 + j];                      \
+                for (ptrdiff_t j = width; j < NR; j++)                                                          \
+                    out[k * NR + j] = 0;                                                                        \
+            }                                                                                                   \
+        }                                                                                                       \
+    }
+TG_DEFINE_PACK(tg_pack_f, float, TG_NR_F)
+TG_DEFINE_PACK(tg_pack_d, double, TG_NR_D)
+
+/* The micro-kernel over all panels, for vectors V of VW elements of T, MR rows per block; rows left over (M mod
+ * MR) run one at a time. Written with GCC's vector extensions; the loops over i and v have constant bounds and are
+ * unrolled, so the accumulators live in registers. */
+#define TG_DEFINE_GEMM(NAME, ATTR, T, V, VW, NR, MR)                                                            \
+    ATTR static void NAME(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const T* a, ptrdiff_t lda, const T* p, T beta,   \
+                          T* c, ptrdiff_t ldc) {                                                                \
+        enum { NV = NR / VW };                                                                                  \
+        ptrdiff_t panels = (N + NR - 1) / NR;                                                                   \
+        for (ptrdiff_t q = 0; q < panels; q++) {                                                                \
+            const T* panel = p + q * K * NR;                                                                    \
+            ptrdiff_t n0 = q * NR, width = N - n0 < NR ? N - n0 : NR;                                           \
+            ptrdiff_t m0 = 0;                                                                                   \
+            for (; m0 + MR <= M; m0 += MR) {                                                                    \
+                V acc[MR][NV];                                                                                  \
+                _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++)                                           \
+                    _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) acc[i][v] = (V){0};                   \
+                const T* arow = a + m0 * lda;                                                                   \
+                for (ptrdiff_t k = 0; k < K; k++) {                                                             \
+                    V bv[NV];                                                                                   \
+                    _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++)                                       \
+                        memcpy(&bv[v], panel + k * NR + v * VW, sizeof(V));                                     \
+                    _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++) {                                     \
+                        T s = arow[i * lda + k];                                                                \
+                        _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) acc[i][v] += s * bv[v];           \
+                    }                                                                                           \
+                }                                                                                               \
+                _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++) {                                         \
+                    T out[NR];                                                                                  \
+                    _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) memcpy(out + v * VW, &acc[i][v], sizeof(V)); \
+                    T* crow = c + (m0 + i) * ldc + n0;                                                          \
+                    if (beta == 0)                                                                              \
+                        for (ptrdiff_t j = 0; j < width; j++) crow[j] = out[j];                                 \
+                    else                                                                                        \
+                        for (ptrdiff_t j = 0; j < width; j++) crow[j] = out[j] + beta * crow[j];                \
+                }                                                                                               \
+            }                                                                                                   \
+            for (; m0 < M; m0++) {                                                                              \
+                V acc[NV];                                                                                      \
+                _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) acc[v] = (V){0};                          \
+                const T* arow = a + m0 * lda;                                                                   \
+                for (ptrdiff_t k = 0; k < K; k++) {                                                             \
+                    T s = arow[k];                                                                              \
+                    _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) {                                     \
+                        V bv;                                                                                   \
+                        memcpy(&bv, panel + k * NR + v * VW, sizeof(V));                                        \
+                        acc[v] += s * bv;                                                                       \
+                    }                                                                                           \
+                }                                                                                               \
+                T out[NR];                                                                                      \
+                _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) memcpy(out + v * VW, &acc[v], sizeof(V)); \
+                T* crow = c + m0 * ldc + n0;                                                                    \
+                if (beta == 0)                                                                                  \
+                    for (ptrdiff_t j = 0; j < width; j++) crow[j] = out[j];                                     \
+                else                                                                                            \
+                    for (ptrdiff_t j = 0; j < width; j++) crow[j] = out[j] + beta * crow[j];                    \
+            }                                                                                                   \
+        }                                                                                                       \
+    }
+
+/* A plain loop over the same packed panels, for compilers without vector extensions and as the tests' oracle. */
+#define TG_DEFINE_GEMM_SCALAR(NAME, T, NR)                                                                      \
+    static void NAME(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const T* a, ptrdiff_t lda, const T* p, T beta, T* c,  \
+                     ptrdiff_t ldc) {                                                                           \
+        for (ptrdiff_t m = 0; m < M; m++)                                                                       \
+            for (ptrdiff_t n = 0; n < N; n++) {                                                                 \
+                const T* col = p + (n / NR) * K * NR + n % NR;                                                  \
+                T s = 0;                                                                                        \
+                for (ptrdiff_t k = 0; k < K; k++) s += a[m * lda + k] * col[k * NR];                            \
+                c[m * ldc + n] = beta == 0 ? s : s + beta * c[m * ldc + n];                                     \
+            }                                                                                                   \
+    }
+TG_DEFINE_GEMM_SCALAR(tg_gemm_scalar_f, float, TG_NR_F)
+TG_DEFINE_GEMM_SCALAR(tg_gemm_scalar_d, double, TG_NR_D)
+
+typedef void (*tg_gemm_f_t)(ptrdiff_t, ptrdiff_t, ptrdiff_t, const float*, ptrdiff_t, const float*, float, float*,
+                            ptrdiff_t);
+typedef void (*tg_gemm_d_t)(ptrdiff_t, ptrdiff_t, ptrdiff_t, const double*, ptrdiff_t, const double*, double, double*,
+                            ptrdiff_t);
+
+#define TG_ISA_SCALAR 0
+#define TG_ISA_PORTABLE 1
+#define TG_ISA_AVX2 2
+#define TG_ISA_AVX512 3
+
+#if defined(__GNUC__) && !defined(__clang__) && !defined(TG_NO_CLONES)
+typedef float tg_vf16 __attribute__((vector_size(16)));
+typedef double tg_vd16 __attribute__((vector_size(16)));
+TG_DEFINE_GEMM(tg_gemm_portable_f, , float, tg_vf16, 4, TG_NR_F, 1)
+TG_DEFINE_GEMM(tg_gemm_portable_d, , double, tg_vd16, 2, TG_NR_D, 1)
+#define TG_HAVE_PORTABLE 1
+#endif
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(TG_NO_CLONES)
+typedef float tg_vf32 __attribute__((vector_size(32)));
+typedef double tg_vd32 __attribute__((vector_size(32)));
+typedef float tg_vf64 __attribute__((vector_size(64)));
+typedef double tg_vd64 __attribute__((vector_size(64)));
+TG_DEFINE_GEMM(tg_gemm_avx2_f, __attribute__((target("avx2,fma"))), float, tg_vf32, 8, TG_NR_F, 2)
+TG_DEFINE_GEMM(tg_gemm_avx2_d, __attribute__((target("avx2,fma"))), double, tg_vd32, 4, TG_NR_D, 2)
+TG_DEFINE_GEMM(tg_gemm_avx512_f, __attribute__((target("avx512f,fma"))), float, tg_vf64, 16, TG_NR_F, 4)
+TG_DEFINE_GEMM(tg_gemm_avx512_d, __attribute__((target("avx512f,fma"))), double, tg_vd64, 8, TG_NR_D, 4)
+#define TG_HAVE_X86 1
+#endif
+
+/* The best build this CPU runs (TG_ISA_*). */
+static int tg_skinny_best_isa(void) {
+#ifdef TG_HAVE_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f"))
+        return TG_ISA_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return TG_ISA_AVX2;
+#endif
+#ifdef TG_HAVE_PORTABLE
+    return TG_ISA_PORTABLE;
+#else
+    return TG_ISA_SCALAR;
+#endif
+}
+
+/* The micro-kernel of build `isa` (a build this CPU cannot run, or one not compiled here: NULL). */
+static tg_gemm_f_t tg_gemm_f_of(int isa) {
+    int best = tg_skinny_best_isa();
+    if (isa > best)
+        return NULL;
+    switch (isa) {
+#ifdef TG_HAVE_X86
+    case TG_ISA_AVX512: return tg_gemm_avx512_f;
+    case TG_ISA_AVX2: return tg_gemm_avx2_f;
+#endif
+#ifdef TG_HAVE_PORTABLE
+    case TG_ISA_PORTABLE: return tg_gemm_portable_f;
+#endif
+    case TG_ISA_SCALAR: return tg_gemm_scalar_f;
+    default: return NULL;
+    }
+}
+
+static tg_gemm_d_t tg_gemm_d_of(int isa) {
+    int best = tg_skinny_best_isa();
+    if (isa > best)
+        return NULL;
+    switch (isa) {
+#ifdef TG_HAVE_X86
+    case TG_ISA_AVX512: return tg_gemm_avx512_d;
+    case TG_ISA_AVX2: return tg_gemm_avx2_d;
+#endif
+#ifdef TG_HAVE_PORTABLE
+    case TG_ISA_PORTABLE: return tg_gemm_portable_d;
+#endif
+    case TG_ISA_SCALAR: return tg_gemm_scalar_d;
+    default: return NULL;
+    }
+}
+
+static const char* tg_skinny_isa_name(int isa) {
+    switch (isa) {
+    case TG_ISA_AVX512: return "avx512";
+    case TG_ISA_AVX2: return "avx2";
+    case TG_ISA_PORTABLE: return "portable";
+    default: return "scalar";
+    }
+}
+
+#endif

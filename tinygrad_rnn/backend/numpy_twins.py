@@ -337,7 +337,7 @@ def rnn_sequence_forward(xp, h0, w_hh, keep, nonlinearity, hs=None, ys=None, rev
 
 def rnn_sequence_backward(hs, w_hh, keep, dys, dh_n, nonlinearity, dz=None, dh0=None, reverse=False):
     """rnn_step_backward for every step in reverse order → (dz (T, B, H), dh0 (B, H))"""
-    T, H = hs.shape[0], hs.shape[2]
+    T = hs.shape[0]
     dz = np.empty(hs.shape, hs.dtype) if dz is None else dz
     dh0 = np.empty(hs.shape[1:], hs.dtype) if dh0 is None else dh0
     dh = _zeros_or_copy(dh_n, dh0)

@@ -19,7 +19,6 @@ import statistics
 import time
 
 import numpy as np
-import pytest
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn

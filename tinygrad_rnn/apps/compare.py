@@ -17,7 +17,7 @@ import numpy as np
 from .. import manual_seed, nn, no_grad, optim, tensor
 from . import adding
 from .charlm import CharLM, detach_state
-from .cli import UsageError, int_at_least, positive_float, positive_int, random_seed
+from .cli import UsageError, int_at_least, positive_int, random_seed
 from .data import MAX_TEXT_BYTES, DataError, Vocabulary, default_corpus, read_text, split, streams, windows
 from .files import check_output_target, require_regular_file, write_atomically
 from .metrics import have_matplotlib

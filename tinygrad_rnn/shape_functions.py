@@ -8,88 +8,109 @@ concat = concatenate = cat
 
 
 def _tensor(name, input):
+    """torch._tensor: `name._tensor(…)` as a function (see the Tensor method for the math and shapes)."""
     if not hasattr(input, "_ctx"):
         raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
     return input
 
 
 def reshape(input, shape):
+    """torch.reshape: `input.reshape(…)` as a function (see the Tensor method for the math and shapes)."""
     return _tensor("reshape", input).reshape(shape)
 
 
 def unsqueeze(input, dim):
+    """torch.unsqueeze: `input.unsqueeze(…)` as a function (see the Tensor method for the math and shapes)."""
     return _tensor("unsqueeze", input).unsqueeze(dim)
 
 
 def squeeze(input, dim=None):
+    """torch.squeeze: `input.squeeze(…)` as a function (see the Tensor method for the math and shapes)."""
     return _tensor("squeeze", input).squeeze(dim)
 
 
 def flatten(input, start_dim=0, end_dim=-1):
+    """torch.flatten: `input.flatten(…)` as a function (see the Tensor method for the math and shapes)."""
     return _tensor("flatten", input).flatten(start_dim, end_dim)
 
 
 def ravel(input):
+    """torch.ravel: `input.ravel(…)` as a function (see the Tensor method for the math and shapes)."""
     return _tensor("ravel", input).flatten()
 
 
 def unflatten(input, dim, sizes):
+    """torch.unflatten: `input.unflatten(…)` as a function (see the Tensor method for the math and shapes)."""
     return _tensor("unflatten", input).unflatten(dim, sizes)
 
 
 def broadcast_to(input, size):
+    """torch.broadcast_to: `input.broadcast_to(…)` as a function (see the Tensor method for the math and shapes)."""
     return _tensor("broadcast_to", input).expand(size)
 
 
 def permute(input, dims):
+    """torch.permute: `input.permute(…)` as a function (see the Tensor method for the math and shapes)."""
     return _tensor("permute", input).permute(dims)
 
 
 def transpose(input, dim0, dim1):
+    """torch.transpose: `input.transpose(…)` as a function (see the Tensor method for the math and shapes)."""
     return _tensor("transpose", input).transpose(dim0, dim1)
 
 
 def swapaxes(input, axis0, axis1):
+    """torch.swapaxes: `input.swapaxes(…)` as a function (see the Tensor method for the math and shapes)."""
     return _tensor("swapaxes", input).transpose(axis0, axis1)
 
 
 def swapdims(input, dim0, dim1):
+    """torch.swapdims: `input.swapdims(…)` as a function (see the Tensor method for the math and shapes)."""
     return _tensor("swapdims", input).transpose(dim0, dim1)
 
 
 def movedim(input, source, destination):
+    """torch.movedim: `input.movedim(…)` as a function (see the Tensor method for the math and shapes)."""
     return _tensor("movedim", input).movedim(source, destination)
 
 
 def moveaxis(input, source, destination):
+    """torch.moveaxis: `input.moveaxis(…)` as a function (see the Tensor method for the math and shapes)."""
     return _tensor("moveaxis", input).movedim(source, destination)
 
 
 def t(input):
+    """torch.t: `input.t(…)` as a function (see the Tensor method for the math and shapes)."""
     return _tensor("t", input).t()
 
 
 def narrow(input, dim, start, length):
+    """torch.narrow: `input.narrow(…)` as a function (see the Tensor method for the math and shapes)."""
     return _tensor("narrow", input).narrow(dim, start, length)
 
 
 def select(input, dim, index):
+    """torch.select: `input.select(…)` as a function (see the Tensor method for the math and shapes)."""
     return _tensor("select", input).select(dim, index)
 
 
 def split(tensor, split_size_or_sections, dim=0):
+    """torch.split: `tensor.split(…)` as a function (see the Tensor method for the math and shapes)."""
     return _tensor("split", tensor).split(split_size_or_sections, dim)
 
 
 def chunk(input, chunks, dim=0):
+    """torch.chunk: `input.chunk(…)` as a function (see the Tensor method for the math and shapes)."""
     return _tensor("chunk", input).chunk(chunks, dim)
 
 
 def unbind(input, dim=0):
+    """torch.unbind: `input.unbind(…)` as a function (see the Tensor method for the math and shapes)."""
     return _tensor("unbind", input).unbind(dim)
 
 
 def tile(input, dims):
+    """torch.tile: `input.tile(…)` as a function (see the Tensor method for the math and shapes)."""
     return _tensor("tile", input).tile(dims)
 
 
@@ -104,48 +125,60 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
 
 
 def flip(input, dims):
+    """torch.flip: `input.flip(…)` as a function (see the Tensor method for the math and shapes)."""
     return _tensor("flip", input).flip(dims)
 
 
 def fliplr(input):
+    """torch.fliplr: `input.fliplr(…)` as a function (see the Tensor method for the math and shapes)."""
     return _tensor("fliplr", input).fliplr()
 
 
 def flipud(input):
+    """torch.flipud: `input.flipud(…)` as a function (see the Tensor method for the math and shapes)."""
     return _tensor("flipud", input).flipud()
 
 
 def roll(input, shifts, dims=None):
+    """torch.roll: `input.roll(…)` as a function (see the Tensor method for the math and shapes)."""
     return _tensor("roll", input).roll(shifts, dims)
 
 
 def index_select(input, dim, index):
+    """torch.index_select: `input.index_select(…)` as a function (see the Tensor method for the math and shapes)."""
     return _tensor("index_select", input).index_select(dim, index)
 
 
 def gather(input, dim, index, *, sparse_grad=False):
+    """torch.gather: `input.gather(…)` as a function (see the Tensor method for the math and shapes)."""
     return _tensor("gather", input).gather(dim, index)
 
 
 def scatter(input, dim, index, src=None, value=None, *, reduce=None):
+    """torch.scatter: `input.scatter(…)` as a function (see the Tensor method for the math and shapes)."""
     return _tensor("scatter", input).scatter(dim, index, src, value, reduce=reduce)
 
 
 def scatter_add(input, dim, index, src):
+    """torch.scatter_add: `input.scatter_add(…)` as a function (see the Tensor method for the math and shapes)."""
     return _tensor("scatter_add", input).scatter_add(dim, index, src)
 
 
 def masked_fill(input, mask, value):
+    """torch.masked_fill: `input.masked_fill(…)` as a function (see the Tensor method for the math and shapes)."""
     return _tensor("masked_fill", input).masked_fill(mask, value)
 
 
 def masked_select(input, mask):
+    """torch.masked_select: `input.masked_select(…)` as a function (see the Tensor method for the math and shapes)."""
     return _tensor("masked_select", input).masked_select(mask)
 
 
 def index_put(input, indices, values, accumulate=False):
+    """torch.index_put: `input.index_put(…)` as a function (see the Tensor method for the math and shapes)."""
     return _tensor("index_put", input).index_put(indices, values, accumulate)
 
 
 def index_put_(input, indices, values, accumulate=False):
+    """torch.index_put_: `input.index_put_(…)` as a function (see the Tensor method for the math and shapes)."""
     return _tensor("index_put_", input).index_put_(indices, values, accumulate)

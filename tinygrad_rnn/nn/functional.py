@@ -36,6 +36,7 @@ def relu(input, inplace=False):
 
 
 def tanh(input):
+    """tanh(x) elementwise; ∂x = g·(1 − tanh²x). Same shape."""
     return _tensor("tanh", input).tanh()
 
 

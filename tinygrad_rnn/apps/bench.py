@@ -342,7 +342,7 @@ def _report(rows, sections, threads):
     charlm = (f"char-LM training step (embedding, {bc.CHARLM.layers}-layer LSTM {bc.CHARLM.hidden}, cross-entropy, "
               f"Adam; batch {bc.CHARLM.batch}, sequence {bc.CHARLM.seq})")
     products = ("recurrent products per step, (M, K, N) = (B, H, G·H) forward, (B, G·H, H) backward: the sequence "
-                "kernels' micro-kernel (skinny.h; they use it for B ≤ 64 and weights ≤ 4 MiB) against NumPy's BLAS")
+                "kernels' micro-kernel (skinny.h; they use it for B ≤ 64 and weights ≤ 8 MiB) against NumPy's BLAS")
     tables = (("layers", "layer", None, format_layers), ("kernels", "kernel", kernels, format_kernels),
               ("products", "product", products, format_products), ("charlm", "charlm", charlm, format_charlm))
     for section, kind, title, fmt in tables:

@@ -417,9 +417,10 @@ def blas_info():
         from threadpoolctl import threadpool_info
     except ImportError:
         return ["unknown (threadpoolctl is not installed)"]
-    lines = [f"{d.get('internal_api')} {d.get('version')} ({d.get('threading_layer', '?')} threading, "
-             f"{d.get('num_threads')} threads, {_short_path(d.get('filepath', ''))})"
-             for d in threadpool_info() if d.get("user_api") == "blas"]
+    # the architecture: the kernels OpenBLAS chose (OPENBLAS_CORETYPE=Haswell on an AVX-512 CPU halves its GEMMs)
+    lines = [f"{d.get('internal_api')} {d.get('version')} ({d.get('architecture') or '?'} kernels, "
+             f"{d.get('threading_layer', '?')} threading, {d.get('num_threads')} threads, "
+             f"{_short_path(d.get('filepath', ''))})" for d in threadpool_info() if d.get("user_api") == "blas"]
     return lines or ["none found by threadpoolctl"]
 
 

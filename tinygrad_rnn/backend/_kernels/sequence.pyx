@@ -53,12 +53,13 @@ cdef extern from "skinny.h" nogil:
 
 ISAS = tuple(tg_skinny_isa_name(i).decode() for i in range(TG_ISA_SCALAR, TG_ISA_AVX512 + 1))
 # Which products the micro-kernel serves: at most SKINNY_ROWS rows (the batch) times a weight of at most
-# SKINNY_BYTES (so that its panels stay in the caches from one step to the next; beyond, BLAS, whose packing
-# blocks for the caches, is faster: 8 × 1024 · 1024 × 4096 in float32 ran at 9 GFLOP/s here against BLAS's 44).
+# SKINNY_BYTES (so that its panels stay in the caches from one step to the next: 64 × 512 · 512 × 2048 in float64,
+# 8 MiB, ran at 74 GFLOP/s against BLAS's 40; beyond, BLAS, whose packing blocks for the caches, is faster:
+# 8 × 1024 · 1024 × 4096 in float32, 16 MiB, ran at 9 GFLOP/s here against BLAS's 44).
 # A build without AVX2 (portable, scalar) is slower than BLAS at M's shapes: it serves only the products small
 # enough that a BLAS call's set-up costs more than the arithmetic.
 SKINNY_ROWS = 64
-SKINNY_BYTES = 4 * 1024 * 1024
+SKINNY_BYTES = 8 * 1024 * 1024
 SKINNY_SMALL = 65536                    # multiply-adds: a product this small goes to any build
 cdef int _isa = tg_skinny_best_isa()
 cdef Py_ssize_t _rows = SKINNY_ROWS

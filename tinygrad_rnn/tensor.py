@@ -580,16 +580,6 @@ def engine_constant(data):
     return const
 
 
-def _tensor_index(t):
-    """An integer or bool tensor used as an index is its data (rows, or a mask); a float tensor is refused, as
-    PyTorch refuses it (Tensor([True, False]) holds 1.0 and 0.0: read as rows it would pick rows 1 and 0)."""
-    if t.data.dtype.kind not in "biu":
-        raise IndexError("tensors used as indices must be long, int, byte or bool tensors (this one holds "
-                         f"{t.data.dtype}: Python lists become float32 here, so make indices with .long() or "
-                         "dtype=tinygrad_rnn.int64, and masks with a comparison or .bool())")
-    return t.data
-
-
 def where(condition, input, other):
     """condition ? input : other, elementwise with broadcasting; no gradient flows to the condition."""
     cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)

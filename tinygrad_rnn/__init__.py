@@ -15,12 +15,15 @@ from .functions import (abs, absolute, add, addmm, amax, amin, argmax, argmin, a
                         isinf, isnan, le, log, log1p, log_softmax, logical_and, logical_not, logical_or, logical_xor,
                         logsumexp, lt, matmul, max, maximum, mean, min, minimum, mm, mul, multiply, ne, neg, negative,
                         norm, pow, prod, reciprocal, relu, remainder, round, rsqrt, rsub, sigmoid, sign, sin, softmax,
-                        sort, sqrt, square, std, std_mean, sub, subtract, sum, tanh, topk, true_divide, trunc, var,
-                        var_mean)
-from .grad_mode import enable_grad, is_grad_enabled, no_grad
+                        sort, sqrt, square, std, std_mean, sub, subtract, sum, tanh, topk, tril, triu, outer, ger,
+                        true_divide, trunc, var, var_mean)
+from .interop import (Size, allclose, equal, finfo, from_numpy, get_default_dtype, iinfo, is_floating_point, is_tensor,
+                      isclose, numel, set_default_dtype)
+from .devices import backends, cuda
+from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .anomaly import detect_anomaly
 from .gradcheck import GradcheckError, gradcheck
-from .rng import manual_seed
+from .rng import Generator, manual_seed
 from . import nn, optim, utils
 from .backend import BACKEND
 
@@ -50,7 +53,11 @@ __all__ += [
     "logical_xor", "logsumexp", "lt", "matmul", "max", "maximum", "mean", "min", "minimum", "mm", "mul", "multiply",
     "ne", "neg", "negative", "norm", "pow", "prod", "reciprocal", "relu", "remainder", "round", "rsqrt", "rsub",
     "sigmoid", "sign", "sin", "softmax", "sort", "sqrt", "square", "std", "std_mean", "sub", "subtract", "sum", "tanh",
-    "topk", "true_divide", "trunc", "var", "var_mean",
+    "topk", "true_divide", "trunc", "var", "var_mean", "tril", "triu", "outer", "ger",
+]
+__all__ += [
+    "Generator", "Size", "allclose", "backends", "cuda", "equal", "finfo", "from_numpy", "get_default_dtype", "iinfo",
+    "inference_mode", "is_floating_point", "is_tensor", "isclose", "numel", "set_default_dtype", "set_grad_enabled",
 ]
 
 

@@ -42,9 +42,17 @@ def _float_only(name, dtype):
 
 
 def tensor(data, dtype=None, requires_grad=False, device=None):
-    """PyTorch's spelling of Tensor(data): a copy. Python numbers become float32 here (torch makes ints int64)."""
+    """A copy of data, its dtype inferred as torch.tensor infers it: Python bools make a bool tensor, ints an int64
+    one, floats the default dtype (float32); an ndarray or a tensor keeps its dtype. (`Tensor(data)`, like
+    `torch.Tensor(data)`, makes Python data float32 whatever it holds.)"""
     if device is not None:
         _check_device(device)
+    if dtype is None and not isinstance(data, (Tensor, np.ndarray, np.generic)):
+        kind = np.asarray(data).dtype.kind
+        if kind == "b":
+            dtype = np.bool_
+        elif kind in "iu":
+            dtype = _INT64
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
@@ -168,11 +176,11 @@ def randint(*args, size=None, dtype=None, requires_grad=False, device=None):
     return _new(data.astype(_dtype(dtype) if dtype is not None else _INT64), requires_grad, device)
 
 
-def randperm(n, dtype=None, requires_grad=False, device=None):
-    """A random permutation of 0 … n − 1 (int64 by default), from the engine's generator."""
+def randperm(n, *, generator=None, dtype=None, requires_grad=False, device=None):
+    """A random permutation of 0 … n − 1 (int64 by default), from the engine's generator (or `generator`)."""
     if n < 0:
         raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
-    return _new(rng.generator.permutation(n).astype(_dtype(dtype) if dtype is not None else _INT64),
+    return _new((generator or rng).generator.permutation(n).astype(_dtype(dtype) if dtype is not None else _INT64),
                 requires_grad, device)
 
 

@@ -432,3 +432,21 @@ def argsort(input, dim=-1, descending=False, *, stable=False, axis=None):
 def topk(input, k, dim=-1, largest=True, sorted=True, *, axis=None):
     """the named pair (values, indices) of the k largest (or smallest) along dim"""
     return _input("topk", input).topk(k, dim, largest, sorted, axis=axis)
+
+
+def tril(input, diagonal=0):
+    """input's lower triangle (last two dimensions), the rest zero"""
+    return _input("tril", input).tril(diagonal)
+
+
+def triu(input, diagonal=0):
+    """input's upper triangle (last two dimensions), the rest zero"""
+    return _input("triu", input).triu(diagonal)
+
+
+def outer(input, vec2):
+    """input ⊗ vec2 for two vectors"""
+    return _input("outer", input).outer(vec2)
+
+
+ger = outer

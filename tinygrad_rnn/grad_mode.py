@@ -46,6 +46,46 @@ class enable_grad(_GradMode):
     mode = True
 
 
+class set_grad_enabled(_GradMode):
+    """set_grad_enabled(mode): switches recording to `mode` at once, as a call (`torch.set_grad_enabled(False)`);
+    as a context manager or decorator, the previous mode comes back after the block."""
+
+    def __init__(self, mode):
+        if not isinstance(mode, bool):
+            raise TypeError(f"set_grad_enabled(): argument 'mode' (position 1) must be bool, not {type(mode).__name__}")
+        self._previous, self.mode = state.enabled, mode
+        state.enabled = mode
+
+    def __enter__(self):
+        state.enabled = self.mode
+
+    def __call__(self, fn):
+        state.enabled = self._previous           # used as a decorator: the call above switched nothing for good
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(self.mode):
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+class inference_mode(_GradMode):
+    """As no_grad here (torch's inference_mode also skips version counting, which this engine has no cost for);
+    inference_mode(False) records as usual."""
+
+    def __init__(self, mode=True):
+        self.mode = not mode
+
+    def __call__(self, fn):
+        mode = self.mode
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with inference_mode(not mode):
+                return fn(*args, **kwargs)
+        return wrapper
+
+
 def is_grad_enabled():
     """Whether ops record the tape in this thread now (no_grad turns it off, enable_grad on)."""
     return state.enabled

@@ -3,11 +3,13 @@ import numbers
 
 import numpy as np
 
-from .dtypes import _DTYPES, _FLOATS, _GRAD_DTYPE_ERROR, _TORCH_NAMES, _dtype, _float_dtype, default_dtype  # noqa: F401
+from . import dtypes as _dtypes
+from .dtypes import _DTYPES, _FLOATS, _GRAD_DTYPE_ERROR, _TORCH_NAMES, _dtype, _float_dtype  # noqa: F401
 from .tensor_math import MathMethods
 from .tensor_reduce import ReduceMethods, _dims
 from .tensor_shape import ShapeMethods, cat, stack  # noqa: F401
 from .tensor_index import IndexMethods, index_of
+from .tensor_inplace import InplaceMethods
 from .writes import set_item
 
 
@@ -35,7 +37,7 @@ def _scalar_dtype(dtype, other):
     a bool keeps the tensor's dtype."""
     kind = np.asarray(other).dtype.kind
     if kind == "f":
-        return default_dtype
+        return _dtypes.default_dtype
     if kind in "iu" and dtype.kind == "b":
         return np.dtype(np.int64)
     return dtype
@@ -90,13 +92,13 @@ def _check_device(dev):
         raise RuntimeError(f"device {str(dev)!r} is not available: this engine runs on the CPU only")
 
 
-class Tensor(MathMethods, ReduceMethods, ShapeMethods, IndexMethods):
+class Tensor(MathMethods, ReduceMethods, ShapeMethods, IndexMethods, InplaceMethods):
     """A float32 (default) or float64 array that can record the ops applied to it for reverse-mode autodiff; or
     an int64, int32 or bool array (labels, indices, masks), which carries no gradient and is never on the tape.
 
     This class holds the data, the protocol (Python's and NumPy's), dtype conversion, the arithmetic and comparison
     operators and backward; its other methods come by family from tensor_math.py, tensor_reduce.py,
-    tensor_shape.py and tensor_index.py."""
+    tensor_shape.py, tensor_index.py and tensor_inplace.py."""
 
     __slots__ = ("data", "grad", "requires_grad", "_ctx", "_idx", "_version", "_hooks", "__weakref__")
     __array_priority__ = 1000  # so ndarray + Tensor calls Tensor.__radd__
@@ -203,7 +205,7 @@ class Tensor(MathMethods, ReduceMethods, ShapeMethods, IndexMethods):
     def __repr__(self):
         body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4)
         dt = self.data.dtype
-        extras = "" if dt == default_dtype or dt == np.int64 or dt == np.bool_ else f", dtype={dt}"
+        extras = "" if dt == _dtypes.default_dtype or dt == np.int64 or dt == np.bool_ else f", dtype={dt}"
         if self._ctx is not None:
             extras += f", grad_fn=<{type(self._ctx).__name__}Backward>"
         elif self.requires_grad:
@@ -540,6 +542,28 @@ class Tensor(MathMethods, ReduceMethods, ShapeMethods, IndexMethods):
         if dtype is None:
             return f"torch.{_TORCH_NAMES[self.data.dtype]}Tensor"
         return self.to(dtype)
+
+    def type_as(self, other):
+        """self in other's dtype (t.to(other.dtype))"""
+        return self.to(other.data.dtype)
+
+    # ---- new tensors of self's dtype (torch's new_* methods) ---------------------------------------------------
+    def new_tensor(self, data, dtype=None, requires_grad=False, device=None):
+        """A copy of data in self's dtype (or dtype)."""
+        return factories.tensor(data, dtype=dtype or self.data.dtype, requires_grad=requires_grad, device=device)
+
+    def new_zeros(self, *size, dtype=None, requires_grad=False, device=None):
+        return factories.zeros(*size, dtype=dtype or self.data.dtype, requires_grad=requires_grad, device=device)
+
+    def new_ones(self, *size, dtype=None, requires_grad=False, device=None):
+        return factories.ones(*size, dtype=dtype or self.data.dtype, requires_grad=requires_grad, device=device)
+
+    def new_empty(self, *size, dtype=None, requires_grad=False, device=None):
+        return factories.empty(*size, dtype=dtype or self.data.dtype, requires_grad=requires_grad, device=device)
+
+    def new_full(self, size, fill_value, dtype=None, requires_grad=False, device=None):
+        return factories.full(size, fill_value, dtype=dtype or self.data.dtype, requires_grad=requires_grad,
+                              device=device)
 
     def float(self):
         return self if self.data.dtype == np.float32 else self.to(np.float32)

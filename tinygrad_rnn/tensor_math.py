@@ -26,6 +26,15 @@ def _number(bound):
     return bound.item() if hasattr(bound, "item") else bound
 
 
+def _triangle(op, shape, diagonal, zeroed, k):
+    """The mask of what tril/triu zero: `zeroed`'s triangle from diagonal k, over the last two dimensions."""
+    if len(shape) < 2:
+        raise RuntimeError(f"{op}: input tensor must have at least 2 dimensions")
+    if not isinstance(diagonal, numbers.Integral) or isinstance(diagonal, bool):
+        raise TypeError(f"{op}(): argument 'diagonal' (position 2) must be int, not {type(diagonal).__name__}")
+    return zeroed(np.ones(shape[-2:], dtype=bool), k)
+
+
 class MathMethods:
     __slots__ = ()
 
@@ -137,6 +146,25 @@ class MathMethods:
 
     def clamp_max(self, max):
         return self.clip(max=max)
+
+    # ---- triangles and outer products ----------------------------------------------------------------------------
+    def tril(self, diagonal=0):
+        """self with what lies above its `diagonal`-th diagonal (last two dimensions) zeroed; ∂ = g masked alike"""
+        return self.masked_fill(_triangle("tril", self.shape, diagonal, np.triu, diagonal + 1), 0)
+
+    def triu(self, diagonal=0):
+        """self with what lies below its `diagonal`-th diagonal (last two dimensions) zeroed; ∂ = g masked alike"""
+        return self.masked_fill(_triangle("triu", self.shape, diagonal, np.tril, diagonal - 1), 0)
+
+    def outer(self, vec2):
+        """self ⊗ vec2: (n,) and (m,) -> (n, m), out[i, j] = self[i] · vec2[j]"""
+        vec2 = _tensor_arg("outer", "vec2", 1, vec2)
+        for name, t in (("self", self), ("vec2", vec2)):
+            if t.ndim != 1:
+                raise RuntimeError(f"outer: Expected 1-D argument {name}, but got {t.ndim}-D")
+        return self.unsqueeze(1) * vec2.unsqueeze(0)
+
+    ger = outer
 
     # ---- matrix products -----------------------------------------------------------------------------------------
     def mm(self, mat2):

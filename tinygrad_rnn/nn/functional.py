@@ -94,3 +94,4 @@ from .losses import (binary_cross_entropy, binary_cross_entropy_with_logits, cro
                      l1_loss, mse_loss, nll_loss, smooth_l1_loss)
 from .normalization import layer_norm  # noqa: E402,F401
 from .padding import pad  # noqa: E402,F401
+from .similarity import cosine_similarity, normalize  # noqa: E402,F401

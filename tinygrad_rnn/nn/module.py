@@ -12,6 +12,7 @@ from collections import OrderedDict, namedtuple
 import numpy as np
 
 from ..inplace import writing
+from . import hooks as _hooks
 from ..tensor import Tensor
 
 
@@ -167,7 +168,20 @@ class Module:
         raise NotImplementedError(f"Module [{type(self).__name__}] is missing the required \"forward\" function")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        pre_hooks, hooks = self.__dict__.get("_forward_pre_hooks"), self.__dict__.get("_forward_hooks")
+        if not (pre_hooks or hooks):
+            return self.forward(*args, **kwargs)
+        return _hooks.call(self, self.forward, args, kwargs, pre_hooks or {}, hooks or {})
+
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """hook(module, args) runs before forward; a non-None return replaces args (a tuple, or one value)."""
+        registry = self.__dict__.setdefault("_forward_pre_hooks", {})
+        return _hooks.add(registry, hook, prepend, with_kwargs)
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """hook(module, args, output) runs after forward; a non-None return replaces the output."""
+        registry = self.__dict__.setdefault("_forward_hooks", {})
+        return _hooks.add(registry, hook, prepend, with_kwargs)
 
     # ---- traversal ----------------------------------------------------------------------------------------
     def named_children(self):

@@ -29,6 +29,7 @@ def is_tensor(obj):
 
 
 def is_floating_point(input):
+    """Whether input holds float32 or float64 (the dtypes that carry gradients)."""
     return _tensor_arg("is_floating_point", "input", 1, input).data.dtype.kind == "f"
 
 

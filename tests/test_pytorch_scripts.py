@@ -30,7 +30,7 @@ def load(name, engine):
     return module
 
 
-@pytest.mark.parametrize("name", ["tagger", "forecaster", "classifier"])
+@pytest.mark.parametrize("name", ["tagger", "forecaster", "classifier", "lm_loader"])
 def test_script_runs_unchanged_and_matches_torch(name, torch, capsys):
     torch.manual_seed(0)
     _, initial = load(name, engine=False).main(only_init=True)   # torch's initial weights, shared by both runs

@@ -218,6 +218,7 @@ def test_device_lines_of_a_gpu_script_pick_the_cpu():
     tg.cuda.manual_seed_all(0)
     tg.backends.cudnn.deterministic = True
     x = tg.ones(2).to(device)
-    assert str(x.device) == "cpu" and tg.cuda.device_count() == 0
+    model = nn.Linear(2, 1).to(device)                 # a device object, not only the string (it was refused)
+    assert str(x.device) == "cpu" and tg.cuda.device_count() == 0 and model(x).shape == (1,)
     with pytest.raises(AssertionError, match="Torch not compiled with CUDA enabled"):
         tg.cuda.current_device()

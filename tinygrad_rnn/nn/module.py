@@ -13,7 +13,7 @@ import numpy as np
 
 from ..inplace import writing
 from . import hooks as _hooks
-from ..tensor import Tensor
+from ..tensor import Tensor, _Device
 
 
 class Parameter(Tensor):
@@ -290,7 +290,7 @@ class Module:
         if kwargs:
             raise TypeError(f"to() received an invalid combination of arguments: unexpected {sorted(kwargs)}")
         for arg in args:
-            if isinstance(arg, str) or type(arg).__name__ == "device":
+            if isinstance(arg, (str, _Device)):
                 device = arg
             else:
                 dtype = arg

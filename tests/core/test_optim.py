@@ -38,6 +38,14 @@ CASES = [  # (name, kwargs): each hyperparameter path of each optimiser
     ("RMSprop", dict(lr=0.01, centered=True)),
     ("RMSprop", dict(lr=0.01, alpha=0.3, centered=True)),  # 1 − α ≥ 0.5 in grad_avg's lerp
     ("RMSprop", dict(lr=0.01, momentum=0.5, centered=True, weight_decay=0.1, eps=1e-4)),
+    ("NAdam", dict()),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True, momentum_decay=0.01)),
+    ("NAdam", dict(lr=0.01, betas=(0.3, 0.9))),
+    ("Adamax", dict()),
+    ("Adamax", dict(lr=0.01, weight_decay=0.1, betas=(0.3, 0.9), eps=1e-4)),
+    ("Adadelta", dict()),
+    ("Adadelta", dict(lr=0.5, rho=0.5, weight_decay=0.1, eps=1e-4)),
 ]
 IDS = [f"{name}-" + ("-".join(f"{k}={v}" for k, v in kw.items()) or "defaults") for name, kw in CASES]
 
@@ -122,7 +130,7 @@ def test_param_groups_and_missing_grads_match_torch(name, kwargs, torch):
 
 
 def test_defaults_match_torch(torch):
-    for name in ["SGD", "Adam", "AdamW", "Adagrad", "RMSprop"]:
+    for name in ["SGD", "Adam", "AdamW", "Adagrad", "RMSprop", "NAdam", "Adamax", "Adadelta"]:
         ours = getattr(optim, name)([Parameter(np.zeros(2))]).defaults
         theirs = getattr(torch.optim, name)([torch.zeros(2, requires_grad=True)]).defaults
         assert ours == {k: theirs[k] for k in ours}, name
@@ -327,6 +335,10 @@ INVALID = [
     ("Adagrad", dict(eps=-1.0), "Invalid epsilon value: -1.0"),
     ("RMSprop", dict(alpha=-0.1), "Invalid alpha value: -0.1"),
     ("RMSprop", dict(momentum=-1), "Invalid momentum value: -1"),
+    ("NAdam", dict(momentum_decay=-1), "Invalid momentum_decay value: -1"),
+    ("NAdam", dict(betas=(0.9, 1.5)), "Invalid beta parameter at index 1: 1.5"),
+    ("Adamax", dict(eps=-1.0), "Invalid epsilon value: -1.0"),
+    ("Adadelta", dict(rho=1.5), "Invalid rho value: 1.5"),
 ]
 
 

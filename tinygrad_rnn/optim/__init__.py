@@ -2,6 +2,7 @@
 (`optim.lr_scheduler`, as torch.optim.lr_scheduler)."""
 from . import lr_scheduler
 from .optimizers import (SGD, Adagrad, Adam, AdamW, Optimizer, RMSprop, clip_grad_norm_, clip_grad_value_)
+from .adaptive import Adadelta, Adamax, NAdam
 
-__all__ = ["Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "SGD", "clip_grad_norm_", "clip_grad_value_",
-           "lr_scheduler"]
+__all__ = ["Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "NAdam", "Optimizer", "RMSprop", "SGD",
+           "clip_grad_norm_", "clip_grad_value_", "lr_scheduler"]

@@ -32,6 +32,7 @@ def _lerp_(a, b, weight):
 
 
 _OPTIONAL = {"maximize": False}
+_SCALAR_STATE = {"mu_product"}   # NAdam's running product of momentum coefficients: a number, as "step" is
 
 
 class Optimizer:
@@ -151,6 +152,8 @@ class Optimizer:
                 value = _as_array(value)
                 if name == "step":
                     state[p][name] = int(value)
+                elif name in _SCALAR_STATE:
+                    state[p][name] = float(value)
                 elif value.shape != p.data.shape:
                     raise ValueError(f"loaded state dict does not match parameter {key}: state {name!r} has shape "
                                      f"{value.shape}, expected {p.data.shape} (the parameter's shape)")

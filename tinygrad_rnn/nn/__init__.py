@@ -9,9 +9,11 @@ from .containers import Dropout, Flatten, Identity, ModuleDict, ModuleList, Sequ
 from .embedding import Embedding
 from .layers import GRU, LAYERS, LSTM, RNN, NoOutputTanhLSTM, PeepholeLSTM
 from .linear import Linear
-from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss,
+from .losses import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss,
                      SmoothL1Loss)
+from .rectifiers import ELU, LeakyReLU, SiLU, Softplus
 from .module import Module, Parameter
+from . import parameter
 from .normalization import LayerNorm
 from . import utils
 
@@ -22,3 +24,4 @@ __all__ += ["ClockworkRNN", "ClockworkRNNCell", "DepthGatedLSTM", "DepthGatedLST
 __all__ += ["Flatten", "Identity", "LayerNorm", "LogSoftmax", "ModuleDict", "ModuleList", "ReLU", "Sigmoid",
             "Softmax", "Tanh", "init", "utils"]
 __all__ += ["BCELoss", "BCEWithLogitsLoss", "GELU", "L1Loss", "SmoothL1Loss"]
+__all__ += ["ELU", "HuberLoss", "KLDivLoss", "LeakyReLU", "SiLU", "Softplus", "parameter"]

@@ -91,7 +91,8 @@ def one_hot(tensor, num_classes=-1):
 from .activation import _softmax_dim, gelu  # noqa: E402,F401  (modules below import dropout from here)
 from .embedding import as_indices, embedding  # noqa: E402,F401
 from .losses import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,  # noqa: E402,F401
-                     l1_loss, mse_loss, nll_loss, smooth_l1_loss)
+                     huber_loss, kl_div, l1_loss, mse_loss, nll_loss, smooth_l1_loss)
+from .rectifiers import elu, leaky_relu, silu, softplus  # noqa: E402,F401
 from .normalization import layer_norm  # noqa: E402,F401
 from .padding import pad  # noqa: E402,F401
 from .similarity import cosine_similarity, normalize  # noqa: E402,F401

@@ -1,6 +1,7 @@
 """Classification losses with torch.nn.functional's signatures: nll_loss and cross_entropy (class weights,
 ignore_index, label_smoothing, probability targets) and their Module forms; the other losses live beside this file
-(losses_regression: mse, l1, smooth_l1; losses_binary: binary cross-entropy) and are re-exported here.
+(losses_regression: mse, l1, smooth_l1, huber; losses_binary: binary cross-entropy; losses_divergence: kl_div)
+and are re-exported here.
 
 nll_loss and cross_entropy are one tape node each; cross_entropy takes logits and fuses a max-shifted log_softmax
 with the gather, so it stays finite for logits of ±1e4 and its gradient is (softmax − onehot) scaled per element.
@@ -17,7 +18,9 @@ from .embedding import as_indices
 from .loss_args import REDUCTIONS, WeightedLossModule, check_reduction, legacy_reduction  # noqa: F401
 from .losses_binary import (BCELoss, BCEWithLogitsLoss, binary_cross_entropy,  # noqa: F401
                             binary_cross_entropy_with_logits)
-from .losses_regression import L1Loss, MSELoss, SmoothL1Loss, l1_loss, mse_loss, smooth_l1_loss  # noqa: F401
+from .losses_regression import (HuberLoss, L1Loss, MSELoss, SmoothL1Loss, huber_loss, l1_loss,  # noqa: F401
+                                mse_loss, smooth_l1_loss)
+from .losses_divergence import KLDivLoss, kl_div  # noqa: F401
 
 
 # ---- classification: nll_loss and cross_entropy ---------------------------------------------------------------

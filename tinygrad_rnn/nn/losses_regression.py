@@ -1,5 +1,5 @@
-"""Elementwise regression losses with torch.nn.functional's signatures: mse_loss, l1_loss, smooth_l1_loss, and
-their Module forms MSELoss, L1Loss, SmoothL1Loss.
+"""Elementwise regression losses with torch.nn.functional's signatures: mse_loss, l1_loss, smooth_l1_loss,
+huber_loss, and their Module forms MSELoss, L1Loss, SmoothL1Loss, HuberLoss.
 
 Each elementwise loss is one tape node differentiable in input and target; the reduction is a tape op after it.
 A target of another shape is refused (torch broadcasts it, with a warning that the results are likely wrong).
@@ -10,7 +10,7 @@ from ..function import Function
 from ..tensor import Tensor
 from .loss_args import check_reduction, legacy_reduction, LossModule
 
-__all__ = ["L1Loss", "MSELoss", "SmoothL1Loss", "l1_loss", "mse_loss", "smooth_l1_loss"]
+__all__ = ["HuberLoss", "L1Loss", "MSELoss", "SmoothL1Loss", "huber_loss", "l1_loss", "mse_loss", "smooth_l1_loss"]
 
 
 def _pair(owner, input, target):
@@ -106,6 +106,18 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     return _reduce("smooth_l1_loss", SmoothL1Error.apply(input, target, beta=float(beta)), reduction, None, input)
 
 
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    """0.5·d² where |d| < δ, else δ·(|d| − 0.5·δ) (d = input − target): δ times smooth_l1_loss with β = δ."""
+    check_reduction("huber_loss", reduction)
+    if isinstance(delta, bool) or not isinstance(delta, (int, float, np.floating, np.integer)):
+        raise TypeError(f"huber_loss: expected delta to be a float, but got {type(delta).__name__}")
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    input, target = _pair("huber_loss", input, target)
+    losses = SmoothL1Error.apply(input, target, beta=float(delta)) * float(delta)
+    return _reduce("huber_loss", losses, reduction, weight, input)
+
+
 # ---- Module forms -------------------------------------------------------------------------------------------
 class MSELoss(LossModule):
     """mse_loss as a Module: MSELoss(reduction='mean')(input, target)."""
@@ -130,3 +142,14 @@ class SmoothL1Loss(LossModule):
 
     def forward(self, input, target):
         return smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+
+
+class HuberLoss(LossModule):
+    """huber_loss as a Module: HuberLoss(reduction='mean', delta=1.0)(input, target)."""
+
+    def __init__(self, reduction="mean", delta=1.0):
+        super().__init__(reduction=reduction)
+        self.delta = delta
+
+    def forward(self, input, target):
+        return huber_loss(input, target, reduction=self.reduction, delta=self.delta)

@@ -14,7 +14,7 @@ def _check_adam_args(lr, betas, eps, weight_decay):
 
 
 class NAdam(Optimizer):
-    """μₜ = β₁(1 − ½·0.96^(tψ)); m, v as Adam's; θ ← θ − lr·[(1−μₜ)/(1−Πμ)·g + μₜ₊₁/(1−Πμ·μₜ₊₁)·m] / (√(v/(1−β₂ᵗ))+ε)."""
+    """μₜ = β₁(1 − ½·0.96^(tψ)); m, v as Adam's; θ ← θ − lr·[(1−μₜ)/(1−Πμ)·g + μₜ₊₁/(1−Πμ·μₜ₊₁)·m]/(√(v/(1−β₂ᵗ))+ε)"""
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
                  decoupled_weight_decay=False, *, maximize=False):

@@ -481,3 +481,10 @@ class OneCycleLR(LRScheduler):
                 else:
                     group["momentum"] = momentum
         return lrs
+
+
+# ---- the rest of torch's schedulers, which live in more_schedulers.py --------------------------------------------
+from .more_schedulers import (ChainedScheduler, ConstantLR, CosineAnnealingWarmRestarts,  # noqa: E402,F401
+                              MultiplicativeLR, PolynomialLR)
+
+__all__ += ["ChainedScheduler", "ConstantLR", "CosineAnnealingWarmRestarts", "MultiplicativeLR", "PolynomialLR"]

@@ -8,7 +8,7 @@ import pytest
 
 PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "tinygrad_rnn"
 CORE = {"tensor", "tensor_math", "tensor_reduce", "tensor_shape", "tensor_index", "tensor_inplace", "indexing", "writes",
-        "interop", "devices", "shape_functions", "functions", "dtypes", "function", "ops", "autograd", "grad_mode", "anomaly", "inplace", "gradcheck",
+        "interop", "devices", "threads", "shape_functions", "functions", "dtypes", "function", "ops", "autograd", "grad_mode", "anomaly", "inplace", "gradcheck",
         "rng", "activations"}
 
 

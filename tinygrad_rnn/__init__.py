@@ -23,7 +23,9 @@ from .devices import backends, cuda
 from .grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .anomaly import detect_anomaly
 from .gradcheck import GradcheckError, gradcheck
-from .rng import Generator, manual_seed
+from .rng import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
+from .threads import get_num_threads, set_num_threads
+from .factories import BoolTensor, DoubleTensor, FloatTensor, IntTensor, LongTensor
 from . import nn, optim, utils
 from .backend import BACKEND
 
@@ -58,6 +60,8 @@ __all__ += [
 __all__ += [
     "Generator", "Size", "allclose", "backends", "cuda", "equal", "finfo", "from_numpy", "get_default_dtype", "iinfo",
     "inference_mode", "is_floating_point", "is_tensor", "isclose", "numel", "set_default_dtype", "set_grad_enabled",
+    "get_rng_state", "initial_seed", "seed", "set_rng_state", "get_num_threads", "set_num_threads",
+    "BoolTensor", "DoubleTensor", "FloatTensor", "IntTensor", "LongTensor",
 ]
 
 

@@ -559,3 +559,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         else:
             result.append(Tensor._make(_as_gradient(g, t), None))
     return dict(zip(names, result)) if names is not None else tuple(result)
+
+
+def Variable(data, requires_grad=False, volatile=False):
+    """The pre-0.4 wrapper, as torch keeps it for old scripts: a new leaf over `data`'s memory (a Tensor or an
+    array), requiring grad if asked."""
+    array = data.data if isinstance(data, Tensor) else np.asarray(data)
+    leaf = Tensor._make(array, None)
+    return leaf.requires_grad_(bool(requires_grad) and not volatile)

@@ -215,3 +215,42 @@ def multinomial(input, num_samples, replacement=False, generator=None):
         out = np.argsort(keys, axis=1, kind="stable")[:, :num_samples]
     out = out.astype(np.int64)
     return Tensor._make(out[0] if p.ndim == 1 else out, None)
+
+
+# ---- the legacy typed constructors (torch.FloatTensor(2, 3), torch.LongTensor([1, 2])) ------------------------
+def _legacy(dtype, args):
+    """Sizes (ints, or one torch.Size) make zeros of that shape; anything else is data, converted to dtype."""
+    if not args:
+        return Tensor(np.zeros(0, dtype))
+    if all(isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in args):
+        return zeros(*args, dtype=dtype)
+    if len(args) == 1 and type(args[0]).__name__ == "Size":
+        return zeros(*args[0], dtype=dtype)
+    if len(args) > 1:
+        raise TypeError(f"new(): expected sizes (ints) or one sequence of data, but got {len(args)} arguments")
+    return Tensor(np.asarray(args[0]).astype(dtype) if not isinstance(args[0], Tensor) else args[0].data, dtype=dtype)
+
+
+def FloatTensor(*args):
+    """float32: torch.FloatTensor(2, 3) (zeros here, not uninitialised) or torch.FloatTensor(data)."""
+    return _legacy(np.float32, args)
+
+
+def DoubleTensor(*args):
+    """float64, as FloatTensor."""
+    return _legacy(np.float64, args)
+
+
+def LongTensor(*args):
+    """int64, as FloatTensor (floats in the data are truncated, as torch's)."""
+    return _legacy(np.int64, args)
+
+
+def IntTensor(*args):
+    """int32, as FloatTensor."""
+    return _legacy(np.int32, args)
+
+
+def BoolTensor(*args):
+    """bool, as FloatTensor."""
+    return _legacy(np.bool_, args)

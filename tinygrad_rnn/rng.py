@@ -1,14 +1,40 @@
 """The engine's one random generator (weight init, dropout, randn): `manual_seed` makes runs bit-identical."""
 import numpy as np
 
-generator = np.random.default_rng()
+_initial = int(np.random.SeedSequence().entropy % 2 ** 63)
+generator = np.random.default_rng(_initial)
 
 
 def manual_seed(seed):
     """Reseeds the generator that randn, weight initialisation and dropout draw from."""
-    global generator
+    global generator, _initial
     generator = np.random.default_rng(seed)
+    _initial = seed
     return generator
+
+
+def seed():
+    """Reseeds the engine's generator from the operating system's entropy; returns the seed (torch.seed)."""
+    new = int(np.random.SeedSequence().entropy % 2 ** 63)
+    manual_seed(new)
+    return new
+
+
+def initial_seed():
+    """The seed the engine's generator was last seeded with (torch.initial_seed)."""
+    return _initial
+
+
+def get_rng_state():
+    """The engine's generator state, for set_rng_state (a dict here: torch's is a uint8 tensor)."""
+    return generator.bit_generator.state
+
+
+def set_rng_state(new_state):
+    """Puts back a state from get_rng_state: the draws after it repeat."""
+    if not isinstance(new_state, dict) or "state" not in new_state:
+        raise TypeError(f"set_rng_state: expected a state from get_rng_state(), but got {type(new_state).__name__}")
+    generator.bit_generator.state = new_state
 
 
 class Generator:

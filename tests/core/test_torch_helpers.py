@@ -222,3 +222,59 @@ def test_device_lines_of_a_gpu_script_pick_the_cpu():
     assert str(x.device) == "cpu" and tg.cuda.device_count() == 0 and model(x).shape == (1,)
     with pytest.raises(AssertionError, match="Torch not compiled with CUDA enabled"):
         tg.cuda.current_device()
+
+
+def test_rng_state_round_trip_and_seeds():
+    tg.manual_seed(11)
+    assert tg.initial_seed() == 11
+    state = tg.get_rng_state()
+    first = tg.randn(5).numpy()
+    tg.set_rng_state(state)
+    np.testing.assert_array_equal(tg.randn(5).numpy(), first)
+    s = tg.seed()
+    assert tg.initial_seed() == s
+    tg.manual_seed(s)
+    again = tg.randn(3).numpy()
+    tg.manual_seed(s)
+    np.testing.assert_array_equal(tg.randn(3).numpy(), again)
+    with pytest.raises(TypeError, match="expected a state from get_rng_state"):
+        tg.set_rng_state([1, 2])
+
+
+def test_set_num_threads_limits_the_pools_and_get_num_threads_reads_them(torch):
+    from threadpoolctl import threadpool_info, threadpool_limits
+    with threadpool_limits(limits=None):               # whatever the test changes is put back after it
+        before = {p["filepath"]: p["num_threads"] for p in threadpool_info()}
+        try:
+            tg.set_num_threads(1)
+            assert tg.get_num_threads() == 1
+            assert all(p["num_threads"] == 1 for p in threadpool_info())
+        finally:
+            from threadpoolctl import ThreadpoolController
+            controller = ThreadpoolController()
+            for lib in controller.lib_controllers:
+                if lib.filepath in before:
+                    lib.set_num_threads(before[lib.filepath])
+    for value, message in [(0, "set_num_threads expects a positive integer"),
+                           (1.5, "set_num_threads expects an int, but got float")]:
+        for lib in (tg, torch):
+            with pytest.raises(RuntimeError, match=message):
+                lib.set_num_threads(value)
+
+
+def test_legacy_typed_constructors_as_torch_s(torch):
+    for name in ("FloatTensor", "DoubleTensor", "LongTensor", "IntTensor", "BoolTensor"):
+        for args in [(2, 3), ([1.7, 0.0, 2.0],), ()]:
+            ours, theirs = getattr(tg, name)(*args), getattr(torch, name)(*args)
+            assert ours.shape == tuple(theirs.shape), (name, args)
+            assert str(ours.dtype) == str(theirs.dtype).split(".")[-1], (name, args)
+            if args and not isinstance(args[0], int):
+                np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_variable_is_a_leaf_over_the_same_memory():
+    data = tg.tensor([1.0, 2.0])
+    v = tg.autograd.Variable(data, requires_grad=True)
+    (v * v).sum().backward()
+    np.testing.assert_array_equal(v.grad, [2.0, 4.0])
+    assert v.is_leaf and not data.requires_grad and np.shares_memory(v.data, data.data)

@@ -1,7 +1,15 @@
 """The engine's one random generator (weight init, dropout, randn): `manual_seed` makes runs bit-identical."""
+import os
+
 import numpy as np
 
-_initial = int(np.random.SeedSequence().entropy % 2 ** 63)
+
+def _fresh_seed():
+    """63 bits of the operating system's entropy (torch's seeds are non-negative int64s)."""
+    return int.from_bytes(os.urandom(8), "little") >> 1
+
+
+_initial = _fresh_seed()
 generator = np.random.default_rng(_initial)
 
 
@@ -15,7 +23,7 @@ def manual_seed(seed):
 
 def seed():
     """Reseeds the engine's generator from the operating system's entropy; returns the seed (torch.seed)."""
-    new = int(np.random.SeedSequence().entropy % 2 ** 63)
+    new = _fresh_seed()
     manual_seed(new)
     return new
 
@@ -44,7 +52,7 @@ class Generator:
     def __init__(self, device="cpu"):
         if str(device) != "cpu":
             raise RuntimeError(f"device {str(device)!r} is not available: this engine runs on the CPU only")
-        self._seed = int(np.random.SeedSequence().entropy % 2 ** 63)
+        self._seed = _fresh_seed()
         self.generator = np.random.default_rng(self._seed)
         self.device = device
 
@@ -58,7 +66,7 @@ class Generator:
 
     def seed(self):
         """Reseeds from the operating system's entropy; returns the new seed."""
-        self.manual_seed(int(np.random.SeedSequence().entropy % 2 ** 63))
+        self.manual_seed(_fresh_seed())
         return self._seed
 
     def initial_seed(self):

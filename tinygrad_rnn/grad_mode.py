@@ -3,8 +3,16 @@
 The mode is per thread, as PyTorch's is: a `no_grad` evaluation or sampling thread must not cut the graph a
 training thread is recording. A new thread starts with recording on.
 """
+from __future__ import annotations
+
 import functools
 import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any, Callable, TypeVar
+
+    F = TypeVar("F", bound=Callable[..., Any])
 
 
 class _Mode(threading.local):
@@ -19,19 +27,19 @@ class _GradMode:
 
     mode = True
 
-    def __enter__(self):
+    def __enter__(self) -> None:
         self._previous, state.enabled = state.enabled, self.mode
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         state.enabled = self._previous
 
-    def __call__(self, fn):
+    def __call__(self, fn: F) -> F:
         @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
             with type(self)():
                 return fn(*args, **kwargs)
 
-        return wrapper
+        return wrapper  # type: ignore[return-value]  # functools.wraps keeps fn's signature
 
 
 class no_grad(_GradMode):
@@ -46,6 +54,6 @@ class enable_grad(_GradMode):
     mode = True
 
 
-def is_grad_enabled():
+def is_grad_enabled() -> bool:
     """Whether ops record the tape in this thread now (no_grad turns it off, enable_grad on)."""
     return state.enabled

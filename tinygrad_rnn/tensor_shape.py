@@ -313,7 +313,8 @@ class ShapeMethods:
         else:
             sizes = list(split_size_or_sections)
             if sum(sizes) != n:
-                raise ValueError(f"split: sizes {sizes} must sum to {n} (the size of dim {dim}), but sum to {sum(sizes)}")
+                raise ValueError(f"split: sizes {sizes} must sum to {n} (the size of dim {dim}), but sum to "
+                                 f"{sum(sizes)}")
         return ops.Split.apply(self, sizes=sizes, dim=dim)
 
     def chunk(self, chunks: int, dim: Any = 0) -> Tensor:

@@ -49,7 +49,8 @@ class Recurrence:
 
     n_gates = 1
     has_cell_state = False
-    step_context: tuple[str, ...] = ()  # extra keywords the layer driver passes to step: "t" (time index), "lower_c" (layer below's c_t)
+    # extra keywords the layer driver passes to step: "t" (time index), "lower_c" (layer below's c_t)
+    step_context: tuple[str, ...] = ()
 
     def __init__(self, gate_activation: str = "sigmoid", fused: bool = True) -> None:
         self.act = gate_activation
@@ -165,7 +166,8 @@ class PeepholeLSTMRecurrence(LSTMRecurrence):
         h, c_prev = state
         w_hh, w_ci, w_cf, w_co = prepared
         if self.fused:
-            out = F.PeepholeLSTMStep.apply(xp, h, c_prev, w_hh, w_ci, w_cf, w_co, act=self.act, return_gates=return_gates)
+            out = F.PeepholeLSTMStep.apply(xp, h, c_prev, w_hh, w_ci, w_cf, w_co, act=self.act,
+                                           return_gates=return_gates)
             return out[:2], (out[2] if return_gates else None)
         zi, zf, zg, zo = (xp + h @ w_hh.T).chunk(4, dim=1)
         i, f, g = self.gate(zi + w_ci * c_prev), self.gate(zf + w_cf * c_prev), zg.tanh()

@@ -1,4 +1,6 @@
 """tinygrad_rnn: a tape-based reverse-mode autodiff engine for recurrent networks, with Cython kernels."""
+import typing as _typing
+
 import numpy as _np
 
 from .tensor import Tensor, cat, device, stack, where
@@ -65,7 +67,13 @@ __all__ += [
 ]
 
 
-def __getattr__(name):
+if _typing.TYPE_CHECKING:  # what __getattr__ below loads on first use, named for mypy
+    from .serialization import load, load_torch_state_dict, save
+
+    __version__: str
+
+
+def __getattr__(name: str) -> _typing.Any:
     """What is loaded when first asked for, so that `import tinygrad_rnn` stays quick: save, load and
     load_torch_state_dict (serialization.py, with the checkpoint readers), and __version__, read from the installed
     package's metadata (pyproject.toml is its one source; importlib.metadata is slow to import)."""

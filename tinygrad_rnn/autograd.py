@@ -1,6 +1,8 @@
 """The tape walk: reverse-mode backward from one or more tensors, iterative, freeing what it has consumed; and
 torch.autograd's functions on it: `backward(tensors, grad_tensors)`, `grad(outputs, inputs)` (the gradients
 returned, no `.grad` touched), `Tensor.register_hook` and `Tensor.retain_grad`."""
+from __future__ import annotations
+
 import itertools
 import threading
 import warnings
@@ -13,6 +15,10 @@ from .anomaly import detect_anomaly  # noqa: F401  (torch.autograd's names)
 from .function import Function, LazyGrad  # noqa: F401
 from .grad_mode import enable_grad, no_grad  # noqa: F401
 from .tensor import Tensor
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any, Callable, Iterator, Sequence
 
 FREED_GRAPH = (
     "Trying to backward through the graph a second time (or directly access saved tensors after they have "
@@ -22,12 +28,12 @@ FREED_GRAPH = (
 )
 
 
-def _dense(g):
+def _dense(g: Any) -> Any:
     """Gradients travel as ndarrays, or as a LazyGrad that becomes one when a node or leaf needs it."""
     return g.materialize() if isinstance(g, LazyGrad) else g
 
 
-def _sum(a, b):
+def _sum(a: Any, b: Any) -> Any:
     """a + b for gradients: a LazyGrad takes the other term in (it may reuse itself: only the tape holds it)."""
     if isinstance(a, LazyGrad):
         return a.accumulate(b)
@@ -40,7 +46,7 @@ _accumulating = threading.Lock()  # two threads' backwards reaching one leaf mus
                                   # AccumulateGrad locks too)
 
 
-def _accumulate_leaf(t, g):
+def _accumulate_leaf(t: Any, g: Any) -> None:
     owned = isinstance(g, LazyGrad) and g.fresh()    # its result is a fresh array nobody else holds
     g = _dense(g)
     if g.shape != t.data.shape:
@@ -49,7 +55,7 @@ def _accumulate_leaf(t, g):
         _add_to_grad(t, g, owned)
 
 
-def _add_to_grad(t, g, owned):
+def _add_to_grad(t: Any, g: Any, owned: Any) -> None:
     if t.grad is not None:
         t.grad = t.grad + g
     elif owned and g.dtype == t.data.dtype:          # taken as it is, as PyTorch's AccumulateGrad steals a
@@ -69,29 +75,29 @@ class _WeakIdSet:
 
     __slots__ = ("_refs",)
 
-    def __init__(self):
-        self._refs = {}
+    def __init__(self) -> None:
+        self._refs: dict[int, Any] = {}
 
-    def add(self, t):
+    def add(self, t: Tensor) -> None:
         key, refs = id(t), self._refs
         if key not in refs:
-            refs[key] = weakref.ref(t, lambda r, key=key, refs=refs: refs.pop(key, None) if refs.get(key) is r
+            refs[key] = weakref.ref(t, lambda r, key=key, refs=refs: refs.pop(key, None) if refs.get(key) is r  # type: ignore[misc]
                                     else None)
 
-    def discard(self, t):
+    def discard(self, t: Tensor) -> None:
         self._refs.pop(id(t), None)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         return iter([t for t in (r() for r in list(self._refs.values())) if t is not None])
 
-    def __contains__(self, t):
+    def __contains__(self, t: Tensor) -> bool:
         ref = self._refs.get(id(t))
         return ref is not None and ref() is t
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._refs)
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         return bool(self._refs)
 
 
@@ -104,10 +110,10 @@ class RemovableHandle:
 
     __slots__ = ("_tensor", "_id")
 
-    def __init__(self, tensor, hook_id):
+    def __init__(self, tensor: Tensor, hook_id: int) -> None:
         self._tensor, self._id = weakref.ref(tensor), hook_id
 
-    def remove(self):
+    def remove(self) -> None:
         tensor = self._tensor()
         if tensor is not None and tensor._hooks is not None:
             tensor._hooks.pop(self._id, None)
@@ -115,14 +121,14 @@ class RemovableHandle:
                 tensor._hooks = None
                 _hooked_tensors.discard(tensor)
 
-    def __enter__(self):
+    def __enter__(self) -> Any:
         return self
 
-    def __exit__(self, *exc_info):
+    def __exit__(self, *exc_info: Any) -> None:
         self.remove()
 
 
-def register_hook(tensor, fn):
+def register_hook(tensor: Tensor, fn: Callable[..., Any]) -> Any:
     """Calls fn(grad) each time backward computes the gradient w.r.t. `tensor` (an ndarray, like `.grad`); a
     non-None return value (ndarray or Tensor of the same shape) replaces that gradient from then on."""
     if not callable(fn):
@@ -137,10 +143,10 @@ def register_hook(tensor, fn):
     return RemovableHandle(tensor, hook_id)
 
 
-def _hooks_by_node():
+def _hooks_by_node() -> Any:
     """{node: {output index: [fn, ...]}, leaf tensor: {0: [fn, ...]}} for the tensors alive with hooks; a
     retain_grad hook last (it stores the gradient the other hooks made, as PyTorch's does)."""
-    table = {}
+    table: dict[Any, dict[int, list[Any]]] = {}
     for t in list(_hooked_tensors):
         fns = t._hooks
         if not fns:
@@ -157,17 +163,17 @@ class _RetainGrad:
 
     __slots__ = ("tensor",)
 
-    def __init__(self, tensor):
+    def __init__(self, tensor: Tensor) -> None:
         self.tensor = weakref.ref(tensor)
 
-    def __call__(self, g):
+    def __call__(self, g: Any) -> None:
         t = self.tensor()
         if t is not None:
             with _accumulating:
                 _add_to_grad(t, g, False)
 
 
-def retain_grad(tensor):
+def retain_grad(tensor: Tensor) -> None:
     """A non-leaf tensor keeps its gradient in `.grad` from the next backward on (summed over backwards, after its
     other hooks); a leaf keeps it anyway (no-op). RuntimeError for a tensor that does not require grad."""
     if not tensor.requires_grad:
@@ -177,12 +183,12 @@ def retain_grad(tensor):
     register_hook(tensor, _RetainGrad(tensor))
 
 
-def retains_grad(tensor):
+def retains_grad(tensor: Tensor) -> Any:
     """True once retain_grad was called on this non-leaf tensor (False for leaves, as PyTorch's)."""
     return tensor._hooks is not None and any(type(fn) is _RetainGrad for fn in tensor._hooks.values())
 
 
-def _call_hooks(fns, g):
+def _call_hooks(fns: Any, g: Any) -> Any:
     for fn in fns:
         out = fn(g)
         if out is not None:
@@ -194,7 +200,7 @@ def _call_hooks(fns, g):
     return g
 
 
-def _hooked(by_index, g, n_out):
+def _hooked(by_index: Any, g: Any, n_out: int) -> Any:
     """A node's output gradient(s) after the hooks of its output tensors (outputs that got none are skipped)."""
     if not n_out:
         return _call_hooks(by_index[0], g)
@@ -208,11 +214,11 @@ def _hooked(by_index, g, n_out):
 
 
 # ---- the walk -------------------------------------------------------------------------------------------------
-def _count_consumers(root_ctxs, boundary=None):
+def _count_consumers(root_ctxs: Any, boundary: Any = None) -> Any:
     """Pass 1: how many recorded uses each node and each leaf has below the roots (Kahn's in-degrees). A freed
     node raises, unless it is in `boundary` (a node whose output autograd.grad wants: nothing below it is
     needed through it); returns (counts, whether such a freed boundary node was met)."""
-    pending = {}
+    pending: dict[Any, int] = {}
     roots = set(root_ctxs)
     stack = list(roots)
     met_freed = False
@@ -242,9 +248,9 @@ class _Capture:
 
     __slots__ = ("leaves", "outputs", "grads", "run")
 
-    def __init__(self, inputs):
-        self.leaves = {}        # id(leaf) -> [positions in inputs]
-        self.outputs = {}       # node -> {output index -> [positions]}
+    def __init__(self, inputs: Any) -> None:
+        self.leaves: dict[int, list[int]] = {}        # id(leaf) -> [positions in inputs]
+        self.outputs: dict[Any, dict[int, list[int]]] = {}       # node -> {output index -> [positions]}
         for i, t in enumerate(inputs):
             if t._ctx is None:
                 self.leaves.setdefault(id(t), []).append(i)
@@ -253,16 +259,16 @@ class _Capture:
         self.grads = [None] * len(inputs)
         self.run = None
 
-    def take(self, positions, g):
+    def take(self, positions: Any, g: Any) -> None:
         for i in positions:
             self.grads[i] = g
 
-    def take_outputs(self, ctx, g):
+    def take_outputs(self, ctx: Any, g: Any) -> None:
         for idx, positions in self.outputs[ctx].items():
             self.take(positions, g[idx] if ctx.n_out else g)
 
 
-def _nodes_to_run(root_ctxs, capture):
+def _nodes_to_run(root_ctxs: Any, capture: Any) -> Any:
     """The nodes below the roots with a path through their parents to an input of `capture` (an iterative
     post-order: a node is decided after all its parents' nodes)."""
     leads = {}
@@ -291,17 +297,17 @@ class _Backward(threading.local):
 state = _Backward()     # per thread: another thread's backward must not free (or keep) this one's saved arrays
 
 
-def is_retaining():
+def is_retaining() -> Any:
     return state.retaining
 
 
-def run_backward(root, gradient, retain_graph=False):
+def run_backward(root: Any, gradient: Any, retain_graph: bool | None = False) -> None:
     """Tensor.backward: sends `gradient` from `root` into every leaf's .grad; a node runs once all its consumers
     have sent theirs."""
     run_walk([root], [gradient], retain_graph)
 
 
-def run_walk(roots, gradients, retain_graph=False, capture=None):
+def run_walk(roots: Any, gradients: Any, retain_graph: Any = False, capture: Any = None) -> None:
     """The walk from several roots at once (their gradients summed where the graphs meet), into the leaves' .grad,
     or into `capture` (a _Capture) with no .grad touched."""
     outer, state.retaining = state.retaining, retain_graph
@@ -312,9 +318,10 @@ def run_walk(roots, gradients, retain_graph=False, capture=None):
         state.retaining = outer
 
 
-def _seed(roots, gradients):
+def _seed(roots: Any, gradients: Any) -> Any:
     """The roots' gradients in the walk's table (summed when a root repeats), and their distinct nodes."""
-    grads, root_ctxs = {}, []
+    grads: dict[Any, Any] = {}
+    root_ctxs: list[Any] = []
     for t, g in zip(roots, gradients):
         ctx = t._ctx
         if ctx is None:
@@ -331,7 +338,7 @@ def _seed(roots, gradients):
     return grads, root_ctxs
 
 
-def _finish_leaf(p, g, hooks, capture):
+def _finish_leaf(p: Any, g: Any, hooks: Any, capture: Any) -> None:
     """All of a leaf's gradient has arrived: its hooks, then into .grad (or into `capture`, for an input only)."""
     if capture is not None:
         positions = capture.leaves.get(id(p))
@@ -345,7 +352,7 @@ def _finish_leaf(p, g, hooks, capture):
         capture.take(positions, g)
 
 
-def _walk(roots, gradients, retain_graph, capture):
+def _walk(roots: Any, gradients: Any, retain_graph: bool | None, capture: Any) -> None:
     hooks = _hooks_by_node() if _hooked_tensors else None
     check = anomaly.state.enabled
     # grads: node -> its output's gradient (a list, one per output, for multi-output nodes); leaf -> gradient
@@ -416,7 +423,7 @@ def _walk(roots, gradients, retain_graph, capture):
 
 
 # ---- torch.autograd's functions -------------------------------------------------------------------------------
-def _tensors(value, name):
+def _tensors(value: Any, name: str) -> Any:
     """A Tensor or a sequence of them, as a tuple (PyTorch's `_tensor_or_tensors_to_tuple`)."""
     if isinstance(value, Tensor):
         return (value,)
@@ -430,12 +437,12 @@ def _tensors(value, name):
     return items
 
 
-def _make_grads(outputs, grad_outputs):
+def _make_grads(outputs: Any, grad_outputs: Any) -> Any:
     """One gradient per output, as ndarrays of the output's dtype: ones for a scalar output given None. Checked in
     PyTorch's order, with its messages: shapes and implicit gradients pair by pair, then the counts, then that
     every output requires grad."""
     if grad_outputs is None:
-        given = (None,) * len(outputs)
+        given: tuple[Any, ...] = (None,) * len(outputs)
     elif isinstance(grad_outputs, (Tensor, np.ndarray, np.generic, int, float)):   # one gradient, not a list
         given = (grad_outputs,)
     else:
@@ -460,7 +467,7 @@ def _make_grads(outputs, grad_outputs):
     return grads
 
 
-def _no_create_graph(name, create_graph):
+def _no_create_graph(name: str, create_graph: bool) -> None:
     if create_graph:
         raise NotImplementedError(
             f"autograd.{name}(create_graph=True): higher-order gradients are not supported here: backward functions "
@@ -468,7 +475,7 @@ def _no_create_graph(name, create_graph):
             f"derivative out as tape ops, or use torch for double backward)")
 
 
-def _as_gradient(g, like):
+def _as_gradient(g: Any, like: Any) -> Any:
     """A captured gradient as a fresh array of `like`'s dtype (the tape's own arrays may be shared or read-only)."""
     if isinstance(g, LazyGrad):
         fresh = g.fresh()
@@ -478,7 +485,8 @@ def _as_gradient(g, like):
     return np.array(g, dtype=like.data.dtype)
 
 
-def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, grad_variables=None, inputs=None):
+def backward(tensors: Sequence[Tensor], grad_tensors: Any = None, retain_graph: bool | None = None,
+             create_graph: bool = False, grad_variables: Any = None, inputs: Any = None) -> None:
     """Σ over `tensors` of d(tensor)/d(leaf) · grad_tensor, accumulated into every leaf's .grad (or only into the
     .grad of `inputs`, leaves or not), as torch.autograd.backward. grad_tensors: one per tensor (None for a
     scalar: ones)."""
@@ -504,7 +512,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         return
     capture = _Capture(inputs)
     run_walk(list(tensors), grads, retain, capture)
-    done = set()
+    done: set[int] = set()
     for t, g in zip(inputs, capture.grads):
         if g is not None and id(t) not in done:        # an input listed twice gets its gradient once
             done.add(id(t))
@@ -512,8 +520,9 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
                 _add_to_grad(t, _as_gradient(g, t), True)
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,
-         allow_unused=None, is_grads_batched=False, materialize_grads=False):
+def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,
+         create_graph: bool = False, only_inputs: bool = True, allow_unused: bool | None = None,
+         is_grads_batched: bool = False, materialize_grads: bool = False) -> Any:
     """The gradients Σ d(output)/d(input) · grad_output for each of `inputs` (leaves or not), returned as a tuple
     of Tensors (a dict when `inputs` is a dict of named tensors), without touching any .grad, as
     torch.autograd.grad. An input the outputs do not depend on is an error unless allow_unused (then None, or
@@ -561,7 +570,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     return dict(zip(names, result)) if names is not None else tuple(result)
 
 
-def Variable(data, requires_grad=False, volatile=False):
+def Variable(data: Any, requires_grad: bool = False, volatile: bool = False) -> Tensor:
     """The pre-0.4 wrapper, as torch keeps it for old scripts: a new leaf over `data`'s memory (a Tensor or an
     array), requiring grad if asked."""
     array = data.data if isinstance(data, Tensor) else np.asarray(data)

@@ -1,5 +1,7 @@
 """Tensors made from nothing (zeros, ranges, random draws) under PyTorch's names, dtypes and messages. Random ones draw
 from the engine's one generator (rng.py), so `manual_seed` makes them bit-identical from run to run."""
+from __future__ import annotations
+
 import math
 import numbers
 
@@ -8,11 +10,16 @@ import numpy as np
 from . import rng
 from .dtypes import _GRAD_DTYPE_ERROR, _TORCH_NAMES, _dtype, _float_dtype
 from .tensor import Tensor, _check_device
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
+    from ._typing import DTypeLike, DeviceLike, ShapeArg
 
 _INT64 = np.dtype(np.int64)
 
 
-def _size(name, shape):
+def _size(name: str, shape: Any) -> Any:
     """`*size` as PyTorch takes it: ints, or one tuple/list of ints; negative sizes refused with its message."""
     shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
     for n in shape:
@@ -26,7 +33,7 @@ def _size(name, shape):
     return shape
 
 
-def _new(data, requires_grad, device):
+def _new(data: Any, requires_grad: bool, device: DeviceLike) -> Any:
     if device is not None:
         _check_device(device)
     if requires_grad and data.dtype.kind != "f":
@@ -34,14 +41,14 @@ def _new(data, requires_grad, device):
     return Tensor._make(data, None).requires_grad_(requires_grad)
 
 
-def _float_only(name, dtype):
+def _float_only(name: str, dtype: Any) -> Any:
     dt = _dtype(dtype)
     if dt.kind != "f":
         raise NotImplementedError(f'"{name}" not implemented for \'{_TORCH_NAMES[dt]}\'')
     return dt
 
 
-def tensor(data, dtype=None, requires_grad=False, device=None):
+def tensor(data: Any, dtype: DTypeLike = None, requires_grad: bool = False, device: DeviceLike = None) -> Tensor:
     """A copy of data, its dtype inferred as torch.tensor infers it: Python bools make a bool tensor, ints an int64
     one, floats the default dtype (float32); an ndarray or a tensor keeps its dtype. (`Tensor(data)`, like
     `torch.Tensor(data)`, makes Python data float32 whatever it holds.)"""
@@ -56,22 +63,22 @@ def tensor(data, dtype=None, requires_grad=False, device=None):
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
-def zeros(*size, dtype=None, requires_grad=False, device=None):
+def zeros(*size: Any, dtype: DTypeLike = None, requires_grad: bool = False, device: DeviceLike = None) -> Tensor:
     """A tensor of zeros of `size` (ints or one tuple), float32 unless dtype says otherwise."""
     return _new(np.zeros(_size("zeros", size), _dtype(dtype)), requires_grad, device)
 
 
-def ones(*size, dtype=None, requires_grad=False, device=None):
+def ones(*size: Any, dtype: DTypeLike = None, requires_grad: bool = False, device: DeviceLike = None) -> Tensor:
     """A tensor of ones of `size` (ints or one tuple), float32 unless dtype says otherwise."""
     return _new(np.ones(_size("ones", size), _dtype(dtype)), requires_grad, device)
 
 
-def empty(*size, dtype=None, requires_grad=False, device=None):
+def empty(*size: Any, dtype: DTypeLike = None, requires_grad: bool = False, device: DeviceLike = None) -> Tensor:
     """Zeros, in fact: uninitialised memory would make runs differ, and the cost of filling it is small here."""
     return _new(np.zeros(_size("empty", size), _dtype(dtype)), requires_grad, device)
 
 
-def _fill_dtype(fill_value, dtype):
+def _fill_dtype(fill_value: float, dtype: Any) -> Any:
     """full()'s dtype: given, else the fill value's kind (bool, int64, or float32), as torch.full infers it."""
     if dtype is not None:
         return _dtype(dtype)
@@ -80,32 +87,37 @@ def _fill_dtype(fill_value, dtype):
     return _INT64 if isinstance(fill_value, numbers.Integral) else _dtype(None)
 
 
-def full(size, fill_value, dtype=None, requires_grad=False, device=None):
+def full(size: ShapeArg, fill_value: float, dtype: DTypeLike = None, requires_grad: bool = False,
+         device: DeviceLike = None) -> Tensor:
     """A tensor of `size` filled with fill_value (its dtype from the value unless dtype says otherwise)."""
     return _new(np.full(_size("full", (size,)), fill_value, _fill_dtype(fill_value, dtype)), requires_grad, device)
 
 
-def zeros_like(input, dtype=None, requires_grad=False, device=None):
+def zeros_like(input: Tensor, dtype: DTypeLike = None,
+               requires_grad: bool = False, device: DeviceLike = None) -> Tensor:
     """Zeros of input's shape (and dtype, unless dtype says otherwise)."""
     return _new(np.zeros(input.shape, _dtype(dtype or input.dtype)), requires_grad, device)
 
 
-def ones_like(input, dtype=None, requires_grad=False, device=None):
+def ones_like(input: Tensor, dtype: DTypeLike = None, requires_grad: bool = False, device: DeviceLike = None) -> Tensor:
     """Ones of input's shape (and dtype, unless dtype says otherwise)."""
     return _new(np.ones(input.shape, _dtype(dtype or input.dtype)), requires_grad, device)
 
 
-def empty_like(input, dtype=None, requires_grad=False, device=None):
+def empty_like(input: Tensor, dtype: DTypeLike = None,
+               requires_grad: bool = False, device: DeviceLike = None) -> Tensor:
     """A tensor of input's shape and dtype, as torch.empty_like (filled with zeros here, not left uninitialised)."""
     return zeros_like(input, dtype=dtype, requires_grad=requires_grad, device=device)
 
 
-def full_like(input, fill_value, dtype=None, requires_grad=False, device=None):
+def full_like(input: Tensor, fill_value: float, dtype: DTypeLike = None, requires_grad: bool = False,
+              device: DeviceLike = None) -> Tensor:
     """The input's shape and dtype (an int tensor's fill value is truncated, as torch.full_like's)."""
     return _new(np.full(input.shape, fill_value).astype(_dtype(dtype or input.dtype)), requires_grad, device)
 
 
-def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None):
+def arange(start: Any, end: Any = None, step: Any = 1, dtype: DTypeLike = None, requires_grad: bool = False,
+           device: DeviceLike = None) -> Tensor:
     """[start, end) in steps: int64 when every bound is an int, else float32 (as torch.arange)."""
     if end is None:
         start, end = 0, start
@@ -122,7 +134,8 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False, device=None
                 requires_grad, device)
 
 
-def linspace(start, end, steps, dtype=None, requires_grad=False, device=None):
+def linspace(start: Any, end: Any, steps: int, dtype: DTypeLike = None, requires_grad: bool = False,
+             device: DeviceLike = None) -> Tensor:
     """`steps` evenly spaced values from start to end, both included: start + k·(end − start)/(steps − 1)."""
     if not isinstance(steps, numbers.Integral) or steps < 0:
         raise RuntimeError("number of steps must be non-negative")
@@ -132,7 +145,8 @@ def linspace(start, end, steps, dtype=None, requires_grad=False, device=None):
     return _new(np.linspace(start, end, steps).astype(dt), requires_grad, device)
 
 
-def eye(n, m=None, dtype=None, requires_grad=False, device=None):
+def eye(n: int, m: Any = None, dtype: DTypeLike = None,
+        requires_grad: bool = False, device: DeviceLike = None) -> Tensor:
     """The (n, m) identity matrix (m = n by default): ones on the diagonal, zeros elsewhere."""
     for name, v in (("n", n), ("m", m)):
         if v is not None and v < 0:
@@ -140,33 +154,35 @@ def eye(n, m=None, dtype=None, requires_grad=False, device=None):
     return _new(np.eye(n, n if m is None else m, dtype=_dtype(dtype)), requires_grad, device)
 
 
-def randn(*size, dtype=None, requires_grad=False, device=None):
+def randn(*size: Any, dtype: DTypeLike = None, requires_grad: bool = False, device: DeviceLike = None) -> Tensor:
     """Standard normal samples."""
     dt = _float_dtype(_float_only("normal_kernel_cpu", dtype))
     return _new(rng.generator.standard_normal(_size("randn", size)).astype(dt), requires_grad, device)
 
 
-def rand(*size, dtype=None, requires_grad=False, device=None):
+def rand(*size: Any, dtype: DTypeLike = None, requires_grad: bool = False, device: DeviceLike = None) -> Tensor:
     """Uniform samples on [0, 1)."""
     dt = _float_dtype(_float_only("check_uniform_bounds", dtype))
     return _new(rng.generator.random(_size("rand", size)).astype(dt), requires_grad, device)
 
 
-def randn_like(input, dtype=None, requires_grad=False, device=None):
+def randn_like(input: Tensor, dtype: DTypeLike = None,
+               requires_grad: bool = False, device: DeviceLike = None) -> Tensor:
     """N(0, 1) draws of input's shape from the engine's generator (manual_seed fixes them)."""
     return randn(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad, device=device)
 
 
-def rand_like(input, dtype=None, requires_grad=False, device=None):
+def rand_like(input: Tensor, dtype: DTypeLike = None, requires_grad: bool = False, device: DeviceLike = None) -> Tensor:
     """U[0, 1) draws of input's shape from the engine's generator (manual_seed fixes them)."""
     return rand(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad, device=device)
 
 
-def randint(*args, size=None, dtype=None, requires_grad=False, device=None):
+def randint(*args: Any, size: ShapeArg | None = None, dtype: DTypeLike = None, requires_grad: bool = False,
+            device: DeviceLike = None) -> Tensor:
     """randint(high, size) or randint(low, high, size): integers drawn uniformly from [low, high), int64."""
-    args = list(args)
+    args = list(args)  # type: ignore[assignment]  # popped below
     if size is None and args and isinstance(args[-1], (tuple, list)):
-        size = args.pop()
+        size = args.pop()  # type: ignore[attr-defined]
     if size is None or len(args) not in (1, 2):
         raise TypeError("randint() expects (high, size) or (low, high, size), with size a tuple of ints")
     low, high = (0, args[0]) if len(args) == 1 else args
@@ -176,7 +192,8 @@ def randint(*args, size=None, dtype=None, requires_grad=False, device=None):
     return _new(data.astype(_dtype(dtype) if dtype is not None else _INT64), requires_grad, device)
 
 
-def randperm(n, *, generator=None, dtype=None, requires_grad=False, device=None):
+def randperm(n: int, *, generator: Any = None, dtype: DTypeLike = None, requires_grad: bool = False,
+             device: DeviceLike = None) -> Tensor:
     """A random permutation of 0 … n − 1 (int64 by default), from the engine's generator (or `generator`)."""
     if n < 0:
         raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
@@ -184,7 +201,7 @@ def randperm(n, *, generator=None, dtype=None, requires_grad=False, device=None)
                 requires_grad, device)
 
 
-def multinomial(input, num_samples, replacement=False, generator=None):
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, generator: Any = None) -> Tensor:
     """Category indices (int64) drawn from each row of non-negative weights (rows need not sum to one): with
     replacement by inverse CDF, without by an exponential race (keys E/p, E ~ Exp(1), smallest first), so a row
     with fewer positive weights than `num_samples` takes its zero-weight categories last, as torch does."""
@@ -218,7 +235,7 @@ def multinomial(input, num_samples, replacement=False, generator=None):
 
 
 # ---- the legacy typed constructors (torch.FloatTensor(2, 3), torch.LongTensor([1, 2])) ------------------------
-def _legacy(dtype, args):
+def _legacy(dtype: Any, args: tuple[Any, ...]) -> Tensor:
     """Sizes (ints, or one torch.Size) make zeros of that shape; anything else is data, converted to dtype."""
     if not args:
         return Tensor(np.zeros(0, dtype))
@@ -231,26 +248,26 @@ def _legacy(dtype, args):
     return Tensor(np.asarray(args[0]).astype(dtype) if not isinstance(args[0], Tensor) else args[0].data, dtype=dtype)
 
 
-def FloatTensor(*args):
+def FloatTensor(*args: Any) -> Tensor:
     """float32: torch.FloatTensor(2, 3) (zeros here, not uninitialised) or torch.FloatTensor(data)."""
     return _legacy(np.float32, args)
 
 
-def DoubleTensor(*args):
+def DoubleTensor(*args: Any) -> Tensor:
     """float64, as FloatTensor."""
     return _legacy(np.float64, args)
 
 
-def LongTensor(*args):
+def LongTensor(*args: Any) -> Tensor:
     """int64, as FloatTensor (floats in the data are truncated, as torch's)."""
     return _legacy(np.int64, args)
 
 
-def IntTensor(*args):
+def IntTensor(*args: Any) -> Tensor:
     """int32, as FloatTensor."""
     return _legacy(np.int32, args)
 
 
-def BoolTensor(*args):
+def BoolTensor(*args: Any) -> Tensor:
     """bool, as FloatTensor."""
     return _legacy(np.bool_, args)

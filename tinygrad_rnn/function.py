@@ -1,11 +1,19 @@
 """The Function contract: static forward/backward on raw ndarrays; `apply` records the node on the tape."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import anomaly, grad_mode, inplace
 
+if TYPE_CHECKING:
+    from typing import Callable
 
-def unbroadcast(grad, shape):
+    from .tensor import Tensor
+
+
+def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """Sum `grad` over the axes NumPy broadcasting added or stretched, so it gets `shape` back."""
     if grad.shape == shape:
         return grad
@@ -18,7 +26,7 @@ def unbroadcast(grad, shape):
     return grad
 
 
-def _promote(cls, arrays):
+def _promote(cls: type, arrays: list[np.ndarray]) -> list[np.ndarray]:
     """Inputs of different dtypes: integer and bool ones take the one float dtype among them (int + float32 is
     float32, as PyTorch), or the widest integer when none is a float (int32 + int64 is int64); float32 mixed with
     float64 is a TypeError, by design (no silent upcast)."""
@@ -42,16 +50,16 @@ class LazyGrad:
 
     __slots__ = ()
 
-    def accumulate(self, other):
+    def accumulate(self, other: np.ndarray | LazyGrad) -> np.ndarray | LazyGrad:
         raise NotImplementedError
 
-    def materialize(self):
+    def materialize(self) -> np.ndarray:
         raise NotImplementedError
 
-    def fresh(self):
+    def fresh(self) -> bool:
         return False
 
-    def arrays(self):
+    def arrays(self) -> list[np.ndarray]:
         raise NotImplementedError
 
 
@@ -66,13 +74,20 @@ class Function:
     """
 
     __slots__ = ("parents", "saved", "needs_input_grad", "freed", "n_out", "trace", "guards")
+    parents: tuple[Tensor, ...]
+    saved: tuple[Any, ...]
+    needs_input_grad: tuple[bool, ...]
+    freed: bool
+    n_out: int
+    trace: Any
+    guards: Any
 
-    def save_for_backward(self, *arrays):
+    def save_for_backward(self, *arrays: Any) -> None:
         """Keeps arrays (or shapes, indices) on the node for backward, as `ctx.saved`; freed after backward."""
         self.saved = arrays
 
     @classmethod
-    def apply(cls, *tensors, **options):
+    def apply(cls, *tensors: Any, **options: Any) -> Any:  # Tensors (a method family's self among them)
         """Runs forward on the tensors' arrays and returns the output Tensor(s); records the node on the tape when
         grad mode is on and some input requires grad (options are passed to forward as keywords)."""
         arrays = [t.data for t in tensors]
@@ -81,7 +96,7 @@ class Function:
             if a.dtype is not dtype and a.dtype != dtype:
                 arrays = _promote(cls, arrays)
                 break
-        ctx = cls()
+        ctx: Any = cls()                    # None below when nothing is recorded
         ctx.needs_input_grad = needs = tuple([t.requires_grad for t in tensors])
         ctx.saved = ()
         ctx.freed = False
@@ -103,26 +118,26 @@ class Function:
         return _output(out, ctx, 0)
 
     @staticmethod
-    def forward(ctx, *arrays, **options):
+    def forward(ctx: Any, *arrays: Any, **options: Any) -> Any:
         """ndarrays in, an ndarray (or a tuple of them) out; save what backward needs with ctx.save_for_backward."""
         raise NotImplementedError
 
     @staticmethod
-    def backward(ctx, grad):
+    def backward(ctx: Any, grad: Any) -> Any:
         """∂L/∂output (an ndarray, or a tuple for several outputs) -> one ∂L/∂input per input, None where
         ctx.needs_input_grad says none is needed."""
         raise NotImplementedError
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
 
 
 # Tensor._make, which wraps each output. Tensor's methods make nodes and nodes make Tensors, so one of the two modules
 # learns of the other late: tensor.py hands it over once the class exists. A module global, so the call every node
 # makes per output needs no attribute lookup.
-_output = None
+_output: Callable[[Any, Function | None, int], Tensor] = None  # type: ignore[assignment]  # set by tensor.py
 
 
-def set_output(make):
+def set_output(make: Callable[[Any, Function | None, int], Tensor]) -> None:
     global _output
     _output = make

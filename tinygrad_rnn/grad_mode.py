@@ -3,8 +3,16 @@
 The mode is per thread, as PyTorch's is: a `no_grad` evaluation or sampling thread must not cut the graph a
 training thread is recording. A new thread starts with recording on.
 """
+from __future__ import annotations
+
 import functools
 import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any, Callable, TypeVar
+
+    F = TypeVar("F", bound=Callable[..., Any])
 
 
 class _Mode(threading.local):
@@ -19,19 +27,19 @@ class _GradMode:
 
     mode = True
 
-    def __enter__(self):
+    def __enter__(self) -> None:
         self._previous, state.enabled = state.enabled, self.mode
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         state.enabled = self._previous
 
-    def __call__(self, fn):
+    def __call__(self, fn: F) -> F:
         @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
             with type(self)():
                 return fn(*args, **kwargs)
 
-        return wrapper
+        return wrapper  # type: ignore[return-value]  # functools.wraps keeps fn's signature
 
 
 class no_grad(_GradMode):
@@ -50,42 +58,42 @@ class set_grad_enabled(_GradMode):
     """set_grad_enabled(mode): switches recording to `mode` at once, as a call (`torch.set_grad_enabled(False)`);
     as a context manager or decorator, the previous mode comes back after the block."""
 
-    def __init__(self, mode):
+    def __init__(self, mode: bool) -> None:
         if not isinstance(mode, bool):
             raise TypeError(f"set_grad_enabled(): argument 'mode' (position 1) must be bool, not {type(mode).__name__}")
         self._previous, self.mode = state.enabled, mode
         state.enabled = mode
 
-    def __enter__(self):
+    def __enter__(self) -> None:
         state.enabled = self.mode
 
-    def __call__(self, fn):
+    def __call__(self, fn: F) -> F:
         state.enabled = self._previous           # used as a decorator: the call above switched nothing for good
 
         @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
             with set_grad_enabled(self.mode):
                 return fn(*args, **kwargs)
-        return wrapper
+        return wrapper  # type: ignore[return-value]  # functools.wraps keeps fn's signature
 
 
 class inference_mode(_GradMode):
     """As no_grad here (torch's inference_mode also skips version counting, which this engine has no cost for);
     inference_mode(False) records as usual."""
 
-    def __init__(self, mode=True):
+    def __init__(self, mode: bool = True) -> None:
         self.mode = not mode
 
-    def __call__(self, fn):
+    def __call__(self, fn: F) -> F:
         mode = self.mode
 
         @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
             with inference_mode(not mode):
                 return fn(*args, **kwargs)
-        return wrapper
+        return wrapper  # type: ignore[return-value]  # functools.wraps keeps fn's signature
 
 
-def is_grad_enabled():
+def is_grad_enabled() -> bool:
     """Whether ops record the tape in this thread now (no_grad turns it off, enable_grad on)."""
     return state.enabled

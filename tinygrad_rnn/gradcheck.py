@@ -1,21 +1,28 @@
 """gradcheck: the tape's gradients against central finite differences, in float64."""
+from __future__ import annotations
+
 import numpy as np
 
 from .grad_mode import enable_grad, no_grad
 from .tensor import Tensor
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any, Callable
 
 
 class GradcheckError(RuntimeError):
     """Raised when an analytic gradient disagrees with its finite-difference estimate."""
 
 
-def _outputs(result):
+def _outputs(result: Any) -> Any:
     outs = result if isinstance(result, (tuple, list)) else (result,)
     return [o for o in outs if isinstance(o, Tensor) and o.data.dtype.kind == "f"]   # integer outputs (indices)
                                                                                     # carry no gradient
 
 
-def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, seed=0):
+def gradcheck(fn: Callable[..., Any], inputs: Any, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+              raise_exception: bool = True, seed: int = 0) -> Any:
     """Checks ∂L/∂x = (L(x+ε) − L(x−ε)) / 2ε for every element of every input that requires grad.
 
     L = Σ_k ⟨w_k, out_k⟩ with fixed random weights w_k over all outputs of `fn(*inputs)`: a random
@@ -32,7 +39,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
     rng = np.random.default_rng(seed)
     weights = [rng.standard_normal(o.shape) for o in _outputs(fn(*inputs))]
 
-    def objective():
+    def objective() -> Any:
         with no_grad():
             return sum(float(np.sum(o.data * w)) for o, w in zip(_outputs(fn(*inputs)), weights))
 

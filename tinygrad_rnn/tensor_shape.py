@@ -2,6 +2,8 @@
 permute, movedim, narrow, select, ...), copies that move elements (repeat, flip, roll), splits. Arguments are
 checked here and refused with PyTorch's messages; the ops in ops/shape.py and ops/index.py see valid arguments
 only."""
+from __future__ import annotations
+
 import math
 import numbers
 import operator
@@ -11,17 +13,23 @@ import numpy as np
 from . import ops
 from .dtypes import TORCH_NAMES
 from .indexing import wrap_dim
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any, Sequence
+    from ._typing import DimArg, ShapeArg
+    from .tensor import Tensor
 
 
 # ---- arguments, checked as PyTorch's argument parser checks them ----------------------------------------------------
-def _int(name, arg, pos, value):
+def _int(name: str, arg: Any, pos: Any, value: Any) -> Any:
     """An int argument (NumPy ints and one-element integer tensors too), or PyTorch's TypeError."""
     if isinstance(value, (bool, float)) or not hasattr(value, "__index__"):
         raise TypeError(f"{name}(): argument '{arg}' (position {pos}) must be int, not {type(value).__name__}")
     return operator.index(value)
 
 
-def _ints(name, arg, pos, values):
+def _ints(name: str, arg: Any, pos: Any, values: Any) -> Any:
     """A tuple of ints given as separate arguments or as one tuple, list or torch.Size, or PyTorch's TypeError."""
     if len(values) == 1 and isinstance(values[0], (tuple, list)):
         values = values[0]
@@ -37,7 +45,7 @@ def _ints(name, arg, pos, values):
     return tuple(out)
 
 
-def _dim_list(name, arg, pos, dims, ndim):
+def _dim_list(name: str, arg: Any, pos: Any, dims: Any, ndim: int) -> Any:
     """Distinct dims, each counted from 0, from an int or a sequence of them."""
     dims = _ints(name, arg, pos, dims if isinstance(dims, (tuple, list)) else (dims,))
     wrapped = tuple(wrap_dim(d, ndim) for d in dims)
@@ -47,7 +55,7 @@ def _dim_list(name, arg, pos, dims, ndim):
     return wrapped
 
 
-def _infer_shape(shape, numel):
+def _infer_shape(shape: Any, numel: int) -> Any:
     """`shape` with its one -1 worked out for `numel` elements, or PyTorch's RuntimeError (view, reshape)."""
     infer = None
     for i, n in enumerate(shape):
@@ -70,24 +78,26 @@ def _infer_shape(shape, numel):
     return shape[:infer] + (numel // known,) + shape[infer + 1:]
 
 
-def _type_name(t):
+def _type_name(t: Any) -> Any:
     return f"torch.{TORCH_NAMES[t.data.dtype]}Tensor"
 
 
-def _is_dtype(value):
+def _is_dtype(value: Any) -> Any:
     return isinstance(value, (type, np.dtype, str))
 
 
 class ShapeMethods:
     __slots__ = ()
+    if TYPE_CHECKING:  # what these methods use of Tensor (which defines each), declared for mypy
+        data: np.ndarray
 
     # ---- same elements, another shape (views where the layout allows) ---------------------------------------------
-    def reshape(self, *shape):
+    def reshape(self, *shape: Any) -> Tensor:
         """The same elements in `shape` (one entry may be -1: inferred); a view when the layout allows."""
         shape = _infer_shape(_ints("reshape", "shape", 1, shape), self.data.size)
         return ops.Reshape.apply(self, shape=shape)
 
-    def view(self, *shape):
+    def view(self, *shape: Any) -> Tensor:
         """As reshape. PyTorch's view never copies and raises when the strides do not allow a view; here a
         non-contiguous tensor is copied instead (so writing into the result does not reach self then)."""
         if len(shape) == 1 and _is_dtype(shape[0]):
@@ -96,26 +106,26 @@ class ShapeMethods:
         shape = _infer_shape(_ints("view", "size", 1, shape), self.data.size)
         return ops.Reshape.apply(self, shape=shape)
 
-    def view_as(self, other):
+    def view_as(self, other: Tensor) -> Tensor:
         return self.view(other.shape)
 
-    def reshape_as(self, other):
+    def reshape_as(self, other: Tensor) -> Tensor:
         return self.reshape(other.shape)
 
-    def unsqueeze(self, dim):
+    def unsqueeze(self, dim: Any) -> Tensor:
         """A new dim of size 1 at `dim` (in [-ndim-1, ndim])."""
         dim = wrap_dim(_int("unsqueeze", "dim", 1, dim), self.data.ndim + 1)
         shape = self.data.shape
         return ops.Reshape.apply(self, shape=shape[:dim] + (1,) + shape[dim:])
 
-    def squeeze(self, dim=None):
+    def squeeze(self, dim: DimArg = None) -> Tensor:
         """Without the dims of size 1: all of them, or those among `dim` (an int or a tuple); others stay."""
         shape = self.data.shape
         dims = range(len(shape)) if dim is None else _dim_list("squeeze", "dim", 1, dim, len(shape))
         drop = {d for d in dims if d < len(shape) and shape[d] == 1}
         return ops.Reshape.apply(self, shape=tuple(n for d, n in enumerate(shape) if d not in drop))
 
-    def flatten(self, start_dim=0, end_dim=-1):
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         """Dims start_dim..end_dim merged into one (a 0-d tensor becomes 1-d)."""
         shape = self.data.shape
         start = wrap_dim(_int("flatten", "start_dim", 1, start_dim), len(shape))
@@ -126,10 +136,10 @@ class ShapeMethods:
             return ops.Reshape.apply(self, shape=(1,))
         return ops.Reshape.apply(self, shape=shape[:start] + (math.prod(shape[start:end + 1]),) + shape[end + 1:])
 
-    def ravel(self):
+    def ravel(self) -> Tensor:
         return self.flatten()
 
-    def unflatten(self, dim, sizes):
+    def unflatten(self, dim: Any, sizes: Any) -> Tensor:
         """Dim `dim` split into `sizes` (one may be -1), the inverse of flatten."""
         sizes = _ints("unflatten", "sizes", 2, (sizes,) if isinstance(sizes, numbers.Integral) else tuple(sizes))
         shape = self.data.shape
@@ -148,7 +158,7 @@ class ShapeMethods:
         sizes = tuple(size // known if n == -1 else n for n in sizes)
         return ops.Reshape.apply(self, shape=shape[:dim] + sizes + shape[dim + 1:])
 
-    def expand(self, *sizes):
+    def expand(self, *sizes: Any) -> Tensor:
         """A read-only view broadcast to `sizes`: dims of size 1 stretched, new leading dims added; -1 keeps a
         dim's size. ∂ sums over the stretched dims."""
         sizes = _ints("expand", "size", 1, sizes)
@@ -174,14 +184,14 @@ class ShapeMethods:
             target.append(n)
         return ops.Expand.apply(self, shape=tuple(target))
 
-    def expand_as(self, other):
+    def expand_as(self, other: Tensor) -> Tensor:
         return self.expand(other.shape)
 
-    def broadcast_to(self, size):
+    def broadcast_to(self, size: ShapeArg) -> Tensor:
         return self.expand(size)
 
     # ---- dims reordered -------------------------------------------------------------------------------------------
-    def permute(self, *dims):
+    def permute(self, *dims: Any) -> Tensor:
         dims = _ints("permute", "dims", 1, dims)
         ndim = self.data.ndim
         if len(dims) != ndim:
@@ -193,24 +203,24 @@ class ShapeMethods:
             raise RuntimeError("permute(): duplicate dims are not allowed.")
         return ops.Permute.apply(self, dims=wrapped)
 
-    def transpose(self, dim0, dim1):
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
         """dim0 and dim1 swapped (a view)."""
         n = self.data.ndim
         dim0 = wrap_dim(_int("transpose", "dim0", 1, dim0), n)
         dim1 = wrap_dim(_int("transpose", "dim1", 2, dim1), n)
         if n == 0:
-            return self
+            return self  # type: ignore[return-value]  # self is a Tensor (this mixin's one subclass)
         dims = list(range(n))
         dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
         return ops.Permute.apply(self, dims=tuple(dims))
 
-    def swapaxes(self, axis0, axis1):
+    def swapaxes(self, axis0: int, axis1: int) -> Tensor:
         return self.transpose(axis0, axis1)
 
-    def swapdims(self, dim0, dim1):
+    def swapdims(self, dim0: int, dim1: int) -> Tensor:
         return self.transpose(dim0, dim1)
 
-    def movedim(self, source, destination):
+    def movedim(self, source: Any, destination: Any) -> Tensor:
         """The dims in `source` moved to the positions in `destination`, the others keeping their order."""
         src = _ints("movedim", "source", 1, source if isinstance(source, (tuple, list)) else (source,))
         dst = _ints("movedim", "destination", 2, destination if isinstance(destination, (tuple, list))
@@ -224,24 +234,24 @@ class ShapeMethods:
             if len(set(wrapped)) != len(wrapped):
                 raise RuntimeError(f"movedim: repeated dim in `{name}` ({list(given)})")
         if ndim == 0:
-            return self
+            return self  # type: ignore[return-value]  # self is a Tensor (this mixin's one subclass)
         order = [None] * ndim
         for s, d in zip(src_w, dst_w):
             order[d] = s
         rest = iter(d for d in range(ndim) if d not in src_w)
         return ops.Permute.apply(self, dims=tuple(next(rest) if o is None else o for o in order))
 
-    def moveaxis(self, source, destination):
+    def moveaxis(self, source: Any, destination: Any) -> Tensor:
         return self.movedim(source, destination)
 
-    def t(self):
+    def t(self) -> Tensor:
         """The transpose of a matrix; a 0-d or 1-d tensor is itself."""
         if self.data.ndim > 2:
             raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.data.ndim}D")
-        return self.transpose(0, 1) if self.data.ndim == 2 else self
+        return self.transpose(0, 1) if self.data.ndim == 2 else self  # type: ignore[return-value]  # self is a Tensor (this mixin's one subclass)
 
     @property
-    def mT(self):
+    def mT(self) -> Tensor:
         """The last two dims swapped (a batch of matrices transposed)."""
         if self.data.ndim < 2:
             raise RuntimeError(f"tensor.mT is only supported on matrices or batches of matrices. Got "
@@ -249,7 +259,7 @@ class ShapeMethods:
         return self.transpose(-2, -1)
 
     @property
-    def mH(self):
+    def mH(self) -> Tensor:
         """mT (the conjugate of a real tensor is itself)."""
         if self.data.ndim < 2:
             raise RuntimeError(f"tensor.mH is only supported on matrices or batches of matrices. Got "
@@ -257,7 +267,7 @@ class ShapeMethods:
         return self.transpose(-2, -1)
 
     @property
-    def H(self):
+    def H(self) -> Tensor:
         """The (conjugate) transpose of a matrix."""
         if self.data.ndim != 2:
             raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got {self.data.ndim}-D "
@@ -265,7 +275,7 @@ class ShapeMethods:
         return self.transpose(0, 1)
 
     # ---- parts ----------------------------------------------------------------------------------------------------
-    def narrow(self, dim, start, length):
+    def narrow(self, dim: Any, start: Any, length: Any) -> Tensor:
         """Elements start..start+length-1 along `dim` (a view)."""
         shape = self.data.shape
         if not shape:
@@ -281,7 +291,7 @@ class ShapeMethods:
             raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({size}).")
         return ops.GetItem.apply(self, index=(slice(None),) * dim + (slice(start, start + length),))
 
-    def select(self, dim, index):
+    def select(self, dim: Any, index: Any) -> Tensor:
         """The slice at `index` along `dim`, that dim removed (a view): x.select(1, i) is x[:, i]."""
         shape = self.data.shape
         if not shape:
@@ -293,7 +303,7 @@ class ShapeMethods:
                              f"{dim}")
         return ops.GetItem.apply(self, index=(slice(None),) * dim + (index,))
 
-    def split(self, split_size_or_sections, dim=0):
+    def split(self, split_size_or_sections: Any, dim: int = 0) -> Any:
         """Pieces of `split_size` along `dim` (the last may be smaller), or of the listed sizes."""
         n = self.data.shape[dim]
         if isinstance(split_size_or_sections, numbers.Integral):
@@ -303,22 +313,23 @@ class ShapeMethods:
         else:
             sizes = list(split_size_or_sections)
             if sum(sizes) != n:
-                raise ValueError(f"split: sizes {sizes} must sum to {n} (the size of dim {dim}), but sum to {sum(sizes)}")
+                raise ValueError(f"split: sizes {sizes} must sum to {n} (the size of dim {dim}), but sum to "
+                                 f"{sum(sizes)}")
         return ops.Split.apply(self, sizes=sizes, dim=dim)
 
-    def chunk(self, chunks, dim=0):
+    def chunk(self, chunks: int, dim: Any = 0) -> Tensor:
         """`chunks` pieces of equal size along `dim` (the last may be smaller), as torch.chunk."""
         if chunks <= 0:
             raise ValueError(f"chunk: chunks must be positive, but got {chunks}")
         n = self.data.shape[dim]
         return self.split(max(1, -(-n // chunks)), dim)
 
-    def unbind(self, dim=0):
+    def unbind(self, dim: DimArg = 0) -> Tensor:
         """The slices along `dim` as a tuple of tensors: one tape node however many there are."""
         return ops.Unbind.apply(self, dim=dim)
 
     # ---- copies that move elements --------------------------------------------------------------------------------
-    def repeat(self, *sizes):
+    def repeat(self, *sizes: Any) -> Tensor:
         """self tiled sizes[d] times along each dim d (more sizes than dims add leading dims)."""
         if not sizes:
             raise TypeError('repeat() missing 1 required positional arguments: "repeats"')
@@ -333,12 +344,12 @@ class ShapeMethods:
                 raise RuntimeError(f"Trying to create tensor with negative dimension {n}: {target}")
         return ops.Repeat.apply(self, reps=reps)
 
-    def tile(self, *dims):
+    def tile(self, *dims: Any) -> Tensor:
         """repeat, with missing leading repeats taken as 1 (torch.tile)."""
         reps = _ints("tile", "dims", 1, dims)
         return self.repeat((1,) * (self.data.ndim - len(reps)) + reps)
 
-    def repeat_interleave(self, repeats, dim=None, *, output_size=None):
+    def repeat_interleave(self, repeats: Any, dim: DimArg = None, *, output_size: Any = None) -> Tensor:
         """Each element (slice along `dim`; of the flattened tensor when dim is None) repeated `repeats` times, an
         int or one count per element (an integer tensor)."""
         if isinstance(repeats, numbers.Integral):
@@ -368,24 +379,24 @@ class ShapeMethods:
             raise RuntimeError("allocated size does not match required size")
         return ops.IndexSelect.apply(x, index=index, dim=dim)
 
-    def flip(self, *dims):
+    def flip(self, *dims: Any) -> Tensor:
         """self reversed along `dims` (a copy)."""
         if not dims:
             raise TypeError('flip() missing 1 required positional arguments: "dims"')
         dims = _dim_list("flip", "dims", 1, dims[0] if len(dims) == 1 else dims, self.data.ndim)
         return ops.Flip.apply(self, dims=dims)
 
-    def fliplr(self):
+    def fliplr(self) -> Tensor:
         if self.data.ndim < 2:
             raise RuntimeError("Input must be >= 2-d.")
         return self.flip(1)
 
-    def flipud(self):
+    def flipud(self) -> Tensor:
         if self.data.ndim < 1:
             raise RuntimeError("Input must be >= 1-d.")
         return self.flip(0)
 
-    def roll(self, shifts, dims=None):
+    def roll(self, shifts: Any, dims: Any = None) -> Tensor:
         """self shifted cyclically by `shifts` along `dims` (over the flattened tensor when dims is None)."""
         shifts = _ints("roll", "shifts", 1, shifts if isinstance(shifts, (tuple, list)) else (shifts,))
         if not shifts:
@@ -403,7 +414,7 @@ class ShapeMethods:
 
 
 # cat and stack, functions only (tensor.py and the package export them)
-def cat(tensors, dim=0):
+def cat(tensors: Sequence[Tensor], dim: DimArg = 0) -> Any:
     """The tensors joined along the existing axis `dim` (shapes equal elsewhere); ∂ split back."""
     tensors = list(tensors)
     if not tensors:
@@ -411,7 +422,7 @@ def cat(tensors, dim=0):
     return ops.Cat.apply(*tensors, dim=dim)
 
 
-def stack(tensors, dim=0):
+def stack(tensors: Sequence[Tensor], dim: DimArg = 0) -> Any:
     """The tensors (all of one shape) joined along a new axis `dim`; ∂ unstacked."""
     tensors = list(tensors)
     if not tensors:

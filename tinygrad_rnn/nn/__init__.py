@@ -1,4 +1,6 @@
 """Modules: containers of parameters with PyTorch's names; cells, sequence layers, linear layers and losses."""
+from __future__ import annotations
+
 from . import functional
 from .cells import GRUCell, LSTMCell, PeepholeLSTMCell, RNNCell
 from .clockwork import ClockworkRNN, ClockworkRNNCell

@@ -5,6 +5,8 @@ node (exact, with erf, or torch's tanh approximation) lives here, with its funct
 Softmax and LogSoftmax without `dim` choose it as torch does (0 for 0-, 1- and 3-D inputs, else 1), with torch's
 deprecation warning.
 """
+from __future__ import annotations
+
 import math
 import warnings
 
@@ -13,6 +15,11 @@ import numpy as np
 from ..function import Function
 from ..tensor import Tensor
 from .module import Module
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
+    from .._typing import DimArg
 
 __all__ = ["GELU", "LogSoftmax", "ReLU", "Sigmoid", "Softmax", "Tanh", "gelu"]
 
@@ -26,7 +33,7 @@ class Gelu(Function):
     u = √(2/π)(x + 0.044715x³), ∂x = g·(½(1 + tanh u) + ½x(1 − tanh²u)·√(2/π)(1 + 3·0.044715x²))"""
 
     @staticmethod
-    def forward(ctx, x, approximate="none"):
+    def forward(ctx: Any, x: Any, approximate: str = "none") -> Tensor:
         if approximate == "tanh":
             with np.errstate(over="ignore"):           # x³ overflows for |x| > ~1e102 (f64): tanh is ±1 there
                 t = np.tanh(_SQRT_2_OVER_PI * (x + _TANH_CUBIC * x * x * x))
@@ -38,7 +45,7 @@ class Gelu(Function):
         return (x * cdf).astype(x.dtype, copy=False)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Any, g: Any) -> Tensor:
         x, saved, approximate = ctx.saved
         if approximate == "tanh":
             t = saved
@@ -52,12 +59,12 @@ class Gelu(Function):
         return (g * (saved + x * pdf)).astype(x.dtype, copy=False)
 
 
-def _check_approximate(approximate):
+def _check_approximate(approximate: str) -> None:
     if not isinstance(approximate, str) or approximate not in APPROXIMATIONS:
         raise RuntimeError("approximate argument must be either none or tanh.")
 
 
-def gelu(input, approximate="none"):
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """GELU(x) = x·Φ(x) (Φ the standard normal CDF); approximate='tanh' is torch's tanh formula."""
     _check_approximate(approximate)
     if not isinstance(input, Tensor):
@@ -70,47 +77,47 @@ def gelu(input, approximate="none"):
 class ReLU(Module):
     """max(0, x)."""
 
-    def __init__(self, inplace=False):
+    def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return input.relu()
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""
 
 
 class Tanh(Module):
     """tanh(x) elementwise, as torch.nn.Tanh; any shape."""
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return input.tanh()
 
 
 class GELU(Module):
     """gelu as a Module: GELU(approximate='none'|'tanh')."""
 
-    def __init__(self, approximate="none"):
+    def __init__(self, approximate: str = "none") -> None:
         super().__init__()
         _check_approximate(approximate)
         self.approximate = approximate
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return gelu(input, approximate=self.approximate)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"approximate={self.approximate!r}"
 
 
 class Sigmoid(Module):
     """1 / (1 + e^(−x)), finite at ±1000."""
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return input.sigmoid()
 
 
-def _softmax_dim(name, ndim, stacklevel=3):
+def _softmax_dim(name: str, ndim: int, stacklevel: int = 3) -> Any:
     warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X as "
                   f"an argument.", UserWarning, stacklevel=stacklevel)
     return 0 if ndim in (0, 1, 3) else 1
@@ -119,28 +126,28 @@ def _softmax_dim(name, ndim, stacklevel=3):
 class Softmax(Module):
     """e^x / Σ e^x along `dim` (stable)."""
 
-    def __init__(self, dim=None):
+    def __init__(self, dim: DimArg = None) -> None:
         super().__init__()
         self.dim = dim
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         dim = _softmax_dim("softmax", input.ndim) if self.dim is None else self.dim
         return input.softmax(dim)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"dim={self.dim}"
 
 
 class LogSoftmax(Module):
     """x − log Σ e^x along `dim` (stable)."""
 
-    def __init__(self, dim=None):
+    def __init__(self, dim: DimArg = None) -> None:
         super().__init__()
         self.dim = dim
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         dim = _softmax_dim("log_softmax", input.ndim) if self.dim is None else self.dim
         return input.log_softmax(dim)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"dim={self.dim}"

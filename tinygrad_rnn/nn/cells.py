@@ -1,4 +1,6 @@
 """Single-step cells with PyTorch's names and layout: RNNCell, LSTMCell, PeepholeLSTMCell, GRUCell."""
+from __future__ import annotations
+
 from ..factories import zeros
 from ..tensor import _float_dtype
 from . import init
@@ -6,9 +8,15 @@ from .checks import check_choice, check_hx_tuple, check_input, check_size, check
 from .module import Module, Parameter
 from .recurrences import (GATE_ACTIVATIONS, GRUChoRecurrence, GRURecurrence, LSTMRecurrence,
                           PeepholeLSTMRecurrence, RNNRecurrence)
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
+    from .._typing import DTypeLike
+    from ..tensor import Tensor
 
 
-def set_forget_bias(weights, hidden_size, forget_bias):
+def set_forget_bias(weights: Any, hidden_size: int, forget_bias: float | None) -> None:
     """Starts the forget gate (rows H:2H of an i,f,g,o layout) at `forget_bias`, split as b_ih = value, b_hh = 0."""
     if forget_bias is not None and weights["bias_ih"] is not None:
         weights["bias_ih"][hidden_size:2 * hidden_size] = forget_bias
@@ -20,7 +28,8 @@ class RNNCellBase(Module):
 
     peephole = False
 
-    def __init__(self, input_size, hidden_size, bias=True, recurrence=None, forget_bias=None, dtype=None):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, recurrence: Any = None,
+                 forget_bias: float | None = None, dtype: DTypeLike = None) -> None:
         super().__init__()
         owner = type(self).__name__
         check_size(owner, "input_size", input_size)
@@ -34,14 +43,14 @@ class RNNCellBase(Module):
         for name, value in weights.items():
             self.register_parameter(name, None if value is None else Parameter(value))
 
-    def weights(self):
+    def weights(self) -> Any:
         return {name: p for name, p in self._parameters.items()}
 
-    def forward(self, input, hx=None):
+    def forward(self, input: Tensor, hx: Any = None) -> Any:
         """One step: h' (or (h', c') for LSTMs) from input (B, I) or (I,) and the state (zeros when hx is None)."""
         return self._step(input, hx, self.weights())
 
-    def _step(self, input, hx, weights, **context):
+    def _step(self, input: Any, hx: Any, weights: Any, **context: Any) -> Any:
         """forward with given weights; `context` goes to the recurrence's step (the time index, the lower c_t)."""
         owner = type(self).__name__
         dtype = self.weight_ih.dtype
@@ -62,7 +71,7 @@ class RNNCellBase(Module):
             return new
         return tuple(s.reshape(-1) for s in new) if rec.has_cell_state else new.reshape(-1)
 
-    def _states(self, hx, batched):
+    def _states(self, hx: Any, batched: bool) -> Any:
         n = 2 if self.recurrence.has_cell_state else 1
         if hx is None:
             return [None] * n
@@ -73,7 +82,7 @@ class RNNCellBase(Module):
             states = [s if s is None or s.ndim != 1 else s.reshape(1, -1) for s in states]
         return states
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
         if not self.bias:
             s += ", bias=False"
@@ -87,7 +96,8 @@ class RNNCellBase(Module):
 class RNNCell(RNNCellBase):
     """h' = act(W_ih x + b_ih + W_hh h + b_hh), act tanh or relu."""
 
-    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", fused=True, dtype=None):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
+                 fused: bool = True, dtype: DTypeLike = None) -> None:
         check_choice("RNNCell", "nonlinearity", nonlinearity, ("tanh", "relu"))
         super().__init__(input_size, hidden_size, bias, RNNRecurrence(nonlinearity, fused), dtype=dtype)
 
@@ -95,8 +105,8 @@ class RNNCell(RNNCellBase):
 class LSTMCell(RNNCellBase):
     """(h', c') from the i,f,g,o gates: c' = f⊙c + i⊙g, h' = o⊙tanh(c')."""
 
-    def __init__(self, input_size, hidden_size, bias=True, gate_activation="sigmoid", forget_bias=None, fused=True,
-                 dtype=None):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, gate_activation: str = "sigmoid",
+                 forget_bias: float | None = None, fused: bool = True, dtype: DTypeLike = None) -> None:
         check_choice("LSTMCell", "gate_activation", gate_activation, GATE_ACTIVATIONS)
         super().__init__(input_size, hidden_size, bias, LSTMRecurrence(gate_activation, fused), forget_bias, dtype)
 
@@ -106,8 +116,8 @@ class PeepholeLSTMCell(RNNCellBase):
 
     peephole = True
 
-    def __init__(self, input_size, hidden_size, bias=True, gate_activation="sigmoid", forget_bias=None, fused=True,
-                 dtype=None):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, gate_activation: str = "sigmoid",
+                 forget_bias: float | None = None, fused: bool = True, dtype: DTypeLike = None) -> None:
         check_choice("PeepholeLSTMCell", "gate_activation", gate_activation, GATE_ACTIVATIONS)
         super().__init__(input_size, hidden_size, bias, PeepholeLSTMRecurrence(gate_activation, fused), forget_bias,
                          dtype)
@@ -116,12 +126,12 @@ class PeepholeLSTMCell(RNNCellBase):
 class GRUCell(RNNCellBase):
     """h' = (1−z)⊙n + z⊙h with gates r,z,n; reset_after=True is PyTorch's form, False is Cho et al. 2014's."""
 
-    def __init__(self, input_size, hidden_size, bias=True, reset_after=True, gate_activation="sigmoid", fused=True,
-                 dtype=None):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, reset_after: bool = True,
+                 gate_activation: str = "sigmoid", fused: bool = True, dtype: DTypeLike = None) -> None:
         check_choice("GRUCell", "gate_activation", gate_activation, GATE_ACTIVATIONS)
         recurrence = (GRURecurrence if reset_after else GRUChoRecurrence)(gate_activation, fused)
         super().__init__(input_size, hidden_size, bias, recurrence, dtype=dtype)
         self.reset_after = bool(reset_after)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return super().extra_repr() + ("" if self.reset_after else ", reset_after=False")

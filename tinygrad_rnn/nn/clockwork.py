@@ -20,6 +20,8 @@ the modules that update at step t are always a prefix 0..k−1 of the modules, a
 (The paper writes t mod T_i = 0 with t counted from 1; counting from 0 only shifts which steps are "round".)
 Parameters as nn.RNN: weight_ih_l{k} (H, I_k), weight_hh_l{k} (H, H), bias_ih_l{k}, bias_hh_l{k} (H,).
 """
+from __future__ import annotations
+
 import numbers
 
 import numpy as np
@@ -29,6 +31,12 @@ from .cells import RNNCellBase
 from .checks import check_size
 from .layers import RNNBase
 from .recurrences import Recurrence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any, Sequence
+    from .._typing import DTypeLike
+    from ..tensor import Tensor
 
 
 class ClockworkRecurrence(Recurrence):
@@ -36,7 +44,7 @@ class ClockworkRecurrence(Recurrence):
 
     step_context = ("t",)
 
-    def __init__(self, hidden_size, periods):
+    def __init__(self, hidden_size: int, periods: Sequence[int]) -> None:
         super().__init__("sigmoid", fused=True)  # fused: the input projection is one LinearAct GEMM
         self.periods = tuple(int(p) for p in periods)
         self.module_size = hidden_size // len(self.periods)
@@ -44,16 +52,16 @@ class ClockworkRecurrence(Recurrence):
         self.mask = (module[None, :] >= module[:, None]).astype(np.int8)   # M[u, v] = 1 iff module(v) ≥ module(u)
         self.unit_periods = np.repeat(self.periods, self.module_size)
 
-    def active(self, t):
+    def active(self, t: Any) -> Any:
         """Per module, whether it updates at step t (t counted from 0)."""
         return [t % period == 0 for period in self.periods]
 
-    def prepare(self, p):
+    def prepare(self, p: Any) -> Any:
         """W_hh ⊙ M, once per sequence: the mask is on the tape, so the gradient below the block diagonal is 0.
         Also a cache for the row blocks of the first k modules, cut the first time a step needs them."""
         return p["weight_hh"] * self.mask, {}
 
-    def step(self, xp, state, prepared, return_gates=False, t=0):
+    def step(self, xp: Any, state: Any, prepared: Any, return_gates: bool = False, t: Any = 0) -> Any:
         h = state
         w, rows = prepared
         active = self.active(t)
@@ -72,7 +80,7 @@ class ClockworkRecurrence(Recurrence):
         return where(updates, (xp + h @ w.T).tanh(), h), None
 
 
-def _clock_periods(owner, hidden_size, num_modules, periods):
+def _clock_periods(owner: str, hidden_size: int, num_modules: int, periods: Any) -> Any:
     """The validated periods: 1, 2, ..., 2^(g−1) by default, else strictly increasing positive integers."""
     check_size(owner, "hidden_size", hidden_size)
     check_size(owner, "num_modules", num_modules)
@@ -83,7 +91,7 @@ def _clock_periods(owner, hidden_size, num_modules, periods):
         return tuple(2 ** k for k in range(num_modules))
     periods = tuple(periods)
     ok = (len(periods) == num_modules
-          and all(isinstance(p, numbers.Integral) and not isinstance(p, bool) and p > 0 for p in periods)
+          and all(isinstance(p, numbers.Integral) and not isinstance(p, bool) and p > 0 for p in periods)  # type: ignore[operator]  # numbers.Integral/Real declare no ordering to mypy
           and all(a < b for a, b in zip(periods, periods[1:])))
     if not ok:
         raise ValueError(f"{owner}: periods must be {num_modules} strictly increasing positive integers (modules "
@@ -96,17 +104,18 @@ class ClockworkRNNCell(RNNCellBase):
     copy h. Parameters as RNNCell: weight_ih (H, I), weight_hh (H, H) (masked block upper triangular in the step),
     bias_ih, bias_hh (H,)."""
 
-    def __init__(self, input_size, hidden_size, num_modules, bias=True, periods=None, dtype=None):
+    def __init__(self, input_size: int, hidden_size: int, num_modules: int, bias: bool = True,
+                 periods: Sequence[int] | None = None, dtype: DTypeLike = None) -> None:
         periods = _clock_periods("ClockworkRNNCell", hidden_size, num_modules, periods)
         super().__init__(input_size, hidden_size, bias, ClockworkRecurrence(hidden_size, periods), dtype=dtype)
         self.num_modules, self.periods = num_modules, periods
 
-    def forward(self, input, hx=None, t=0):
+    def forward(self, input: Tensor, hx: Any = None, t: Any = 0) -> Any:
         if not isinstance(t, numbers.Integral) or isinstance(t, bool) or t < 0:
             raise ValueError(f"ClockworkRNNCell: t must be a non-negative integer (the time index), but got {t!r}")
         return self._step(input, hx, self.weights(), t=int(t))
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return super().extra_repr() + f", num_modules={self.num_modules}, periods={self.periods}"
 
 
@@ -116,14 +125,16 @@ class ClockworkRNN(RNNBase):
     nn.RNN. Stacks with num_layers (each layer its own clock); unidirectional: a reversed clock has no meaning
     shared by sequences of different lengths."""
 
-    def __init__(self, input_size, hidden_size, num_modules, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, periods=None, dtype=None):
+    def __init__(self, input_size: int, hidden_size: int, num_modules: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, periods: Sequence[int] | None = None,
+                 dtype: DTypeLike = None
+    ) -> None:
         periods = _clock_periods("ClockworkRNN", hidden_size, num_modules, periods)
         super().__init__(ClockworkRecurrence(hidden_size, periods), input_size, hidden_size, num_layers, bias,
                          batch_first, dropout, False, dtype=dtype)
         self.num_modules, self.periods = num_modules, periods
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return super().extra_repr() + f", num_modules={self.num_modules}, periods={self.periods}"
 
 

@@ -21,6 +21,8 @@ Parameters per layer k: weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{
 weight_xd_l{k} (H, I_k), weight_cd_l{k} (H,), weight_ld_l{k} (H,), bias_d_l{k} (H,), all initialised U(±1/√H).
 Bidirectional stacks pair directions: layer L's forward cells get layer L−1's forward c_t, reverse gets reverse.
 """
+from __future__ import annotations
+
 import numpy as np
 
 from ..tensor import _float_dtype, cat
@@ -30,6 +32,12 @@ from .checks import check_choice, check_state
 from .layers import RNNBase
 from .module import Parameter
 from .recurrences import GATE_ACTIVATIONS, LSTMRecurrence, _folded_bias, _linear
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
+    from .._typing import DTypeLike
+    from ..tensor import Tensor
 
 
 DEPTH_GATE_WEIGHTS = ("weight_xd", "weight_cd", "weight_ld", "bias_d")
@@ -41,10 +49,10 @@ class DepthGatedLSTMRecurrence(LSTMRecurrence):
 
     step_context = ("lower_c",)
 
-    def __init__(self, gate_activation="sigmoid"):
+    def __init__(self, gate_activation: str = "sigmoid") -> None:
         super().__init__(gate_activation, fused=True)  # fused: the input projection is one LinearAct GEMM
 
-    def project(self, x, p):
+    def project(self, x: Any, p: Any) -> Any:
         """[W_ih x + b_ih + b_hh ; W_xd x + b_d] (4H + H columns) in one GEMM; W_ih x + b alone in layer 0."""
         if p.get("weight_xd") is None:
             return super().project(x, p)
@@ -52,10 +60,10 @@ class DepthGatedLSTMRecurrence(LSTMRecurrence):
         bias = None if bias is None else cat([bias, p["bias_d"]], dim=0)
         return _linear(x, cat([p["weight_ih"], p["weight_xd"]], dim=0), bias, self.fused)
 
-    def prepare(self, p):
+    def prepare(self, p: Any) -> Any:
         return p["weight_hh"], p.get("weight_cd"), p.get("weight_ld")
 
-    def step(self, xp, state, prepared, return_gates=False, lower_c=None):
+    def step(self, xp: Any, state: Any, prepared: Any, return_gates: bool = False, lower_c: Any = None) -> Any:
         h, c_prev = state
         w_hh, w_cd, w_ld = prepared
         hidden = h.shape[1]
@@ -75,11 +83,11 @@ class DepthGatedLSTMRecurrence(LSTMRecurrence):
         return (h, c), (cat(gates, dim=1) if return_gates else None)
 
 
-def _check_gates(owner, gate_activation):
+def _check_gates(owner: str, gate_activation: str) -> None:
     check_choice(owner, "gate_activation", gate_activation, GATE_ACTIVATIONS)
 
 
-def _depth_gate_weights(input_size, hidden_size, bias, dtype):
+def _depth_gate_weights(input_size: int, hidden_size: int, bias: bool, dtype: Any) -> Any:
     bound = 1.0 / np.sqrt(hidden_size)
     weights = {"weight_xd": init.uniform((hidden_size, input_size), bound, dtype),
                "weight_cd": init.uniform((hidden_size,), bound, dtype),
@@ -93,14 +101,15 @@ class DepthGatedLSTMCell(RNNCellBase):
     Without c_lower it is an LSTMCell (the d term is absent). Parameters: LSTMCell's weight_ih (4H, I),
     weight_hh (4H, H), bias_ih, bias_hh (4H,), and weight_xd (H, I), weight_cd, weight_ld, bias_d (H,)."""
 
-    def __init__(self, input_size, hidden_size, bias=True, gate_activation="sigmoid", forget_bias=None, dtype=None):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, gate_activation: str = "sigmoid",
+                 forget_bias: float | None = None, dtype: DTypeLike = None) -> None:
         _check_gates("DepthGatedLSTMCell", gate_activation)
         super().__init__(input_size, hidden_size, bias, DepthGatedLSTMRecurrence(gate_activation), forget_bias,
                          dtype)
         for name, value in _depth_gate_weights(input_size, hidden_size, bias, _float_dtype(dtype)).items():
             self.register_parameter(name, None if value is None else Parameter(value))
 
-    def forward(self, input, hx=None, c_lower=None):
+    def forward(self, input: Tensor, hx: Any = None, c_lower: Any = None) -> Any:
         weights = self.weights()
         if c_lower is None:
             weights = {k: v for k, v in weights.items() if k not in DEPTH_GATE_WEIGHTS}
@@ -117,13 +126,14 @@ class DepthGatedLSTM(RNNBase):
     depth-gate parameters weight_xd_l{k}, weight_cd_l{k}, weight_ld_l{k}, bias_d_l{k} on top of nn.LSTM's; with
     num_layers=1 it is an LSTM. return_gates traces hold i, f, g, o (and d in layers ≥ 1) and c."""
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, gate_activation="sigmoid", forget_bias=None, dtype=None):
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 gate_activation: str = "sigmoid", forget_bias: float | None = None, dtype: DTypeLike = None) -> None:
         _check_gates("DepthGatedLSTM", gate_activation)
         super().__init__(DepthGatedLSTMRecurrence(gate_activation), input_size, hidden_size, num_layers, bias,
                          batch_first, dropout, bidirectional, forget_bias, dtype)
 
-    def _layer_weights(self, layer, layer_input, bias, dtype):
+    def _layer_weights(self, layer: int, layer_input: Any, bias: bool, dtype: Any) -> Any:
         weights = super()._layer_weights(layer, layer_input, bias, dtype)
         if layer > 0:
             weights.update(_depth_gate_weights(layer_input, self.hidden_size, bias, dtype))

@@ -1,4 +1,6 @@
 """Embedding: a lookup table of rows, as one tape node whose gradient scatters back into the looked-up rows."""
+from __future__ import annotations
+
 import numbers
 
 import numpy as np
@@ -8,6 +10,11 @@ from ..function import Function
 from ..tensor import _FLOATS, Tensor, _check_device, _float_dtype
 from .checks import check_size
 from .module import Module, Parameter
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
+    from .._typing import DTypeLike, DeviceLike
 
 
 class EmbeddingLookup(Function):
@@ -15,13 +22,13 @@ class EmbeddingLookup(Function):
     repeated indices accumulate), zero for the padding row"""
 
     @staticmethod
-    def forward(ctx, weight, indices, padding_idx=None):
+    def forward(ctx: Any, weight: np.ndarray, indices: Any, padding_idx: int | None = None) -> Tensor:
         indices = np.array(indices, dtype=np.intp)   # our own copy: a caller refilling its index buffer before
         ctx.save_for_backward(weight.shape, indices, padding_idx)      # backward cannot move the gradient
         return weight[indices]
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Any, g: Any) -> Any:
         shape, indices, padding_idx = ctx.saved
         grad = np.zeros(shape, dtype=g.dtype)
         np.add.at(grad, indices.reshape(-1), g.reshape(-1, shape[1]))
@@ -30,7 +37,7 @@ class EmbeddingLookup(Function):
         return grad
 
 
-def as_indices(owner, name, value):
+def as_indices(owner: str, name: str, value: Any) -> Any:
     """An intp ndarray from an integer ndarray/list/number or a Tensor holding integer values."""
     if isinstance(value, Tensor):
         data = value.data
@@ -55,7 +62,7 @@ def as_indices(owner, name, value):
     return arr.astype(np.intp, copy=False)
 
 
-def lookup(owner, input, weight, padding_idx=None):
+def lookup(owner: str, input: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:
     """Checks `input` holds indices in [0, N) (IndexError naming the first bad one) and records the lookup."""
     indices = as_indices(owner, "input", input)
     n = weight.shape[0]
@@ -67,7 +74,7 @@ def lookup(owner, input, weight, padding_idx=None):
     return EmbeddingLookup.apply(weight, indices=indices, padding_idx=padding_idx)
 
 
-def _unsupported(owner, max_norm, scale_grad_by_freq, sparse):
+def _unsupported(owner: str, max_norm: float | None, scale_grad_by_freq: bool, sparse: bool) -> None:
     """torch's options this lookup does not implement: refused by name rather than ignored."""
     for name, value, default in (("max_norm", max_norm, None), ("scale_grad_by_freq", scale_grad_by_freq, False),
                                  ("sparse", sparse, False)):
@@ -75,8 +82,8 @@ def _unsupported(owner, max_norm, scale_grad_by_freq, sparse):
             raise NotImplementedError(f"{owner}: {name}={value!r} is not supported here (only {name}={default!r})")
 
 
-def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
-              sparse=False):
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
+              norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
     """Rows of `weight` (N, D) picked by the integer `input` (any shape) → (*input.shape, D), one tape node; the
     padding_idx row gets no gradient (a negative one counts from the end)."""
     _unsupported("embedding", max_norm, scale_grad_by_freq, sparse)
@@ -90,8 +97,10 @@ class Embedding(Module):
     gradient. forward(input: integer indices of any shape) → (*input.shape, embedding_dim). torch's signature;
     `_weight` (a given table, copied) draws nothing from the generator."""
 
-    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None, norm_type=2.0,
-                 scale_grad_by_freq=False, sparse=False, _weight=None, _freeze=False, device=None, dtype=None):
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
+                 max_norm: float | None = None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+                 sparse: bool = False, _weight: Any = None, _freeze: bool = False, device: DeviceLike = None,
+                 dtype: DTypeLike = None) -> None:
         super().__init__()
         _unsupported("Embedding", max_norm, scale_grad_by_freq, sparse)
         if device is not None:
@@ -119,8 +128,9 @@ class Embedding(Module):
         self.weight = Parameter(weight, requires_grad=not _freeze)
 
     @classmethod
-    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, max_norm=None, norm_type=2.0,
-                        scale_grad_by_freq=False, sparse=False):
+    def from_pretrained(cls, embeddings: Tensor, freeze: bool = True, padding_idx: int | None = None,
+                        max_norm: float | None = None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+                        sparse: bool = False) -> Any:
         """An Embedding whose weight is a copy of `embeddings` (N, D) (torch shares the tensor; a copy here, so
         training never writes into the caller's array), frozen (requires_grad=False) unless freeze=False; the
         padding_idx row keeps its values and gets no gradient, as torch's."""
@@ -135,10 +145,10 @@ class Embedding(Module):
         return cls(rows, cols, padding_idx=padding_idx, norm_type=norm_type, _weight=data, _freeze=freeze,
                    dtype=data.dtype if data.dtype in _FLOATS else np.float32)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return lookup("Embedding", input, self.weight, self.padding_idx)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         s = f"{self.num_embeddings}, {self.embedding_dim}"
         if self.padding_idx is not None:
             s += f", padding_idx={self.padding_idx}"

@@ -1,5 +1,7 @@
 """Stateless functions, as torch.nn.functional: activations, linear, dropout, layer_norm, embedding, one_hot, pad
 and the losses. Most are one tape op defined beside the Module that uses it; this file gathers them."""
+from __future__ import annotations
+
 import numbers
 
 import numpy as np
@@ -7,9 +9,14 @@ import numpy as np
 from .. import rng
 from ..fused.linear import linear  # noqa: F401  (act(x @ Wᵀ + b) as one node; act= is this engine's extra)
 from ..tensor import Tensor
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
+    from .._typing import DTypeLike, DimArg
 
 
-def dropout(input, p=0.5, training=True, inplace=False):
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """x ⊙ m / (1 − p) with m ~ Bernoulli(1 − p) from the engine's generator (inverted dropout); x itself when
     not training or p = 0, and x·0 when p = 1 (1/(1 − p) would be 0/0 = nan), as PyTorch. inplace=True is
     computed out of place (the tape never overwrites an input)."""
@@ -24,28 +31,28 @@ def dropout(input, p=0.5, training=True, inplace=False):
 
 
 # ---- activations (the Tensor methods, under torch.nn.functional's names) ---------------------------------------
-def _tensor(owner, input):
+def _tensor(owner: str, input: Any) -> Any:
     if not isinstance(input, Tensor):
         raise TypeError(f"{owner}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
     return input
 
 
-def relu(input, inplace=False):
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """max(0, x); inplace=True is computed out of place."""
     return _tensor("relu", input).relu()
 
 
-def tanh(input):
+def tanh(input: Tensor) -> Tensor:
     """tanh(x) elementwise; ∂x = g·(1 − tanh²x). Same shape."""
     return _tensor("tanh", input).tanh()
 
 
-def sigmoid(input):
+def sigmoid(input: Tensor) -> Tensor:
     """1 / (1 + e^(−x)), finite at ±1000."""
     return _tensor("sigmoid", input).sigmoid()
 
 
-def _softmax_args(name, input, dim, dtype, stacklevel):
+def _softmax_args(name: str, input: Any, dim: Any, dtype: Any, stacklevel: int) -> Any:
     input = _tensor(name, input)
     if dtype is not None:
         input = input.to(dtype)
@@ -54,20 +61,20 @@ def _softmax_args(name, input, dim, dtype, stacklevel):
     return input, dim
 
 
-def softmax(input, dim=None, _stacklevel=3, dtype=None):
+def softmax(input: Tensor, dim: DimArg = None, _stacklevel: int = 3, dtype: DTypeLike = None) -> Tensor:
     """e^x / Σ e^x along `dim` (stable); dtype= casts the input first; no dim: torch's choice and warning."""
     input, dim = _softmax_args("softmax", input, dim, dtype, _stacklevel)
     return input.softmax(dim)
 
 
-def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+def log_softmax(input: Tensor, dim: DimArg = None, _stacklevel: int = 3, dtype: DTypeLike = None) -> Tensor:
     """x − log Σ e^x along `dim` (stable); dtype= casts the input first; no dim: torch's choice and warning."""
     input, dim = _softmax_args("log_softmax", input, dim, dtype, _stacklevel)
     return input.log_softmax(dim)
 
 
 # ---- one_hot ----------------------------------------------------------------------------------------------------
-def one_hot(tensor, num_classes=-1):
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """int64 (*tensor.shape, num_classes): 1 at each index, 0 elsewhere; num_classes=-1 takes max + 1. Off the
     tape (no gradient), as torch's."""
     if isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral):

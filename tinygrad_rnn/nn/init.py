@@ -5,6 +5,8 @@ through `inplace.writing` (so a graph that saved the old values refuses backward
 keeps the tensor's dtype and returns the tensor. The values come from NumPy's generator, not torch's: the same
 distributions, other draws. `generator=` takes a `numpy.random.Generator` in place of the engine's.
 """
+from __future__ import annotations
+
 import math
 import warnings
 
@@ -12,21 +14,29 @@ import numpy as np
 
 from .. import rng
 from ..inplace import writing
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
+    from .._typing import DTypeLike
+    from ..nn.module import Parameter
+    from ..tensor import Tensor
 
 __all__ = ["calculate_gain", "constant_", "kaiming_normal_", "kaiming_uniform_", "normal_", "ones_", "orthogonal_",
            "uniform_", "xavier_normal_", "xavier_uniform_", "zeros_"]
 
 
-def uniform(shape, bound, dtype):
+def uniform(shape: Any, bound: float, dtype: DTypeLike) -> Any:
     """U(−bound, bound), as PyTorch initialises every recurrent weight with bound 1/√hidden_size."""
     return rng.generator.uniform(-bound, bound, size=shape).astype(dtype)
 
 
-def recurrent_weights(input_size, hidden_size, n_gates, bias, dtype, peephole=False):
+def recurrent_weights(input_size: int, hidden_size: int, n_gates: int, bias: bool, dtype: DTypeLike,
+                      peephole: bool = False) -> Any:
     """PyTorch's layout: weight_ih (G·H, I), weight_hh (G·H, H), bias_ih, bias_hh (G·H,); peepholes (H,)."""
     bound = 1.0 / np.sqrt(hidden_size)
     rows = n_gates * hidden_size
-    shapes = {"weight_ih": (rows, input_size), "weight_hh": (rows, hidden_size)}
+    shapes: dict[str, tuple[int, ...]] = {"weight_ih": (rows, input_size), "weight_hh": (rows, hidden_size)}
     if bias:
         shapes.update(bias_ih=(rows,), bias_hh=(rows,))
     if peephole:
@@ -41,7 +51,7 @@ def recurrent_weights(input_size, hidden_size, n_gates, bias, dtype, peephole=Fa
 _LINEAR = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d")
 
 
-def calculate_gain(nonlinearity, param=None):
+def calculate_gain(nonlinearity: str, param: Parameter | None = None) -> Any:
     """The recommended gain: 1 (linear, conv, sigmoid), 5/3 (tanh), √2 (relu), √(2/(1+slope²)) (leaky_relu,
     slope `param`, 0.01 by default), 3/4 (selu)."""
     if nonlinearity in _LINEAR or nonlinearity == "sigmoid":
@@ -63,43 +73,43 @@ def calculate_gain(nonlinearity, param=None):
     raise ValueError(f"Unsupported nonlinearity {nonlinearity}")
 
 
-def _fill(tensor, values):
+def _fill(tensor: Any, values: Any) -> Any:
     """Writes `values` (broadcast) into tensor.data in place, counted; returns the tensor."""
     with writing(tensor):
         tensor.data[...] = values
     return tensor
 
 
-def _gen(generator):
+def _gen(generator: Any) -> Any:
     return rng.generator if generator is None else generator
 
 
-def uniform_(tensor, a=0.0, b=1.0, generator=None):
+def uniform_(tensor: Tensor, a: Any = 0.0, b: Any = 1.0, generator: Any = None) -> Any:
     """Fills with U(a, b)."""
     return _fill(tensor, _gen(generator).uniform(a, b, size=tensor.shape))
 
 
-def normal_(tensor, mean=0.0, std=1.0, generator=None):
+def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator: Any = None) -> Any:
     """Fills with N(mean, std²)."""
     return _fill(tensor, _gen(generator).normal(mean, std, size=tensor.shape))
 
 
-def constant_(tensor, val):
+def constant_(tensor: Tensor, val: Any) -> Any:
     """tensor[...] = val, in place (the engine's write, counted by the in-place guards); returns tensor."""
     return _fill(tensor, val)
 
 
-def ones_(tensor):
+def ones_(tensor: Tensor) -> Any:
     """tensor[...] = 1, in place; returns tensor."""
     return _fill(tensor, 1.0)
 
 
-def zeros_(tensor):
+def zeros_(tensor: Tensor) -> Any:
     """tensor[...] = 0, in place; returns tensor."""
     return _fill(tensor, 0.0)
 
 
-def _calculate_fan_in_and_fan_out(tensor):
+def _calculate_fan_in_and_fan_out(tensor: Any) -> Any:
     """(fan_in, fan_out) = (size(1), size(0)) times the receptive field (the product of the dims after the 2nd)."""
     if tensor.ndim < 2:
         raise ValueError("Fan in and fan out can not be computed for tensor with fewer than 2 dimensions")
@@ -109,7 +119,7 @@ def _calculate_fan_in_and_fan_out(tensor):
     return tensor.shape[1] * receptive_field_size, tensor.shape[0] * receptive_field_size
 
 
-def _calculate_correct_fan(tensor, mode):
+def _calculate_correct_fan(tensor: Any, mode: Any) -> Any:
     mode = mode.lower()
     valid_modes = ["fan_in", "fan_out"]
     if mode not in valid_modes:
@@ -118,7 +128,7 @@ def _calculate_correct_fan(tensor, mode):
     return fan_in if mode == "fan_in" else fan_out
 
 
-def xavier_uniform_(tensor, gain=1.0, generator=None):
+def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Any:
     """Glorot & Bengio (2010): U(−a, a), a = gain·√(6/(fan_in + fan_out))."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
@@ -126,14 +136,14 @@ def xavier_uniform_(tensor, gain=1.0, generator=None):
     return uniform_(tensor, -a, a, generator)
 
 
-def xavier_normal_(tensor, gain=1.0, generator=None):
+def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator: Any = None) -> Any:
     """Glorot & Bengio (2010): N(0, std²), std = gain·√(2/(fan_in + fan_out))."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
     return normal_(tensor, 0.0, std, generator)
 
 
-def _kaiming_std(tensor, a, mode, nonlinearity):
+def _kaiming_std(tensor: Any, a: Any, mode: Any, nonlinearity: str) -> Any:
     """gain/√fan, gain = calculate_gain(nonlinearity, a); None (with torch's warning) for a zero-element tensor."""
     if 0 in tensor.shape:
         warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=3)
@@ -141,7 +151,8 @@ def _kaiming_std(tensor, a, mode, nonlinearity):
     return calculate_gain(nonlinearity, a) / math.sqrt(_calculate_correct_fan(tensor, mode))
 
 
-def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+def kaiming_uniform_(tensor: Tensor, a: Any = 0, mode: Any = "fan_in", nonlinearity: str = "leaky_relu",
+                     generator: Any = None) -> Any:
     """He et al. (2015): U(−bound, bound), bound = gain·√(3/fan), gain = calculate_gain(nonlinearity, a)."""
     std = _kaiming_std(tensor, a, mode, nonlinearity)
     if std is None:
@@ -150,13 +161,14 @@ def kaiming_uniform_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gene
     return uniform_(tensor, -bound, bound, generator)
 
 
-def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
+def kaiming_normal_(tensor: Tensor, a: Any = 0, mode: Any = "fan_in", nonlinearity: str = "leaky_relu",
+                    generator: Any = None) -> Any:
     """He et al. (2015): N(0, std²), std = gain/√fan, gain = calculate_gain(nonlinearity, a)."""
     std = _kaiming_std(tensor, a, mode, nonlinearity)
     return tensor if std is None else normal_(tensor, 0.0, std, generator)
 
 
-def orthogonal_(tensor, gain=1, generator=None):
+def orthogonal_(tensor: Tensor, gain: float = 1, generator: Any = None) -> Any:
     """Saxe et al. (2013): the Q of a Gaussian matrix's QR (signs fixed by R's diagonal, so Q is Haar-uniform),
     reshaped to (size(0), numel/size(0)) and scaled by gain: rows (or columns, if fewer) orthonormal."""
     if tensor.ndim < 2:

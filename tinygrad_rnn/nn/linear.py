@@ -1,4 +1,6 @@
 """Linear: y = x @ Wᵀ + b with PyTorch's layout and initialisation, one fused tape node."""
+from __future__ import annotations
+
 import numpy as np
 
 from ..fused import linear
@@ -6,6 +8,10 @@ from ..tensor import Tensor, _float_dtype
 from . import init
 from .checks import check_size
 from .module import Module, Parameter
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .._typing import DTypeLike
 
 
 class Linear(Module):
@@ -14,7 +20,7 @@ class Linear(Module):
     forward(input (..., in_features)) -> (..., out_features), recorded as one node (the linear_act kernel).
     """
 
-    def __init__(self, in_features, out_features, bias=True, dtype=None):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype: DTypeLike = None) -> None:
         super().__init__()
         check_size("Linear", "in_features", in_features)
         check_size("Linear", "out_features", out_features)
@@ -27,7 +33,7 @@ class Linear(Module):
         else:
             self.register_parameter("bias", None)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         if not isinstance(input, Tensor):
             raise TypeError(f"Linear: expected input to be a Tensor, but got {type(input).__name__}")
         if input.ndim == 0:
@@ -39,7 +45,7 @@ class Linear(Module):
         if input.dtype != self.weight.dtype:
             raise ValueError(f"Linear: expected input of dtype {self.weight.dtype} (the parameters' dtype), but got "
                              f"{input.dtype}")
-        return linear(input, self.weight, self.bias)
+        return linear(input, self.weight, self.bias)  # type: ignore[operator]  # fused.linear the function, not the module of that name
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

@@ -8,6 +8,8 @@ with the gather, so it stays finite for logits of ±1e4 and its gradient is (sof
 Layouts: input (N, C) with target (N,), input (N, C, d1, ...) with target (N, d1, ...), input (C,) with target ();
 a float target of the input's own shape holds class probabilities instead (torch decides by shape, as here).
 """
+from __future__ import annotations
+
 import numbers
 
 import numpy as np
@@ -21,22 +23,26 @@ from .losses_binary import (BCELoss, BCEWithLogitsLoss, binary_cross_entropy,  #
 from .losses_regression import (HuberLoss, L1Loss, MSELoss, SmoothL1Loss, huber_loss, l1_loss,  # noqa: F401
                                 mse_loss, smooth_l1_loss)
 from .losses_divergence import KLDivLoss, kl_div  # noqa: F401
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 
 # ---- classification: nll_loss and cross_entropy ---------------------------------------------------------------
-def _rows(a):
+def _rows(a: Any) -> Any:
     """(N, C, d1, ...) → (M, C) with the class axis last; (C,) → (1, C)."""
     return a.reshape(1, -1) if a.ndim == 1 else np.moveaxis(a, 1, -1).reshape(-1, a.shape[1])
 
 
-def _unrows(g, shape):
+def _unrows(g: Any, shape: Any) -> Any:
     """The inverse of _rows: (M, C) → `shape`."""
     if len(shape) == 1:
         return g.reshape(shape)
     return np.moveaxis(g.reshape((shape[0],) + tuple(shape[2:]) + (shape[1],)), -1, 1)
 
 
-def _class_weights(owner, weight, n_classes, dtype):
+def _class_weights(owner: str, weight: Any, n_classes: int, dtype: Any) -> Any:
     """The (C,) class weights as an ndarray of the input's dtype, or None."""
     if weight is None:
         return None
@@ -49,7 +55,7 @@ def _class_weights(owner, weight, n_classes, dtype):
     return w.astype(dtype)
 
 
-def _check_input(owner, input, ignore_index, reduction):
+def _check_input(owner: str, input: Any, ignore_index: int, reduction: str) -> None:
     check_reduction(owner, reduction)
     if not isinstance(input, Tensor):
         raise TypeError(f"{owner}: expected input to be a Tensor, but got {type(input).__name__}")
@@ -59,7 +65,7 @@ def _check_input(owner, input, ignore_index, reduction):
         raise TypeError(f"{owner}: expected ignore_index to be an int, but got {type(ignore_index).__name__}")
 
 
-def _classification_args(owner, input, target, weight, ignore_index):
+def _classification_args(owner: str, input: Any, target: Any, weight: Any, ignore_index: int) -> Any:
     """Checks class-index targets; returns (flat targets with ignored ones set to 0, per-element weights (0 where
     ignored), the not-ignored mask, the class weights or None, target shape)."""
     n_classes = input.shape[1] if input.ndim >= 2 else input.shape[0]
@@ -83,7 +89,7 @@ def _classification_args(owner, input, target, weight, ignore_index):
     return safe, w, valid, cw, expected
 
 
-def _reduce(losses, w, reduction, shape):
+def _reduce(losses: Any, w: Any, reduction: str, shape: Any) -> Any:
     """losses (M,) → 'none': `shape`; 'sum': Σ; 'mean': Σ / Σw (the weighted mean; nan when every target is
     ignored, as PyTorch)."""
     if reduction == "none":
@@ -95,7 +101,7 @@ def _reduce(losses, w, reduction, shape):
         return np.asarray(total / w.sum())
 
 
-def _element_coefficients(g, w, reduction):
+def _element_coefficients(g: Any, w: Any, reduction: str) -> Any:
     """∂loss/∂(per-element loss), times that element's weight `w` (M,): for 'mean' the denominator is Σw."""
     if reduction == "none":
         return g.reshape(-1) * w
@@ -109,7 +115,7 @@ class NllLoss(Function):
     """−w[t]·input[t] per element (0 where ignored), reduced; ∂input = −coefficient at the target class"""
 
     @staticmethod
-    def forward(ctx, input, target, w, reduction, shape):
+    def forward(ctx: Any, input: Tensor, target: Tensor, w: Any, reduction: str, shape: Any) -> Tensor:
         lp = _rows(input)
         rows = np.arange(lp.shape[0])
         picked = np.where(w == 0, 0, lp[rows, target])      # ignored or zero-weight: 0, even for a −inf input
@@ -118,14 +124,14 @@ class NllLoss(Function):
         return _reduce(losses, w, reduction, shape)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Any, g: Any) -> Tensor:
         shape, target, w, reduction = ctx.saved
         grad = np.zeros((target.size, shape[1] if len(shape) >= 2 else shape[0]), dtype=w.dtype)
         grad[np.arange(target.size), target] -= _element_coefficients(g, w, reduction)
         return _unrows(grad, shape)
 
 
-def _log_softmax_rows(input):
+def _log_softmax_rows(input: Any) -> Any:
     x = _rows(input)
     shifted = x - x.max(axis=1, keepdims=True, initial=-np.inf)
     with np.errstate(divide="ignore"):                       # log 0 only for an empty class axis
@@ -137,7 +143,8 @@ class CrossEntropy(Function):
     with nll's weighted mean; ∂x = a·(softmax − onehot(t)) + b·(softmax·Σcw − cw) per element"""
 
     @staticmethod
-    def forward(ctx, input, target, w, valid, cw, smoothing, reduction, shape):
+    def forward(ctx: Any, input: Tensor, target: Tensor, w: Any, valid: Any, cw: Any, smoothing: Any, reduction: str,
+                shape: Any) -> Any:
         lp = _log_softmax_rows(input)
         losses = -w * lp[np.arange(lp.shape[0]), target]
         if smoothing:
@@ -149,7 +156,7 @@ class CrossEntropy(Function):
         return _reduce(losses.astype(input.dtype, copy=False), w, reduction, shape)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Any, g: Any) -> Tensor:
         shape, lp, target, w, valid, cw, smoothing, reduction = ctx.saved
         p = np.exp(lp)
         coef = _element_coefficients(g, w, reduction) * (1 - smoothing)
@@ -174,7 +181,7 @@ class SoftCrossEntropy(Function):
     elements (not by the weights), as torch; ∂x = k·(softmax·Σ_c cw_c t'_c − cw·t'), ∂t = −k·(1 − ε)·cw·lp"""
 
     @staticmethod
-    def forward(ctx, input, target, cw, smoothing, reduction):
+    def forward(ctx: Any, input: Tensor, target: Tensor, cw: Any, smoothing: Any, reduction: str) -> Any:
         lp = _log_softmax_rows(input)
         t = _rows(target)
         if smoothing:
@@ -191,7 +198,7 @@ class SoftCrossEntropy(Function):
             return np.asarray(losses.sum() / losses.size if losses.size else np.nan, dtype=input.dtype)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Any, g: Any) -> Any:
         shape, lp, wt, cw, smoothing, reduction = ctx.saved
         if reduction == "none":
             k = g.reshape(-1, 1)
@@ -203,7 +210,8 @@ class SoftCrossEntropy(Function):
         return gx, gt
 
 
-def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: bool | None = None,
+             ignore_index: int = -100, reduce: bool | None = None, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of `target` class indices under log-probabilities `input` (class axis 1, or 0 for
     (C,) input). weight (C,) rescales each class; targets equal to ignore_index add nothing (and to the mean's
     denominator nothing); 'mean' is Σ w[t]·loss / Σ w[t] over the non-ignored targets, as PyTorch."""
@@ -213,7 +221,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     return NllLoss.apply(input, target=safe, w=w, reduction=reduction, shape=shape)
 
 
-def _check_smoothing(label_smoothing):
+def _check_smoothing(label_smoothing: float) -> Any:
     if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, numbers.Real):
         raise TypeError(f"cross_entropy: expected label_smoothing to be a float, but got "
                         f"{type(label_smoothing).__name__}")
@@ -222,7 +230,7 @@ def _check_smoothing(label_smoothing):
     return float(label_smoothing)
 
 
-def _soft_target(input, target):
+def _soft_target(input: Any, target: Any) -> Any:
     """target as a Tensor of class probabilities when it has the input's shape (torch's rule), else None. Python
     data takes the input's dtype; an integer or bool target of that shape is torch's error."""
     shape = target.shape if isinstance(target, (Tensor, np.ndarray)) else np.shape(target)
@@ -240,8 +248,9 @@ def _soft_target(input, target):
     return Tensor._make(np.asarray(target, dtype=input.dtype), None)
 
 
-def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
-                  label_smoothing=0.0):
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: bool | None = None,
+                  ignore_index: int = -100, reduce: bool | None = None, reduction: str = "mean",
+                  label_smoothing: float = 0.0) -> Tensor:
     """nll_loss(log_softmax(input, class axis), target, ...) from logits, as one numerically stable node. With
     label_smoothing ε the target mixes in the uniform distribution: (1 − ε)·nll + ε/C·Σ_c −w_c·log p_c. A float
     target of the input's shape is a distribution over the classes (soft targets; no ignore_index)."""
@@ -268,11 +277,12 @@ class NLLLoss(WeightedLossModule):
     """nll_loss as a Module: NLLLoss(weight=None, ignore_index=-100, reduction='mean')(log_probs, target); the
     weight is a buffer, as torch's."""
 
-    def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
+    def __init__(self, weight: Tensor | None = None, size_average: bool | None = None, ignore_index: int = -100,
+                 reduce: bool | None = None, reduction: str = "mean") -> None:
         super().__init__(weight, size_average, reduce, reduction)
         self.ignore_index = ignore_index
 
-    def forward(self, input, target):
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return nll_loss(input, target, self.weight, ignore_index=self.ignore_index, reduction=self.reduction)
 
 
@@ -280,12 +290,12 @@ class CrossEntropyLoss(WeightedLossModule):
     """cross_entropy as a Module: CrossEntropyLoss(weight=None, ignore_index=-100, reduction='mean',
     label_smoothing=0.0)(logits, target); the weight is a buffer, as torch's."""
 
-    def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
-                 label_smoothing=0.0):
+    def __init__(self, weight: Tensor | None = None, size_average: bool | None = None, ignore_index: int = -100,
+                 reduce: bool | None = None, reduction: str = "mean", label_smoothing: float = 0.0) -> None:
         super().__init__(weight, size_average, reduce, reduction)
         self.ignore_index = ignore_index
         self.label_smoothing = _check_smoothing(label_smoothing)
 
-    def forward(self, input, target):
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return cross_entropy(input, target, self.weight, ignore_index=self.ignore_index, reduction=self.reduction,
                              label_smoothing=self.label_smoothing)

@@ -4,12 +4,18 @@ binary_cross_entropy_with_logits (logits in, stable for any logit, with pos_weig
 Each elementwise loss is one tape node differentiable in input and target (weight and pos_weight are constants,
 as in torch); the reduction is a tape op after it.
 """
+from __future__ import annotations
+
 import numpy as np
 
 from ..activations import sigmoid
 from ..function import Function
 from ..tensor import _TORCH_NAMES, Tensor
 from .loss_args import WeightedLossModule, as_buffer, check_reduction, constant, legacy_reduction
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["BCELoss", "BCEWithLogitsLoss", "binary_cross_entropy", "binary_cross_entropy_with_logits"]
 
@@ -17,7 +23,7 @@ LOG_FLOOR = -100.0   # torch clamps each log of binary_cross_entropy here, so a 
 EPSILON = 1e-12      # torch's floor for x·(1 − x) in the gradient
 
 
-def _log_sigmoid(x):
+def _log_sigmoid(x: Any) -> Any:
     """log σ(x) = −(max(−x, 0) + log(1 + e^(−|x|))), finite for any x."""
     with np.errstate(under="ignore"):                  # e^(−1000) is 0: log σ(1000) = −0, as it should
         return -(np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x))))
@@ -28,7 +34,7 @@ class BinaryCrossEntropy(Function):
     ∂t = g·w·(log(1 − x) − log x), as torch's"""
 
     @staticmethod
-    def forward(ctx, x, t, w):
+    def forward(ctx: Any, x: Any, t: Any, w: Any) -> Tensor:
         with np.errstate(divide="ignore"):
             log_x, log_1mx = np.log(x), np.log1p(-x)
         ctx.save_for_backward(x, t, w, log_x, log_1mx)
@@ -36,7 +42,7 @@ class BinaryCrossEntropy(Function):
         return loss if w is None else loss * w
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Any, g: Any) -> Any:
         x, t, w, log_x, log_1mx = ctx.saved
         gw = g if w is None else g * w
         dx, dt = ctx.needs_input_grad
@@ -52,7 +58,7 @@ class BinaryCrossEntropyWithLogits(Function):
     """w·((1 − t)·x − l·log σ(x)), l = 1 + (pw − 1)·t; ∂x = g·w·(l·σ(x) − pw·t), ∂t = g·w·(log σ(−x) − pw·log σ(x))"""
 
     @staticmethod
-    def forward(ctx, x, t, w, pw):
+    def forward(ctx: Any, x: Any, t: Any, w: Any, pw: Any) -> Tensor:
         log_sig = _log_sigmoid(x)
         lw = 1 if pw is None else 1 + (pw - 1) * t
         loss = (1 - t) * x - lw * log_sig
@@ -60,7 +66,7 @@ class BinaryCrossEntropyWithLogits(Function):
         return (loss if w is None else loss * w).astype(x.dtype, copy=False)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Any, g: Any) -> Any:
         x, t, w, pw, log_sig = ctx.saved
         gw = g if w is None else g * w
         dx, dt = ctx.needs_input_grad
@@ -73,7 +79,7 @@ class BinaryCrossEntropyWithLogits(Function):
                 gt if gt is None else gt.astype(x.dtype, copy=False))
 
 
-def _target(owner, input, target, mismatch):
+def _target(owner: str, input: Any, target: Any, mismatch: Any) -> Any:
     """target as a Tensor of the input's shape and float dtype (Python data takes the input's dtype)."""
     if not isinstance(input, Tensor):
         raise TypeError(f"{owner}: expected input to be a Tensor, but got {type(input).__name__}")
@@ -92,7 +98,7 @@ def _target(owner, input, target, mismatch):
     return t
 
 
-def _broadcast_constant(owner, name, value, input):
+def _broadcast_constant(owner: str, name: str, value: Any, input: Any) -> Any:
     if value is None:
         return None
     data = constant(owner, name, value, input)
@@ -103,13 +109,14 @@ def _broadcast_constant(owner, name, value, input):
                            f"{tuple(input.shape)}, but got shape {tuple(data.shape)}") from None
 
 
-def _reduce(losses, reduction):
+def _reduce(losses: Any, reduction: str) -> Any:
     if reduction == "none":
         return losses
     return losses.sum() if reduction == "sum" else losses.mean()
 
 
-def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average: bool | None = None,
+                         reduce: bool | None = None, reduction: str = "mean") -> Tensor:
     """−w·(t·log x + (1 − t)·log(1 − x)) for probabilities x in [0, 1] (each log floored at −100, as torch);
     weight broadcasts to the input's shape."""
     reduction = legacy_reduction(size_average, reduce, reduction)
@@ -125,8 +132,9 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     return _reduce(BinaryCrossEntropy.apply(input, t, w=w), reduction)
 
 
-def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None, reduction="mean",
-                                     pos_weight=None):
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                                     size_average: bool | None = None, reduce: bool | None = None,
+                                     reduction: str = "mean", pos_weight: Tensor | None = None) -> Tensor:
     """binary_cross_entropy(σ(input), target) computed from the logits without overflow; pos_weight (broadcast
     along the last dim, one per class) scales the positive term: −w·(pw·t·log σ(x) + (1 − t)·log(1 − σ(x)))."""
     reduction = legacy_reduction(size_average, reduce, reduction)
@@ -145,7 +153,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
 class BCELoss(WeightedLossModule):
     """binary_cross_entropy as a Module: BCELoss(weight=None, reduction='mean')(probabilities, target)."""
 
-    def forward(self, input, target):
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)
 
 
@@ -153,10 +161,11 @@ class BCEWithLogitsLoss(WeightedLossModule):
     """binary_cross_entropy_with_logits as a Module: BCEWithLogitsLoss(weight=None, reduction='mean',
     pos_weight=None)(logits, target); weight and pos_weight are buffers, as torch's."""
 
-    def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean", pos_weight=None):
+    def __init__(self, weight: Tensor | None = None, size_average: bool | None = None, reduce: bool | None = None,
+                 reduction: str = "mean", pos_weight: Tensor | None = None) -> None:
         super().__init__(weight, size_average, reduce, reduction)
         self.register_buffer("pos_weight", as_buffer(pos_weight))
 
-    def forward(self, input, target):
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return binary_cross_entropy_with_logits(input, target, weight=self.weight, reduction=self.reduction,
                                                 pos_weight=self.pos_weight)

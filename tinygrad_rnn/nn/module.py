@@ -6,6 +6,8 @@ in `state_dict()` after the module's own parameters unless `persistent=False`, c
 `double()`, never returned by `parameters()`. A plain list or tuple of Modules assigned as an attribute is not
 registered (as in torch), and gets a UserWarning pointing to nn.ModuleList (torch is silent there).
 """
+from __future__ import annotations
+
 import warnings
 from collections import OrderedDict, namedtuple
 
@@ -14,6 +16,13 @@ import numpy as np
 from ..inplace import writing
 from . import hooks as _hooks
 from ..tensor import Tensor, _Device
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any, Callable, Iterator
+
+    from typing_extensions import Self  # mypy's bundled stubs: typing.Self is 3.11+
+    from .._typing import DTypeLike
 
 
 class Parameter(Tensor):
@@ -21,14 +30,14 @@ class Parameter(Tensor):
 
     __slots__ = ()
 
-    def __init__(self, data, requires_grad=True, dtype=None):
+    def __init__(self, data: Any, requires_grad: bool = True, dtype: DTypeLike = None) -> None:
         super().__init__(data, requires_grad=requires_grad, dtype=dtype)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
 
 
-def _as_array(value):
+def _as_array(value: Any) -> Any:
     """state_dict values may be ndarrays, Tensors or torch tensors."""
     if isinstance(value, Tensor):
         return value.data
@@ -42,7 +51,7 @@ class IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpect
 
     __slots__ = ()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         if not self.missing_keys and not self.unexpected_keys:
             return "<All keys matched successfully>"
         return super().__repr__()
@@ -53,14 +62,23 @@ class IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpect
 class Module:
     """Base class of layers: attributes that are Parameters or Modules are registered in assignment order."""
 
-    def __init__(self):
+    _parameters: OrderedDict[str, Parameter | None]
+    _buffers: OrderedDict[str, Tensor | None]
+    _non_persistent_buffers_set: set[str]
+    _modules: OrderedDict[str, Module | None]
+    training: bool
+
+    if TYPE_CHECKING:  # registered parameters, buffers and submodules are attributes (torch's stubs say the same)
+        def __getattr__(self, name: str) -> Any: ...
+
+    def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_non_persistent_buffers_set", set())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "training", True)
 
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value: Any) -> None:
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"cannot assign '{name}' before Module.__init__() call")
         buffers = self.__dict__.get("_buffers", {})
@@ -94,19 +112,19 @@ class Module:
                               stacklevel=2)
         object.__setattr__(self, name, value)
 
-    def _forget(self, name):
+    def _forget(self, name: str) -> None:
         """A name reassigned to a Parameter or Module leaves the registry it was in (as torch's remove_from)."""
         for registry in (self._parameters, self.__dict__.get("_buffers", {}), self._modules):
             registry.pop(name, None)
         self.__dict__.get("_non_persistent_buffers_set", set()).discard(name)
 
-    def __delattr__(self, name):
+    def __delattr__(self, name: str) -> None:
         for registry in (self._parameters, self.__dict__.get("_buffers", {}), self._modules):
             registry.pop(name, None)
         self.__dict__.get("_non_persistent_buffers_set", set()).discard(name)
         object.__delattr__(self, name)
 
-    def register_buffer(self, name, tensor, persistent=True):
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         """Registers `tensor` (a Tensor, or None) as state that is not a parameter: in state_dict() when
         `persistent`, cast with the module, not optimised."""
         if "_buffers" not in self.__dict__:
@@ -129,7 +147,7 @@ class Module:
             self._non_persistent_buffers_set.add(name)
         object.__setattr__(self, name, tensor)
 
-    def add_module(self, name, module):
+    def add_module(self, name: str, module: Module | None) -> None:
         """Registers `module` (or None) as the child `name`, with torch's checks and messages."""
         if not isinstance(module, Module) and module is not None:
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
@@ -146,7 +164,7 @@ class Module:
 
     register_module = add_module
 
-    def get_submodule(self, target):
+    def get_submodule(self, target: str) -> Module:
         """The module at dotted path `target` ("" is self), or AttributeError naming the step that fails."""
         if target == "":
             return self
@@ -159,38 +177,41 @@ class Module:
                 raise AttributeError("`" + item + "` is not an nn.Module")
         return module
 
-    def register_parameter(self, name, param):
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Registers `param` (or None, for an absent optional weight such as a bias) under `name`."""
         self._parameters[name] = param
         object.__setattr__(self, name, param)
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"Module [{type(self).__name__}] is missing the required \"forward\" function")
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         pre_hooks, hooks = self.__dict__.get("_forward_pre_hooks"), self.__dict__.get("_forward_hooks")
         if not (pre_hooks or hooks):
             return self.forward(*args, **kwargs)
         return _hooks.call(self, self.forward, args, kwargs, pre_hooks or {}, hooks or {})
 
-    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+    def register_forward_pre_hook(self, hook: Callable[..., Any], *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> _hooks.ModuleHookHandle:
         """hook(module, args) runs before forward; a non-None return replaces args (a tuple, or one value)."""
         registry = self.__dict__.setdefault("_forward_pre_hooks", {})
         return _hooks.add(registry, hook, prepend, with_kwargs)
 
-    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False):
+    def register_forward_hook(self, hook: Callable[..., Any], *, prepend: bool = False,
+                              with_kwargs: bool = False) -> _hooks.ModuleHookHandle:
         """hook(module, args, output) runs after forward; a non-None return replaces the output."""
         registry = self.__dict__.setdefault("_forward_hooks", {})
         return _hooks.add(registry, hook, prepend, with_kwargs)
 
     # ---- traversal ----------------------------------------------------------------------------------------
-    def named_children(self):
+    def named_children(self) -> Iterator[tuple[str, Module]]:
         return ((name, m) for name, m in self._modules.items() if m is not None)
 
-    def children(self):
+    def children(self) -> Iterator[Module]:
         return (m for _, m in self.named_children())
 
-    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+    def named_modules(self, memo: set[Any] | None = None, prefix: str = "", remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Module]]:
         """(name, module) for this module and every descendant, depth first in registration order; a module
         reachable twice is listed once unless remove_duplicate=False (torch's signature)."""
         memo = set() if memo is None else memo
@@ -206,10 +227,11 @@ class Module:
                 if child is not None:
                     stack.append((f"{name}.{child_name}" if name else child_name, child))
 
-    def modules(self):
+    def modules(self) -> Iterator[Module]:
         return (m for _, m in self.named_modules())
 
-    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+    def named_buffers(self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Tensor]]:
         seen = set()
         modules = (self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse
                    else [(prefix, self)])
@@ -219,17 +241,18 @@ class Module:
                     seen.add(id(b))
                     yield (f"{module_name}.{name}" if module_name else name), b
 
-    def buffers(self, recurse=True):
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
         return (b for _, b in self.named_buffers(recurse=recurse))
 
-    def apply(self, fn):
+    def apply(self, fn: Callable[[Module], object]) -> Self:
         """fn(module) for every child (recursively), then for this module, as torch; returns self."""
         for module in self.children():
             module.apply(fn)
         fn(self)
         return self
 
-    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+    def named_parameters(self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Parameter]]:
         seen = set()
         modules = (self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse
                    else [(prefix, self)])
@@ -239,32 +262,32 @@ class Module:
                     seen.add(id(p))
                     yield (f"{module_name}.{name}" if module_name else name), p
 
-    def parameters(self, recurse=True):
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         return (p for _, p in self.named_parameters(recurse=recurse))
 
     # ---- modes and grads ----------------------------------------------------------------------------------
-    def train(self, mode=True):
+    def train(self, mode: bool = True) -> Self:
         for m in self.modules():
             object.__setattr__(m, "training", bool(mode))
         return self
 
-    def eval(self):
+    def eval(self) -> Self:
         return self.train(False)
 
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         for p in self.parameters():
             if set_to_none or p.grad is None:
                 p.grad = None
             else:
                 p.grad[...] = 0
 
-    def requires_grad_(self, requires_grad=True):
+    def requires_grad_(self, requires_grad: bool = True) -> Self:
         """Sets requires_grad of every parameter (freezing with False); returns self."""
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
 
-    def _cast(self, dtype):
+    def _cast(self, dtype: Any) -> Self:
         for p in self.parameters():
             p.data = p.data.astype(dtype)
             p.grad = None if p.grad is None else p.grad.astype(dtype)
@@ -272,17 +295,17 @@ class Module:
             b.data = b.data.astype(dtype)
         return self
 
-    def double(self):
+    def double(self) -> Self:
         return self._cast(np.float64)
 
-    def float(self):
+    def float(self) -> Self:
         return self._cast(np.float32)
 
-    def cpu(self):
+    def cpu(self) -> Self:
         """A no-op (the CPU is the only device); returns self."""
         return self
 
-    def to(self, *args, **kwargs):
+    def to(self, *args: Any, **kwargs: Any) -> Self:
         """to(dtype), to("cpu"), to(device, dtype), to(dtype=..., device=...): casts parameters and buffers to
         float32 or float64; the CPU is the only device (any other is a RuntimeError). Returns self."""
         device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
@@ -310,7 +333,7 @@ class Module:
         return self._cast(dt)
 
     # ---- state_dict ---------------------------------------------------------------------------------------
-    def _named_state(self):
+    def _named_state(self) -> Iterator[Any]:
         """(name, tensor) of state_dict(): per module (depth first), its parameters then its persistent buffers."""
         seen = set()
         for module_name, module in self.named_modules():
@@ -321,11 +344,11 @@ class Module:
                     seen.add(id(t))
                     yield (f"{module_name}.{name}" if module_name else name), t
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         """An ordered name -> ndarray copy of every parameter and persistent buffer, with PyTorch's names."""
         return OrderedDict((name, t.data.copy()) for name, t in self._named_state())
 
-    def load_state_dict(self, state_dict, strict=True):
+    def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True) -> Any:
         """Copies values into the parameters and persistent buffers in place; strict checking names
         missing/unexpected keys and sizes."""
         own = dict(self._named_state())
@@ -354,10 +377,10 @@ class Module:
         return IncompatibleKeys(missing, unexpected)
 
     # ---- repr ---------------------------------------------------------------------------------------------
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return ""
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         lines = [f"({name}): " + repr(m).replace("\n", "\n  ") for name, m in self._modules.items()]
         head = f"{type(self).__name__}({self.extra_repr()}"
         if not lines:

@@ -1,16 +1,24 @@
 """LayerNorm (Ba et al. 2016) from tape ops: y = (x − mean) / √(var + eps) · weight + bias over the last
 len(normalized_shape) dims, var biased (÷N) as torch's; weight ones and bias zeros at first."""
+from __future__ import annotations
+
 import numbers
 
 import numpy as np
 
 from ..tensor import Tensor, _float_dtype
 from .module import Module, Parameter
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
+    from .._typing import DTypeLike
 
 __all__ = ["LayerNorm", "layer_norm"]
 
 
-def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+def layer_norm(input: Tensor, normalized_shape: Any, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
     """(x − mean) / √(var + eps) · weight + bias over the last len(normalized_shape) dims, as torch's."""
     if isinstance(normalized_shape, numbers.Integral):
         normalized_shape = (normalized_shape,)
@@ -22,7 +30,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     return _layer_norm("layer_norm", input, normalized_shape, weight, bias, eps)
 
 
-def _layer_norm(owner, input, normalized_shape, weight, bias, eps):
+def _layer_norm(owner: str, input: Any, normalized_shape: Any, weight: Any, bias: Any,
+                eps: float) -> Any:
     if not isinstance(input, Tensor):
         raise TypeError(f"{owner}: expected input to be a Tensor, but got {type(input).__name__}")
     k = len(normalized_shape)
@@ -45,7 +54,8 @@ class LayerNorm(Module):
     """LayerNorm(normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, dtype=None): weight and bias of
     shape normalized_shape when elementwise_affine (bias only if bias=True). forward((*, *normalized_shape))."""
 
-    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, dtype=None):
+    def __init__(self, normalized_shape: Any, eps: float = 1e-5, elementwise_affine: bool = True,
+                 bias: bool = True, dtype: DTypeLike = None) -> None:
         super().__init__()
         if isinstance(normalized_shape, numbers.Integral):
             normalized_shape = (normalized_shape,)
@@ -62,9 +72,9 @@ class LayerNorm(Module):
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return _layer_norm("LayerNorm", input, self.normalized_shape, self.weight, self.bias, self.eps)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
                 f"bias={self.bias is not None}")

@@ -5,19 +5,25 @@ map per padded dim (output position → input position): constant fills what map
 the edge (the edge itself not repeated), replicate repeats the edge, circular wraps around (after cropping, as
 torch). Backward sums the gradient of every output position into the input position it came from.
 """
+from __future__ import annotations
+
 import numbers
 
 import numpy as np
 
 from ..function import Function
 from ..tensor import Tensor
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any, Sequence
 
 __all__ = ["pad"]
 
 MODES = ("constant", "reflect", "replicate", "circular")
 
 
-def _source(mode, n, before, after):
+def _source(mode: Any, n: int, before: Any, after: Any) -> Any:
     """For one dim of size n padded by (before, after): the input index of each output position, and for
     'constant' the mask of positions that map inside (None otherwise)."""
     i = np.arange(n + before + after) - before
@@ -38,7 +44,7 @@ class Pad(Function):
     ∂a[i] = Σ of g over the positions j with src(j) = i"""
 
     @staticmethod
-    def forward(ctx, a, pairs, mode, value):
+    def forward(ctx: Any, a: Any, pairs: Any, mode: Any, value: Any) -> Tensor:
         out = a
         maps = []
         for dim, before, after in pairs:
@@ -52,7 +58,7 @@ class Pad(Function):
         return out if out is not a else out.copy()
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Any, g: Any) -> Tensor:
         shape, maps = ctx.saved
         for dim, src, inside in reversed(maps):
             moved = np.moveaxis(g, dim, 0)
@@ -64,7 +70,7 @@ class Pad(Function):
         return g
 
 
-def _pairs(input, pad):
+def _pairs(input: Any, pad: Any) -> Any:
     """(dim, before, after) for each padded dim, last dim first, with torch's checks."""
     try:
         amounts = list(pad)
@@ -83,7 +89,7 @@ def _pairs(input, pad):
     return [(input.ndim - 1 - k, int(amounts[2 * k]), int(amounts[2 * k + 1])) for k in range(len(amounts) // 2)]
 
 
-def _check_non_constant(mode, input, pairs):
+def _check_non_constant(mode: Any, input: Any, pairs: Any) -> None:
     k = len(pairs)
     if k == 0:
         return
@@ -107,7 +113,7 @@ def _check_non_constant(mode, input, pairs):
             raise RuntimeError("Padding value causes wrapping around more than once.")
 
 
-def pad(input, pad, mode="constant", value=None):
+def pad(input: Tensor, pad: Sequence[int], mode: Any = "constant", value: Any = None) -> Tensor:
     """input padded by `pad` = (left, right) for the last dim, then (top, bottom) for the one before, ...; mode
     'constant' (fill `value`, default 0; negative amounts crop), 'reflect', 'replicate' or 'circular' (the last
     1-3 dims of a batched input, as torch)."""

@@ -10,14 +10,20 @@ primitive ops only (matmul, add, sigmoid, tanh, mul, chunk): the teaching path. 
 `p` is a dict of the weights under PyTorch's names: weight_ih, weight_hh, bias_ih, bias_hh (None without bias),
 weight_ci, weight_cf, weight_co for the peephole LSTM, and weight_hr (P, H) for the projected one.
 """
+from __future__ import annotations
+
 from .. import fused as F
 from ..activations import GATE_NAMES
 from ..tensor import cat
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 GATE_ACTIVATIONS = GATE_NAMES  # what gate_activation= takes (activations.py names them once)
 
 
-def _linear(x, w, b, fused):
+def _linear(x: Any, w: Any, b: Any, fused: bool) -> Any:
     """x @ wᵀ + b: one LinearAct node when fused, matmul and add otherwise."""
     if fused:
         return F.linear(x, w, b)
@@ -25,7 +31,7 @@ def _linear(x, w, b, fused):
     return out if b is None else out + b
 
 
-def _folded_bias(p):
+def _folded_bias(p: Any) -> Any:
     """b_ih + b_hh: both biases add to the same pre-activation, so they join the input projection."""
     if p["bias_ih"] is None:
         return None
@@ -43,22 +49,23 @@ class Recurrence:
 
     n_gates = 1
     has_cell_state = False
-    step_context = ()  # extra keywords the layer driver passes to step: "t" (time index), "lower_c" (layer below's c_t)
+    # extra keywords the layer driver passes to step: "t" (time index), "lower_c" (layer below's c_t)
+    step_context: tuple[str, ...] = ()
 
-    def __init__(self, gate_activation="sigmoid", fused=True):
+    def __init__(self, gate_activation: str = "sigmoid", fused: bool = True) -> None:
         self.act = gate_activation
         self.fused = fused
 
-    def gate(self, z):
+    def gate(self, z: Any) -> Any:
         return z.sigmoid() if self.act == "sigmoid" else z.hard_sigmoid()
 
-    def project(self, x, p):
+    def project(self, x: Any, p: Any) -> Any:
         return _linear(x, p["weight_ih"], _folded_bias(p), self.fused)
 
-    def prepare(self, p):
+    def prepare(self, p: Any) -> Any:
         return p["weight_hh"]
 
-    def scan_step(self, prepared, steps):
+    def scan_step(self, prepared: Any, steps: int) -> Any:
         """(fused step Function, the tensors every step shares, its options) for one Scan over `steps` steps;
         None when the recurrence has no fused step (the driver then records step by step)."""
         return None
@@ -67,18 +74,18 @@ class Recurrence:
 class RNNRecurrence(Recurrence):
     """h = act(W_ih x + b_ih + W_hh h_prev + b_hh), act tanh or relu"""
 
-    def __init__(self, nonlinearity="tanh", fused=True):
+    def __init__(self, nonlinearity: str = "tanh", fused: bool = True) -> None:
         super().__init__("sigmoid", fused)
         self.nonlinearity = nonlinearity
 
-    def step(self, xp, state, prepared, return_gates=False):
+    def step(self, xp: Any, state: Any, prepared: Any, return_gates: bool = False) -> Any:
         h, w_hh = state, prepared
         if self.fused:
             return F.RNNStep.apply(xp, h, w_hh, nonlinearity=self.nonlinearity), None
         z = xp + h @ w_hh.T
         return (z.tanh() if self.nonlinearity == "tanh" else z.relu()), None
 
-    def scan_step(self, prepared, steps):
+    def scan_step(self, prepared: Any, steps: int) -> Any:
         return F.RNNStep, (prepared,), {"nonlinearity": self.nonlinearity, **_transposed(prepared, steps)}
 
 
@@ -89,7 +96,7 @@ class LSTMRecurrence(Recurrence):
     n_gates = 4
     has_cell_state = True
 
-    def step(self, xp, state, prepared, return_gates=False):
+    def step(self, xp: Any, state: Any, prepared: Any, return_gates: bool = False) -> Any:
         (h, c), w_hh = state, prepared
         if self.fused:
             out = F.LSTMStep.apply(xp, h, c, w_hh, act=self.act, return_gates=return_gates)
@@ -100,7 +107,7 @@ class LSTMRecurrence(Recurrence):
         h = o * c.tanh()
         return (h, c), (_cat_gates(i, f, g, o) if return_gates else None)
 
-    def scan_step(self, prepared, steps):
+    def scan_step(self, prepared: Any, steps: int) -> Any:
         return F.LSTMStep, (prepared,), {"act": self.act, **_transposed(prepared, steps)}
 
 
@@ -115,14 +122,14 @@ class NoOutputTanhLSTMRecurrence(LSTMRecurrence):
     significantly hurts on all three of their tasks. No fused kernel: the step is recorded op by op (the input
     projection is still one GEMM)."""
 
-    def step(self, xp, state, prepared, return_gates=False):
+    def step(self, xp: Any, state: Any, prepared: Any, return_gates: bool = False) -> Any:
         (h, c), w_hh = state, prepared
         zi, zf, zg, zo = (xp + h @ w_hh.T).chunk(4, dim=1)
         i, f, g, o = self.gate(zi), self.gate(zf), zg.tanh(), self.gate(zo)
         c = f * c + i * g
         return (o * c, c), (_cat_gates(i, f, g, o) if return_gates else None)
 
-    def scan_step(self, prepared, steps):
+    def scan_step(self, prepared: Any, steps: int) -> Any:
         return None
 
 
@@ -130,10 +137,10 @@ class ProjectedLSTMRecurrence(LSTMRecurrence):
     """LSTM with a projection (LSTMP; torch.nn.LSTM(proj_size=P)): the LSTM's gates and c from
     z = W_ih x + W_hh h_prev + b, W_hh (4H, P); h = W_hr (o⊙tanh(c)), W_hr (P, H), so h_t has P units, c_t H"""
 
-    def prepare(self, p):
+    def prepare(self, p: Any) -> Any:
         return p["weight_hh"], p["weight_hr"]
 
-    def step(self, xp, state, prepared, return_gates=False):
+    def step(self, xp: Any, state: Any, prepared: Any, return_gates: bool = False) -> Any:
         (h, c), (w_hh, w_hr) = state, prepared
         if self.fused:
             out = F.ProjectedLSTMStep.apply(xp, h, c, w_hh, w_hr, act=self.act, return_gates=return_gates)
@@ -144,7 +151,7 @@ class ProjectedLSTMRecurrence(LSTMRecurrence):
         h = (o * c.tanh()) @ w_hr.T
         return (h, c), (_cat_gates(i, f, g, o) if return_gates else None)
 
-    def scan_step(self, prepared, steps):
+    def scan_step(self, prepared: Any, steps: int) -> Any:
         return F.ProjectedLSTMStep, tuple(prepared), {"act": self.act}
 
 
@@ -152,14 +159,15 @@ class PeepholeLSTMRecurrence(LSTMRecurrence):
     """LSTM whose i and f also see c_prev and whose o sees the new c, through diagonal weights
     (Gers & Schmidhuber 2000): i = σ(z_i + w_ci⊙c_prev), f = σ(z_f + w_cf⊙c_prev), o = σ(z_o + w_co⊙c)"""
 
-    def prepare(self, p):
+    def prepare(self, p: Any) -> Any:
         return p["weight_hh"], p["weight_ci"], p["weight_cf"], p["weight_co"]
 
-    def step(self, xp, state, prepared, return_gates=False):
+    def step(self, xp: Any, state: Any, prepared: Any, return_gates: bool = False) -> Any:
         h, c_prev = state
         w_hh, w_ci, w_cf, w_co = prepared
         if self.fused:
-            out = F.PeepholeLSTMStep.apply(xp, h, c_prev, w_hh, w_ci, w_cf, w_co, act=self.act, return_gates=return_gates)
+            out = F.PeepholeLSTMStep.apply(xp, h, c_prev, w_hh, w_ci, w_cf, w_co, act=self.act,
+                                           return_gates=return_gates)
             return out[:2], (out[2] if return_gates else None)
         zi, zf, zg, zo = (xp + h @ w_hh.T).chunk(4, dim=1)
         i, f, g = self.gate(zi + w_ci * c_prev), self.gate(zf + w_cf * c_prev), zg.tanh()
@@ -168,7 +176,7 @@ class PeepholeLSTMRecurrence(LSTMRecurrence):
         h = o * c.tanh()
         return (h, c), (_cat_gates(i, f, g, o) if return_gates else None)
 
-    def scan_step(self, prepared, steps):
+    def scan_step(self, prepared: Any, steps: int) -> Any:
         return F.PeepholeLSTMStep, tuple(prepared), {"act": self.act, **_transposed(prepared[0], steps)}
 
 
@@ -178,13 +186,13 @@ class GRURecurrence(Recurrence):
 
     n_gates = 3
 
-    def project(self, x, p):
+    def project(self, x: Any, p: Any) -> Any:
         return _linear(x, p["weight_ih"], p["bias_ih"], self.fused)  # b_hn sits inside r⊙(…): it cannot fold
 
-    def prepare(self, p):
+    def prepare(self, p: Any) -> Any:
         return p["weight_hh"], p["bias_hh"]
 
-    def step(self, xp, state, prepared, return_gates=False):
+    def step(self, xp: Any, state: Any, prepared: Any, return_gates: bool = False) -> Any:
         h, (w_hh, b_hh) = state, prepared
         if self.fused:
             args = (xp, h, w_hh) if b_hh is None else (xp, h, w_hh, b_hh)
@@ -196,7 +204,7 @@ class GRURecurrence(Recurrence):
         n = (xn + r * hn).tanh()
         return (1 - z) * n + z * h, (_cat_gates(r, z, n) if return_gates else None)
 
-    def scan_step(self, prepared, steps):
+    def scan_step(self, prepared: Any, steps: int) -> Any:
         w_hh, b_hh = prepared
         return F.GRUStep, ((w_hh,) if b_hh is None else (w_hh, b_hh)), {"act": self.act, **_transposed(w_hh, steps)}
 
@@ -207,12 +215,12 @@ class GRUChoRecurrence(Recurrence):
 
     n_gates = 3
 
-    def prepare(self, p):
+    def prepare(self, p: Any) -> Any:
         w_hh = p["weight_hh"]
         hidden = w_hh.shape[1]
         return w_hh.split([2 * hidden, hidden], dim=0)  # W_hh = [W_hr; W_hz; W_hn], cut once per sequence
 
-    def step(self, xp, state, prepared, return_gates=False):
+    def step(self, xp: Any, state: Any, prepared: Any, return_gates: bool = False) -> Any:
         h, (w_rz, w_n) = state, prepared
         if self.fused:
             out = F.GRUChoStep.apply(xp, h, w_rz, w_n, act=self.act, return_gates=return_gates)
@@ -223,19 +231,19 @@ class GRUChoRecurrence(Recurrence):
         n = (xn + (r * h) @ w_n.T).tanh()
         return (1 - z) * n + z * h, (_cat_gates(r, z, n) if return_gates else None)
 
-    def scan_step(self, prepared, steps):
+    def scan_step(self, prepared: Any, steps: int) -> Any:
         return F.GRUChoStep, tuple(prepared), {"act": self.act}
 
 
 TRANSPOSE_MIN_STEPS = 8  # from here on W_hhᵀ, made once, costs less than the slower NT products it saves
 
 
-def _transposed(w_hh, steps):
+def _transposed(w_hh: Any, steps: int) -> Any:
     """The Scan option `w_hh_t` (W_hhᵀ, contiguous) for a sequence long enough to repay the copy, else none: the
     forward's h_prev @ W_hhᵀ is then a plain row-major GEMM, which BLAS runs faster than the transposed one. A
     one-step call (sampling character by character) keeps W_hh as it is."""
     return {"w_hh_t": F.transposed_copy(w_hh)} if steps >= TRANSPOSE_MIN_STEPS else {}
 
 
-def _cat_gates(*gates):
+def _cat_gates(*gates: Any) -> Any:
     return cat(gates, dim=1)

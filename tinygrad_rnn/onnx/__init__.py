@@ -1,21 +1,24 @@
 """Export to ONNX for serving: `export(module, example_input, path)` writes a model that onnxruntime runs.
 
 What exports: Linear, Embedding, Dropout (as the identity: export is inference), ReLU/Tanh/Sigmoid, Sequential of
-those, the recurrent layers RNN, LSTM, PeepholeLSTM and GRU (stacked, bidirectional, batch_first, both GRU variants,
-sigmoid or hard_sigmoid gates) and the main job's character model. The sequence and batch axes are symbolic, so one
-file serves every length and batch size. Needs the `onnx` package (the `onnx` extra)."""
+those, the recurrent layers RNN, LSTM, PeepholeLSTM, GRU and NoOutputTanhLSTM (stacked, bidirectional, batch_first,
+both GRU variants, sigmoid or hard_sigmoid gates) and the main job's character model. The sequence and batch axes are
+symbolic, so one file serves every length and batch size; `lengths=True` (or a PackedSequence as the example) adds a
+lengths input, ONNX's sequence_lens, for batches of sequences of different lengths. Needs the `onnx` package (the
+`onnx` extra)."""
 import os
 
 import numpy as np
 
 from .. import nn
 from ..grad_mode import no_grad
+from ..nn.utils.rnn import PackedSequence, padded_from_packed
 from ..tensor import Tensor
 from .graph import Graph
 from .recurrent import export_layer
 
 OPSET = 17
-RECURRENT = (nn.RNN, nn.LSTM, nn.PeepholeLSTM, nn.GRU)
+RECURRENT = (nn.RNN, nn.LSTM, nn.PeepholeLSTM, nn.GRU, nn.NoOutputTanhLSTM)
 
 
 def _linear(g, m, x):
@@ -41,15 +44,15 @@ def _feedforward(g, module, x):
         if type(module) is kind:
             return convert(g, module, x)
     raise NotImplementedError(f"onnx.export: {type(module).__name__} is not supported (exportable: "
-                              f"{', '.join(k.__name__ for k in SIMPLE)}, Sequential, RNN, LSTM, PeepholeLSTM, GRU "
-                              f"and the character model)")
+                              f"{', '.join(k.__name__ for k in SIMPLE)}, Sequential, RNN, LSTM, PeepholeLSTM, GRU, "
+                              f"NoOutputTanhLSTM and the character model)")
 
 
-def _recurrent(g, layer, x, states):
+def _recurrent(g, layer, x, states, lengths=""):
     """A recurrent layer on x, batch_first handled by transposes around ONNX's time-major operators."""
     if layer.batch_first:
         x = g.node("Transpose", [x], perm=[1, 0, 2])
-    y, finals = export_layer(g, layer, x, states)
+    y, finals = export_layer(g, layer, x, states, lengths)
     if layer.batch_first:
         y = g.node("Transpose", [y], perm=[1, 0, 2])
     return y, finals
@@ -59,7 +62,7 @@ def _state_inputs(g, layer, dtype, initial_state):
     if not initial_state:
         return None
     count = layer.num_layers * (2 if layer.bidirectional else 1)
-    names = ["h_0", "c_0"] if isinstance(layer, (nn.LSTM, nn.PeepholeLSTM)) else ["h_0"]
+    names = ["h_0", "c_0"] if layer.recurrence.has_cell_state else ["h_0"]
     return [g.input(n, dtype, [count, "batch", layer.hidden_size]) for n in names]
 
 
@@ -73,9 +76,12 @@ def _is_char_model(module):
     return all(hasattr(module, a) for a in ("embedding", "rnn", "decoder")) and isinstance(module.rnn, RECURRENT)
 
 
-def _build(module, example, initial_state):
+def _build(module, example, initial_state, lengths):
     g = Graph()
     dtype = next(iter(module.parameters())).dtype
+    if lengths and not isinstance(module, RECURRENT):
+        raise NotImplementedError(f"onnx.export: lengths=True is for the recurrent layers (RNN, LSTM, PeepholeLSTM, "
+                                  f"GRU, NoOutputTanhLSTM), not {type(module).__name__}")
     if _is_char_model(module):                                  # apps.charlm.CharLM: chars (T, B) -> logits
         x = g.input("chars", np.int64, ["seq", "batch"])
         states = _state_inputs(g, module.rnn, dtype, initial_state)
@@ -88,7 +94,9 @@ def _build(module, example, initial_state):
                              f"{type(module).__name__}, but got {example.ndim}")
         axes = ["batch", "seq"] if module.batch_first else ["seq", "batch"]
         x = g.input("input", dtype, axes + [module.input_size])
-        y, finals = _recurrent(g, module, x, _state_inputs(g, module, dtype, initial_state))
+        states = _state_inputs(g, module, dtype, initial_state)
+        seq = g.input("lengths", np.int32, ["batch"]) if lengths else ""
+        y, finals = _recurrent(g, module, x, states, seq)
         directions = 2 if module.bidirectional else 1
         g.output(y, "output", dtype, axes + [directions * module.hidden_size])
         _state_outputs(g, module, finals, dtype)
@@ -104,17 +112,25 @@ def _build(module, example, initial_state):
     return g
 
 
-def export(module, example_input, path, initial_state=False, opset=OPSET):
+def export(module, example_input, path, initial_state=False, opset=OPSET, lengths=False):
     """Writes `module` (in eval mode: dropout is the identity) as an ONNX model to `path` (atomically: a complete
     file or none), checked by onnx.checker. initial_state=True adds inputs h_0 (and c_0) (L·D, batch, H) to a
-    recurrent model; without them it starts from zeros. Returns the path."""
+    recurrent model; without them it starts from zeros. lengths=True adds an input `lengths` (batch,) of int32,
+    each sequence's length, as `layer(x, lengths=...)` takes it: the outputs past a sequence's end are zeros and
+    h_n (c_n) its state at its last step; a PackedSequence example means lengths=True (the model then takes the
+    padded batch and the lengths, as pad_packed_sequence gives them). Returns the path."""
     if opset < 14:
         raise ValueError(f"onnx.export: opset must be at least 14, but got {opset}")
+    if not isinstance(lengths, bool):
+        raise TypeError(f"onnx.export: lengths must be a bool (whether the model takes a lengths input), but got "
+                        f"{type(lengths).__name__}")
+    if isinstance(example_input, PackedSequence):
+        example_input, lengths = padded_from_packed(example_input)[0], True
     example = example_input.data if isinstance(example_input, Tensor) else np.asarray(example_input)
     was_training = module.training
     module.eval()
     try:
-        model = _build(module, example, initial_state).model(opset, f"exported from {type(module).__name__}")
+        model = _build(module, example, initial_state, lengths).model(opset, f"exported from {type(module).__name__}")
     finally:
         module.train(was_training)
     path = os.fspath(path)

@@ -6,7 +6,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 ONNX_TYPES = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.float64): TensorProto.DOUBLE,
-              np.dtype(np.int64): TensorProto.INT64}
+              np.dtype(np.int64): TensorProto.INT64, np.dtype(np.int32): TensorProto.INT32}
 
 
 class Graph:

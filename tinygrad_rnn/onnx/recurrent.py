@@ -3,13 +3,15 @@
 ONNX orders the gates differently from PyTorch: LSTM i,o,f,c (PyTorch i,f,g,o), GRU z,r,h (PyTorch r,z,n); its
 bias input is [W_b; R_b]; a peephole LSTM's diagonal weights go in the P input (i, o, f); PyTorch's reset-after GRU
 is `linear_before_reset=1`, Cho et al.'s is 0. hard_sigmoid gates are ONNX's HardSigmoid with alpha 0.2, beta 0.5,
-which is Keras's clip(0.2x + 0.5, 0, 1): PyTorch's exporter offers neither peepholes nor hard_sigmoid."""
+which is Keras's clip(0.2x + 0.5, 0, 1): PyTorch's exporter offers neither peepholes nor hard_sigmoid. The LSTM
+without the output tanh (h = o⊙c) is ONNX's LSTM whose output activation h is Affine(1, 0), the identity."""
 import numpy as np
 
-from ..nn.layers import GRU, LSTM, RNN, PeepholeLSTM
+from ..nn.layers import GRU, LSTM, RNN, NoOutputTanhLSTM, PeepholeLSTM
 
 GATE_ORDER = {"LSTM": [0, 3, 1, 2], "GRU": [1, 0, 2], "RNN": [0]}
-HARD_SIGMOID = {"alpha": 0.2, "beta": 0.5}
+# (alpha, beta) of the activations that take them: ONNX hands activation_alpha/beta out in order to those only
+ACTIVATION_VALUES = {"HardSigmoid": (0.2, 0.5), "Affine": (1.0, 0.0)}
 
 
 def _reorder(w, op, hidden):
@@ -28,6 +30,8 @@ def _op_and_attrs(layer, directions):
                                   f"LSTM has no projection; torch.onnx refuses it too)")
     if isinstance(layer, (LSTM, PeepholeLSTM)):
         op, acts = "LSTM", [gate, "Tanh", "Tanh"]
+    elif isinstance(layer, NoOutputTanhLSTM):
+        op, acts = "LSTM", [gate, "Tanh", "Affine"]
     elif isinstance(layer, GRU):
         op, acts = "GRU", [gate, "Tanh"]
         attrs["linear_before_reset"] = 1 if layer.reset_after else 0
@@ -35,13 +39,14 @@ def _op_and_attrs(layer, directions):
         op, acts = "RNN", ["Relu" if layer.nonlinearity == "relu" else "Tanh"]
     else:
         raise NotImplementedError(f"onnx.export: {type(layer).__name__} has no ONNX operator (only RNN, LSTM, "
-                                  f"PeepholeLSTM and GRU layers export)")
+                                  f"PeepholeLSTM, GRU and NoOutputTanhLSTM layers export)")
     attrs["activations"] = acts * directions
-    if gate == "HardSigmoid":
-        # One value per activation: onnxruntime hands the values out in order to the activations that take one,
-        # onnx's reference evaluator by position; Tanh ignores them, so the same list means the same to both.
-        attrs["activation_alpha"] = [HARD_SIGMOID["alpha"]] * len(attrs["activations"])
-        attrs["activation_beta"] = [HARD_SIGMOID["beta"]] * len(attrs["activations"])
+    # "consumed in the order of activation functions" (the ONNX spec, and onnxruntime): one value for each
+    # activation that takes one, none for Sigmoid, Tanh or Relu
+    values = [ACTIVATION_VALUES[a] for a in attrs["activations"] if a in ACTIVATION_VALUES]
+    if values:
+        attrs["activation_alpha"] = [a for a, _ in values]
+        attrs["activation_beta"] = [b for _, b in values]
     return op, attrs
 
 
@@ -63,9 +68,10 @@ def _layer_inputs(g, layer, k, op, directions):
     return names
 
 
-def export_layer(g, layer, x, states):
+def export_layer(g, layer, x, states, lengths=""):
     """Adds `layer` applied to x (T, B, I) to the graph: (output (T, B, D·H), [h_n] or [h_n, c_n]) as names.
-    `states` is None (zeros) or the names of (h_0,) / (h_0, c_0), each (L·D, B, H)."""
+    `states` is None (zeros) or the names of (h_0,) / (h_0, c_0), each (L·D, B, H); `lengths` the name of an int32
+    (B,) input, ONNX's sequence_lens (every layer's node reads it), or "" when every sequence has all T steps."""
     directions = 2 if layer.bidirectional else 1
     op, attrs = _op_and_attrs(layer, directions)
     n_states = 2 if op == "LSTM" else 1
@@ -76,7 +82,7 @@ def export_layer(g, layer, x, states):
         if states is not None:
             lo, hi = g.ints("lo", [k * directions]), g.ints("hi", [(k + 1) * directions])
             initial = [g.node("Slice", [s, lo, hi, g.ints("axis", [0])]) for s in states] + [""]
-        inputs = [x, W, R, B, ""] + initial[:n_states] + P       # "": no sequence_lens (every sequence full)
+        inputs = [x, W, R, B, lengths] + initial[:n_states] + P
         outs = g.node(op, inputs, n_out=1 + n_states, hint=f"{op.lower()}_l{k}", **attrs)
         y, *final = outs
         for j in range(n_states):

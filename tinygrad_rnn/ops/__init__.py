@@ -3,6 +3,8 @@
 One file a family: binary (broadcasting arithmetic), unary (elementwise of one tensor, casts), reduce (reductions
 and softmaxes along a dim), norms (var, std, norm), sort (index orders), linalg (matmul, addmm, einsum), shape
 (reshape, permute, join, split), index (getitem, gathers)."""
+from __future__ import annotations
+
 from .binary import Add, Div, Mul, Pow, Sub, Where
 from .binary import ClampTensors, Fmod, Maximum, Minimum, Remainder, RoundedDiv
 from .linalg import Addmm, Einsum, MatMul, check_bmm, check_mm, parse_einsum

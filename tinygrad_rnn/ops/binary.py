@@ -1,10 +1,17 @@
 """Binary ops with broadcasting, one Function class each: forward on ndarrays, backward right beside it."""
+from __future__ import annotations
+
 import numpy as np
 
 from ..function import Function, unbroadcast
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
+    from .._typing import Grads
 
 
-def _mismatch(shape_a, shape_b, error):
+def _mismatch(shape_a: Any, shape_b: Any, error: Exception) -> Any:
     """PyTorch's RuntimeError for shapes that do not broadcast (NumPy's ValueError names neither operand), counted
     from the right as PyTorch finds it; `error` itself when the shapes do broadcast (some other failure)."""
     n = max(len(shape_a), len(shape_b))
@@ -20,7 +27,7 @@ class Add(Function):
     """a + b"""
 
     @staticmethod
-    def forward(ctx, a, b):
+    def forward(ctx: Function, a: np.ndarray, b: np.ndarray) -> Any:
         ctx.save_for_backward(a.shape, b.shape)
         try:
             return a + b
@@ -28,7 +35,7 @@ class Add(Function):
             raise _mismatch(a.shape, b.shape, e) from None
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Grads:
         sa, sb = ctx.saved
         da, db = ctx.needs_input_grad
         return unbroadcast(g, sa) if da else None, unbroadcast(g, sb) if db else None
@@ -38,7 +45,7 @@ class Sub(Function):
     """a − b"""
 
     @staticmethod
-    def forward(ctx, a, b):
+    def forward(ctx: Function, a: np.ndarray, b: np.ndarray) -> Any:
         ctx.save_for_backward(a.shape, b.shape)
         try:
             return a - b
@@ -49,7 +56,7 @@ class Sub(Function):
                                "or `logical_xor()` operator instead.") from None
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Grads:
         sa, sb = ctx.saved
         da, db = ctx.needs_input_grad
         return unbroadcast(g, sa) if da else None, unbroadcast(-g, sb) if db else None
@@ -59,7 +66,7 @@ class Mul(Function):
     """a · b; ∂a = g·b, ∂b = g·a"""
 
     @staticmethod
-    def forward(ctx, a, b):
+    def forward(ctx: Function, a: np.ndarray, b: np.ndarray) -> Any:
         ctx.save_for_backward(a, b)
         try:
             return a * b
@@ -67,7 +74,7 @@ class Mul(Function):
             raise _mismatch(a.shape, b.shape, e) from None
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Grads:
         a, b = ctx.saved
         da, db = ctx.needs_input_grad
         return unbroadcast(g * b, a.shape) if da else None, unbroadcast(g * a, b.shape) if db else None
@@ -77,7 +84,7 @@ class Div(Function):
     """a / b; ∂a = g/b, ∂b = −g·a/b²"""
 
     @staticmethod
-    def forward(ctx, a, b):
+    def forward(ctx: Function, a: np.ndarray, b: np.ndarray) -> Any:
         ctx.save_for_backward(a, b)
         try:
             if a.dtype.kind != "f":              # integer or bool tensors: true division in float32, as PyTorch
@@ -87,7 +94,7 @@ class Div(Function):
             raise _mismatch(a.shape, b.shape, e) from None
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Grads:
         a, b = ctx.saved
         da, db = ctx.needs_input_grad
         return unbroadcast(g / b, a.shape) if da else None, unbroadcast(-g * a / (b * b), b.shape) if db else None
@@ -97,7 +104,7 @@ class Pow(Function):
     """a ** b; ∂a = g·b·a^(b−1) (0 where b = 0), ∂b = g·a^b·ln a (0 where a = 0 ≤ b): PyTorch's edge values"""
 
     @staticmethod
-    def forward(ctx, a, b):
+    def forward(ctx: Function, a: np.ndarray, b: np.ndarray) -> Any:
         try:
             out = a**b if a.dtype.kind == "f" else _integer_power(a, b)
         except ValueError as e:
@@ -106,7 +113,7 @@ class Pow(Function):
         return out
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Grads:
         a, b, out = ctx.saved
         da, db = ctx.needs_input_grad
         zero = np.zeros((), out.dtype)
@@ -118,7 +125,7 @@ class Pow(Function):
         return ga, gb
 
 
-def _integer_power(a, b):
+def _integer_power(a: Any, b: Any) -> Any:
     """a ** b for integer tensors, as PyTorch's integer pow (C's) where an exponent is negative: 1 and −1 keep their
     powers, every other base gives 0 (NumPy refuses; PyTorch refuses only a negative Python int exponent)."""
     if a.dtype.kind == "b":
@@ -134,12 +141,12 @@ class Where(Function):
     """condition ? a : b"""
 
     @staticmethod
-    def forward(ctx, a, b, condition):
+    def forward(ctx: Function, a: np.ndarray, b: np.ndarray, condition: Any) -> Any:
         ctx.save_for_backward(a.shape, b.shape, condition)
         return np.where(condition, a, b)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Grads:
         sa, sb, cond = ctx.saved
         da, db = ctx.needs_input_grad
         ga = unbroadcast(np.where(cond, g, 0), sa) if da else None
@@ -148,7 +155,7 @@ class Where(Function):
 
 
 
-def _tie_share(a, b, g, loser):
+def _tie_share(a: Any, b: Any, g: Any, loser: Any) -> Any:
     """maximum/minimum's gradient for a: all of g where a wins, half where a = b (PyTorch splits ties), none where
     a loses; a comparison with nan is false, so nan's side gets all of g, as in PyTorch."""
     return np.where(loser, 0, np.where(a == b, g / 2, g))
@@ -158,7 +165,7 @@ class Maximum(Function):
     """max(a, b) elementwise (nan if either is); ∂a = g where a > b, g/2 where a = b (and ∂b alike)"""
 
     @staticmethod
-    def forward(ctx, a, b):
+    def forward(ctx: Function, a: np.ndarray, b: np.ndarray) -> Any:
         ctx.save_for_backward(a, b)
         try:
             return np.maximum(a, b)
@@ -166,7 +173,7 @@ class Maximum(Function):
             raise _mismatch(a.shape, b.shape, e) from None
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Grads:
         a, b = ctx.saved
         da, db = ctx.needs_input_grad
         return (unbroadcast(_tie_share(a, b, g, a < b), a.shape) if da else None,
@@ -177,7 +184,7 @@ class Minimum(Function):
     """min(a, b) elementwise (nan if either is); ∂a = g where a < b, g/2 where a = b (and ∂b alike)"""
 
     @staticmethod
-    def forward(ctx, a, b):
+    def forward(ctx: Function, a: np.ndarray, b: np.ndarray) -> Any:
         ctx.save_for_backward(a, b)
         try:
             return np.minimum(a, b)
@@ -185,14 +192,14 @@ class Minimum(Function):
             raise _mismatch(a.shape, b.shape, e) from None
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Grads:
         a, b = ctx.saved
         da, db = ctx.needs_input_grad
         return (unbroadcast(_tie_share(a, b, g, a > b), a.shape) if da else None,
                 unbroadcast(_tie_share(a, b, g, a < b), b.shape) if db else None)
 
 
-def _integer_divisor(a, b, kernel):
+def _integer_divisor(a: Any, b: Any, kernel: Any) -> None:
     """Integer division by zero is PyTorch's RuntimeError (NumPy warns and returns 0); bool tensors have none."""
     if a.dtype.kind == "b":
         raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
@@ -200,7 +207,7 @@ def _integer_divisor(a, b, kernel):
         raise RuntimeError("ZeroDivisionError")
 
 
-def _trunc_divide(a, b):
+def _trunc_divide(a: Any, b: Any) -> Any:
     """a / b rounded toward zero; exact for integers (a − fmod(a, b) is a multiple of b)."""
     if a.dtype.kind in "iu":
         return (a - np.fmod(a, b)) // b
@@ -212,7 +219,7 @@ class RoundedDiv(Function):
     as PyTorch's div(rounding_mode=...); PyTorch's floor_divide has no derivative and raises in backward)"""
 
     @staticmethod
-    def forward(ctx, a, b, mode):
+    def forward(ctx: Function, a: np.ndarray, b: np.ndarray, mode: Any) -> Any:
         _integer_divisor(a, b, f"div_{mode}_cpu")
         ctx.save_for_backward(a.shape, b.shape, a.dtype)
         try:
@@ -222,7 +229,7 @@ class RoundedDiv(Function):
             raise _mismatch(a.shape, b.shape, e) from None
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Grads:
         sa, sb, dtype = ctx.saved
         da, db = ctx.needs_input_grad
         return np.zeros(sa, dtype) if da else None, np.zeros(sb, dtype) if db else None
@@ -232,7 +239,7 @@ class Remainder(Function):
     """a − b·floor(a/b), the sign of b (Python's %); ∂a = g, ∂b = −g·floor(a/b)"""
 
     @staticmethod
-    def forward(ctx, a, b):
+    def forward(ctx: Function, a: np.ndarray, b: np.ndarray) -> Any:
         _integer_divisor(a, b, "remainder_cpu")
         ctx.save_for_backward(a, b)
         try:
@@ -242,7 +249,7 @@ class Remainder(Function):
             raise _mismatch(a.shape, b.shape, e) from None
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Grads:
         a, b = ctx.saved
         da, db = ctx.needs_input_grad
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -254,7 +261,7 @@ class Fmod(Function):
     """a − b·trunc(a/b), the sign of a (C's fmod); ∂a = g, ∂b = −g·trunc(a/b)"""
 
     @staticmethod
-    def forward(ctx, a, b):
+    def forward(ctx: Function, a: np.ndarray, b: np.ndarray) -> Any:
         _integer_divisor(a, b, "fmod_cpu")
         ctx.save_for_backward(a, b)
         try:
@@ -264,7 +271,7 @@ class Fmod(Function):
             raise _mismatch(a.shape, b.shape, e) from None
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Grads:
         a, b = ctx.saved
         da, db = ctx.needs_input_grad
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -277,7 +284,7 @@ class ClampTensors(Function):
     ∂lo = g·[a < lo < hi], ∂hi = g·[a > hi or hi < lo] (PyTorch's split, where lo > hi makes the output hi)"""
 
     @staticmethod
-    def forward(ctx, a, *limits, bounds):
+    def forward(ctx: Function, a: np.ndarray, *limits: Any, bounds: Any) -> Any:
         lo = limits[0] if bounds[0] == "min" else None
         hi = limits[-1] if bounds[-1] == "max" else None
         ctx.save_for_backward(a, lo, hi)
@@ -288,14 +295,14 @@ class ClampTensors(Function):
             shape = a.shape
             for bound in (lo, hi):
                 if bound is not None:
-                    error = _mismatch(shape, bound.shape, None)
+                    error = _mismatch(shape, bound.shape, None)  # type: ignore[arg-type]  # None: no error of its own
                     if error is not None:
                         raise error from None
                     shape = np.broadcast_shapes(shape, bound.shape)
             raise e
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Grads:
         a, lo, hi = ctx.saved
         need = ctx.needs_input_grad
         with np.errstate(invalid="ignore"):

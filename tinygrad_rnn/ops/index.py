@@ -1,21 +1,28 @@
 """Indexing: a[index], gathers and scatters along a dim, masks; each backward sends g back where it came from."""
+from __future__ import annotations
+
 import numpy as np
 
 from ..function import Function, unbroadcast
 from ..indexing import Plan, along_dim, extent, plan, put, scatter_back, take, value_shape
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
+    from .._typing import Grads
 
 
 class TakeAlong(Function):
     """a's elements at `index` along `dim` (index of size 1 there: max(dim)'s argmax); ∂a = g put back at index"""
 
     @staticmethod
-    def forward(ctx, a, index, dim, keepdim=False):
+    def forward(ctx: Function, a: np.ndarray, index: Any, dim: Any, keepdim: bool = False) -> Any:
         ctx.save_for_backward(a.shape, index, dim, keepdim)
         out = np.take_along_axis(a, index, axis=dim)
         return out if keepdim else np.squeeze(out, axis=dim)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Grads:
         shape, index, dim, keepdim = ctx.saved
         grad = np.zeros(shape, g.dtype)
         np.put_along_axis(grad, index, g if keepdim else np.expand_dims(g, dim), axis=dim)
@@ -27,13 +34,13 @@ class GetItem(Function):
     where it was taken from, repeated indices accumulating"""
 
     @staticmethod
-    def forward(ctx, a, index):
+    def forward(ctx: Function, a: np.ndarray, index: Any) -> Any:
         p = plan(a.shape, index)
         ctx.save_for_backward(a.shape, a.dtype, p.basic, p.advanced, p.shape, p.unique)   # (index arrays guarded)
         return take(a, p)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Grads:
         shape, dtype, basic, advanced, out_shape, unique = ctx.saved
         return scatter_back(g, shape, dtype, Plan(basic, advanced, out_shape, unique, True))
 
@@ -43,7 +50,7 @@ class IndexPut(Function):
     ∂a = g, zero where written unless accumulating; ∂v = g[index] summed to v's shape"""
 
     @staticmethod
-    def forward(ctx, a, v, index, accumulate=False):
+    def forward(ctx: Function, a: np.ndarray, v: np.ndarray, index: Any, accumulate: bool = False) -> Any:
         p = plan(a.shape, index)
         out = a.copy()
         put(out, p, v.reshape(value_shape(v.shape)), accumulate)
@@ -51,7 +58,7 @@ class IndexPut(Function):
         return out
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Grads:
         basic, advanced, out_shape, unique, v_shape, accumulate = ctx.saved
         p = Plan(basic, advanced, out_shape, unique, True)
         ga = gv = None
@@ -69,12 +76,12 @@ class IndexSelect(Function):
     """a's slices at `index` (1-d, repeats allowed) along `dim`; ∂a = g's slices added back at index"""
 
     @staticmethod
-    def forward(ctx, a, index, dim):
+    def forward(ctx: Function, a: np.ndarray, index: Any, dim: Any) -> Any:
         ctx.save_for_backward(a.shape, index, dim)
         return np.take(a, index, axis=dim)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Grads:
         shape, index, dim = ctx.saved
         grad = np.zeros(shape, g.dtype)
         np.add.at(grad, (slice(None),) * dim + (index,), g)
@@ -86,12 +93,12 @@ class Gather(Function):
     accumulating"""
 
     @staticmethod
-    def forward(ctx, a, index, dim):
+    def forward(ctx: Function, a: np.ndarray, index: Any, dim: Any) -> Any:
         ctx.save_for_backward(a.shape, index, dim)
         return a[along_dim(index, dim)]
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Grads:
         shape, index, dim = ctx.saved
         grad = np.zeros(shape, g.dtype)
         np.add.at(grad, along_dim(index, dim), g)
@@ -103,14 +110,14 @@ class Scatter(Function):
     `value`; ∂a = g, zero where written; ∂src = g read back at those places (zero beyond index's extent)"""
 
     @staticmethod
-    def forward(ctx, a, *src, index, dim, value=None):
+    def forward(ctx: Function, a: np.ndarray, *src: np.ndarray, index: Any, dim: Any, value: Any = None) -> Any:
         out = a.copy()
         out[along_dim(index, dim)] = src[0][extent(index)] if src else value
         ctx.save_for_backward(index, dim, src[0].shape if src else None)
         return out
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Grads:
         index, dim, src_shape = ctx.saved
         grid = along_dim(index, dim)
         ga = g.copy()
@@ -129,14 +136,14 @@ class ScatterAdd(Function):
     ∂a = g; ∂src = g read back at those places (zero beyond index's extent)"""
 
     @staticmethod
-    def forward(ctx, a, src, index, dim):
+    def forward(ctx: Function, a: np.ndarray, src: Any, index: Any, dim: Any) -> Any:
         out = a.copy()
         np.add.at(out, along_dim(index, dim), src[extent(index)])
         ctx.save_for_backward(index, dim, src.shape)
         return out
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Grads:
         index, dim, src_shape = ctx.saved
         gsrc = None
         if ctx.needs_input_grad[1]:
@@ -150,12 +157,12 @@ class MaskedFill(Function):
     shape); ∂value = Σ g where masked"""
 
     @staticmethod
-    def forward(ctx, a, value, mask):
+    def forward(ctx: Function, a: np.ndarray, value: Any, mask: Any) -> Any:
         ctx.save_for_backward(a.shape, mask)
         return np.where(mask, value, a)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Grads:
         shape, mask = ctx.saved
         ga = unbroadcast(np.where(mask, 0, g), shape) if ctx.needs_input_grad[0] else None
         gv = np.asarray(np.where(mask, g, 0).sum(), g.dtype) if ctx.needs_input_grad[1] else None
@@ -167,13 +174,13 @@ class MaskedSelect(Function):
     summed to a's shape"""
 
     @staticmethod
-    def forward(ctx, a, mask):
+    def forward(ctx: Function, a: np.ndarray, mask: Any) -> Any:
         shape = np.broadcast_shapes(a.shape, mask.shape)
         ctx.save_for_backward(a.shape, mask, shape)
         return np.broadcast_to(a, shape)[np.broadcast_to(mask, shape)]
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Grads:
         a_shape, mask, shape = ctx.saved
         grad = np.zeros(shape, g.dtype)
         grad[np.broadcast_to(mask, shape)] = g

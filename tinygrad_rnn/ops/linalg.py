@@ -1,4 +1,6 @@
 """Products of matrices: matmul, addmm and einsum (whose backward is an einsum too), with PyTorch's shape errors."""
+from __future__ import annotations
+
 import functools
 import string
 
@@ -6,13 +8,18 @@ import numpy as np
 
 from ..function import Function, unbroadcast
 from .binary import _mismatch
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any, Sequence
+    from .._typing import Grads
 
 
 class MatMul(Function):
     """a @ b with NumPy's matmul rules (1-D operands, batch broadcasting); ∂a = g @ bᵀ, ∂b = aᵀ @ g"""
 
     @staticmethod
-    def forward(ctx, a, b):
+    def forward(ctx: Function, a: np.ndarray, b: np.ndarray) -> Any:
         ctx.save_for_backward(a, b)
         try:
             return a @ b
@@ -20,7 +27,7 @@ class MatMul(Function):
             raise _matmul_error(a.shape, b.shape, e) from None
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Grads:
         a, b = ctx.saved
         da, db = ctx.needs_input_grad
         a2 = a[None, :] if a.ndim == 1 else a  # matmul's promotion of 1-D operands, made explicit
@@ -32,7 +39,7 @@ class MatMul(Function):
         return ga, gb
 
 
-def _matmul_error(sa, sb, error):
+def _matmul_error(sa: Any, sb: Any, error: Exception) -> Any:
     """PyTorch's message for operands matmul cannot multiply (NumPy's names core dimensions), by the kernel
     PyTorch would reach: dot (1-D·1-D), mv (·1-D), mm (·2-D, a's leading dims folded into rows), bmm."""
     if not sa or not sb:
@@ -58,7 +65,7 @@ def _matmul_error(sa, sb, error):
     return error
 
 
-def check_mm(sa, sb):
+def check_mm(sa: tuple[int, ...], sb: tuple[int, ...]) -> None:
     """torch.mm's checks: two matrices whose inner sizes agree."""
     if len(sa) != 2:
         raise RuntimeError("self must be a matrix")
@@ -68,7 +75,7 @@ def check_mm(sa, sb):
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({sa[0]}x{sa[1]} and {sb[0]}x{sb[1]})")
 
 
-def check_bmm(sa, sb):
+def check_bmm(sa: tuple[int, ...], sb: tuple[int, ...]) -> None:
     """torch.bmm's checks: two 3-D tensors, the same batch (no broadcasting) and inner sizes that agree."""
     for name, shape in (("batch1", sa), ("batch2", sb)):
         if len(shape) != 3:
@@ -83,7 +90,7 @@ class Addmm(Function):
     spread, as PyTorch); ∂c = β·g summed back, ∂m1 = α·g @ m2ᵀ, ∂m2 = α·m1ᵀ @ g"""
 
     @staticmethod
-    def forward(ctx, c, m1, m2, beta=1, alpha=1):
+    def forward(ctx: Function, c: np.ndarray, m1: np.ndarray, m2: np.ndarray, beta: float = 1, alpha: float = 1) -> Any:
         for name, m in (("mat1", m1), ("mat2", m2)):
             if m.ndim != 2:
                 raise RuntimeError(f"{name} must be a matrix, got {m.ndim}-D tensor")
@@ -103,7 +110,7 @@ class Addmm(Function):
         return out
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Grads:
         shape, m1, m2, beta, alpha = ctx.saved
         dc, d1, d2 = ctx.needs_input_grad
         ga = g if alpha == 1 else alpha * g
@@ -111,7 +118,7 @@ class Addmm(Function):
                 ga @ m2.T if d1 else None, m1.T @ ga if d2 else None)
 
 
-def _check_expand(shape, target):
+def _check_expand(shape: Any, target: Any) -> None:
     """PyTorch's messages for a tensor that cannot be expanded to `target` (addmm's input)."""
     if len(shape) > len(target):
         raise RuntimeError(f"expand({list(shape)}, size={list(target)}): the number of sizes provided "
@@ -127,12 +134,12 @@ def _check_expand(shape, target):
 
 
 # ---- einsum ---------------------------------------------------------------------------------------------------
-def _einsum_error(message):
+def _einsum_error(message: str) -> Any:
     return RuntimeError(f"einsum(): {message}")
 
 
 @functools.lru_cache(maxsize=256)
-def parse_einsum(equation, shapes):
+def parse_einsum(equation: str, shapes: Sequence[tuple[int, ...]]) -> Any:
     """(input subscripts, output subscripts) of `equation` for operands of `shapes`, every ellipsis spelled out in
     letters the equation does not use (right-aligned, as broadcasting aligns), the implicit output (no "->") made
     explicit: the ellipsis, then the letters used once, in alphabetical order. PyTorch's errors for bad input."""
@@ -170,7 +177,7 @@ def parse_einsum(equation, shapes):
     return tuple(inputs), output
 
 
-def _expand_term(k, term, shape, ellipsis):
+def _expand_term(k: int, term: Any, shape: Any, ellipsis: Any) -> Any:
     """One operand's subscripts with its ellipsis replaced by the last letters of `ellipsis`."""
     if "..." in term:
         head, _, tail = term.partition("...")
@@ -190,11 +197,11 @@ def _expand_term(k, term, shape, ellipsis):
     return term
 
 
-def _letter_sizes(inputs, shapes):
+def _letter_sizes(inputs: Any, shapes: Sequence[tuple[int, ...]]) -> Any:
     """Each letter's size; a size of 1 broadcasts, as in PyTorch. Repeated letters in one operand must agree."""
-    sizes = {}
+    sizes: dict[str, int] = {}
     for k, (term, shape) in enumerate(zip(inputs, shapes)):
-        own = {}
+        own: dict[str, int] = {}
         for ch, n in zip(term, shape):
             if ch in own and own[ch] != n:
                 raise _einsum_error(f"subscript {ch} is repeated for operand {k} but the sizes don't match, "
@@ -214,21 +221,22 @@ class Einsum(Function):
     diagonal; a letter only k has, or one k has at size 1 and the others broadcast, spread back)"""
 
     @staticmethod
-    def forward(ctx, *arrays, inputs, output):
+    def forward(ctx: Function, *arrays: np.ndarray, inputs: Any, output: Any) -> Any:
         shapes = tuple(a.shape for a in arrays)
         ctx.save_for_backward(arrays if len(arrays) > 1 else (), shapes, inputs, output)  # one operand: its shape
         spec = ",".join(inputs) + "->" + output
         return np.einsum(spec, *arrays, optimize=len(arrays) > 1)   # optimize: pairs go through BLAS (tensordot)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Grads:
         arrays, shapes, inputs, output = ctx.saved
         sizes = _letter_sizes(inputs, shapes)
         return tuple(_einsum_grad(k, g, arrays, shapes, inputs, output, sizes) if need else None
                      for k, need in enumerate(ctx.needs_input_grad))
 
 
-def _einsum_grad(k, g, arrays, shapes, inputs, output, sizes):
+def _einsum_grad(k: int, g: Any, arrays: Any, shapes: Sequence[tuple[int, ...]], inputs: Any,
+                 output: Any, sizes: Any) -> Any:
     term, shape = inputs[k], shapes[k]
     own = dict(zip(term, shape))
     letters = "".join(dict.fromkeys(term))                       # k's letters once each, in order

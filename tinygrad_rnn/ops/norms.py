@@ -1,5 +1,7 @@
 """Var, std and norm: reductions through squares, roots and powers, whose backward PyTorch defines specially where
 the formula divides by zero (n − correction ≤ 0, a zero norm, a zero element under a power below 1)."""
+from __future__ import annotations
+
 import math
 import warnings
 
@@ -8,16 +10,21 @@ import numpy as np
 from ..function import Function
 from .reduce import _axes, _expand_reduced, _reduced_size
 from .unary import _sign
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
+    from .._typing import Grads
 
 
-def _squeezed(out, axis, keepdim):
+def _squeezed(out: Any, axis: Any, keepdim: bool) -> Any:
     """A reduction computed with keepdims, in the shape asked for."""
     if keepdim:
         return out
     return out.reshape(()) if axis is None else np.squeeze(out, axis=axis)
 
 
-def _variance(ctx, a, dim, correction, keepdim, name):
+def _variance(ctx: Function, a: Any, dim: Any, correction: float | None, keepdim: bool, name: str) -> Any:
     """Σ(a − mean)² / max(0, n − correction), with PyTorch's warning when n − correction ≤ 0 (the result is then
     inf, or nan where every deviation is 0); saves what the backward needs."""
     axis = _axes(a.ndim, dim, name)
@@ -33,7 +40,7 @@ def _variance(ctx, a, dim, correction, keepdim, name):
     return out
 
 
-def _variance_grad(ctx, g):
+def _variance_grad(ctx: Function, g: Any) -> Any:
     """PyTorch's var_backward: 2·g·(a − mean)/(n − correction); over every element with n − correction ≤ 0 it is
     g·nan where a = mean and g·inf elsewhere, along a dim the same formula whatever its sign."""
     deviation, axis, keepdim, dof = ctx.saved[:4]
@@ -49,11 +56,12 @@ class Var(Function):
     """Σ(a − mean)² / (n − correction) over `dim`; ∂a = 2·g·(a − mean)/(n − correction)"""
 
     @staticmethod
-    def forward(ctx, a, dim=None, correction=1, keepdim=False):
+    def forward(ctx: Function, a: np.ndarray, dim: Any = None, correction: float | None = 1, keepdim: bool = False
+    ) -> Any:
         return _variance(ctx, a, dim, correction, keepdim, "var")
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Grads:
         return _variance_grad(ctx, g)
 
 
@@ -61,13 +69,14 @@ class Std(Function):
     """√var over `dim`; ∂a = var's gradient of g/(2·std), with 0 where std = 0 (PyTorch's choice, not nan)"""
 
     @staticmethod
-    def forward(ctx, a, dim=None, correction=1, keepdim=False):
+    def forward(ctx: Function, a: np.ndarray, dim: Any = None, correction: float | None = 1, keepdim: bool = False
+    ) -> Any:
         out = np.sqrt(_variance(ctx, a, dim, correction, keepdim, "std"))
         ctx.saved += (out,)
         return out
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Grads:
         out = ctx.saved[-1]
         with np.errstate(divide="ignore", invalid="ignore"):
             g = np.where(out == 0, 0, g / (2 * out))
@@ -79,7 +88,7 @@ class Norm(Function):
     ∂a as PyTorch's norm_backward: 0 where the norm is 0, ties of an inf norm share g, none for p = 0"""
 
     @staticmethod
-    def forward(ctx, a, p=2.0, dim=None, keepdim=False):
+    def forward(ctx: Function, a: np.ndarray, p: Any = 2.0, dim: Any = None, keepdim: bool = False) -> Any:
         axis = _axes(a.ndim, dim, "norm")
         size = np.abs(a)
         if math.isinf(p):
@@ -104,7 +113,7 @@ class Norm(Function):
         return _squeezed(out, axis, keepdim)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Grads:
         a, norm, p, axis, keepdim = ctx.saved
         if p == 0:
             return None                                           # a count: PyTorch gives no gradient

@@ -1,13 +1,20 @@
 """Reductions (sum, mean, max, prod, logsumexp), running sums and the softmaxes along a dim: forward on ndarrays,
 backward beside it. Var, std and norm are in norms.py."""
+from __future__ import annotations
+
 import numbers
 
 import numpy as np
 
 from ..function import Function
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
+    from .._typing import Grads
 
 
-def _axes(ndim, dim, op="reduction"):
+def _axes(ndim: int, dim: Any, op: Any = "reduction") -> Any:
     """A reduction's `dim` as NumPy's axis, by PyTorch's rules: None or () reduces every axis, and a 0-d tensor
     takes dim 0 or −1 (reducing it is the identity); an axis out of range raises PyTorch's IndexError, one named
     twice its RuntimeError, one that is not an int a TypeError naming `op`."""
@@ -18,7 +25,7 @@ def _axes(ndim, dim, op="reduction"):
     for d in dims:
         if not isinstance(d, numbers.Integral):
             raise TypeError(f"{op}(): argument 'dim' must be int or tuple of ints, but got {type(d).__name__}")
-        if not lo <= d <= hi:
+        if not lo <= d <= hi:  # type: ignore[operator]  # numbers.Integral/Real declare no ordering to mypy
             raise IndexError(f"Dimension out of range (expected to be in range of [{lo}, {hi}], but got {d})")
     if len(dims) > 1:
         seen = [d % max(ndim, 1) for d in dims]
@@ -28,14 +35,14 @@ def _axes(ndim, dim, op="reduction"):
     return None if ndim == 0 else dim
 
 
-def _reduced_size(shape, axis):
+def _reduced_size(shape: Any, axis: Any) -> Any:
     """How many elements each output of a reduction over `axis` gathers (0 when an axis it reduces is empty)."""
     if axis is None:
         return int(np.prod(shape))
     return int(np.prod([shape[d] for d in (axis if isinstance(axis, tuple) else (axis,))]))
 
 
-def _expand_reduced(g, dim, keepdim):
+def _expand_reduced(g: Any, dim: Any, keepdim: bool) -> Any:
     """Puts back the axes a reduction removed, so g broadcasts against the input's shape."""
     if dim is not None and not keepdim:
         g = np.expand_dims(g, dim)
@@ -46,13 +53,13 @@ class Sum(Function):
     """Σ a over `dim` (all axes when None); ∂a = g broadcast back"""
 
     @staticmethod
-    def forward(ctx, a, dim=None, keepdim=False):
+    def forward(ctx: Function, a: np.ndarray, dim: Any = None, keepdim: bool = False) -> Any:
         axis = _axes(a.ndim, dim)
         ctx.save_for_backward(a.shape, axis, keepdim)
         return a.sum(axis=axis, keepdims=keepdim)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Grads:
         shape, dim, keepdim = ctx.saved
         return np.broadcast_to(_expand_reduced(g, dim, keepdim), shape)
 
@@ -62,7 +69,7 @@ class Mean(Function):
     warning)."""
 
     @staticmethod
-    def forward(ctx, a, dim=None, keepdim=False):
+    def forward(ctx: Function, a: np.ndarray, dim: Any = None, keepdim: bool = False) -> Any:
         axis = _axes(a.ndim, dim)
         n = _reduced_size(a.shape, axis)
         ctx.save_for_backward(a.shape, axis, keepdim, n)
@@ -71,7 +78,7 @@ class Mean(Function):
         return a.mean(axis=axis, keepdims=keepdim)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Grads:
         shape, dim, keepdim, n = ctx.saved
         if n == 0:                                           # the input is empty: so is its gradient
             return np.zeros(shape, g.dtype)
@@ -83,7 +90,7 @@ class Max(Function):
     torch.amax/amin)"""
 
     @staticmethod
-    def forward(ctx, a, dim=None, keepdim=False, name="max"):
+    def forward(ctx: Function, a: np.ndarray, dim: Any = None, keepdim: bool = False, name: str = "max") -> Any:
         axis = _axes(a.ndim, dim)
         if _reduced_size(a.shape, axis) == 0:                # PyTorch's errors, not NumPy's "no identity"
             if axis is None:
@@ -98,7 +105,7 @@ class Max(Function):
         return out if keepdim else (out.reshape(()) if axis is None else np.squeeze(out, axis=axis))
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Grads:
         share, dim, keepdim = ctx.saved
         return _expand_reduced(g, dim, keepdim) * share
 
@@ -107,7 +114,7 @@ class LogSoftmax(Function):
     """a − logΣexp(a) along `dim`, shifted by the max so nothing overflows; ∂a = g − softmax·Σg"""
 
     @staticmethod
-    def forward(ctx, a, dim=-1):
+    def forward(ctx: Function, a: np.ndarray, dim: Any = -1) -> Any:
         _axes(a.ndim, dim)                           # PyTorch's range check (a 0-d tensor takes dim 0 or −1)
         shifted = a - a.max(axis=dim, keepdims=True, initial=-np.inf)   # initial: a dim of size 0 has no max
         with np.errstate(divide="ignore"):            # log 0 only for a dim of size 0 (the output is empty)
@@ -116,7 +123,7 @@ class LogSoftmax(Function):
         return out
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Grads:
         out, dim = ctx.saved
         return g - np.exp(out) * g.sum(axis=dim, keepdims=True)
 
@@ -125,7 +132,7 @@ class Softmax(Function):
     """exp(a)/Σexp(a) along `dim`, shifted by the max; ∂a = y·(g − Σ g·y)"""
 
     @staticmethod
-    def forward(ctx, a, dim=-1):
+    def forward(ctx: Function, a: np.ndarray, dim: Any = -1) -> Any:
         _axes(a.ndim, dim)
         e = np.exp(a - a.max(axis=dim, keepdims=True, initial=-np.inf))
         out = e / e.sum(axis=dim, keepdims=True)
@@ -133,7 +140,7 @@ class Softmax(Function):
         return out
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Grads:
         y, dim = ctx.saved
         return y * (g - (g * y).sum(axis=dim, keepdims=True))
 
@@ -143,13 +150,13 @@ class Prod(Function):
     division (PyTorch's values: one zero gets the product of the rest, two or more make every gradient 0)"""
 
     @staticmethod
-    def forward(ctx, a, dim=None, keepdim=False):
+    def forward(ctx: Function, a: np.ndarray, dim: Any = None, keepdim: bool = False) -> Any:
         axis = _axes(a.ndim, dim, "prod")
         ctx.save_for_backward(a, axis, keepdim)
         return a.prod(axis=axis, keepdims=keepdim)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Grads:
         a, axis, keepdim = ctx.saved
         rows = np.moveaxis(a.reshape(-1) if axis is None else a, 0 if axis is None else axis, 0)
         if rows.shape[0] == 0:
@@ -166,13 +173,13 @@ class CumSum(Function):
     """the running sums of a along `dim`; ∂a = the running sums of g from the end"""
 
     @staticmethod
-    def forward(ctx, a, dim):
+    def forward(ctx: Function, a: np.ndarray, dim: Any) -> Any:
         axis = _axes(a.ndim, dim, "cumsum")
         ctx.save_for_backward(axis)
         return a.copy() if axis is None else np.cumsum(a, axis=axis)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Grads:
         axis = ctx.saved[0]
         return g if axis is None else np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis)
 
@@ -182,7 +189,7 @@ class LogSumExp(Function):
     gives +inf, as PyTorch); ∂a = g·exp(a − out)"""
 
     @staticmethod
-    def forward(ctx, a, dim, keepdim=False):
+    def forward(ctx: Function, a: np.ndarray, dim: Any, keepdim: bool = False) -> Any:
         axis = _axes(a.ndim, dim, "logsumexp")
         shift = np.amax(a, axis=axis, keepdims=True, initial=-np.inf)   # initial: an empty dim has no max
         shift = np.where(np.isinf(shift), 0, shift)                     # ±inf rows: exp(a − 0) says it
@@ -192,7 +199,7 @@ class LogSumExp(Function):
         return out if keepdim else (out.reshape(()) if axis is None else np.squeeze(out, axis=axis))
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Grads:
         a, out, axis, keepdim = ctx.saved
         with np.errstate(invalid="ignore"):                             # inf − inf: nan, as in PyTorch
             return _expand_reduced(g, axis, keepdim) * np.exp(a - out)

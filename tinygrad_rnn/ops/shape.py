@@ -1,19 +1,26 @@
 """Ops that move elements without arithmetic: reshape, permute, join, split, expand, repeat, flip, roll."""
+from __future__ import annotations
+
 import numpy as np
 
 from ..function import Function, unbroadcast
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
+    from .._typing import Grads
 
 
 class Reshape(Function):
     """a viewed with a new shape"""
 
     @staticmethod
-    def forward(ctx, a, shape):
+    def forward(ctx: Function, a: np.ndarray, shape: tuple[int, ...]) -> Any:
         ctx.save_for_backward(a.shape)
         return a.reshape(shape)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Grads:
         return g.reshape(ctx.saved[0])
 
 
@@ -21,12 +28,12 @@ class Permute(Function):
     """a with its axes reordered; ∂a = g with the inverse order"""
 
     @staticmethod
-    def forward(ctx, a, dims):
+    def forward(ctx: Function, a: np.ndarray, dims: Any) -> Any:
         ctx.save_for_backward(dims)
         return a.transpose(dims)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Grads:
         dims = ctx.saved[0]
         return g.transpose(np.argsort([d % g.ndim for d in dims]))   # negative dims counted from the end
 
@@ -35,12 +42,12 @@ class Cat(Function):
     """Tensors joined along an existing `dim`; ∂ of each is its slice of g"""
 
     @staticmethod
-    def forward(ctx, *arrays, dim=0):
+    def forward(ctx: Function, *arrays: np.ndarray, dim: Any = 0) -> Any:
         ctx.save_for_backward(np.cumsum([a.shape[dim] for a in arrays])[:-1], dim)
         return np.concatenate(arrays, axis=dim)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Grads:
         bounds, dim = ctx.saved
         return tuple(np.split(g, bounds, axis=dim))
 
@@ -49,18 +56,18 @@ class Stack(Function):
     """Tensors joined along a new `dim`; ∂ of each is its index of g"""
 
     @staticmethod
-    def forward(ctx, *arrays, dim=0):
+    def forward(ctx: Function, *arrays: np.ndarray, dim: Any = 0) -> Any:
         out = np.stack(arrays, axis=dim)
         ctx.save_for_backward(dim % out.ndim)
         return out
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Grads:
         g = np.moveaxis(g, ctx.saved[0], 0)
         return tuple(g[i] for i in range(g.shape[0]))
 
 
-def _fill_missing(grads, pieces_shapes, dtype):
+def _fill_missing(grads: Any, pieces_shapes: Any, dtype: Any) -> Any:
     """A multi-output op's backward gets None for outputs nobody used: those pieces' gradient is zero."""
     return [np.zeros(shape, dtype) if g is None else g for g, shape in zip(grads, pieces_shapes)]
 
@@ -69,14 +76,14 @@ class Split(Function):
     """a cut along `dim` into pieces of the given sizes (views); ∂a = the pieces' gradients joined back"""
 
     @staticmethod
-    def forward(ctx, a, sizes, dim=0):
+    def forward(ctx: Function, a: np.ndarray, sizes: Any, dim: Any = 0) -> Any:
         bounds = np.cumsum(sizes)[:-1]
         pieces = tuple(np.split(a, bounds, axis=dim))
         ctx.save_for_backward([p.shape for p in pieces], a.dtype, dim)
         return pieces
 
     @staticmethod
-    def backward(ctx, grads):
+    def backward(ctx: Function, grads: Any) -> Grads:
         shapes, dtype, dim = ctx.saved
         return np.concatenate(_fill_missing(grads, shapes, dtype), axis=dim)
 
@@ -85,13 +92,13 @@ class Unbind(Function):
     """a's slices along `dim` as separate tensors (time steps of a sequence); ∂a = their gradients stacked"""
 
     @staticmethod
-    def forward(ctx, a, dim=0):
+    def forward(ctx: Function, a: np.ndarray, dim: Any = 0) -> Any:
         moved = np.moveaxis(a, dim, 0)
         ctx.save_for_backward(moved.shape[1:], a.dtype, dim)
         return tuple(moved)
 
     @staticmethod
-    def backward(ctx, grads):
+    def backward(ctx: Function, grads: Any) -> Grads:
         shape, dtype, dim = ctx.saved
         return np.stack(_fill_missing(grads, [shape] * len(grads), dtype), axis=dim)
 
@@ -101,12 +108,12 @@ class Expand(Function):
     the stretched dims"""
 
     @staticmethod
-    def forward(ctx, a, shape):
+    def forward(ctx: Function, a: np.ndarray, shape: tuple[int, ...]) -> Any:
         ctx.save_for_backward(a.shape)
         return np.broadcast_to(a, shape)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Grads:
         return unbroadcast(g, ctx.saved[0])
 
 
@@ -115,13 +122,13 @@ class Repeat(Function):
     g's tiles"""
 
     @staticmethod
-    def forward(ctx, a, reps):
+    def forward(ctx: Function, a: np.ndarray, reps: Any) -> Any:
         padded = a.reshape((1,) * (len(reps) - a.ndim) + a.shape)
         ctx.save_for_backward(a.shape, padded.shape, reps)
         return np.tile(padded, reps)
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Grads:
         shape, padded, reps = ctx.saved
         tiles = g.reshape([n for r, s in zip(reps, padded) for n in (r, s)])   # (r0, s0, r1, s1, ...)
         return tiles.sum(axis=tuple(range(0, 2 * len(reps), 2))).reshape(shape)
@@ -131,12 +138,12 @@ class Flip(Function):
     """a reversed along `dims` (a copy, as torch's flip); ∂a = g reversed along the same dims"""
 
     @staticmethod
-    def forward(ctx, a, dims):
+    def forward(ctx: Function, a: np.ndarray, dims: Any) -> Any:
         ctx.save_for_backward(dims)
         return np.flip(a, dims).copy() if a.ndim else a.copy()
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Grads:
         return np.flip(g, ctx.saved[0]) if g.ndim else g
 
 
@@ -145,12 +152,12 @@ class Roll(Function):
     back"""
 
     @staticmethod
-    def forward(ctx, a, shifts, dims):
+    def forward(ctx: Function, a: np.ndarray, shifts: Any, dims: Any) -> Any:
         ctx.save_for_backward(shifts, dims)
         return np.roll(a, shifts, axis=dims) if a.ndim else a.copy()
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Function, g: np.ndarray) -> Grads:
         shifts, dims = ctx.saved
         back = -shifts if isinstance(shifts, int) else tuple(-s for s in shifts)
         return np.roll(g, back, axis=dims) if g.ndim else g

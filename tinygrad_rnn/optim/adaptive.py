@@ -1,11 +1,20 @@
 """More of torch.optim's adaptive optimisers: NAdam, Adamax, Adadelta (its formulas, defaults, state keys and
 messages; the single-tensor implementations, as optimizers.py's)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .optimizers import Optimizer, _check, _lerp_
 
+if TYPE_CHECKING:
+    from typing import Any
 
-def _check_adam_args(lr, betas, eps, weight_decay):
+    from .._typing import ParamsT
+
+
+def _check_adam_args(lr: float, betas: tuple[float, float], eps: float, weight_decay: float) -> None:
     _check(lr >= 0.0, f"Invalid learning rate: {lr}")
     _check(eps >= 0.0, f"Invalid epsilon value: {eps}")
     _check(0.0 <= betas[0] < 1.0, f"Invalid beta parameter at index 0: {betas[0]}")
@@ -16,18 +25,19 @@ def _check_adam_args(lr, betas, eps, weight_decay):
 class NAdam(Optimizer):
     """μₜ = β₁(1 − ½·0.96^(tψ)); m, v as Adam's; θ ← θ − lr·[(1−μₜ)/(1−Πμ)·g + μₜ₊₁/(1−Πμ·μₜ₊₁)·m]/(√(v/(1−β₂ᵗ))+ε)"""
 
-    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
-                 decoupled_weight_decay=False, *, maximize=False):
+    def __init__(self, params: ParamsT, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0, momentum_decay: float = 4e-3,
+                 decoupled_weight_decay: bool = False, *, maximize: bool = False) -> None:
         _check_adam_args(lr, betas, eps, weight_decay)
         _check(momentum_decay >= 0.0, f"Invalid momentum_decay value: {momentum_decay}")
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                                       momentum_decay=momentum_decay, decoupled_weight_decay=decoupled_weight_decay,
                                       maximize=maximize))
 
-    def _init_state(self, param, group):
+    def _init_state(self, param: Any, group: dict[str, Any]) -> Any:
         return {"step": 0, "mu_product": 1.0, "exp_avg": np.zeros_like(param), "exp_avg_sq": np.zeros_like(param)}
 
-    def _update(self, param, grad, state, group):
+    def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         (beta1, beta2), lr, wd, psi = group["betas"], group["lr"], group["weight_decay"], group["momentum_decay"]
         state["step"] += 1
         step = state["step"]
@@ -53,14 +63,15 @@ class NAdam(Optimizer):
 class Adamax(Optimizer):
     """m ← β₁m+(1−β₁)g; u ← max(β₂u, |g|+ε); θ ← θ − lr/(1−β₁ᵗ)·m/u (Adam with the infinity norm)."""
 
-    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, *, maximize=False):
+    def __init__(self, params: ParamsT, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0, *, maximize: bool = False) -> None:
         _check_adam_args(lr, betas, eps, weight_decay)
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize))
 
-    def _init_state(self, param, group):
+    def _init_state(self, param: Any, group: dict[str, Any]) -> Any:
         return {"step": 0, "exp_avg": np.zeros_like(param), "exp_inf": np.zeros_like(param)}
 
-    def _update(self, param, grad, state, group):
+    def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         (beta1, beta2), lr, wd = group["betas"], group["lr"], group["weight_decay"]
         state["step"] += 1
         if wd != 0:
@@ -74,17 +85,18 @@ class Adamax(Optimizer):
 class Adadelta(Optimizer):
     """v ← ρv+(1−ρ)g²; Δ = √(u+ε)/√(v+ε)·g; u ← ρu+(1−ρ)Δ²; θ ← θ − lr·Δ."""
 
-    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, *, maximize=False):
+    def __init__(self, params: ParamsT, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6, weight_decay: float = 0,
+                 *, maximize: bool = False) -> None:
         _check(lr >= 0.0, f"Invalid learning rate: {lr}")
         _check(0.0 <= rho <= 1.0, f"Invalid rho value: {rho}")
         _check(eps >= 0.0, f"Invalid epsilon value: {eps}")
         _check(weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay}")
         super().__init__(params, dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize))
 
-    def _init_state(self, param, group):
+    def _init_state(self, param: Any, group: dict[str, Any]) -> Any:
         return {"step": 0, "square_avg": np.zeros_like(param), "acc_delta": np.zeros_like(param)}
 
-    def _update(self, param, grad, state, group):
+    def _update(self, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> None:
         rho, eps, wd = group["rho"], group["eps"], group["weight_decay"]
         state["step"] += 1
         if wd != 0:

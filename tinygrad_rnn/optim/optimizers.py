@@ -6,6 +6,8 @@ ndarrays (and an int "step"); `state_dict()` / `load_state_dict()` use PyTorch's
 `maximize=True` (all five, as torch) negates the gradient first. A parameter listed twice in a group gets torch
 2.13's UserWarning and, as there, is updated twice per step.
 """
+from __future__ import annotations
+
 import copy
 import warnings
 
@@ -14,16 +16,22 @@ import numpy as np
 from .. import grad_mode, inplace
 from ..nn.module import _as_array
 from ..tensor import Tensor
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any, Callable
+
+    from .._typing import ParamsT
 
 __all__ = ["Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "SGD", "clip_grad_norm_", "clip_grad_value_"]
 
 
-def _check(ok, message):
+def _check(ok: Any, message: str) -> None:
     if not ok:
         raise ValueError(message)
 
 
-def _lerp_(a, b, weight):
+def _lerp_(a: Any, b: Any, weight: Any) -> None:
     """a ← a + weight·(b − a) in place, evaluated as torch's CPU lerp does."""
     if abs(weight) < 0.5:
         a += weight * (b - a)
@@ -38,18 +46,20 @@ _SCALAR_STATE = {"mu_product"}   # NAdam's running product of momentum coefficie
 class Optimizer:
     """Base class: parameter groups (dicts of "params" plus hyperparameters), per-parameter state, step()."""
 
-    def __init__(self, params, defaults):
+    def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of Tensors or dicts, "
                             "but got " + type(params).__name__)
-        self.defaults, self.state, self.param_groups = defaults, {}, []
-        groups = list(params)
+        self.state: dict[Any, dict[str, Any]] = {}
+        self.param_groups: list[dict[str, Any]] = []
+        self.defaults = defaults
+        groups: list[Any] = list(params)
         if not groups:
             raise ValueError("optimizer got an empty parameter list")
         for group in groups if isinstance(groups[0], dict) else [{"params": groups}]:
             self.add_param_group(group)
 
-    def add_param_group(self, param_group):
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Adds a group; hyperparameters it does not name take the optimiser's defaults."""
         if not isinstance(param_group, dict):
             raise TypeError(f"param_group must be a dict, but got {type(param_group)}")
@@ -76,17 +86,17 @@ class Optimizer:
             raise ValueError("some parameters appear in more than one parameter group")
         self.param_groups.append(group)
 
-    def _params(self):
+    def _params(self) -> Any:
         return (p for group in self.param_groups for p in group["params"])
 
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         for p in self._params():
             if p.grad is not None and set_to_none:
                 p.grad = None
             elif p.grad is not None:
                 p.grad[...] = 0
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """One update of every parameter that has a gradient; returns closure() (evaluated first) if given."""
         loss = None
         if closure is not None:
@@ -106,15 +116,15 @@ class Optimizer:
                         self._update(p.data, grad, state, group)
         return loss
 
-    def _init_state(self, param, group):
+    def _init_state(self, param: Any, group: dict[str, Any]) -> Any:
         """The state a parameter starts with, before its first step."""
         return {}
 
-    def _update(self, param, grad, state, group):
+    def _update(self, param: Any, grad: Any, state: Any, group: dict[str, Any]) -> None:
         raise NotImplementedError
 
     # ---- state_dict -----------------------------------------------------------------------------------------
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         """{"state": {index: {key: ndarray copy or int}}, "param_groups": [{hyperparameters, "params": [index]}]}."""
         index = {id(p): i for i, p in enumerate(self._params())}  # as torch: one listed twice keeps its last index
         groups = [{**{k: v for k, v in g.items() if k != "params"}, "params": [index[id(p)] for p in g["params"]]}
@@ -123,13 +133,13 @@ class Optimizer:
                  for p, s in self.state.items() if s and id(p) in index}
         return {"state": dict(sorted(state.items())), "param_groups": groups}
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Loads a state_dict() of the same optimiser layout (copies); ValueError naming what does not match."""
         saved = copy.deepcopy(state_dict["param_groups"])
         if len(saved) != len(self.param_groups):
             raise ValueError(f"loaded state dict has a different number of parameter groups: expected "
                              f"{len(self.param_groups)} (this optimizer), received {len(saved)}")
-        id_map = {}
+        id_map: dict[int, Any] = {}
         for i, (group, new) in enumerate(zip(self.param_groups, saved)):
             if len(new["params"]) != len(group["params"]):
                 raise ValueError(f"loaded state dict contains a parameter group that doesn't match the size of "
@@ -142,7 +152,7 @@ class Optimizer:
             if missing:
                 raise ValueError(f"loaded parameter group {i} lacks hyperparameter(s) {missing}")
             id_map.update(zip(new["params"], group["params"]))
-        state = {}
+        state: dict[Any, Any] = {}
         for key, values in state_dict["state"].items():
             if key not in id_map:
                 raise ValueError(f"loaded state dict has state for parameter {key!r}, which no loaded parameter "
@@ -163,7 +173,7 @@ class Optimizer:
             new["params"] = group["params"]
         self.state, self.param_groups = state, saved
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         lines = [type(self).__name__ + " ("]
         for i, group in enumerate(self.param_groups):
             lines.append(f"Parameter Group {i}")
@@ -174,8 +184,8 @@ class Optimizer:
 class SGD(Optimizer):
     """g ← ∇ + λθ; b ← μb + (1−τ)g (b₁ = g); g ← g + μb (nesterov) or b; θ ← θ − lr·g."""
 
-    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
-                 maximize=False):
+    def __init__(self, params: ParamsT, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
+                 weight_decay: float = 0, nesterov: bool = False, *, maximize: bool = False) -> None:
         _check(lr >= 0.0, f"Invalid learning rate: {lr}")
         _check(momentum >= 0.0, f"Invalid momentum value: {momentum}")
         _check(weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay}")
@@ -184,11 +194,13 @@ class SGD(Optimizer):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                                       nesterov=nesterov, maximize=maximize))
 
-    def step(self, closure=None):
-        self._fresh = set()  # buffers made in this step: as torch reads them all before updating any, a parameter
-        return super().step(closure)  # listed twice starts a new one at its second occurrence too
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        # buffers made in this step: as torch reads them all before updating any, a parameter listed twice starts a
+        # new one at its second occurrence too
+        self._fresh: set[int] = set()
+        return super().step(closure)
 
-    def _update(self, param, grad, state, group):
+    def _update(self, param: Any, grad: Any, state: Any, group: dict[str, Any]) -> None:
         momentum = group["momentum"]
         if group["weight_decay"] != 0:
             grad = grad + group["weight_decay"] * param
@@ -207,8 +219,9 @@ class SGD(Optimizer):
 class Adam(Optimizer):
     """m ← β₁m+(1−β₁)g; v ← β₂v+(1−β₂)g²; u = v or (amsgrad) max of v so far; θ ← θ − lr/(1−β₁ᵗ)·m/(√u/√(1−β₂ᵗ)+ε)."""
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
-                 maximize=False, decoupled_weight_decay=False):
+    def __init__(self, params: ParamsT, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0, amsgrad: bool = False, *, maximize: bool = False,
+                 decoupled_weight_decay: bool = False) -> None:
         _check(lr >= 0.0, f"Invalid learning rate: {lr}")
         _check(eps >= 0.0, f"Invalid epsilon value: {eps}")
         _check(0.0 <= betas[0] < 1.0, f"Invalid beta parameter at index 0: {betas[0]}")
@@ -217,11 +230,11 @@ class Adam(Optimizer):
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                                       maximize=maximize, decoupled_weight_decay=decoupled_weight_decay))
 
-    def _init_state(self, param, group):
+    def _init_state(self, param: Any, group: dict[str, Any]) -> Any:
         zeros = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if group["amsgrad"] else ())
         return {"step": 0, **{key: np.zeros_like(param) for key in zeros}}
 
-    def _update(self, param, grad, state, group):
+    def _update(self, param: Any, grad: Any, state: Any, group: dict[str, Any]) -> None:
         (beta1, beta2), lr, wd = group["betas"], group["lr"], group["weight_decay"]
         state["step"] += 1
         if wd != 0:
@@ -244,8 +257,8 @@ class Adam(Optimizer):
 class AdamW(Adam):
     """θ ← θ(1 − lr·λ), then Adam's step without weight decay in the gradient (decoupled weight decay)."""
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *,
-                 maximize=False):
+    def __init__(self, params: ParamsT, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2, amsgrad: bool = False, *, maximize: bool = False) -> None:
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
                          decoupled_weight_decay=True)
 
@@ -253,8 +266,8 @@ class AdamW(Adam):
 class Adagrad(Optimizer):
     """g ← ∇ + λθ; s ← s + g²; θ ← θ − lr/(1 + (t−1)·lr_decay) · g / (√s + ε)."""
 
-    def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10, *,
-                 maximize=False):
+    def __init__(self, params: ParamsT, lr: float = 1e-2, lr_decay: float = 0, weight_decay: float = 0,
+                 initial_accumulator_value: float = 0, eps: float = 1e-10, *, maximize: bool = False) -> None:
         _check(lr >= 0.0, f"Invalid learning rate: {lr}")
         _check(lr_decay >= 0.0, f"Invalid lr_decay value: {lr_decay}")
         _check(weight_decay >= 0.0, f"Invalid weight_decay value: {weight_decay}")
@@ -267,10 +280,10 @@ class Adagrad(Optimizer):
             for p in group["params"]:
                 self.state[p] = self._init_state(p.data, group)
 
-    def _init_state(self, param, group):
+    def _init_state(self, param: Any, group: dict[str, Any]) -> Any:
         return {"step": 0, "sum": np.full_like(param, group["initial_accumulator_value"])}
 
-    def _update(self, param, grad, state, group):
+    def _update(self, param: Any, grad: Any, state: Any, group: dict[str, Any]) -> None:
         state["step"] += 1
         if group["weight_decay"] != 0:
             grad = grad + group["weight_decay"] * param
@@ -282,8 +295,9 @@ class Adagrad(Optimizer):
 class RMSprop(Optimizer):
     """v ← αv+(1−α)g²; a = √(v−ḡ²) (centered: ḡ ← αḡ+(1−α)g) or √v, +ε; b ← μb + g/a; θ ← θ − lr·(b or g/a)."""
 
-    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False, *,
-                 maximize=False):
+    def __init__(self, params: ParamsT, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0, momentum: float = 0, centered: bool = False, *, maximize: bool = False
+                 ) -> None:
         _check(lr >= 0.0, f"Invalid learning rate: {lr}")
         _check(eps >= 0.0, f"Invalid epsilon value: {eps}")
         _check(momentum >= 0.0, f"Invalid momentum value: {momentum}")
@@ -292,12 +306,12 @@ class RMSprop(Optimizer):
         super().__init__(params, dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
                                       weight_decay=weight_decay, maximize=maximize))
 
-    def _init_state(self, param, group):
+    def _init_state(self, param: Any, group: dict[str, Any]) -> Any:
         zeros = ("square_avg",) + (("momentum_buffer",) if group["momentum"] > 0 else ()) + (
             ("grad_avg",) if group["centered"] else ())
         return {"step": 0, **{key: np.zeros_like(param) for key in zeros}}
 
-    def _update(self, param, grad, state, group):
+    def _update(self, param: Any, grad: Any, state: Any, group: dict[str, Any]) -> None:
         alpha, momentum = group["alpha"], group["momentum"]
         state["step"] += 1
         if group["weight_decay"] != 0:

@@ -6,31 +6,38 @@ as a 0-d tensor; the scale is min(max_norm / (total + 1e-6), 1) (a NaN total giv
 error_if_nonfinite=True refuses it first, changing nothing). `foreach` is accepted and changes nothing here (one
 loop over ndarrays either way).
 """
+from __future__ import annotations
+
 import math
 
 import numpy as np
 
 from ...tensor import Tensor
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm"]
 
 
-def _listed(parameters):
+def _listed(parameters: Any) -> Any:
     return [parameters] if isinstance(parameters, Tensor) else list(parameters)
 
 
-def _grads(parameters):
+def _grads(parameters: Any) -> Any:
     return [p.grad for p in _listed(parameters) if p.grad is not None]
 
 
-def _vector_norm(a, norm_type):
+def _vector_norm(a: Any, norm_type: float) -> Any:
     """‖a‖_p over all elements (p = inf: max |a|, −inf: min |a|, 0: the count of non-zeros), in a's dtype."""
     if a.size == 0:
         return a.dtype.type(0)
     return a.dtype.type(np.linalg.norm(a.ravel(), norm_type))
 
 
-def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+def get_total_norm(tensors: Any, norm_type: float = 2.0, error_if_nonfinite: bool = False, foreach: bool | None = None
+) -> Any:
     """‖(‖g₁‖_p, ‖g₂‖_p, …)‖_p, the norm of all the given arrays (or tensors) taken together, as a 0-d tensor."""
     arrays = [t.data if isinstance(t, Tensor) else np.asarray(t) for t in _listed(tensors)]
     norm_type = float(norm_type)
@@ -46,7 +53,8 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
     return Tensor(np.asarray(total, dtype=dtype), dtype=dtype)
 
 
-def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
+def clip_grads_with_norm_(parameters: Any, max_norm: float | Tensor, total_norm: Any, foreach: bool | None = None
+) -> None:
     """Scales every .grad in place by min(max_norm / (total_norm + 1e-6), 1)."""
     grads = _grads(parameters)
     if not grads:
@@ -59,7 +67,8 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
         g *= coef
 
 
-def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+def clip_grad_norm_(parameters: Any, max_norm: float | Tensor, norm_type: float = 2.0, error_if_nonfinite: bool = False,
+                    foreach: bool | None = None) -> Any:
     """Scales all .grad in place so that their total norm is at most max_norm; returns the total norm before
     clipping, a 0-d tensor (tensor(0.) when no parameter has a gradient)."""
     parameters = _listed(parameters)
@@ -68,7 +77,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     return total
 
 
-def clip_grad_value_(parameters, clip_value, foreach=None):
+def clip_grad_value_(parameters: Any, clip_value: float, foreach: bool | None = None) -> None:
     """Clamps every .grad in place to [−clip_value, clip_value]."""
     clip_value = float(clip_value)
     for g in _grads(parameters):

@@ -1,14 +1,20 @@
 """torch.nn.utils's parameters_to_vector and vector_to_parameters: all parameters as one flat vector and back
 (for optimisers written against a flat vector: line searches, CMA-ES, Hessian-vector experiments)."""
+from __future__ import annotations
+
 import numpy as np
 
 from ... import inplace
 from ...tensor import Tensor, cat
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["parameters_to_vector", "vector_to_parameters"]
 
 
-def _tensors(parameters, owner):
+def _tensors(parameters: Any, owner: str) -> Any:
     params = list(parameters)
     for i, p in enumerate(params):
         if not isinstance(p, Tensor):
@@ -16,7 +22,7 @@ def _tensors(parameters, owner):
     return params
 
 
-def parameters_to_vector(parameters):
+def parameters_to_vector(parameters: Any) -> Any:
     """cat(p.reshape(−1) for p in parameters): one 1-D tensor, on the tape (its gradient reaches each p)."""
     params = _tensors(parameters, "parameters_to_vector")
     if not params:
@@ -25,7 +31,7 @@ def parameters_to_vector(parameters):
     return cat([p.reshape(-1) for p in params])
 
 
-def vector_to_parameters(vec, parameters):
+def vector_to_parameters(vec: Tensor, parameters: Any) -> None:
     """Copies consecutive slices of the 1-D vec into the parameters, in place (counted as the engine's in-place
     writes). torch makes each parameter a view of vec; here they are copies, so writing into vec later changes no
     parameter. vec must hold exactly as many elements as the parameters, in their dtype."""

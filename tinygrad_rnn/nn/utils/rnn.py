@@ -13,6 +13,8 @@ order; h_n (and c_n) come out in the caller's batch order, as torch's do.
 Every conversion is one tape node, PackRows (gather) or PadRows (scatter), each other's backward: no position is
 read or written twice, so neither needs the accumulating np.add.at a general integer index does (25× slower here).
 """
+from __future__ import annotations
+
 import numbers
 from typing import NamedTuple, Optional
 
@@ -20,6 +22,10 @@ import numpy as np
 
 from ...function import Function
 from ...tensor import Tensor, cat
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any, Sequence
 
 __all__ = ["PackedSequence", "pack_padded_sequence", "pack_sequence", "pad_packed_sequence", "pad_sequence",
            "unpack_sequence", "unpad_sequence"]
@@ -40,7 +46,8 @@ class PackedSequence(_PackedFields):
     """(data (Σ lengths, *), batch_sizes (T,) int64, sorted_indices (B,) int64 or None, unsorted_indices): a batch
     of sequences packed step by step, longest first. Made by pack_padded_sequence or pack_sequence, not by hand."""
 
-    def __new__(cls, data, batch_sizes=None, sorted_indices=None, unsorted_indices=None):
+    def __new__(cls, data: Any, batch_sizes: Any = None, sorted_indices: Any = None, unsorted_indices: Any = None
+    ) -> Any:
         if not isinstance(data, Tensor):
             raise TypeError(f"PackedSequence: expected data to be a Tensor, but got {type(data).__name__}")
         if batch_sizes is None:
@@ -67,35 +74,35 @@ class PackedSequence(_PackedFields):
                              f"{unsorted_indices.data.tolist()} for {sorted_indices.data.tolist()}")
         return super().__new__(cls, data, sizes, sorted_indices, unsorted_indices)
 
-    def to(self, *args, **kwargs):
+    def to(self, *args: Any, **kwargs: Any) -> Any:
         """The same packing with data.to(*args, **kwargs) (a dtype, "cpu"); self when data does not change."""
         data = self.data.to(*args, **kwargs)
         return self if data is self.data else self._replace(data=data)
 
-    def float(self):
+    def float(self) -> Any:
         return self.to(np.float32)
 
-    def double(self):
+    def double(self) -> Any:
         return self.to(np.float64)
 
-    def long(self):
+    def long(self) -> Any:
         return self.to(np.int64)
 
-    def int(self):
+    def int(self) -> Any:
         return self.to(np.int32)
 
-    def cpu(self):
+    def cpu(self) -> Any:
         return self
 
     @property
-    def is_cuda(self):
+    def is_cuda(self) -> Any:
         return False
 
-    def is_pinned(self):
+    def is_pinned(self) -> Any:
         return False
 
 
-def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True):
+def pack_padded_sequence(input: Tensor, lengths: Any, batch_first: bool = False, enforce_sorted: bool = True) -> Any:
     """Packs a padded batch (T, B, *) (batch_first: (B, T, *)) of sequences of the given lengths (B,); with
     enforce_sorted=False the lengths may come in any order (the batch is sorted, and the order kept to undo it)."""
     if not isinstance(input, Tensor):
@@ -129,7 +136,8 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
     return PackedSequence(data, Tensor(batch_sizes, dtype=np.int64), sorted_indices, None)
 
 
-def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_length=None):
+def pad_packed_sequence(sequence: Any, batch_first: bool = False, padding_value: float = 0.0,
+                        total_length: int | None = None) -> Any:
     """The padded batch (T, B, *) (batch_first: (B, T, *)) and the lengths (B,) int64 of a PackedSequence, in the
     batch order it was packed from; total_length pads T up to that many steps."""
     if not isinstance(sequence, PackedSequence):
@@ -150,7 +158,8 @@ def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_le
     return padded, Tensor(lengths, dtype=np.int64)
 
 
-def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="right"):
+def pad_sequence(sequences: Any, batch_first: bool = False, padding_value: float = 0.0,
+                 padding_side: str = "right") -> Any:
     """Sequences (L_i, *) stacked into (max L, B, *) (batch_first: (B, max L, *)), each padded with padding_value
     on the right (after its end) or, with padding_side="left", before its start."""
     if isinstance(sequences, Tensor):
@@ -185,7 +194,7 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
     return PadRows.apply(flat, index=(b, t) if batch_first else (t, b), shape=shape, padding_value=padding_value)
 
 
-def pack_sequence(sequences, enforce_sorted=True):
+def pack_sequence(sequences: Sequence[Tensor], enforce_sorted: bool = True) -> Any:
     """pack_padded_sequence(pad_sequence(sequences), their lengths, enforce_sorted=enforce_sorted)."""
     sequences = list(sequences)
     if not sequences:
@@ -194,13 +203,13 @@ def pack_sequence(sequences, enforce_sorted=True):
     return pack_padded_sequence(pad_sequence(sequences), lengths, enforce_sorted=enforce_sorted)
 
 
-def unpack_sequence(packed_sequences):
+def unpack_sequence(packed_sequences: Any) -> Any:
     """The list of the sequences (L_i, *) a PackedSequence holds, in the order they were packed from."""
     padded, lengths = pad_packed_sequence(packed_sequences, batch_first=True)
     return [padded[b, :n] for b, n in enumerate(lengths.data.tolist())]
 
 
-def unpad_sequence(padded_sequences, lengths, batch_first=False):
+def unpad_sequence(padded_sequences: Any, lengths: Any, batch_first: bool = False) -> Any:
     """The list of sequences (L_i, *) of a padded batch (T, B, *) (batch_first: (B, T, *)) of the given lengths."""
     lengths = _lengths(lengths)
     if not batch_first:
@@ -209,13 +218,13 @@ def unpad_sequence(padded_sequences, lengths, batch_first=False):
 
 
 # ---- for the recurrent layers: a PackedSequence in, the same packing out ------------------------------------------
-def padded_from_packed(sequence):
+def padded_from_packed(sequence: Any) -> Any:
     """(data padded to (T, B, *) with zeros in the caller's batch order, lengths (B,) int64 ndarray)."""
     padded, lengths = pad_packed_sequence(sequence)
     return padded, lengths.data
 
 
-def packed_like(padded, sequence):
+def packed_like(padded: Any, sequence: Any) -> Any:
     """padded (T, B, *) packed as `sequence` is packed: the same batch_sizes, sorted and unsorted indices."""
     t, slot = _packed_positions(sequence.batch_sizes.data)
     b = slot if sequence.sorted_indices is None else sequence.sorted_indices.data[slot]
@@ -228,12 +237,12 @@ class PackRows(Function):
     """a[index], index a pair of integer arrays (t, b) naming distinct positions; ∂a = g put back at them"""
 
     @staticmethod
-    def forward(ctx, a, index):
+    def forward(ctx: Any, a: Any, index: Any) -> Any:
         ctx.save_for_backward(a.shape, index)
         return a[index]
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Any, g: Any) -> Any:
         shape, index = ctx.saved
         grad = np.zeros(shape, g.dtype)
         grad[index] = g                          # distinct positions: an assignment, not an accumulation
@@ -244,20 +253,20 @@ class PadRows(Function):
     """out = padding_value everywhere but out[index] = a, index naming distinct positions of out; ∂a = g[index]"""
 
     @staticmethod
-    def forward(ctx, a, index, shape, padding_value=0.0):
+    def forward(ctx: Any, a: Any, index: Any, shape: Any, padding_value: float = 0.0) -> Any:
         ctx.save_for_backward(index)
         out = np.full(shape, padding_value, dtype=a.dtype)
         out[index] = a
         return out
 
     @staticmethod
-    def backward(ctx, g):
+    def backward(ctx: Any, g: Any) -> Any:
         (index,) = ctx.saved
         return g[index]
 
 
 # ---- index arithmetic (ndarrays only) -----------------------------------------------------------------------------
-def _packed_positions(batch_sizes):
+def _packed_positions(batch_sizes: Any) -> Any:
     """For every row of packed data, (its time step t, its slot s in the sorted batch): rows run t by t."""
     batch_sizes = np.asarray(batch_sizes, dtype=np.int64)
     t = np.repeat(np.arange(batch_sizes.size), batch_sizes)
@@ -265,7 +274,7 @@ def _packed_positions(batch_sizes):
     return t, np.arange(t.size) - offsets[t]
 
 
-def _padded_positions(sequence):
+def _padded_positions(sequence: Any) -> Any:
     """For every row of packed data, (its step t, its position b in the caller's batch); and the lengths (B,) in the
     caller's order."""
     batch_sizes = sequence.batch_sizes.data
@@ -277,7 +286,7 @@ def _padded_positions(sequence):
     return t, sequence.sorted_indices.data[slot], sorted_lengths[sequence.unsorted_indices.data]
 
 
-def _lengths(lengths):
+def _lengths(lengths: Any) -> Any:
     """lengths as a 1-D int64 ndarray: a list, tuple, ndarray or Tensor of whole numbers."""
     arr = np.asarray(lengths.data if isinstance(lengths, Tensor) else lengths)
     if arr.ndim != 1:
@@ -287,7 +296,7 @@ def _lengths(lengths):
     return arr.astype(np.int64)
 
 
-def _index_tensor(owner, name, value):
+def _index_tensor(owner: str, name: str, value: Any) -> Any:
     """A 1-D int64 Tensor from a Tensor, ndarray or list of whole numbers."""
     arr = np.asarray(value.data if isinstance(value, Tensor) else value)
     if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
@@ -296,7 +305,7 @@ def _index_tensor(owner, name, value):
     return Tensor(arr.astype(np.int64), dtype=np.int64)
 
 
-def _permutation(name, value, batch):
+def _permutation(name: str, value: Any, batch: int) -> Any:
     indices = _index_tensor("PackedSequence", name, value)
     if not np.array_equal(np.sort(indices.data), np.arange(batch)):
         raise ValueError(f"PackedSequence: {name} must be a permutation of range({batch}) (batch_sizes[0] = "

@@ -100,6 +100,7 @@ def test_resume_with_another_preset_is_refused(tmp_path, corpus, run_main, asser
     ("clip_value", -5.0, "config 'clip_value'"),
     ("reduction", "max", "config 'reduction'"),
     ("carry_state", "yes", "config 'carry_state'"),
+    ("seed", -1, "config 'seed'"),
 ])
 def test_a_checkpoint_with_bad_new_fields_is_refused_by_train_and_sample(tmp_path, corpus, run_main,
                                                                          assert_refused, key, value, needle):

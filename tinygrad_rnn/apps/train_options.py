@@ -301,6 +301,8 @@ def check_resumable(path, saved):
         "carry_state": (lambda v: isinstance(v, bool), "True or False"),
         "reduction": (lambda v: v in REDUCTIONS, "'mean' or 'sum'"),
         "preset": (lambda v: v is None or v in PRESETS, f"None or one of {', '.join(PRESETS)}"),
+        "seed": (lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2 ** 64),
+                 "None or an int in [0, 2**64)"),
     }
     for key, (ok, expected) in checks.items():
         if key in config and not ok(config[key]):

@@ -51,6 +51,36 @@ def test_bad_combination_is_one_line_and_exit_2(tmp_path, corpus, extra, needle,
     assert sorted(os.listdir(tmp_path)) == before
 
 
+PRESET_CASES = [   # the value the cell cannot take is the preset's, not typed by the user: the line says so
+    (["--preset", "theano-gru", "--cell", "rnn"],
+     "--gate-activation hard_sigmoid does not apply to --cell rnn: it has no gates (only lstm, peephole, "
+     "tutorial-lstm, depth-gated, gru, gru-cho do) (--gate-activation hard_sigmoid set by --preset theano-gru)"),
+    (["--preset", "min-char-rnn", "--gate-activation", "hard_sigmoid"], "(--cell rnn set by --preset min-char-rnn)"),
+    (["--preset", "min-char-rnn", "--cell", "depth-gated"],
+     "--cell depth-gated needs --layers 2 or more: its depth gate links a layer's cell to the cell of the layer "
+     "below (with one layer it is an LSTM) (--layers 1 set by --preset min-char-rnn)"),
+    (["--preset", "min-char-rnn", "--cell", "clockwork"],
+     "--seq-len 25 (set by --preset min-char-rnn) is not a multiple of 8"),
+]
+
+
+@pytest.mark.parametrize("extra,needle", PRESET_CASES, ids=[" ".join(c[0]) for c in PRESET_CASES])
+def test_a_presets_value_that_the_chosen_cell_cannot_take_is_named_as_the_presets(tmp_path, corpus, extra, needle,
+                                                                                   run_main, assert_refused,
+                                                                                   monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    before = sorted(os.listdir(tmp_path))
+    assert_refused(run_main(["train", "--text", corpus, "--quiet", *extra]), needle)
+    assert sorted(os.listdir(tmp_path)) == before
+
+
+def test_a_value_the_user_typed_is_not_blamed_on_the_preset(tmp_path, corpus, run_main, assert_refused):
+    line = assert_refused(run_main(["train", "--text", corpus, "--quiet", "--preset", "min-char-rnn", "--cell",
+                                    "clockwork", "--seq-len", "12", "--out", str(tmp_path / "m.safetensors")]),
+                          "--seq-len 12 is not a multiple of 8")
+    assert "preset" not in line
+
+
 def test_resume_with_another_preset_is_refused(tmp_path, corpus, run_main, assert_refused):
     out = str(tmp_path / "m.npz")
     assert run_main(["train", "--text", corpus, "--out", out, *SMALL, "--steps", "1", "--plot", "none",
@@ -70,6 +100,7 @@ def test_resume_with_another_preset_is_refused(tmp_path, corpus, run_main, asser
     ("clip_value", -5.0, "config 'clip_value'"),
     ("reduction", "max", "config 'reduction'"),
     ("carry_state", "yes", "config 'carry_state'"),
+    ("seed", -1, "config 'seed'"),
 ])
 def test_a_checkpoint_with_bad_new_fields_is_refused_by_train_and_sample(tmp_path, corpus, run_main,
                                                                          assert_refused, key, value, needle):

@@ -160,3 +160,16 @@ def test_checkpoints_written_before_these_options_still_load(tmp_path, corpus, r
     resumed = checkpoint.load(old)
     assert resumed["step"] == 5 and resumed["config"]["gate_activation"] == "sigmoid"
     assert resumed["config"]["embedding"] == 16 and resumed["config"]["scheduler"] == "none"
+
+
+def test_the_checkpoint_records_the_seed(tmp_path, corpus, run_main):
+    """The seed the run started from is in the config (with the random state it led to); a resumed run keeps it
+    unless --seed replaces it."""
+    out = train(tmp_path, corpus, "gru-cho", "s.npz", "--steps", "2", "--seed", "7")
+    assert checkpoint.load(out)["config"]["seed"] == 7
+    assert checkpoint.load(train(tmp_path, corpus, "rnn", "d.npz", "--steps", "1"))["config"]["seed"] == 0
+    common = ["train", "--text", corpus, "--out", out, "--resume", out, "--quiet", "--plot", "none"]
+    assert run_main([*common, "--steps", "3"]).returncode == 0
+    assert checkpoint.load(out)["config"]["seed"] == 7
+    assert run_main([*common, "--steps", "4", "--seed", "9"]).returncode == 0
+    assert checkpoint.load(out)["config"]["seed"] == 9

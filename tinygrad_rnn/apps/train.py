@@ -135,7 +135,7 @@ def train(args):
         metrics = MetricsLog(metrics_path, start_step=step)
         trainer = Trainer(model, optimizer, scheduler, vocab, streams(train_ids, batch), valid_ids, args,
                           {**model_opts, "periods": _listed(model_opts["periods"]), **training,
-                           "preset": resolved.preset},
+                           "preset": resolved.preset, "seed": _seed(args, saved)},
                           metrics, plot_path,
                           saved_step=step if saved and same_file(args.out, args.resume) else None)
         try:
@@ -153,6 +153,14 @@ def train(args):
     bpc = evaluate(model, valid_ids, batch, seq_len, carry=training["carry_state"])
     print(f"validation: {bpc:.3f} bits per character after {step} steps; checkpoint {args.out}")
     return 0
+
+
+def _seed(args, saved):
+    """The seed the run started from, recorded in the checkpoint: the one given, else the resumed checkpoint's (a
+    resumed run goes on from its saved random state), else 0; None for checkpoints written before it was kept."""
+    if args.seed is not None:
+        return args.seed
+    return saved["config"].get("seed") if saved else 0
 
 
 def _listed(periods):

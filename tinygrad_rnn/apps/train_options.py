@@ -179,7 +179,7 @@ def resolve(args, saved, vocab_size):
     if saved:
         preset_name = recorded.get("preset")
     preset = PRESETS[preset_name].options if preset_name in PRESETS else {}
-    model = _model_options(args, saved, recorded, preset, vocab_size)
+    model = _model_options(args, saved, recorded, preset, preset_name, vocab_size)
 
     if args.steps is not None:
         steps = args.steps
@@ -219,13 +219,20 @@ def resolve(args, saved, vocab_size):
     else:
         training["lr_t_max"] = recorded["lr_t_max"]
     if model["cell"] == "clockwork" and training["seq_len"] % _lcm(model["periods"]):
-        raise UsageError(f"--seq-len {training['seq_len']} is not a multiple of {_lcm(model['periods'])}, the least "
-                         f"common multiple of the clockwork --periods {','.join(map(str, model['periods']))}: the "
-                         "clock restarts at every window, so each window must hold whole periods")
+        origin = f" (set by --preset {preset_name})" if _from_preset(args, saved, preset, ["seq_len"]) else ""
+        raise UsageError(f"--seq-len {training['seq_len']}{origin} is not a multiple of {_lcm(model['periods'])}, "
+                         f"the least common multiple of the clockwork --periods {','.join(map(str, model['periods']))}"
+                         ": the clock restarts at every window, so each window must hold whole periods")
     return Resolved(model, training, steps, preset_name, overrides, restarts)
 
 
-def _model_options(args, saved, recorded, preset, vocab_size):
+def _from_preset(args, saved, preset, keys):
+    """The keys among `keys` whose value is the preset's, not one given on the command line: an error about them
+    then says where a value the user never typed came from."""
+    return [] if saved else [key for key in keys if getattr(args, key) is None and key in preset]
+
+
+def _model_options(args, saved, recorded, preset, preset_name, vocab_size):
     """The model options: the checkpoint's when resuming (a given different value is an error), else the command
     line's, the preset's or the default."""
     if saved:
@@ -253,8 +260,16 @@ def _model_options(args, saved, recorded, preset, vocab_size):
         model["embedding"] = vocab_size
     elif model["embedding"] is None:
         model["embedding"] = min(model["hidden"], 64)
-    check_cell_options(model["cell"], model["hidden"], model["layers"], model["gate_activation"],
-                       model["forget_bias"], model["periods"])
+    try:
+        check_cell_options(model["cell"], model["hidden"], model["layers"], model["gate_activation"],
+                           model["forget_bias"], model["periods"])
+    except UsageError as err:       # the preset's value of an option the user's --cell cannot take
+        named = [k for k in ("cell", "gate_activation", "forget_bias", "periods", "hidden", "layers")
+                 if f"--{k.replace('_', '-')} " in f"{err} "]
+        preset_keys = _from_preset(args, saved, preset, named)
+        origin = (f" ({', '.join(_shown(k, model[k]) for k in preset_keys)} set by --preset {preset_name})"
+                  if preset_keys else "")
+        raise UsageError(f"{err}{origin}") from None
     return model
 
 
@@ -286,6 +301,8 @@ def check_resumable(path, saved):
         "carry_state": (lambda v: isinstance(v, bool), "True or False"),
         "reduction": (lambda v: v in REDUCTIONS, "'mean' or 'sum'"),
         "preset": (lambda v: v is None or v in PRESETS, f"None or one of {', '.join(PRESETS)}"),
+        "seed": (lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2 ** 64),
+                 "None or an int in [0, 2**64)"),
     }
     for key, (ok, expected) in checks.items():
         if key in config and not ok(config[key]):

@@ -167,13 +167,14 @@ def packed_gemm(a, b, c, double beta=0, bint trans_a=False, bint trans_b=False, 
     cdef int t = float_type("a", a), code = tg_skinny_best_isa() if isa is None else isa_code(isa), status
     cdef Py_ssize_t ra, ca = -1, rb, cb = -1
     ra = rows_cols("a", a, &ca)
-    rb = rows_cols("b", b, &cb) if float_type("b", b) == t else -1
+    float_type("b", b)                                   # an ndarray of a float type (dtype checked by data)
+    rb = rows_cols("b", b, &cb)
+    cdef void* p_a = data("a", a, t, ra, ca)
+    cdef void* p_b = data("b", b, t, rb, cb)
     cdef Py_ssize_t M = ca if trans_a else ra, K = ra if trans_a else ca, N = rb if trans_b else cb
     if (cb if trans_b else rb) != K:
         raise ValueError(f"b: expected {'N' if trans_b else K} × {K if trans_b else 'N'} to multiply a "
                          f"{'transposed ' if trans_a else ''}{a.shape}, but got shape {b.shape}")
-    cdef void* p_a = data("a", a, t, ra, ca)
-    cdef void* p_b = data("b", b, t, rb, cb)
     cdef void* p_c = data("c", c, t, M, N, True)
     disjoint_arrays(("c", "a", "b"), 1, (c, a, b))
     if M == 0 or N == 0:

@@ -264,9 +264,10 @@ TG_DEFINE_PANELS(tg_panels_d, double, TG_NR_D, tg_gemm_d_t)
                     ptrdiff_t lda, const T* b, ptrdiff_t ldb, T beta, T* c, ptrdiff_t ldc) {                    \
         ptrdiff_t kc = K < TG_KC ? K : TG_KC, panels = (N + NR - 1) / NR, blocks = (M + TG_MC - 1) / TG_MC;      \
         T* p = (T*)malloc(sizeof(T) * (size_t)(panels * kc * NR));                                              \
-        /* Aᵀ given: its block of kc rows is copied as A (M, kc) first, since reading the micro-kernel's MR rows  \
-         * from a (K, M) array strides by M per k, which a power-of-two M makes hit one L1 set every time */   \
-        T* at = trans_a ? (T*)malloc(sizeof(T) * (size_t)(M * kc)) : NULL;                                      \
+        /* Aᵀ given: its block of kc rows is first copied in groups of 4 rows of A, k-major (a group's 4 values   \
+         * of one k side by side), from which the micro-kernel reads each k's values from one line; reading them  \
+         * from a (K, M) array instead strides by M per k, which a power-of-two M sends to one L1 set each time */ \
+        T* at = trans_a ? (T*)malloc(sizeof(T) * (size_t)(((M + 3) / 4) * 4 * kc)) : NULL;                      \
         if (p == NULL || (trans_a && at == NULL)) {                                                             \
             free(p);                                                                                            \
             free(at);                                                                                           \
@@ -276,24 +277,25 @@ TG_DEFINE_PANELS(tg_panels_d, double, TG_NR_D, tg_gemm_d_t)
         for (ptrdiff_t k0 = 0; k0 < K; k0 += kc) {                                                              \
             ptrdiff_t kb = K - k0 < kc ? K - k0 : kc;                                                           \
             T bk = k0 == 0 ? beta : (T)1;                                                                       \
-            const T* ak = a + k0;                                                                               \
-            ptrdiff_t sam = lda;                                                                                \
-            if (trans_a) {                                                                                      \
-                for (ptrdiff_t m1 = 0; m1 < M; m1 += 16)       /* in 16 × 16 tiles: both sides stay in L1 */    \
-                    for (ptrdiff_t k1 = 0; k1 < kb; k1 += 16)                                                   \
-                        for (ptrdiff_t k = k1; k < k1 + 16 && k < kb; k++) {                                    \
-                            const T* row = a + (k0 + k) * lda;                                                  \
-                            for (ptrdiff_t m = m1; m < m1 + 16 && m < M; m++) at[m * kb + k] = row[m];          \
-                        }                                                                                       \
-                ak = at;                                                                                            \
-                sam = kb;                                                                                           \
-            }                                                                                                   \
+            if (trans_a)                                                                                        \
+                for (ptrdiff_t m0 = 0; m0 < M; m0 += 4) {                                                       \
+                    ptrdiff_t w = M - m0 < 4 ? M - m0 : 4;                                                      \
+                    T* out = at + m0 * kb;                                                                      \
+                    for (ptrdiff_t k = 0; k < kb; k++)                                                          \
+                        for (ptrdiff_t i = 0; i < 4; i++) out[k * 4 + i] = i < w ? a[(k0 + k) * lda + m0 + i] : 0; \
+                }                                                                                               \
             PACK(kb, N, trans_b ? b + k0 : b + k0 * ldb, ldb, trans_b, p);                                      \
             _Pragma("omp parallel for num_threads(nt) schedule(static) if(nt > 1)")                             \
             for (ptrdiff_t job = 0; job < blocks * panels; job++) {                                             \
                 ptrdiff_t m0 = (job / panels) * TG_MC, n0 = (job % panels) * NR;                                \
-                kern(M - m0 < TG_MC ? M - m0 : TG_MC, N - n0 < NR ? N - n0 : NR, kb, ak + m0 * sam, sam, 1,     \
-                     p + (job % panels) * kb * NR, bk, c + m0 * ldc + n0, ldc);                                 \
+                ptrdiff_t mb = M - m0 < TG_MC ? M - m0 : TG_MC, width = N - n0 < NR ? N - n0 : NR;              \
+                const T* panel = p + (job % panels) * kb * NR;                                                  \
+                if (!trans_a)                                                                                   \
+                    kern(mb, width, kb, a + m0 * lda + k0, lda, 1, panel, bk, c + m0 * ldc + n0, ldc);          \
+                else                                                                                            \
+                    for (ptrdiff_t g = m0; g < m0 + mb; g += 4)                                                 \
+                        kern(m0 + mb - g < 4 ? m0 + mb - g : 4, width, kb, at + g * kb, 1, 4, panel, bk,        \
+                             c + g * ldc + n0, ldc);                                                            \
             }                                                                                                   \
         }                                                                                                       \
         free(p);                                                                                                \

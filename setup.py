@@ -28,8 +28,13 @@ directives = {
 # -fno-trapping-math (not -ffast-math: values, NaNs and signed zeros stay IEEE; only FP exception flags may differ)
 # lets GCC if-convert the branch-free loops of fastmath.h and vectorize them on every target.
 compile_args = ["-O0", "-g"] if DEBUG else ["-O3", "-fno-trapping-math"]
+# OpenMP (skinny.h): with two threads allowed, a large product's panels are split across both cores. The thread
+# count is read at every call (omp_get_max_threads), so threadpoolctl's limits hold; compilers without OpenMP build
+# the one-thread code (the pragmas are ignored).
+openmp = [] if sys.platform == "darwin" or os.environ.get("TINYGRAD_RNN_NO_OPENMP") else ["-fopenmp"]
+compile_args += openmp
 # Python's own CFLAGS carry -g, so a release build has debug sections unless the linker strips them (GNU ld, Linux).
-link_args = ["-s"] if not DEBUG and sys.platform.startswith("linux") else []
+link_args = (["-s"] if not DEBUG and sys.platform.startswith("linux") else []) + openmp
 
 extensions = [
     Extension(

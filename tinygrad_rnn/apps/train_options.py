@@ -132,8 +132,8 @@ def add_arguments(parser):
     add("--log-every", type=positive_int, default=100,
         help="steps between progress lines when the output is not a terminal (on one, a progress bar)")
     add("--threads", type=positive_int, default=1,
-        help="BLAS threads (default 1: the GEMMs per step are small, and numpy's and scipy's OpenBLAS pools "
-             "would otherwise compete for the cores)")
+        help="threads for BLAS and for the kernels' own OpenMP split of large products (default 1: the GEMMs per "
+             "step are small, and numpy's and scipy's OpenBLAS pools would otherwise compete for the cores)")
     add("--quiet", action="store_true", help="no progress bar or progress lines")
 
 

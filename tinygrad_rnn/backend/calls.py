@@ -113,6 +113,11 @@ def linear_act_backward(x, weight, y, dy, act="identity", need_dx=True, need_dW=
                                          np.empty(O, dtype) if need_db else None))
 
 
+def outer_product(left, right):
+    """leftᵀ @ right: left (N, O), right (N, I) → (O, I), a shared weight's gradient summed over N rows (OuterSum)"""
+    return _call("outer_product", (left, right, None))
+
+
 # LSTM and peephole LSTM: gate order i, f, g, o; `act` is the gate activation. A step forward's `transposed`: w_hh is
 # given as W_hhᵀ (H, G·H), which BLAS multiplies faster (a Scan makes it once); gates, c, h, dz: arrays to write
 # the outputs into (None: new ones).

@@ -33,6 +33,13 @@ def linear_act_backward(x, weight, y, dy, act, dx, dweight, dbias):
     return dx, dweight, dbias
 
 
+def outer_product(left, right, out=None):
+    """out = leftᵀ @ right: left (N, O), right (N, I) → out (O, I)"""
+    out = np.empty((left.shape[1], right.shape[1]), left.dtype) if out is None else out
+    np.matmul(left.T, right, out=out)
+    return out
+
+
 def _new(out, like, width):
     """out, or a new (B, width) array like `like` when it is None"""
     return np.empty((like.shape[0], width), like.dtype) if out is None else out

@@ -7,6 +7,7 @@ of being kept twice.
 """
 import numpy as np
 
+from ..backend import calls
 from ..function import LazyGrad
 
 
@@ -31,9 +32,9 @@ class OuterSum(LazyGrad):
 
     def materialize(self):
         if len(self.lefts) == 1:
-            out = self.lefts[0].T @ self.rights[0]
+            out = calls.outer_product(self.lefts[0], self.rights[0])
         else:
-            out = np.concatenate(self.lefts).T @ np.concatenate(self.rights)
+            out = calls.outer_product(np.concatenate(self.lefts), np.concatenate(self.rights))
         if self.dense is not None:
             out += self.dense
         return out

@@ -138,12 +138,69 @@ cdef inline void _gemm_rm(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n
             _fd(&fb, &fa, &n32, &m32, &k32, &alpha, <double*>b, &ldb32, <double*>a, &lda32, &beta, c, &ldc32)
 
 
+# ---- the engine's own GEMM (skinny.h) where it is faster than the BLAS -------------------------------------------
+# skinny.h's packed micro-kernels, blocked for the caches, ran every GEMM of a layer's forward and backward (the
+# input projection, its gradient, the weight gradients over T·B rows: 800 × 64 · 64 × 512 … 2048 × 1600 · 1600 ×
+# 512) at 140–200 GFLOP/s on one AVX-512 core where NumPy's OpenBLAS ran them at 90–100 (this machine's environment
+# sets OPENBLAS_CORETYPE=Haswell, its AVX2 kernels; with SkylakeX kernels OpenBLAS reaches about 190 on large
+# products). So with an AVX2 or AVX-512 build, a product of at least PACKED_ROWS rows goes there; fewer rows, or a
+# CPU without AVX2, go to BLAS (packing B costs K·N copies, which a product of few rows does not pay back).
+cdef extern from "skinny.h" nogil:
+    int TG_ISA_AVX2
+    ctypedef void (*tg_gemm_f_t)(Py_ssize_t, Py_ssize_t, Py_ssize_t, const float*, Py_ssize_t, Py_ssize_t,
+                                 const float*, float, float*, Py_ssize_t)
+    ctypedef void (*tg_gemm_d_t)(Py_ssize_t, Py_ssize_t, Py_ssize_t, const double*, Py_ssize_t, Py_ssize_t,
+                                 const double*, double, double*, Py_ssize_t)
+    tg_gemm_f_t tg_gemm_f_of(int isa)
+    tg_gemm_d_t tg_gemm_d_of(int isa)
+    int tg_skinny_best_isa()
+    const char* tg_skinny_isa_name(int isa)
+    int tg_blocked_f(tg_gemm_f_t kern, int trans_a, int trans_b, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
+                     const float* a, Py_ssize_t lda, const float* b, Py_ssize_t ldb, float beta, float* c,
+                     Py_ssize_t ldc)
+    int tg_blocked_d(tg_gemm_d_t kern, int trans_a, int trans_b, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
+                     const double* a, Py_ssize_t lda, const double* b, Py_ssize_t ldb, double beta, double* c,
+                     Py_ssize_t ldc)
+
+PACKED_ROWS = 8
+cdef int _packed_isa = tg_skinny_best_isa()
+cdef Py_ssize_t _packed_rows = PACKED_ROWS if _packed_isa >= TG_ISA_AVX2 else PY_SSIZE_T_MAX
+cdef tg_gemm_f_t _packed_f = tg_gemm_f_of(_packed_isa)
+cdef tg_gemm_d_t _packed_d = tg_gemm_d_of(_packed_isa)
+
+
+def packed_gemm_settings(isa=None, rows=None):
+    """(isa, rows) of the kernels' own GEMM, after setting those given: the micro-kernel build by name, and the
+    fewest rows a product must have to go there (rows=0: none do, every GEMM goes to BLAS). A hook for the tests
+    and benchmarks, which compare it with BLAS; returns the old settings."""
+    global _packed_isa, _packed_rows, _packed_f, _packed_d
+    old = (tg_skinny_isa_name(_packed_isa).decode(), 0 if _packed_rows == PY_SSIZE_T_MAX else _packed_rows)
+    if isa is not None:
+        names = [tg_skinny_isa_name(i).decode() for i in range(tg_skinny_best_isa() + 1)]
+        if isa not in names:
+            raise ValueError(f"isa: expected one of {', '.join(map(repr, names))} (the builds this CPU runs), but "
+                             f"got {isa!r}")
+        _packed_isa = names.index(isa)
+        _packed_f, _packed_d = tg_gemm_f_of(_packed_isa), tg_gemm_d_of(_packed_isa)
+    if rows is not None:
+        if rows < 0:
+            raise ValueError(f"rows: expected a count of at least 0, but got {rows}")
+        _packed_rows = PY_SSIZE_T_MAX if rows == 0 else rows
+    return old
+
+
 cdef void sgemm_rm(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, float alpha, const float* a,
                    Py_ssize_t lda, const float* b, Py_ssize_t ldb, float beta, float* c, Py_ssize_t ldc) noexcept nogil:
+    if alpha == 1 and m >= _packed_rows and tg_blocked_f(_packed_f, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta,
+                                                         c, ldc) == 0:
+        return
     _gemm_rm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 
 
 cdef void dgemm_rm(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, double alpha,
                    const double* a, Py_ssize_t lda, const double* b, Py_ssize_t ldb, double beta, double* c,
                    Py_ssize_t ldc) noexcept nogil:
+    if alpha == 1 and m >= _packed_rows and tg_blocked_d(_packed_d, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta,
+                                                         c, ldc) == 0:
+        return
     _gemm_rm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)

@@ -101,3 +101,24 @@ def linear_act_backward(x, weight, y, dy, str act, dx, dweight, dbias):
         else:
             _backward(<float>0, code, B, I, O, p_x, p_w, p_y, p_dy, p_dz, p_dx, p_dw, p_db)
     return dx, dweight, dbias
+
+
+def outer_product(left, right, out=None):
+    """out = leftᵀ @ right: left (N, O), right (N, I) → out (O, I) (a weight's gradient summed over N rows)"""
+    cdef int t = float_type("left", left)
+    cdef Py_ssize_t N = dim("left", left, 0), O = dim("left", left, 1)
+    cdef Py_ssize_t I = dim("right", right, 1) if float_type("right", right) else 0
+    cdef void* p_l = data("left", left, t, N, O)
+    cdef void* p_r = data("right", right, t, N, I)
+    out = output("out", out, t, O, I)
+    cdef void* p_o = data("out", out, t, O, I, True)
+    disjoint_arrays(("out", "left", "right"), 1, (out, left, right))
+    check_gemm("left", O, I, N, max(O, 1), max(I, 1), max(I, 1))
+    with nogil:
+        if t == cnp.NPY_FLOAT64:
+            gemm(True, False, O, I, N, <double>1, <double*>p_l, max(O, 1), <double*>p_r, max(I, 1), <double>0,
+                 <double*>p_o, max(I, 1))
+        else:
+            gemm(True, False, O, I, N, <float>1, <float*>p_l, max(O, 1), <float*>p_r, max(I, 1), <float>0,
+                 <float*>p_o, max(I, 1))
+    return out

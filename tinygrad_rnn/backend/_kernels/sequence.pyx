@@ -39,10 +39,20 @@ cdef extern from "skinny.h" nogil:
     int TG_ISA_SCALAR
     int TG_ISA_AVX2
     int TG_ISA_AVX512
-    ctypedef void (*tg_gemm_f_t)(Py_ssize_t, Py_ssize_t, Py_ssize_t, const float*, Py_ssize_t, const float*, float,
-                                 float*, Py_ssize_t)
-    ctypedef void (*tg_gemm_d_t)(Py_ssize_t, Py_ssize_t, Py_ssize_t, const double*, Py_ssize_t, const double*, double,
-                                 double*, Py_ssize_t)
+    ctypedef void (*tg_gemm_f_t)(Py_ssize_t, Py_ssize_t, Py_ssize_t, const float*, Py_ssize_t, Py_ssize_t,
+                                 const float*, float, float*, Py_ssize_t)
+    ctypedef void (*tg_gemm_d_t)(Py_ssize_t, Py_ssize_t, Py_ssize_t, const double*, Py_ssize_t, Py_ssize_t,
+                                 const double*, double, double*, Py_ssize_t)
+    void tg_panels_f(tg_gemm_f_t kern, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const float* a, Py_ssize_t sam,
+                     Py_ssize_t sak, const float* p, float beta, float* c, Py_ssize_t ldc)
+    void tg_panels_d(tg_gemm_d_t kern, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const double* a, Py_ssize_t sam,
+                     Py_ssize_t sak, const double* p, double beta, double* c, Py_ssize_t ldc)
+    int tg_blocked_f(tg_gemm_f_t kern, int trans_a, int trans_b, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
+                     const float* a, Py_ssize_t lda, const float* b, Py_ssize_t ldb, float beta, float* c,
+                     Py_ssize_t ldc)
+    int tg_blocked_d(tg_gemm_d_t kern, int trans_a, int trans_b, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
+                     const double* a, Py_ssize_t lda, const double* b, Py_ssize_t ldb, double beta, double* c,
+                     Py_ssize_t ldc)
     Py_ssize_t tg_packed_size(Py_ssize_t K, Py_ssize_t N, Py_ssize_t nr)
     void tg_pack_f(Py_ssize_t K, Py_ssize_t N, const float* b, Py_ssize_t ldb, int trans, float* p)
     void tg_pack_d(Py_ssize_t K, Py_ssize_t N, const double* b, Py_ssize_t ldb, int trans, double* p)
@@ -50,6 +60,7 @@ cdef extern from "skinny.h" nogil:
     tg_gemm_d_t tg_gemm_d_of(int isa)
     int tg_skinny_best_isa()
     const char* tg_skinny_isa_name(int isa)
+    int tg_threads(Py_ssize_t fmas, Py_ssize_t tiles)
 
 ISAS = tuple(tg_skinny_isa_name(i).decode() for i in range(TG_ISA_SCALAR, TG_ISA_AVX512 + 1))
 # Which products the micro-kernel serves: at most SKINNY_ROWS rows (the batch) times a weight of at most
@@ -105,6 +116,13 @@ cdef int isa_code(str isa) except -1:
     return code
 
 
+def gemm_threads(Py_ssize_t fmas, Py_ssize_t tiles):
+    """How many threads the products split across for a product of `fmas` multiply-adds over `tiles` tiles, under
+    the OpenMP limit in force now (threadpoolctl's threadpool_limits, OMP_NUM_THREADS): 1 below skinny.h's
+    TG_PARALLEL_FMAS or without OpenMP. A hook for the tests."""
+    return tg_threads(fmas, tiles)
+
+
 def skinny_isa():
     """The name of the micro-kernel build this CPU runs: 'avx512', 'avx2', 'portable' or 'scalar'."""
     return tg_skinny_isa_name(tg_skinny_best_isa()).decode()
@@ -130,13 +148,49 @@ def skinny_gemm(a, b, c, double beta=0, bint trans=False, str isa=None, Py_ssize
             if t == cnp.NPY_FLOAT64:
                 tg_pack_d(K, N, <double*>p_b, K if trans else N, trans, <double*>packed)
                 for r in range(repeat):
-                    tg_gemm_d_of(code)(M, N, K, <double*>p_a, K, <double*>packed, beta, <double*>p_c, N)
+                    tg_panels_d(tg_gemm_d_of(code), M, N, K, <double*>p_a, K, 1, <double*>packed, beta,
+                                <double*>p_c, N)
             else:
                 tg_pack_f(K, N, <float*>p_b, K if trans else N, trans, <float*>packed)
                 for r in range(repeat):
-                    tg_gemm_f_of(code)(M, N, K, <float*>p_a, K, <float*>packed, <float>beta, <float*>p_c, N)
+                    tg_panels_f(tg_gemm_f_of(code), M, N, K, <float*>p_a, K, 1, <float*>packed, <float>beta,
+                                <float*>p_c, N)
     finally:
         free(packed)
+    return c
+
+
+def packed_gemm(a, b, c, double beta=0, bint trans_a=False, bint trans_b=False, str isa=None):
+    """c = op(a) @ op(b) + beta·c through skinny.h's blocked GEMM (what _blas.pyx runs instead of BLAS; a hook for
+    the tests and benchmarks): op(a) (M, K) is a, or aᵀ with trans_a (a (K, M)); op(b) (K, N) the same; c (M, N),
+    float32 or float64; isa: a build by name (default the best this CPU runs). Threads as skinny.h's tg_threads."""
+    cdef int t = float_type("a", a), code = tg_skinny_best_isa() if isa is None else isa_code(isa), status
+    cdef Py_ssize_t ra, ca = -1, rb, cb = -1
+    ra = rows_cols("a", a, &ca)
+    float_type("b", b)                                   # an ndarray of a float type (dtype checked by data)
+    rb = rows_cols("b", b, &cb)
+    cdef void* p_a = data("a", a, t, ra, ca)
+    cdef void* p_b = data("b", b, t, rb, cb)
+    cdef Py_ssize_t M = ca if trans_a else ra, K = ra if trans_a else ca, N = rb if trans_b else cb
+    if (cb if trans_b else rb) != K:
+        raise ValueError(f"b: expected {'N' if trans_b else K} × {K if trans_b else 'N'} to multiply a "
+                         f"{'transposed ' if trans_a else ''}{a.shape}, but got shape {b.shape}")
+    cdef void* p_c = data("c", c, t, M, N, True)
+    disjoint_arrays(("c", "a", "b"), 1, (c, a, b))
+    if M == 0 or N == 0:
+        return c
+    if K == 0:
+        c[...] = 0 if beta == 0 else beta * c
+        return c
+    with nogil:
+        if t == cnp.NPY_FLOAT64:
+            status = tg_blocked_d(tg_gemm_d_of(code), trans_a, trans_b, M, N, K, <double*>p_a, ca, <double*>p_b, cb,
+                                  beta, <double*>p_c, N)
+        else:
+            status = tg_blocked_f(tg_gemm_f_of(code), trans_a, trans_b, M, N, K, <float*>p_a, ca, <float*>p_b, cb,
+                                  <float>beta, <float*>p_c, N)
+    if status != 0:
+        raise MemoryError("packed_gemm: cannot allocate the panels of b")
     return c
 
 
@@ -259,9 +313,9 @@ cdef inline void product(bint trans_w, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
     if packed == NULL:
         gemm(False, trans_w, M, N, K, 1, a, lda, w, ldw, beta, c, ldc)
     elif floating is float:
-        _skinny_f(M, N, K, a, lda, <const float*>packed, beta, c, ldc)
+        tg_panels_f(_skinny_f, M, N, K, a, lda, 1, <const float*>packed, beta, c, ldc)
     else:
-        _skinny_d(M, N, K, a, lda, <const double*>packed, beta, c, ldc)
+        tg_panels_d(_skinny_d, M, N, K, a, lda, 1, <const double*>packed, beta, c, ldc)
 
 
 cdef inline void pack(bint trans_w, Py_ssize_t N, Py_ssize_t K, const floating* w, Py_ssize_t ldw,

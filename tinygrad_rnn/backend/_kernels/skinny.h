@@ -50,8 +50,8 @@ TG_DEFINE_PACK(tg_pack_d, double, TG_NR_D)
  * MR) run one at a time. Written with GCC's vector extensions; the loops over i and v have constant bounds and are
  * unrolled, so the accumulators live in registers. */
 #define TG_DEFINE_GEMM(NAME, ATTR, T, V, VW, NR, MR)                                                            \
-    ATTR static void NAME(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const T* a, ptrdiff_t lda, const T* p, T beta,   \
-                          T* c, ptrdiff_t ldc) {                                                                \
+    ATTR static void NAME(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const T* a, ptrdiff_t sam, ptrdiff_t sak,         \
+                          const T* p, T beta, T* c, ptrdiff_t ldc) {                                           \
         enum { NV = NR / VW };                                                                                  \
         ptrdiff_t panels = (N + NR - 1) / NR;                                                                   \
         for (ptrdiff_t q = 0; q < panels; q++) {                                                                \
@@ -62,13 +62,13 @@ TG_DEFINE_PACK(tg_pack_d, double, TG_NR_D)
                 V acc[MR][NV];                                                                                  \
                 _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++)                                           \
                     _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) acc[i][v] = (V){0};                   \
-                const T* arow = a + m0 * lda;                                                                   \
+                const T* arow = a + m0 * sam;                                                                   \
                 for (ptrdiff_t k = 0; k < K; k++) {                                                             \
                     V bv[NV];                                                                                   \
                     _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++)                                       \
                         memcpy(&bv[v], panel + k * NR + v * VW, sizeof(V));                                     \
                     _Pragma("GCC unroll 16") for (int i = 0; i < MR; i++) {                                     \
-                        T s = arow[i * lda + k];                                                                \
+                        T s = arow[i * sam + k * sak];                                                          \
                         _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) acc[i][v] += s * bv[v];           \
                     }                                                                                           \
                 }                                                                                               \
@@ -85,9 +85,9 @@ TG_DEFINE_PACK(tg_pack_d, double, TG_NR_D)
             for (; m0 < M; m0++) {                                                                              \
                 V acc[NV];                                                                                      \
                 _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) acc[v] = (V){0};                          \
-                const T* arow = a + m0 * lda;                                                                   \
+                const T* arow = a + m0 * sam;                                                                   \
                 for (ptrdiff_t k = 0; k < K; k++) {                                                             \
-                    T s = arow[k];                                                                              \
+                    T s = arow[k * sak];                                                                        \
                     _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) {                                     \
                         V bv;                                                                                   \
                         memcpy(&bv, panel + k * NR + v * VW, sizeof(V));                                        \
@@ -107,23 +107,23 @@ TG_DEFINE_PACK(tg_pack_d, double, TG_NR_D)
 
 /* A plain loop over the same packed panels, for compilers without vector extensions and as the tests' oracle. */
 #define TG_DEFINE_GEMM_SCALAR(NAME, T, NR)                                                                      \
-    static void NAME(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const T* a, ptrdiff_t lda, const T* p, T beta, T* c,  \
-                     ptrdiff_t ldc) {                                                                           \
+    static void NAME(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const T* a, ptrdiff_t sam, ptrdiff_t sak, const T* p, \
+                     T beta, T* c, ptrdiff_t ldc) {                                                             \
         for (ptrdiff_t m = 0; m < M; m++)                                                                       \
             for (ptrdiff_t n = 0; n < N; n++) {                                                                 \
                 const T* col = p + (n / NR) * K * NR + n % NR;                                                  \
                 T s = 0;                                                                                        \
-                for (ptrdiff_t k = 0; k < K; k++) s += a[m * lda + k] * col[k * NR];                            \
+                for (ptrdiff_t k = 0; k < K; k++) s += a[m * sam + k * sak] * col[k * NR];                          \
                 c[m * ldc + n] = beta == 0 ? s : s + beta * c[m * ldc + n];                                     \
             }                                                                                                   \
     }
 TG_DEFINE_GEMM_SCALAR(tg_gemm_scalar_f, float, TG_NR_F)
 TG_DEFINE_GEMM_SCALAR(tg_gemm_scalar_d, double, TG_NR_D)
 
-typedef void (*tg_gemm_f_t)(ptrdiff_t, ptrdiff_t, ptrdiff_t, const float*, ptrdiff_t, const float*, float, float*,
-                            ptrdiff_t);
-typedef void (*tg_gemm_d_t)(ptrdiff_t, ptrdiff_t, ptrdiff_t, const double*, ptrdiff_t, const double*, double, double*,
-                            ptrdiff_t);
+typedef void (*tg_gemm_f_t)(ptrdiff_t, ptrdiff_t, ptrdiff_t, const float*, ptrdiff_t, ptrdiff_t, const float*, float,
+                            float*, ptrdiff_t);
+typedef void (*tg_gemm_d_t)(ptrdiff_t, ptrdiff_t, ptrdiff_t, const double*, ptrdiff_t, ptrdiff_t, const double*,
+                            double, double*, ptrdiff_t);
 
 #define TG_ISA_SCALAR 0
 #define TG_ISA_PORTABLE 1
@@ -209,5 +209,100 @@ static const char* tg_skinny_isa_name(int isa) {
     default: return "scalar";
     }
 }
+
+/* ---- two cores, and products of any size ---------------------------------------------------------------------
+ * tg_threads: how many OpenMP threads a product of `fmas` multiply-adds over `tiles` independent tiles uses. The
+ * limit is read at every call (omp_get_max_threads: OMP_NUM_THREADS, threadpoolctl's threadpool_limits), so
+ * threadpool_limits(1) gives one thread; a product too small to pay for waking a second thread (about a
+ * microsecond) runs on the caller's. Threads split the panels (columns of C) and row blocks, never a sum over k:
+ * every element of C is summed in the same order by one thread, so the results are bitwise the same at any count. */
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#define TG_PARALLEL_FMAS (1 << 18)
+#define TG_KC 256   /* rows of B packed at a time: a panel of 256 × 128 bytes stays in L1 beside A's rows */
+#define TG_MC 128   /* rows of A per block: 128 × 256 floats (128 KiB) stay in L2 while every panel uses them */
+
+static inline int tg_threads(ptrdiff_t fmas, ptrdiff_t tiles) {
+#ifdef _OPENMP
+    if (fmas < TG_PARALLEL_FMAS || tiles < 2)
+        return 1;
+    int n = omp_get_max_threads();
+    return n < 1 ? 1 : (n > tiles ? (int)tiles : n);
+#else
+    (void)fmas; (void)tiles;
+    return 1;
+#endif
+}
+
+/* C (M, N) = A @ B + beta·C on B's panels packed whole (K rows: tg_pack_*), the panels split across threads: the
+ * sequence kernels' per-step product. A[m, k] is a[m·sam + k·sak]. */
+#define TG_DEFINE_PANELS(NAME, T, NR, KERN_T)                                                                   \
+    static void NAME(KERN_T kern, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const T* a, ptrdiff_t sam,              \
+                     ptrdiff_t sak, const T* p, T beta, T* c, ptrdiff_t ldc) {                                  \
+        ptrdiff_t panels = (N + NR - 1) / NR;                                                                   \
+        int nt = tg_threads(M * N * K, panels);                                                                 \
+        if (nt == 1) {                                                                                          \
+            kern(M, N, K, a, sam, sak, p, beta, c, ldc);                                                        \
+            return;                                                                                             \
+        }                                                                                                       \
+        _Pragma("omp parallel for num_threads(nt) schedule(static)")                                            \
+        for (ptrdiff_t q = 0; q < panels; q++) {                                                                \
+            ptrdiff_t n0 = q * NR;                                                                              \
+            kern(M, N - n0 < NR ? N - n0 : NR, K, a, sam, sak, p + q * K * NR, beta, c + n0, ldc);              \
+        }                                                                                                       \
+    }
+TG_DEFINE_PANELS(tg_panels_f, float, TG_NR_F, tg_gemm_f_t)
+TG_DEFINE_PANELS(tg_panels_d, double, TG_NR_D, tg_gemm_d_t)
+
+/* C (M, N) = op(A) @ op(B) + beta·C for any sizes, in the blocks of a GotoBLAS GEMM: TG_KC rows of op(B) packed
+ * at a time (the sum over k in blocks, each added to C), and per block of TG_MC rows of A every panel's tiles. op(A)
+ * = A (M, K) or, trans_a, Aᵀ of a (K, M); op(B) the same. Returns -1 (nothing written) when the panel buffer cannot
+ * be allocated: the caller then uses BLAS. */
+#define TG_DEFINE_BLOCKED(NAME, T, NR, PACK, KERN_T)                                                            \
+    static int NAME(KERN_T kern, int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const T* a,    \
+                    ptrdiff_t lda, const T* b, ptrdiff_t ldb, T beta, T* c, ptrdiff_t ldc) {                    \
+        ptrdiff_t kc = K < TG_KC ? K : TG_KC, panels = (N + NR - 1) / NR, blocks = (M + TG_MC - 1) / TG_MC;      \
+        T* p = (T*)malloc(sizeof(T) * (size_t)(panels * kc * NR));                                              \
+        /* Aᵀ given: its block of kc rows is first copied in groups of 4 rows of A, k-major (a group's 4 values   \
+         * of one k side by side), from which the micro-kernel reads each k's values from one line; reading them  \
+         * from a (K, M) array instead strides by M per k, which a power-of-two M sends to one L1 set each time */ \
+        T* at = trans_a ? (T*)malloc(sizeof(T) * (size_t)(((M + 3) / 4) * 4 * kc)) : NULL;                      \
+        if (p == NULL || (trans_a && at == NULL)) {                                                             \
+            free(p);                                                                                            \
+            free(at);                                                                                           \
+            return -1;                                                                                          \
+        }                                                                                                       \
+        int nt = tg_threads(M * N * kc, panels * blocks);                                                       \
+        for (ptrdiff_t k0 = 0; k0 < K; k0 += kc) {                                                              \
+            ptrdiff_t kb = K - k0 < kc ? K - k0 : kc;                                                           \
+            T bk = k0 == 0 ? beta : (T)1;                                                                       \
+            if (trans_a)                                                                                        \
+                for (ptrdiff_t m0 = 0; m0 < M; m0 += 4) {                                                       \
+                    ptrdiff_t w = M - m0 < 4 ? M - m0 : 4;                                                      \
+                    T* out = at + m0 * kb;                                                                      \
+                    for (ptrdiff_t k = 0; k < kb; k++)                                                          \
+                        for (ptrdiff_t i = 0; i < 4; i++) out[k * 4 + i] = i < w ? a[(k0 + k) * lda + m0 + i] : 0; \
+                }                                                                                               \
+            PACK(kb, N, trans_b ? b + k0 : b + k0 * ldb, ldb, trans_b, p);                                      \
+            _Pragma("omp parallel for num_threads(nt) schedule(static) if(nt > 1)")                             \
+            for (ptrdiff_t job = 0; job < blocks * panels; job++) {                                             \
+                ptrdiff_t m0 = (job / panels) * TG_MC, n0 = (job % panels) * NR;                                \
+                ptrdiff_t mb = M - m0 < TG_MC ? M - m0 : TG_MC, width = N - n0 < NR ? N - n0 : NR;              \
+                const T* panel = p + (job % panels) * kb * NR;                                                  \
+                if (!trans_a)                                                                                   \
+                    kern(mb, width, kb, a + m0 * lda + k0, lda, 1, panel, bk, c + m0 * ldc + n0, ldc);          \
+                else                                                                                            \
+                    for (ptrdiff_t g = m0; g < m0 + mb; g += 4)                                                 \
+                        kern(m0 + mb - g < 4 ? m0 + mb - g : 4, width, kb, at + g * kb, 1, 4, panel, bk,        \
+                             c + g * ldc + n0, ldc);                                                            \
+            }                                                                                                   \
+        }                                                                                                       \
+        free(p);                                                                                                \
+        free(at);                                                                                               \
+        return 0;                                                                                               \
+    }
+TG_DEFINE_BLOCKED(tg_blocked_f, float, TG_NR_F, tg_pack_f, tg_gemm_f_t)
+TG_DEFINE_BLOCKED(tg_blocked_d, double, TG_NR_D, tg_pack_d, tg_gemm_d_t)
 
 #endif

@@ -183,3 +183,26 @@ def test_torch_tensor_of_a_tensor_copies_its_values(torch):
         assert not np.shares_memory(got.numpy(), t.data)
     shared = torch.from_dlpack(tg.Tensor(np.ones(3), dtype=tg.float64))
     assert shared.dtype == torch.float64 and shared.tolist() == [1.0, 1.0, 1.0]
+
+
+def test_assign_makes_the_weights_the_checkpoints_arrays_as_torch(torch):
+    ours, theirs = nn.Linear(3, 2), torch.nn.Linear(3, 2)          # float32 models, a float64 checkpoint
+    w, b = np.ones((2, 3)), np.zeros(2)
+    tw, tb = torch.tensor(w), torch.tensor(b)
+    mine = {"weight": tg.Tensor(w, dtype=tg.float64), "bias": tg.Tensor(b, dtype=tg.float64)}
+    ours.load_state_dict(mine, assign=True)
+    theirs.load_state_dict({"weight": tw, "bias": tb}, assign=True)
+    assert ours.weight.dtype == np.float64 and theirs.weight.dtype == torch.float64
+    assert ours.weight.requires_grad and theirs.weight.requires_grad
+    mine["weight"].zero_()                                           # shared with the checkpoint's tensor
+    tw.zero_()
+    assert ours.weight.data.sum() == theirs.weight.sum().item() == 0
+    y = ours(tg.Tensor(np.ones((1, 3)), dtype=tg.float64)).sum()
+    y.backward()
+    np.testing.assert_array_equal(ours.weight.grad, np.ones((2, 3)))
+    ints = {"weight": np.ones((2, 3), dtype=np.int64), "bias": np.zeros(2)}
+    mine_error = error_of(lambda: ours.load_state_dict(ints, assign=True))
+    torch_error = error_of(lambda: theirs.load_state_dict({k: torch.tensor(v) for k, v in ints.items()},
+                                                          assign=True))
+    assert mine_error == torch_error
+    assert ours.weight.dtype == np.float64 and not ours.weight.data.any()   # refused: nothing changed

@@ -12,6 +12,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
+from ..dtypes import _DTYPES, _FLOATS
 from ..inplace import writing
 from ..tensor import Tensor
 
@@ -337,13 +338,11 @@ class Module:
     def load_state_dict(self, state_dict, strict=True, assign=False):
         """Copies the values of `state_dict` (Tensors, ndarrays or torch tensors; cast to each weight's dtype) into
         the parameters and persistent buffers in place, all or nothing: with strict=True a missing or unexpected
-        key is an error, a size mismatch always is (torch's messages). Returns (missing_keys, unexpected_keys)."""
+        key is an error, a size mismatch always is (torch's messages). assign=True makes each weight hold the
+        checkpoint's array itself (shared, its dtype kept) instead. Returns (missing_keys, unexpected_keys)."""
         from collections.abc import Mapping
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
-        if assign:
-            raise NotImplementedError("load_state_dict(assign=True) is not supported here: the values are copied "
-                                      "into the existing parameters")
         own = dict(self._named_state())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
@@ -357,12 +356,18 @@ class Module:
                               f"object from checkpoint but received {type(state_dict[name])}")
                 continue
             if p.data.ndim == 0 and value.ndim == 1 and value.shape[0] == 1:
-                value = value[0]  # torch's backward compatibility: a 0-dim parameter from a 1-dim checkpoint
+                value = value.reshape(())  # torch's backward compatibility: a 0-dim parameter, 1-dim checkpoint
             if value.shape != p.data.shape:
                 errors.append(f"size mismatch for {name}: copying a param with shape {_size(value.shape)} from "
                               f"checkpoint, the shape in current model is {_size(p.data.shape)}.")
             elif value.dtype.kind not in "biuf":
                 errors.append(f"dtype mismatch for {name}: expected numbers, got {value.dtype}.")
+            elif assign and (p.data.dtype.kind == "f") and value.dtype not in _FLOATS:
+                why = ("Only Tensors of floating point and complex dtype can require gradients" if
+                       value.dtype.kind != "f" else "this engine computes in float32 and float64 only")
+                errors.append(f'While copying the parameter named "{name}", whose dimensions in the model are '
+                              f"{_size(p.data.shape)} and whose dimensions in the checkpoint are "
+                              f"{_size(value.shape)}, an exception occurred : ('{why}',).")
             arrays[name] = value
         if strict:  # torch puts these first: missing, then unexpected, then the size mismatches
             if unexpected:
@@ -372,9 +377,15 @@ class Module:
                 errors.insert(0, "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ". ")
         if errors:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(errors))
-        for name, value in arrays.items():  # (its own state_dict loaded back is a write too, as torch's copy_)
-            with writing(own[name]):
-                own[name].data[...] = value
+        for name, value in arrays.items():
+            target = own[name]
+            if assign:  # the checkpoint's array itself (its dtype too), as torch's assign=True; grad is reset
+                if not (value.flags.writeable and value.dtype.isnative and value.dtype in _DTYPES):
+                    value = np.array(value, dtype=value.dtype.newbyteorder("="))
+                target.data, target.grad = value, None
+            else:       # (its own state_dict loaded back is a write too, as torch's copy_)
+                with writing(target):
+                    target.data[...] = value
         return IncompatibleKeys(missing, unexpected)
 
     # ---- repr ---------------------------------------------------------------------------------------------

@@ -267,10 +267,20 @@ class Tensor(MathMethods, ReduceMethods, ShapeMethods, IndexMethods, InplaceMeth
         return object.__format__(self, format_spec)
 
     def __array__(self, dtype: DTypeLike = None, copy: builtins.bool | None = None) -> np.ndarray:
-        """np.asarray(t) is t's data (a copy only if `dtype` or copy=True asks for one)."""
+        """np.asarray(t) is t's data (a copy only if `dtype` or copy=True asks for one), by NumPy 2's protocol:
+        copy=False where a copy is needed is NumPy's ValueError."""
         if dtype is not None and np.dtype(dtype) != self.data.dtype:
+            if copy is False:
+                raise ValueError("Unable to avoid copy while creating an array as requested.")
             return self.data.astype(dtype)
         return self.data.copy() if copy else self.data
+
+    def __dlpack__(self, *args: Any, **kwargs: Any) -> Any:
+        """The data by DLPack (torch.tensor(t) and torch.from_dlpack(t) read Tensors this way)."""
+        return self.data.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self) -> Any:
+        return self.data.__dlpack_device__()
 
     def numpy(self) -> np.ndarray:
         """The data as an ndarray (shared, not copied); refused while the tensor requires grad, as in PyTorch."""

@@ -93,7 +93,7 @@ def test_grad_through_an_lstm_layer_matches_torch_and_backward(torch, rng):
     for fused in (True, False):
         ours = nn.LSTM(3, 5, num_layers=2, dtype=F64, fused=fused)
         ref = torch.nn.LSTM(3, 5, num_layers=2).double()
-        ref.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})
+        ref.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in ours.state_dict().items()})
         xd = rng.standard_normal((6, 2, 3))
         x, xt = Tensor(xd, requires_grad=True, dtype=F64), torch.tensor(xd, requires_grad=True)
         params, params_t = list(ours.parameters()), list(ref.parameters())

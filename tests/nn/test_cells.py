@@ -113,7 +113,7 @@ def test_errors_name_class_argument_and_shapes(rng):
 def test_matches_torch(rng, name, torch):
     ours = getattr(nn, name)(5, 7, dtype=F64)
     ref = getattr(torch.nn, name)(5, 7).double()
-    ref.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})
+    ref.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in ours.state_dict().items()})
     xn, hn, cn = rng.standard_normal((3, 5)), rng.standard_normal((3, 7)), rng.standard_normal((3, 7))
     x, h, c = (Tensor(a, requires_grad=True, dtype=F64) for a in (xn, hn, cn))
     xt, ht, ct = (torch.tensor(a, requires_grad=True) for a in (xn, hn, cn))

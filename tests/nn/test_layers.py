@@ -70,7 +70,7 @@ def test_matches_torch(rng, name, dtype, batch_first, torch):
     ours = getattr(nn, name)(4, 6, num_layers=2, bidirectional=True, batch_first=batch_first, dtype=dtype)
     ref = getattr(torch.nn, name)(4, 6, num_layers=2, bidirectional=True, batch_first=batch_first)
     ref = ref.double() if dtype == np.float64 else ref
-    ref.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})
+    ref.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in ours.state_dict().items()})
     shape = (3, 5, 4) if batch_first else (5, 3, 4)
     x, h0, c0 = leaves(rng, shape, 1, dtype) + leaves(rng, (4, 3, 6), 2, dtype)
     xt, h0t, c0t = (torch.tensor(t.data, requires_grad=True) for t in (x, h0, c0))
@@ -92,7 +92,7 @@ def test_lengths_match_torch_packed_sequences(rng, name, torch):
 
     ours = getattr(nn, name)(3, 4, num_layers=2, bidirectional=True, dtype=F64)
     ref = getattr(torch.nn, name)(3, 4, num_layers=2, bidirectional=True).double()
-    ref.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})
+    ref.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in ours.state_dict().items()})
     lengths = [5, 2, 4]
     (x,) = leaves(rng, (5, 3, 3), 1)
     xt = torch.tensor(x.data, requires_grad=True)

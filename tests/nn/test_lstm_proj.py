@@ -31,7 +31,7 @@ def torch_copy(torch, ours, dtype, **kwargs):
     ref = torch.nn.LSTM(ours.input_size, ours.hidden_size, num_layers=ours.num_layers, bias=ours.bias,
                         bidirectional=ours.bidirectional, proj_size=ours.proj_size, **kwargs)
     ref = ref.double() if dtype == np.float64 else ref
-    ref.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()}, strict=True)
+    ref.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in ours.state_dict().items()}, strict=True)
     return ref
 
 
@@ -105,7 +105,7 @@ def test_state_dict_round_trip_with_torch(rng, torch):
     for a, b in zip((out, h, c), (out_t, h_t, c_t)):
         np.testing.assert_allclose(a.data, b.detach().numpy(), rtol=1e-10, atol=1e-12)
     back = torch.nn.LSTM(3, 5, num_layers=2, bidirectional=True, proj_size=2).double()
-    back.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()}, strict=True)
+    back.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in ours.state_dict().items()}, strict=True)
     for k, v in back.state_dict().items():
         np.testing.assert_array_equal(v.numpy(), ref.state_dict()[k].numpy())
 

@@ -56,7 +56,7 @@ def test_buffers_in_state_dict_as_torch():
     tm = torch_net(torch)
     assert list(tm.state_dict()) == keys
     assert [n for n, _ in tm.named_buffers()] == ["scale", "cache"]
-    tm.load_state_dict({k: torch.from_numpy(v) for k, v in m.state_dict().items()})   # strict: names agree
+    tm.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in m.state_dict().items()})   # strict: names agree
 
 
 def test_register_buffer_errors_are_torchs():

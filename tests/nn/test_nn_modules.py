@@ -15,7 +15,7 @@ SMOKE = dict(rtol=1e-5, atol=1e-6)
 
 def to_torch(torch, module, tmodule):
     """Loads our module's weights into the torch module (the state_dict keys must match)."""
-    tmodule.load_state_dict({k: torch.from_numpy(v) for k, v in module.state_dict().items()})
+    tmodule.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in module.state_dict().items()})
     return tmodule
 
 

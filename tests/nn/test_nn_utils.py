@@ -149,7 +149,7 @@ def test_clip_grad_norm_clips_an_lstm_as_torch(rng, torch):
     """On a real model's gradients: the clipped gradients of an LSTM equal torch's."""
     ours = nn.LSTM(3, 4, num_layers=2, dtype=np.float64)
     ref = torch.nn.LSTM(3, 4, num_layers=2).double()
-    ref.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})
+    ref.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in ours.state_dict().items()})
     x = rng.standard_normal((6, 2, 3)) * 5
     ours(Tensor(x))[0].sum().backward()
     ref(torch.tensor(x))[0].sum().backward()
@@ -188,7 +188,7 @@ def test_clip_grad_value_matches_torch(clip_value, torch):
 def test_parameters_to_vector_matches_torch_and_carries_the_gradient(rng, torch):
     layer = nn.LSTM(3, 4, dtype=np.float64)
     ref = torch.nn.LSTM(3, 4).double()
-    ref.load_state_dict({k: torch.from_numpy(v) for k, v in layer.state_dict().items()})
+    ref.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in layer.state_dict().items()})
     vec = utils.parameters_to_vector(layer.parameters())
     tvec = torch.nn.utils.parameters_to_vector(ref.parameters())
     assert vec.shape == (sum(p.data.size for p in layer.parameters()),)

@@ -287,7 +287,7 @@ def test_layers_take_and_return_packed_sequences_as_torch(rng, name, enforce_sor
     cls, kwargs = TORCH_LAYERS[name]
     ours = cls(3, 5, num_layers=2, bidirectional=True, fused=fused, dtype=F64, **kwargs)
     ref = getattr(torch.nn, name.split("_")[0])(3, 5, num_layers=2, bidirectional=True, **kwargs).double()
-    ref.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()}, strict=True)
+    ref.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in ours.state_dict().items()}, strict=True)
     lengths = [6, 4, 4, 1] if enforce_sorted else [4, 6, 1, 4]
     h_size = kwargs.get("proj_size", 5)
     x, h0, c0 = leaf(rng, (6, 4, 3)), leaf(rng, (4, 4, h_size)), leaf(rng, (4, 4, 5))
@@ -317,7 +317,7 @@ def test_packed_float32_and_batch_first_layers_match_torch(rng, name, torch):
 
     ours = getattr(nn, name)(3, 4, batch_first=True)
     ref = getattr(torch.nn, name)(3, 4, batch_first=True)
-    ref.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()}, strict=True)
+    ref.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in ours.state_dict().items()}, strict=True)
     seqs = [leaf(rng, (n, 3), np.float32) for n in (2, 5, 3)]
     tseqs = [as_torch(torch, s) for s in seqs]
     out, state = ours(pack_sequence(seqs, enforce_sorted=False))

@@ -8,11 +8,13 @@ registered (as in torch), and gets a UserWarning pointing to nn.ModuleList (torc
 """
 from __future__ import annotations
 
+import numbers
 import warnings
 from collections import OrderedDict, namedtuple
 
 import numpy as np
 
+from ..dtypes import _DTYPES, _FLOATS
 from ..inplace import writing
 from . import hooks as _hooks
 from ..tensor import Tensor, _Device
@@ -38,12 +40,20 @@ class Parameter(Tensor):
 
 
 def _as_array(value: Any) -> Any:
-    """state_dict values may be ndarrays, Tensors or torch tensors."""
+    """A state_dict value as an ndarray: a Tensor's data, a torch tensor's (on the CPU), an ndarray or a number;
+    None for anything else."""
     if isinstance(value, Tensor):
         return value.data
     if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch.Tensor, without importing torch
         return value.detach().cpu().numpy()
-    return np.asarray(value)
+    if isinstance(value, (np.ndarray, np.generic, numbers.Number)):
+        return np.asarray(value)
+    return None
+
+
+def _size(shape: Any) -> str:
+    """A shape as torch prints it in its messages: torch.Size([3, 4])."""
+    return f"torch.Size({list(shape)})"
 
 
 class IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -54,7 +64,7 @@ class IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpect
     def __repr__(self) -> str:
         if not self.missing_keys and not self.unexpected_keys:
             return "<All keys matched successfully>"
-        return super().__repr__()
+        return f"_IncompatibleKeys(missing_keys={self.missing_keys!r}, unexpected_keys={self.unexpected_keys!r})"
 
     __str__ = __repr__
 
@@ -344,36 +354,75 @@ class Module:
                     seen.add(id(t))
                     yield (f"{module_name}.{name}" if module_name else name), t
 
-    def state_dict(self) -> dict[str, Any]:
-        """An ordered name -> ndarray copy of every parameter and persistent buffer, with PyTorch's names."""
-        return OrderedDict((name, t.data.copy()) for name, t in self._named_state())
+    def state_dict(self, *args: Any, destination: Any = None, prefix: str = "", keep_vars: bool = False) -> Any:
+        """An OrderedDict name -> Tensor of every parameter and persistent buffer, with PyTorch's names: detached
+        tensors sharing memory with the module's (sd[name].zero_() zeros the weight, as in torch; clone() or save
+        them to keep a snapshot), or the Parameters themselves with keep_vars=True. `destination` (a dict filled
+        and returned) and `prefix` (put before every name) are torch's, positional or by keyword."""
+        if args:  # torch's deprecated positional form: state_dict(destination, prefix, keep_vars)
+            if len(args) > 3:
+                raise TypeError(f"state_dict() takes from 1 to 4 positional arguments but {len(args) + 1} were given")
+            destination, prefix, keep_vars = (args + (destination, prefix, keep_vars)[len(args):])[:3]
+            warnings.warn("Positional args are being deprecated, use kwargs instead. Refer to "
+                          "https://pytorch.org/docs/main/generated/torch.nn.Module.html#torch.nn.Module.state_dict"
+                          " for details.", FutureWarning, stacklevel=2)
+        if destination is None:
+            destination = OrderedDict()
+        for name, t in self._named_state():
+            destination[prefix + name] = t if keep_vars else t.detach()
+        return destination
 
-    def load_state_dict(self, state_dict: dict[str, Any], strict: bool = True) -> Any:
-        """Copies values into the parameters and persistent buffers in place; strict checking names
-        missing/unexpected keys and sizes."""
+    def load_state_dict(self, state_dict: Any, strict: bool = True, assign: bool = False) -> Any:
+        """Copies the values of `state_dict` (Tensors, ndarrays or torch tensors; cast to each weight's dtype) into
+        the parameters and persistent buffers in place, all or nothing: with strict=True a missing or unexpected
+        key is an error, a size mismatch always is (torch's messages). assign=True makes each weight hold the
+        checkpoint's array itself (shared, its dtype kept) instead. Returns (missing_keys, unexpected_keys)."""
+        from collections.abc import Mapping
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
         own = dict(self._named_state())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
-        errors = []
-        if strict and unexpected:
-            errors.append("Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected) + ". ")
-        if strict and missing:
-            errors.append("Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ". ")
-        arrays = {}
+        errors, arrays = [], {}
         for name, p in own.items():
-            if name in state_dict:
-                value = _as_array(state_dict[name])
-                if value.shape != p.data.shape:
-                    errors.append(f"size mismatch for {name}: copying a param with shape {value.shape} from "
-                                  f"checkpoint, the shape in current model is {p.data.shape}.")
-                elif value.dtype.kind not in "biuf":
-                    errors.append(f"dtype mismatch for {name}: expected numbers, got {value.dtype}.")
-                arrays[name] = value
+            if name not in state_dict:
+                continue
+            value = _as_array(state_dict[name])
+            if value is None:
+                errors.append(f'While copying the parameter named "{name}", expected torch.Tensor or Tensor-like '
+                              f"object from checkpoint but received {type(state_dict[name])}")
+                continue
+            if p.data.ndim == 0 and value.ndim == 1 and value.shape[0] == 1:
+                value = value.reshape(())  # torch's backward compatibility: a 0-dim parameter, 1-dim checkpoint
+            if value.shape != p.data.shape:
+                errors.append(f"size mismatch for {name}: copying a param with shape {_size(value.shape)} from "
+                              f"checkpoint, the shape in current model is {_size(p.data.shape)}.")
+            elif value.dtype.kind not in "biuf":
+                errors.append(f"dtype mismatch for {name}: expected numbers, got {value.dtype}.")
+            elif assign and (p.data.dtype.kind == "f") and value.dtype not in _FLOATS:
+                why = ("Only Tensors of floating point and complex dtype can require gradients" if
+                       value.dtype.kind != "f" else "this engine computes in float32 and float64 only")
+                errors.append(f'While copying the parameter named "{name}", whose dimensions in the model are '
+                              f"{_size(p.data.shape)} and whose dimensions in the checkpoint are "
+                              f"{_size(value.shape)}, an exception occurred : ('{why}',).")
+            arrays[name] = value
+        if strict:  # torch puts these first: missing, then unexpected, then the size mismatches
+            if unexpected:
+                errors.insert(0, "Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in unexpected)
+                              + ". ")
+            if missing:
+                errors.insert(0, "Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in missing) + ". ")
         if errors:
             raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t" + "\n\t".join(errors))
         for name, value in arrays.items():
-            with writing(own[name]):
-                own[name].data[...] = value
+            target = own[name]
+            if assign:  # the checkpoint's array itself (its dtype too), as torch's assign=True; grad is reset
+                if not (value.flags.writeable and value.dtype.isnative and value.dtype in _DTYPES):
+                    value = np.array(value, dtype=value.dtype.newbyteorder("="))
+                target.data, target.grad = value, None
+            else:       # (its own state_dict loaded back is a write too, as torch's copy_)
+                with writing(target):
+                    target.data[...] = value
         return IncompatibleKeys(missing, unexpected)
 
     # ---- repr ---------------------------------------------------------------------------------------------

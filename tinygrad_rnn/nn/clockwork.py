@@ -117,10 +117,10 @@ class ClockworkRNN(RNNBase):
     shared by sequences of different lengths."""
 
     def __init__(self, input_size, hidden_size, num_modules, num_layers=1, bias=True, batch_first=False,
-                 dropout=0.0, periods=None, dtype=None):
+                 dropout=0.0, periods=None, dtype=None, checkpoint_every=None):
         periods = _clock_periods("ClockworkRNN", hidden_size, num_modules, periods)
         super().__init__(ClockworkRecurrence(hidden_size, periods), input_size, hidden_size, num_layers, bias,
-                         batch_first, dropout, False, dtype=dtype)
+                         batch_first, dropout, False, dtype=dtype, checkpoint_every=checkpoint_every)
         self.num_modules, self.periods = num_modules, periods
 
     def extra_repr(self):

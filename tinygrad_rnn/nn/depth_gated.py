@@ -118,10 +118,10 @@ class DepthGatedLSTM(RNNBase):
     num_layers=1 it is an LSTM. return_gates traces hold i, f, g, o (and d in layers ≥ 1) and c."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, gate_activation="sigmoid", forget_bias=None, dtype=None):
+                 bidirectional=False, gate_activation="sigmoid", forget_bias=None, dtype=None, checkpoint_every=None):
         _check_gates("DepthGatedLSTM", gate_activation)
         super().__init__(DepthGatedLSTMRecurrence(gate_activation), input_size, hidden_size, num_layers, bias,
-                         batch_first, dropout, bidirectional, forget_bias, dtype)
+                         batch_first, dropout, bidirectional, forget_bias, dtype, checkpoint_every=checkpoint_every)
 
     def _layer_weights(self, layer, layer_input, bias, dtype):
         weights = super()._layer_weights(layer, layer_input, bias, dtype)

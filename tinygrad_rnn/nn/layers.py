@@ -16,6 +16,7 @@ import warnings
 import numpy as np
 
 from .. import grad_mode
+from ..ops.shape import Cat
 from ..tensor import Tensor, _float_dtype, cat, engine_constant, stack, where
 from ..utils.checkpoint import checkpoint
 from . import init
@@ -181,7 +182,7 @@ class RNNBase(Module):
         every, steps = self.checkpoint_every, x.shape[0]
         pieces = x.split(every, dim=0)
         n = len(pieces)
-        ys, traces, cells = [None] * n, [None] * n, [None] * n
+        ys, traces, cells, output = [None] * n, [None] * n, [None] * n, None
         for s in (range(n - 1, -1, -1) if reverse else range(n)):
             start = s * every
             stop = min(start + every, steps)
@@ -189,14 +190,22 @@ class RNNBase(Module):
             piece_lower = None if lower is None else list(lower[start:stop])
 
             def segment(xs, first, w, below, start=start, piece_masks=piece_masks):
-                return self._run(xs, first, w, reverse, piece_masks, return_gates, below, start)
+                y, last, trace, c_t = self._run(xs, first, w, reverse, piece_masks, return_gates, below, start)
+                # the fused loop's final state is a view into its (k+1, B, H) blocks: a copy lets them go
+                return y, [h.clone() for h in last], trace, c_t
 
             ys[s], state, traces[s], cells[s] = checkpoint(segment, pieces[s], list(state), weights, piece_lower)
+            if output is None:
+                output = np.empty((steps,) + ys[s].shape[1:], ys[s].dtype)
+            # each segment's output lives in one (T, B, H) array from the start, so the outputs are held once,
+            # not once in their segments and again in the joined output
+            output[start:stop] = ys[s].data
+            ys[s].data = output[start:stop]
         trace = None
         if return_gates:
             trace = {name: cat([t[name] for t in traces], dim=0) for name in traces[0]}
         joined = None if cells[0] is None else [c for part in cells for c in part]
-        return (ys[0] if n == 1 else cat(ys, dim=0)), list(state), trace, joined
+        return _JoinedSegments.apply(*ys, out=output), list(state), trace, joined
 
     def _run(self, x, state, weights, reverse, masks, return_gates, lower=None, start=0):
         """One layer, one direction over all T steps -> (outputs (T, B, H), final state list, trace or None,
@@ -331,6 +340,15 @@ class RNNBase(Module):
         if self.checkpoint_every is not None:
             s += f", checkpoint_every={self.checkpoint_every}"
         return s
+
+
+class _JoinedSegments(Cat):
+    """out = [y_1; y_2; …] along time, the segments' outputs already sitting in `out`; ∂y_s = its slice of g"""
+
+    @staticmethod
+    def forward(ctx, *arrays, out):
+        ctx.save_for_backward(np.cumsum([a.shape[0] for a in arrays])[:-1], 0)
+        return out
 
 
 class RNN(RNNBase):

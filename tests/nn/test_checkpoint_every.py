@@ -133,7 +133,9 @@ def test_only_the_final_state_in_the_loss(name):
         x, hx, _ = _data(layer)
         layer.zero_grad()
         _, state = layer(x, hx)
-        sum((s * s).sum() for s in (state if isinstance(state, tuple) else (state,))).backward()
+        loss = sum((s * s).sum() for s in (state if isinstance(state, tuple) else (state,)))
+        assert (_checkpoint_nodes(loss) > 0) == (every is not None)
+        loss.backward()
         grads.append({"x": x.grad.copy(), **{n: p.grad.copy() for n, p in layer.named_parameters()}})
     for n, want in grads[0].items():
         np.testing.assert_allclose(grads[1][n], want, rtol=0, atol=1e-12 * max(1.0, np.abs(want).max()), err_msg=n)
@@ -165,6 +167,7 @@ def test_return_gates_traces_are_the_plain_ones():
     for every in (None, 3):
         layer.checkpoint_every = every
         _, _, trace = layer(x, hx, return_gates=True)
+        assert (_checkpoint_nodes(trace[-1]["gates"].sum()) > 0) == (every is not None)
         traces.append(trace)
     for plain, cut in zip(*traces):
         assert set(plain) == set(cut) == {"gates", "c"}
@@ -223,7 +226,9 @@ def test_batch_first_and_unbatched_input():
             layer.zero_grad()
             x = tg.Tensor(data, dtype=F64, requires_grad=True)
             out, h = layer(x)
-            (out.sum() + (h * h).sum()).backward()
+            loss = out.sum() + (h * h).sum()
+            assert (_checkpoint_nodes(loss) > 0) == (every is not None)
+            loss.backward()
             runs.append([out.data.copy(), x.grad.copy()] + [p.grad.copy() for p in layer.parameters()])
         for got, want in zip(runs[1], runs[0]):
             np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)

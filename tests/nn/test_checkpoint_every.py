@@ -263,3 +263,43 @@ def test_the_other_layers_refuse_bad_k_too(layer):
     with pytest.raises(ValueError, match="checkpoint_every must be greater than zero, but got 0|"
                                          "checkpoint_every must be greater than zero"):
         layer(checkpoint_every=0)
+
+
+def test_packed_sequence_input():
+    from tinygrad_rnn.nn.utils.rnn import pack_padded_sequence
+    layer = nn.LSTM(I, H, num_layers=2, bidirectional=True, dtype=F64)
+    data = np.random.default_rng(3).standard_normal((T, B, I))
+    runs = []
+    for every in (None, 2):
+        layer.checkpoint_every = every
+        layer.zero_grad()
+        x = tg.Tensor(data, dtype=F64, requires_grad=True)
+        out, (h, c) = layer(pack_padded_sequence(x, [7, 5, 2]))
+        loss = (out.data * out.data).sum() + h.sum() + (c * c).sum()
+        assert (_checkpoint_nodes(loss) > 0) == (every is not None)
+        loss.backward()
+        runs.append([out.data.data.copy(), x.grad.copy()] + [p.grad.copy() for p in layer.parameters()])
+    for got, want in zip(runs[1], runs[0]):
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
+
+
+def test_retain_graph_backward_twice_doubles_and_a_third_is_refused():
+    layer = nn.GRU(I, H, dtype=F64, checkpoint_every=3)
+    x, hx, _ = _data(layer)
+    out, h = layer(x, hx)
+    loss = (out * out).sum() + h.sum()
+    loss.backward(retain_graph=True)
+    once = layer.weight_hh_l0.grad.copy()
+    loss.backward()
+    np.testing.assert_allclose(layer.weight_hh_l0.grad, 2 * once, rtol=1e-13, atol=0)
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        loss.backward()
+
+
+def test_an_empty_batch_runs():
+    layer = nn.LSTM(I, H, checkpoint_every=2)
+    x = tg.zeros(T, 0, I, requires_grad=True)
+    out, (h, c) = layer(x)
+    (out.sum() + h.sum()).backward()
+    assert out.shape == (T, 0, H) and x.grad.shape == (T, 0, I)
+    np.testing.assert_array_equal(layer.weight_hh_l0.grad, 0)

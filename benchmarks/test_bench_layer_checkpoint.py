@@ -3,9 +3,9 @@ forward + backward through one long sequence, side by side in one process.
 
 Each candidate is one full training step on the same weights and data: the layer over T steps, a loss, backward,
 weight gradients included. Two losses: `output`, a squared error on the whole output (a language model's shape),
-and `final`, a squared error on h_n only (a sequence classifier's, the adding problem's). Plain, the tape keeps every step's gates and states
-(and the (T, B, 4H) input projection); with checkpoint_every=k it keeps the T/k carried states and the output, and
-backward rebuilds one k-step segment at a time. Peak memory is tracemalloc's over one call (NumPy buffers and Python
+and `final`, a squared error on h_n only (a sequence classifier's, the adding problem's). Plain, the tape keeps
+every step's gates and states (and the (T, B, 4H) input projection); with checkpoint_every=k it keeps the T/k
+carried states and the output, and backward rebuilds one k-step segment at a time. Peak memory is tracemalloc's over one call (NumPy buffers and Python
 objects, the workspace emptied first: apps.bench_candidates.peak_memory); time is the median over rounds, each
 candidate getting one untimed call right before each timed sample, the order rotating every round, BLAS threads
 pinned to 1 and then 2. The output, (T, B, H), is in every candidate's peak (the layer returns it); with the
@@ -77,7 +77,8 @@ def table(rows, steps, batch, hidden, loss="output"):
     head = "| " + " | ".join(["checkpoint_every", "peak memory (MiB)", "÷ plain"] + [
         f"time, {n} thread{'s' if n > 1 else ''} (s) | ÷ plain" for n in threads]) + " |"
     lines = [f"nn.LSTM({INPUT}, {hidden}), B={batch}, T={steps:,}, float32: forward + backward, loss on "
-             f"{'the whole output' if loss == 'output' else 'h_n'}; load average {os.getloadavg()[0]:.1f}", "", head, "|" + "---|" * (3 + 2 * len(threads))]
+             f"{'the whole output' if loss == 'output' else 'h_n'}; load average {os.getloadavg()[0]:.1f}", "", head,
+             "|" + "---|" * (3 + 2 * len(threads))]
     for row in rows:
         k = "None (plain)" if row["k"] is None else str(row["k"])
         cells = [k, f"{row['peak_bytes'] / 2**20:,.1f}", f"{row['peak_bytes'] / plain['peak_bytes']:.3f}"]

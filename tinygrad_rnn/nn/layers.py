@@ -412,7 +412,8 @@ class NoOutputTanhLSTM(RNNBase):
                  checkpoint_every=None):
         check_choice("NoOutputTanhLSTM", "gate_activation", gate_activation, GATE_ACTIVATIONS)
         super().__init__(NoOutputTanhLSTMRecurrence(gate_activation, fused), input_size, hidden_size, num_layers,
-                         bias, batch_first, dropout, bidirectional, forget_bias, dtype, checkpoint_every=checkpoint_every)
+                         bias, batch_first, dropout, bidirectional, forget_bias, dtype,
+                         checkpoint_every=checkpoint_every)
 
 
 LAYERS = {"rnn": RNN, "lstm": LSTM, "gru": GRU, "peephole": PeepholeLSTM}  # by cell name: what the commands offer

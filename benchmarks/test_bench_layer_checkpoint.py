@@ -2,14 +2,15 @@
 forward + backward through one long sequence, side by side in one process.
 
 Each candidate is one full training step on the same weights and data: the layer over T steps, a loss, backward,
-weight gradients included. Two losses: `output`, a squared error on the whole output (a language model's shape),
-and `final`, a squared error on h_n only (a sequence classifier's, the adding problem's). Plain, the tape keeps
-every step's gates and states (and the (T, B, 4H) input projection); with checkpoint_every=k it keeps the T/k
-carried states and the output, and backward rebuilds one k-step segment at a time. Peak memory is tracemalloc's over one call (NumPy buffers and Python
-objects, the workspace emptied first: apps.bench_candidates.peak_memory); time is the median over rounds, each
-candidate getting one untimed call right before each timed sample, the order rotating every round, BLAS threads
-pinned to 1 and then 2. The output, (T, B, H), is in every candidate's peak (the layer returns it); with the
-`output` loss so are the loss's own (T, B, H) intermediates and gradients, whatever the layer's tape keeps.
+weight gradients included. Two losses: `output`, a squared error on the whole output (a language model's shape), and
+`final`, a squared error on h_n only (a sequence classifier's, the adding problem's). Plain, the tape keeps every
+step's gates and states (and the (T, B, 4H) input projection); with checkpoint_every=k it keeps the T/k carried
+states and the output, and backward rebuilds one k-step segment at a time. Peak memory is tracemalloc's over one
+call (NumPy buffers and Python objects, the workspace emptied first: apps.bench_candidates.peak_memory); time is the
+median over rounds, each candidate getting one untimed call right before each timed sample, the order rotating every
+round, BLAS threads pinned to 1 and then 2. The output, (T, B, H), is in every candidate's peak (the layer returns
+it); with the `output` loss so are the loss's own (T, B, H) intermediates and gradients, whatever the layer's tape
+keeps.
 
     python benchmarks/test_bench_layer_checkpoint.py                       # issue 17: B=16, H=256, T=10,000
     python benchmarks/test_bench_layer_checkpoint.py --steps 1000 --hidden 128 --figure docs/img/layer_checkpoint.png

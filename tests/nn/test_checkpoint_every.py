@@ -303,3 +303,20 @@ def test_an_empty_batch_runs():
     (out.sum() + h.sum()).backward()
     assert out.shape == (T, 0, H) and x.grad.shape == (T, 0, I)
     np.testing.assert_array_equal(layer.weight_hh_l0.grad, 0)
+
+
+def test_a_frozen_layer_records_nothing_as_the_plain_one():
+    layer = nn.LSTM(I, H, dtype=F64, checkpoint_every=2)
+    for p in layer.parameters():
+        p.requires_grad_(False)
+    x, _, _ = _data(layer)
+    out, (h, c) = layer(x.detach())
+    assert not out.requires_grad and out._ctx is None and not h.requires_grad
+    out, _ = layer(x)                                     # x requires grad: its gradient only, as plain
+    (out * out).sum().backward()
+    want = x.grad.copy()
+    x.grad = None
+    layer.checkpoint_every = None
+    out, _ = layer(x)
+    (out * out).sum().backward()
+    np.testing.assert_allclose(want, x.grad, rtol=0, atol=1e-12)

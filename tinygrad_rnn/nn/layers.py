@@ -179,6 +179,9 @@ class RNNBase(Module):
         node keeps its arguments only: its slice of x (a view, from one Split node whose backward joins the
         segments' input gradients), the state it starts from, the weights (whose gradients are summed over the
         segments by the outer tape) and, for a depth-gated layer, the layer below's c_t of its steps."""
+        inputs = [x, *state, *[w for w in weights.values() if w is not None], *(lower or ())]
+        if not any(t is not None and t.requires_grad for t in inputs):   # a frozen layer: no tape either way
+            return self._run(x, state, weights, reverse, masks, return_gates, lower)
         every, steps = self.checkpoint_every, x.shape[0]
         pieces = x.split(every, dim=0)
         n = len(pieces)

@@ -51,6 +51,18 @@ def check_layer_size(owner: str, name: str, value: Any) -> None:
         raise ValueError(f"{owner}: {name} must be greater than zero, but got {value}")
 
 
+def check_checkpoint_every(owner: str, value: Any) -> None:
+    """None (keep every step on the tape) or a positive int k (recompute the steps k at a time in backward), in
+    the words torch.nn.RNNBase uses for num_layers."""
+    if value is None:
+        return
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+        raise TypeError(f"{owner}: checkpoint_every should be of type int or None, got: {type(value).__name__}")
+    if value <= 0:
+        raise ValueError(f"{owner}: checkpoint_every must be greater than zero (the number of time steps per "
+                         f"recomputed segment), but got {value}")
+
+
 def check_proj_size(owner: str, proj_size: int, hidden_size: int) -> None:
     """0 (no projection) or an int in [1, hidden_size), in torch.nn.LSTM's words."""
     if isinstance(proj_size, bool) or not isinstance(proj_size, numbers.Integral) or proj_size < 0:

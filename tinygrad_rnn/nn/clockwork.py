@@ -127,11 +127,11 @@ class ClockworkRNN(RNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_modules: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, periods: Sequence[int] | None = None,
-                 dtype: DTypeLike = None
+                 dtype: DTypeLike = None, checkpoint_every: int | None = None
     ) -> None:
         periods = _clock_periods("ClockworkRNN", hidden_size, num_modules, periods)
         super().__init__(ClockworkRecurrence(hidden_size, periods), input_size, hidden_size, num_layers, bias,
-                         batch_first, dropout, False, dtype=dtype)
+                         batch_first, dropout, False, dtype=dtype, checkpoint_every=checkpoint_every)
         self.num_modules, self.periods = num_modules, periods
 
     def extra_repr(self) -> str:

@@ -128,10 +128,11 @@ class DepthGatedLSTM(RNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 gate_activation: str = "sigmoid", forget_bias: float | None = None, dtype: DTypeLike = None) -> None:
+                 gate_activation: str = "sigmoid", forget_bias: float | None = None, dtype: DTypeLike = None,
+                 checkpoint_every: int | None = None) -> None:
         _check_gates("DepthGatedLSTM", gate_activation)
         super().__init__(DepthGatedLSTMRecurrence(gate_activation), input_size, hidden_size, num_layers, bias,
-                         batch_first, dropout, bidirectional, forget_bias, dtype)
+                         batch_first, dropout, bidirectional, forget_bias, dtype, checkpoint_every=checkpoint_every)
 
     def _layer_weights(self, layer: int, layer_input: Any, bias: bool, dtype: Any) -> Any:
         weights = super()._layer_weights(layer, layer_input, bias, dtype)

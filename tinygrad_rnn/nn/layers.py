@@ -4,17 +4,25 @@ The driver unrolls a recurrence over time on the tape. Per layer and direction i
 node for all T steps, one node cutting it into steps, then per step only the step node (fused) or its primitive
 ops (unfused): backpropagation through time is just the tape run backwards. Every layer also takes a
 PackedSequence (nn.utils.rnn) and then returns one, as torch's do: it runs through the `lengths=` path.
+
+Memory-efficient BPTT (Chen et al. 2016; Gruslys et al. 2016): with `checkpoint_every=k` each layer and direction
+runs as ⌈T/k⌉ segments of k steps, each one utils.checkpoint node. The forward keeps only the carried state between
+segments (and the outputs); a segment's backward runs its k steps again on a local tape and sweeps it, so the tape
+holds T/k states plus one segment's steps instead of T steps: O(T/k + k) memory for about one more forward pass.
 """
 import numbers
 import warnings
 
 import numpy as np
 
+from .. import grad_mode
+from ..ops.shape import Cat
 from ..tensor import Tensor, _float_dtype, cat, engine_constant, stack, where
+from ..utils.checkpoint import checkpoint
 from . import init
 from .cells import set_forget_bias
-from .checks import (check_choice, check_hx_tuple, check_input, check_layer_size, check_no_projection,
-                     check_proj_size, check_state)
+from .checks import (check_checkpoint_every, check_choice, check_hx_tuple, check_input, check_layer_size,
+                     check_no_projection, check_proj_size, check_state)
 from .functional import dropout as dropout_fn
 from ..fused import Scan
 from . import step_watch
@@ -31,15 +39,18 @@ class RNNBase(Module):
     A fused layer records each layer and direction's loop over time as one Scan node (see scan.py: its backward
     applies each step's own backward in reverse, with none of the per-step tape bookkeeping). Set `layer.scan =
     False` to record one node per step instead, so hooks and graph views see every h_t; the numbers are the same.
+    `checkpoint_every=k` (or `layer.checkpoint_every = k`; None: off) recomputes the steps in backward, k at a time,
+    instead of keeping them on the tape (see the module's docstring); inside viz.recording() it is off.
     """
 
     peephole = False
     scan = True
 
     def __init__(self, recurrence, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, forget_bias=None, dtype=None, proj_size=0):
+                 bidirectional=False, forget_bias=None, dtype=None, proj_size=0, checkpoint_every=None):
         super().__init__()
         owner = type(self).__name__
+        check_checkpoint_every(owner, checkpoint_every)
         check_layer_size(owner, "input_size", input_size)
         check_layer_size(owner, "hidden_size", hidden_size)
         check_layer_size(owner, "num_layers", num_layers)
@@ -55,6 +66,7 @@ class RNNBase(Module):
         self.bias, self.batch_first, self.dropout = bool(bias), bool(batch_first), float(dropout)
         self.bidirectional = bool(bidirectional)
         self.proj_size = int(proj_size)
+        self.checkpoint_every = checkpoint_every
         self.recurrence = recurrence
         directions = 2 if bidirectional else 1
         for layer in range(num_layers):
@@ -136,6 +148,11 @@ class RNNBase(Module):
             raise ValueError(f"{owner}: Expected sequence length to be larger than 0, but got input of shape "
                              f"{input_shape}")
         masks = self._step_masks(lengths, steps, batch)
+        every = self.checkpoint_every
+        check_checkpoint_every(owner, every)          # (again: the attribute may have been set after __init__)
+        run = self._run
+        if every is not None and grad_mode.is_grad_enabled() and step_watch.watcher() is None:
+            run = self._run_checkpointed
         initial = self._initial_states(hx, batch, batched, dtype)
         directions = 2 if self.bidirectional else 1
         finals, traces = [], []
@@ -144,7 +161,7 @@ class RNNBase(Module):
             outputs = []
             for d in range(directions):
                 k = layer * directions + d
-                y, state, trace, lower[d] = self._run(x, [s[k] for s in initial], self._weights(layer, d), d == 1,
+                y, state, trace, lower[d] = run(x, [s[k] for s in initial], self._weights(layer, d), d == 1,
                                                       masks, return_gates, lower[d])
                 outputs.append(y)
                 finals.append(state)
@@ -155,12 +172,51 @@ class RNNBase(Module):
         n_states = 2 if self.recurrence.has_cell_state else 1
         return x, [stack([f[j] for f in finals], dim=0) for j in range(n_states)], traces
 
-    def _run(self, x, state, weights, reverse, masks, return_gates, lower=None):
+    def _run_checkpointed(self, x, state, weights, reverse, masks, return_gates, lower=None):
+        """_run over segments of checkpoint_every steps, each one checkpoint node: the same returns as _run.
+
+        The carried state flows from segment to segment (backwards in time for the reverse direction). A segment's
+        node keeps its arguments only: its slice of x (a view, from one Split node whose backward joins the
+        segments' input gradients), the state it starts from, the weights (whose gradients are summed over the
+        segments by the outer tape) and, for a depth-gated layer, the layer below's c_t of its steps."""
+        inputs = [x, *state, *[w for w in weights.values() if w is not None], *(lower or ())]
+        if not any(t is not None and t.requires_grad for t in inputs):   # a frozen layer: no tape either way
+            return self._run(x, state, weights, reverse, masks, return_gates, lower)
+        every, steps = self.checkpoint_every, x.shape[0]
+        pieces = x.split(every, dim=0)
+        n = len(pieces)
+        ys, traces, cells, output = [None] * n, [None] * n, [None] * n, None
+        for s in (range(n - 1, -1, -1) if reverse else range(n)):
+            start = s * every
+            stop = min(start + every, steps)
+            piece_masks = None if masks is None else masks[start:stop]
+            piece_lower = None if lower is None else list(lower[start:stop])
+
+            def segment(xs, first, w, below, start=start, piece_masks=piece_masks):
+                y, last, trace, c_t = self._run(xs, first, w, reverse, piece_masks, return_gates, below, start)
+                # the fused loop's final state is a view into its (k+1, B, H) blocks: a copy lets them go
+                return y, [h.clone() for h in last], trace, c_t
+
+            ys[s], state, traces[s], cells[s] = checkpoint(segment, pieces[s], list(state), weights, piece_lower)
+            if output is None:
+                output = np.empty((steps,) + ys[s].shape[1:], ys[s].dtype)
+            # each segment's output lives in one (T, B, H) array from the start, so the outputs are held once,
+            # not once in their segments and again in the joined output
+            output[start:stop] = ys[s].data
+            ys[s].data = output[start:stop]
+        trace = None
+        if return_gates:
+            trace = {name: cat([t[name] for t in traces], dim=0) for name in traces[0]}
+        joined = None if cells[0] is None else [c for part in cells for c in part]
+        return _JoinedSegments.apply(*ys, out=output), list(state), trace, joined
+
+    def _run(self, x, state, weights, reverse, masks, return_gates, lower=None, start=0):
         """One layer, one direction over all T steps -> (outputs (T, B, H), final state list, trace or None,
         the c_t of every step if the recurrence's step_context asks for "lower_c", else None).
 
         step_context is the hook for recurrences that need more than (x_t, state): "t" passes the time index
-        (0 .. T−1, the position in the sequence), "lower_c" the layer below's c_t (None in layer 0)."""
+        (0 .. T−1, the position in the sequence; x's first step is at `start`, a checkpointed segment's offset),
+        "lower_c" the layer below's c_t (None in layer 0)."""
         rec = self.recurrence
         steps, batch = x.shape[0], x.shape[1]
         xp = rec.project(x.reshape(steps * batch, x.shape[2]), weights)                  # one GEMM for all t
@@ -183,7 +239,7 @@ class RNNBase(Module):
         outputs, gates_t, cells_t = [None] * steps, [None] * steps, [None] * steps
         for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
             if context:
-                extra = {"t": t} if want_t else {}
+                extra = {"t": start + t} if want_t else {}
                 if want_lower:
                     extra["lower_c"] = None if lower is None else lower[t]
                 new, gates = rec.step(xps[t], tuple(state) if cell_state else state[0], prepared, return_gates,
@@ -284,18 +340,29 @@ class RNNBase(Module):
             s += f", gate_activation={act!r}"
         if not self.recurrence.fused:
             s += ", fused=False"
+        if self.checkpoint_every is not None:
+            s += f", checkpoint_every={self.checkpoint_every}"
         return s
+
+
+class _JoinedSegments(Cat):
+    """out = [y_1; y_2; …] along time, the segments' outputs already sitting in `out`; ∂y_s = its slice of g"""
+
+    @staticmethod
+    def forward(ctx, *arrays, out):
+        ctx.save_for_backward(np.cumsum([a.shape[0] for a in arrays])[:-1], 0)
+        return out
 
 
 class RNN(RNNBase):
     """Elman RNN: h_t = act(W_ih x_t + b_ih + W_hh h_{t−1} + b_hh), act tanh or relu."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, fused=True, dtype=None, proj_size=0):
+                 dropout=0.0, bidirectional=False, fused=True, dtype=None, proj_size=0, checkpoint_every=None):
         check_choice("RNN", "nonlinearity", nonlinearity, ("tanh", "relu"))
         check_no_projection("RNN", proj_size)
         super().__init__(RNNRecurrence(nonlinearity, fused), input_size, hidden_size, num_layers, bias, batch_first,
-                         dropout, bidirectional, dtype=dtype)
+                         dropout, bidirectional, dtype=dtype, checkpoint_every=checkpoint_every)
         self.nonlinearity = nonlinearity
 
 
@@ -305,11 +372,11 @@ class LSTM(RNNBase):
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
                  bidirectional=False, proj_size=0, gate_activation="sigmoid", forget_bias=None, fused=True,
-                 dtype=None):
+                 dtype=None, checkpoint_every=None):
         check_choice("LSTM", "gate_activation", gate_activation, GATE_ACTIVATIONS)
         recurrence = (ProjectedLSTMRecurrence if proj_size else LSTMRecurrence)(gate_activation, fused)
         super().__init__(recurrence, input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         forget_bias, dtype, proj_size=proj_size)
+                         forget_bias, dtype, proj_size=proj_size, checkpoint_every=checkpoint_every)
 
 
 class PeepholeLSTM(RNNBase):
@@ -318,10 +385,11 @@ class PeepholeLSTM(RNNBase):
     peephole = True
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, gate_activation="sigmoid", forget_bias=None, fused=True, dtype=None):
+                 bidirectional=False, gate_activation="sigmoid", forget_bias=None, fused=True, dtype=None,
+                 checkpoint_every=None):
         check_choice("PeepholeLSTM", "gate_activation", gate_activation, GATE_ACTIVATIONS)
         super().__init__(PeepholeLSTMRecurrence(gate_activation, fused), input_size, hidden_size, num_layers, bias,
-                         batch_first, dropout, bidirectional, forget_bias, dtype)
+                         batch_first, dropout, bidirectional, forget_bias, dtype, checkpoint_every=checkpoint_every)
 
 
 class GRU(RNNBase):
@@ -329,12 +397,12 @@ class GRU(RNNBase):
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
                  bidirectional=False, reset_after=True, gate_activation="sigmoid", fused=True, dtype=None,
-                 proj_size=0):
+                 proj_size=0, checkpoint_every=None):
         check_choice("GRU", "gate_activation", gate_activation, GATE_ACTIVATIONS)
         check_no_projection("GRU", proj_size)
         recurrence = (GRURecurrence if reset_after else GRUChoRecurrence)(gate_activation, fused)
         super().__init__(recurrence, input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
-                         dtype=dtype)
+                         dtype=dtype, checkpoint_every=checkpoint_every)
         self.reset_after = bool(reset_after)
 
 
@@ -343,10 +411,12 @@ class NoOutputTanhLSTM(RNNBase):
     NoOutputTanhLSTMRecurrence for why the standard LSTM has it); parameters and returns as LSTM's."""
 
     def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, gate_activation="sigmoid", forget_bias=None, fused=True, dtype=None):
+                 bidirectional=False, gate_activation="sigmoid", forget_bias=None, fused=True, dtype=None,
+                 checkpoint_every=None):
         check_choice("NoOutputTanhLSTM", "gate_activation", gate_activation, GATE_ACTIVATIONS)
         super().__init__(NoOutputTanhLSTMRecurrence(gate_activation, fused), input_size, hidden_size, num_layers,
-                         bias, batch_first, dropout, bidirectional, forget_bias, dtype)
+                         bias, batch_first, dropout, bidirectional, forget_bias, dtype,
+                         checkpoint_every=checkpoint_every)
 
 
 LAYERS = {"rnn": RNN, "lstm": LSTM, "gru": GRU, "peephole": PeepholeLSTM}  # by cell name: what the commands offer

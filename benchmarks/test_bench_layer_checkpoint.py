@@ -1,0 +1,158 @@
+"""Memory-efficient BPTT in the layer: nn.LSTM(checkpoint_every=k) against the plain tape, peak memory and time of
+forward + backward through one long sequence, side by side in one process.
+
+Each candidate is one full training step on the same weights and data: the layer over T steps, a loss, backward,
+weight gradients included. Two losses: `output`, a squared error on the whole output (a language model's shape), and
+`final`, a squared error on h_n only (a sequence classifier's, the adding problem's). Plain, the tape keeps every
+step's gates and states (and the (T, B, 4H) input projection); with checkpoint_every=k it keeps the T/k carried
+states and the output, and backward rebuilds one k-step segment at a time. Peak memory is tracemalloc's over one
+call (NumPy buffers and Python objects, the workspace emptied first: apps.bench_candidates.peak_memory); time is the
+median over rounds, each candidate getting one untimed call right before each timed sample, the order rotating every
+round, BLAS threads pinned to 1 and then 2. The output, (T, B, H), is in every candidate's peak (the layer returns
+it); with the `output` loss so are the loss's own (T, B, H) intermediates and gradients, whatever the layer's tape
+keeps.
+
+    python benchmarks/test_bench_layer_checkpoint.py                       # issue 17: B=16, H=256, T=10,000
+    python benchmarks/test_bench_layer_checkpoint.py --steps 1000 --hidden 128 --figure docs/img/layer_checkpoint.png
+
+Under pytest with --benchmark-disable (CI's smoke run) a small shape runs once; under `pytest benchmarks` a medium
+one. Both check the gradients against the plain path's; no timing is asserted.
+"""
+import argparse
+import os
+import statistics
+import time
+
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tg
+from tinygrad_rnn import nn
+from tinygrad_rnn.apps import bench_candidates as bc
+
+INPUT = 64
+
+
+def make_run(k, steps, batch, hidden, dtype=np.float32, seed=0, loss="output"):
+    """run() -> {name: gradient}: one forward + backward of nn.LSTM(checkpoint_every=k) (k=None: the plain tape),
+    the loss on the whole output or on h_n."""
+    tg.manual_seed(seed)
+    lstm = nn.LSTM(INPUT, hidden, dtype=dtype, checkpoint_every=k)
+    data = np.random.default_rng(seed)
+    x = tg.Tensor(data.standard_normal((steps, batch, INPUT)), dtype=dtype)
+    y = tg.Tensor(data.standard_normal((steps, batch, hidden)), dtype=dtype)
+
+    def run():
+        lstm.zero_grad()
+        out, (h, _) = lstm(x)
+        (((out - y) ** 2).sum() if loss == "output" else ((h - y[-1]) ** 2).sum()).backward()
+        return {name: p.grad for name, p in lstm.named_parameters()}
+
+    return run
+
+
+def measure(steps, batch, hidden, ks, rounds=3, threads=(1, 2), dtype=np.float32, loss="output"):
+    """[{k, peak_bytes, seconds: {threads: median}}] for the plain tape (k = None) and each k (threads=(): memory
+    only)."""
+    candidates = [None] + list(ks)
+    runs = {k: make_run(k, steps, batch, hidden, dtype, loss=loss) for k in candidates}
+    rows = {k: {"k": k, "peak_bytes": bc.peak_memory(runs[k]), "seconds": {}} for k in candidates}
+    for n in threads:
+        samples = {k: [] for k in candidates}
+        with bc.pin_threads(n):
+            for r in range(rounds):
+                order = candidates[r % len(candidates):] + candidates[:r % len(candidates)]
+                for k in order:
+                    runs[k]()                                 # untimed, right before its timed sample
+                    start = time.perf_counter()
+                    runs[k]()
+                    samples[k].append(time.perf_counter() - start)
+        for k in candidates:
+            rows[k]["seconds"][n] = statistics.median(samples[k])
+    return [rows[k] for k in candidates]
+
+
+def table(rows, steps, batch, hidden, loss="output"):
+    plain = rows[0]
+    threads = sorted(plain["seconds"])       # none: a memory-only run
+    head = "| " + " | ".join(["checkpoint_every", "peak memory (MiB)", "÷ plain"] + [
+        f"time, {n} thread{'s' if n > 1 else ''} (s) | ÷ plain" for n in threads]) + " |"
+    lines = [f"nn.LSTM({INPUT}, {hidden}), B={batch}, T={steps:,}, float32: forward + backward, loss on "
+             f"{'the whole output' if loss == 'output' else 'h_n'}; load average {os.getloadavg()[0]:.1f}", "", head,
+             "|" + "---|" * (3 + 2 * len(threads))]
+    for row in rows:
+        k = "None (plain)" if row["k"] is None else str(row["k"])
+        cells = [k, f"{row['peak_bytes'] / 2**20:,.1f}", f"{row['peak_bytes'] / plain['peak_bytes']:.3f}"]
+        for n in threads:
+            cells += [f"{row['seconds'][n]:.2f}", f"{row['seconds'][n] / plain['seconds'][n]:.2f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def figure(rows, steps, batch, hidden, path):
+    """Peak memory, and time ÷ the plain tape's, against k, into a PNG (matplotlib's Agg canvas)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    plain, seg = rows[0], rows[1:]
+    ks = [r["k"] for r in seg]
+    fig = Figure(figsize=(10, 3.8), layout="constrained")
+    FigureCanvasAgg(fig)
+    left, right = fig.subplots(1, 2)
+    left.loglog(ks, [r["peak_bytes"] / 2**20 for r in seg], "o-", label="nn.LSTM(checkpoint_every=k)")
+    left.axhline(plain["peak_bytes"] / 2**20, color="tab:red", ls="--", label="plain tape")
+    left.set(xlabel="checkpoint_every k (steps)", ylabel="peak memory (MiB)",
+             title=f"LSTM B={batch} H={hidden} T={steps:,}: peak memory")
+    for n, style in zip(sorted(plain["seconds"]), ("o-", "s--")):
+        right.semilogx(ks, [r["seconds"][n] / plain["seconds"][n] for r in seg], style,
+                       label=f"{n} BLAS thread{'s' if n > 1 else ''}")
+    right.axhline(1.0, color="tab:red", ls="--", label="plain tape")
+    right.set(xlabel="checkpoint_every k (steps)", ylabel="time ÷ plain tape's", title="forward + backward time")
+    for ax in (left, right):
+        ax.grid(True, which="major", alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.savefig(path, dpi=110)
+
+
+def check_gradients(steps, batch, hidden, ks, loss):
+    """The checkpointed layer's gradients are the plain tape's (float64, to 1e-12 relative)."""
+    want = make_run(None, steps, batch, hidden, np.float64, loss=loss)()
+    for k in ks:
+        got = make_run(k, steps, batch, hidden, np.float64, loss=loss)()
+        for name in want:
+            np.testing.assert_allclose(got[name], want[name], rtol=1e-12, atol=1e-12, err_msg=f"k={k} {name}")
+
+
+@pytest.mark.parametrize("loss", ["output", "final"])
+def test_layer_checkpoint_memory_and_time_against_k(request, loss):
+    smoke = request.config.getoption("benchmark_disable", False)
+    steps, batch, hidden, ks, rounds = (120, 2, 8, (10, 40), 1) if smoke else (2000, 16, 128, (10, 45, 200), 3)
+    check_gradients(min(steps, 120), 2, 8, ks, loss)
+    rows = measure(steps, batch, hidden, ks, rounds=rounds, loss=loss)
+    print("\n" + table(rows, steps, batch, hidden, loss))
+    for row in rows[1:]:                                     # memory is no timing: fewer bytes, always
+        assert row["peak_bytes"] < rows[0]["peak_bytes"], row
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=10_000)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--hidden", type=int, default=256)
+    parser.add_argument("--ks", type=int, nargs="+", default=[10, 30, 100, 300, 1000])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--figure", help="also draw peak memory and time against k into this PNG")
+    parser.add_argument("--memory-only", action="store_true", help="peak memory only, no timing (one call each)")
+    parser.add_argument("--loss", choices=("output", "final"), default="output",
+                        help="the loss: on the whole output (default) or on h_n only")
+    args = parser.parse_args(argv)
+    rows = measure(args.steps, args.batch, args.hidden, args.ks, rounds=args.rounds,
+                   threads=() if args.memory_only else (1, 2), loss=args.loss)
+    print(table(rows, args.steps, args.batch, args.hidden, args.loss))
+    if args.figure and not args.memory_only:
+        figure(rows, args.steps, args.batch, args.hidden, args.figure)
+        print(f"wrote {args.figure}")
+
+
+if __name__ == "__main__":
+    main()

@@ -76,6 +76,8 @@ WRONG = [
     ("x.backward(retain_graph=1.5)", "arg-type"),
     ("optim.SGD(model.parameters(), lr=0.1, momentum=None)", "arg-type"),
     ("nn.Linear(3, 4.5)", "arg-type"),
+    ('nn.LSTM("8", 16)', "arg-type"),
+    ("nn.GRU(8, 16, bidirectional=None)", "arg-type"),
 ]
 BAD_HEAD = '''\
 import tinygrad_rnn as tg

@@ -10,8 +10,11 @@ runs as ⌈T/k⌉ segments of k steps, each one utils.checkpoint node. The forwa
 segments (and the outputs); a segment's backward runs its k steps again on a local tape and sweeps it, so the tape
 holds T/k states plus one segment's steps instead of T steps: O(T/k + k) memory for about one more forward pass.
 """
+from __future__ import annotations
+
 import numbers
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -32,6 +35,11 @@ from .recurrences import (GATE_ACTIVATIONS, GRUChoRecurrence, GRURecurrence, LST
                           RNNRecurrence)
 from .utils.rnn import PackedSequence, packed_like, padded_from_packed
 
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .._typing import DTypeLike
+
 
 class RNNBase(Module):
     """Stacked, optionally bidirectional, recurrence over (T, B, I) input (or (B, T, I) with batch_first).
@@ -46,8 +54,10 @@ class RNNBase(Module):
     peephole = False
     scan = True
 
-    def __init__(self, recurrence, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, forget_bias=None, dtype=None, proj_size=0, checkpoint_every=None):
+    def __init__(self, recurrence: Any, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 forget_bias: float | None = None, dtype: DTypeLike = None, proj_size: int = 0,
+                 checkpoint_every: int | None = None) -> None:
         super().__init__()
         owner = type(self).__name__
         check_checkpoint_every(owner, checkpoint_every)
@@ -62,8 +72,12 @@ class RNNBase(Module):
             warnings.warn(f"dropout option adds dropout after all but last recurrent layer, so non-zero dropout "
                           f"expects num_layers greater than 1, but got dropout={dropout} and num_layers={num_layers}",
                           stacklevel=3)
-        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
-        self.bias, self.batch_first, self.dropout = bool(bias), bool(batch_first), float(dropout)
+        self.input_size: int = input_size
+        self.hidden_size: int = hidden_size
+        self.num_layers: int = num_layers
+        self.bias: bool = bool(bias)
+        self.batch_first: bool = bool(batch_first)
+        self.dropout: float = float(dropout)
         self.bidirectional = bool(bidirectional)
         self.proj_size = int(proj_size)
         self.checkpoint_every = checkpoint_every
@@ -102,7 +116,7 @@ class RNNBase(Module):
         suffix = self._suffix(layer, direction)
         return {name[: -len(suffix)]: p for name, p in self._parameters.items() if name.endswith(suffix)}
 
-    def forward(self, input, hx=None, lengths=None, return_gates=False):
+    def forward(self, input: Any, hx: Any = None, lengths: Any = None, return_gates: bool = False) -> Any:
         """output (T, B, D·H) and h_n (L·D, B, H) (LSTMs: (h_n, c_n); with proj_size P, h_n (L·D, B, P) and the
         output (T, B, D·P)); with return_gates also a trace per layer and direction: {"gates": (T, B, G·H), "c":
         (T, B, H) for LSTMs}. lengths (B,): each sequence's length. A PackedSequence input gives a PackedSequence
@@ -357,8 +371,10 @@ class _JoinedSegments(Cat):
 class RNN(RNNBase):
     """Elman RNN: h_t = act(W_ih x_t + b_ih + W_hh h_{t−1} + b_hh), act tanh or relu."""
 
-    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
-                 dropout=0.0, bidirectional=False, fused=True, dtype=None, proj_size=0, checkpoint_every=None):
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 fused: bool = True, dtype: DTypeLike = None, proj_size: int = 0,
+                 checkpoint_every: int | None = None) -> None:
         check_choice("RNN", "nonlinearity", nonlinearity, ("tanh", "relu"))
         check_no_projection("RNN", proj_size)
         super().__init__(RNNRecurrence(nonlinearity, fused), input_size, hidden_size, num_layers, bias, batch_first,
@@ -370,9 +386,10 @@ class LSTM(RNNBase):
     """LSTM layer (gate order i, f, g, o); returns output, (h_n, c_n). proj_size=P > 0: LSTMP (Sak et al. 2014),
     h_t = W_hr (o⊙tanh(c_t)) with weight_hr_l{k} (P, H), so h and the output have P units, c has H."""
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, proj_size=0, gate_activation="sigmoid", forget_bias=None, fused=True,
-                 dtype=None, checkpoint_every=None):
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
+                 gate_activation: str = "sigmoid", forget_bias: float | None = None, fused: bool = True,
+                 dtype: DTypeLike = None, checkpoint_every: int | None = None) -> None:
         check_choice("LSTM", "gate_activation", gate_activation, GATE_ACTIVATIONS)
         recurrence = (ProjectedLSTMRecurrence if proj_size else LSTMRecurrence)(gate_activation, fused)
         super().__init__(recurrence, input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
@@ -384,9 +401,10 @@ class PeepholeLSTM(RNNBase):
 
     peephole = True
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, gate_activation="sigmoid", forget_bias=None, fused=True, dtype=None,
-                 checkpoint_every=None):
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 gate_activation: str = "sigmoid", forget_bias: float | None = None, fused: bool = True,
+                 dtype: DTypeLike = None, checkpoint_every: int | None = None) -> None:
         check_choice("PeepholeLSTM", "gate_activation", gate_activation, GATE_ACTIVATIONS)
         super().__init__(PeepholeLSTMRecurrence(gate_activation, fused), input_size, hidden_size, num_layers, bias,
                          batch_first, dropout, bidirectional, forget_bias, dtype, checkpoint_every=checkpoint_every)
@@ -395,9 +413,10 @@ class PeepholeLSTM(RNNBase):
 class GRU(RNNBase):
     """GRU layer (gate order r, z, n); reset_after=True is PyTorch's form, False is Cho et al. 2014's."""
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, reset_after=True, gate_activation="sigmoid", fused=True, dtype=None,
-                 proj_size=0, checkpoint_every=None):
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 reset_after: bool = True, gate_activation: str = "sigmoid", fused: bool = True,
+                 dtype: DTypeLike = None, proj_size: int = 0, checkpoint_every: int | None = None) -> None:
         check_choice("GRU", "gate_activation", gate_activation, GATE_ACTIVATIONS)
         check_no_projection("GRU", proj_size)
         recurrence = (GRURecurrence if reset_after else GRUChoRecurrence)(gate_activation, fused)
@@ -410,9 +429,10 @@ class NoOutputTanhLSTM(RNNBase):
     """LSTM layer whose output is h = o⊙c, without the tanh (nicodjimenez/lstm's tutorial cell; see
     NoOutputTanhLSTMRecurrence for why the standard LSTM has it); parameters and returns as LSTM's."""
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
-                 bidirectional=False, gate_activation="sigmoid", forget_bias=None, fused=True, dtype=None,
-                 checkpoint_every=None):
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 gate_activation: str = "sigmoid", forget_bias: float | None = None, fused: bool = True,
+                 dtype: DTypeLike = None, checkpoint_every: int | None = None) -> None:
         check_choice("NoOutputTanhLSTM", "gate_activation", gate_activation, GATE_ACTIVATIONS)
         super().__init__(NoOutputTanhLSTMRecurrence(gate_activation, fused), input_size, hidden_size, num_layers,
                          bias, batch_first, dropout, bidirectional, forget_bias, dtype,

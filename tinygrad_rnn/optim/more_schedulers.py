@@ -4,10 +4,9 @@ equal torch's to rounding."""
 from __future__ import annotations
 
 import math
-import types
 from typing import TYPE_CHECKING
 
-from .lr_scheduler import LRScheduler, ReduceLROnPlateau, _lrs
+from .lr_scheduler import LambdaLR, LRScheduler, ReduceLROnPlateau, _lrs
 
 if TYPE_CHECKING:
     from typing import Any
@@ -15,35 +14,15 @@ if TYPE_CHECKING:
     from .optimizers import Optimizer
 
 
-class MultiplicativeLR(LRScheduler):
-    """lr ← lr · lr_lambda(epoch) at each step (one lambda, or one per parameter group)."""
+class MultiplicativeLR(LambdaLR):
+    """lr ← lr · lr_lambda(epoch) at each step (one lambda, or one per parameter group); LambdaLR's lambdas and
+    state_dict, with a product where LambdaLR scales the base rate."""
 
     def __init__(self, optimizer: Optimizer, lr_lambda: Any, last_epoch: int = -1) -> None:
-        self.optimizer = optimizer
-        if not isinstance(lr_lambda, (list, tuple)):
-            self.lr_lambdas = [lr_lambda] * len(optimizer.param_groups)
-        else:
-            if len(lr_lambda) != len(optimizer.param_groups):
-                raise ValueError(f"Expected {len(optimizer.param_groups)} lr_lambdas, but got {len(lr_lambda)}")
-            self.lr_lambdas = list(lr_lambda)
-        for fn in self.lr_lambdas:
+        for fn in lr_lambda if isinstance(lr_lambda, (list, tuple)) else [lr_lambda]:
             if not callable(fn):
                 raise TypeError(f"lr_lambda should be a function, but got {type(fn).__name__}")
-        super().__init__(optimizer, last_epoch)
-
-    def state_dict(self) -> dict[str, Any]:
-        state = {key: value for key, value in self.__dict__.items() if key not in ("optimizer", "lr_lambdas")}
-        state["lr_lambdas"] = [None if isinstance(fn, types.FunctionType) else fn.__dict__.copy()
-                               for fn in self.lr_lambdas]
-        return state
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        state_dict = dict(state_dict)
-        lr_lambdas = state_dict.pop("lr_lambdas")
-        self.__dict__.update(state_dict)
-        for fn, saved in zip(self.lr_lambdas, lr_lambdas):
-            if saved is not None:
-                fn.__dict__.update(saved)
+        super().__init__(optimizer, lr_lambda, last_epoch)
 
     def get_lr(self) -> Any:
         if self._is_initial:

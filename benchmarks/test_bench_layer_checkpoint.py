@@ -20,15 +20,13 @@ one. Both check the gradients against the plain path's; no timing is asserted.
 """
 import argparse
 import os
-import statistics
-import time
 
 import numpy as np
 import pytest
 
+import checkpoint_report as report
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
-from tinygrad_rnn.apps import bench_candidates as bc
 
 INPUT = 64
 
@@ -56,62 +54,18 @@ def measure(steps, batch, hidden, ks, rounds=3, threads=(1, 2), dtype=np.float32
     only)."""
     candidates = [None] + list(ks)
     runs = {k: make_run(k, steps, batch, hidden, dtype, loss=loss) for k in candidates}
-    rows = {k: {"k": k, "peak_bytes": bc.peak_memory(runs[k]), "seconds": {}} for k in candidates}
-    for n in threads:
-        samples = {k: [] for k in candidates}
-        with bc.pin_threads(n):
-            for r in range(rounds):
-                order = candidates[r % len(candidates):] + candidates[:r % len(candidates)]
-                for k in order:
-                    runs[k]()                                 # untimed, right before its timed sample
-                    start = time.perf_counter()
-                    runs[k]()
-                    samples[k].append(time.perf_counter() - start)
-        for k in candidates:
-            rows[k]["seconds"][n] = statistics.median(samples[k])
-    return [rows[k] for k in candidates]
+    return report.measure_rows(runs, threads, rounds)
 
 
 def table(rows, steps, batch, hidden, loss="output"):
-    plain = rows[0]
-    threads = sorted(plain["seconds"])       # none: a memory-only run
-    head = "| " + " | ".join(["checkpoint_every", "peak memory (MiB)", "÷ plain"] + [
-        f"time, {n} thread{'s' if n > 1 else ''} (s) | ÷ plain" for n in threads]) + " |"
-    lines = [f"nn.LSTM({INPUT}, {hidden}), B={batch}, T={steps:,}, float32: forward + backward, loss on "
-             f"{'the whole output' if loss == 'output' else 'h_n'}; load average {os.getloadavg()[0]:.1f}", "", head,
-             "|" + "---|" * (3 + 2 * len(threads))]
-    for row in rows:
-        k = "None (plain)" if row["k"] is None else str(row["k"])
-        cells = [k, f"{row['peak_bytes'] / 2**20:,.1f}", f"{row['peak_bytes'] / plain['peak_bytes']:.3f}"]
-        for n in threads:
-            cells += [f"{row['seconds'][n]:.2f}", f"{row['seconds'][n] / plain['seconds'][n]:.2f}"]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    title = (f"nn.LSTM({INPUT}, {hidden}), B={batch}, T={steps:,}, float32: forward + backward, loss on "
+             f"{'the whole output' if loss == 'output' else 'h_n'}; load average {os.getloadavg()[0]:.1f}")
+    return report.table(rows, title, "checkpoint_every", "None (plain)")
 
 
 def figure(rows, steps, batch, hidden, path):
-    """Peak memory, and time ÷ the plain tape's, against k, into a PNG (matplotlib's Agg canvas)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    plain, seg = rows[0], rows[1:]
-    ks = [r["k"] for r in seg]
-    fig = Figure(figsize=(10, 3.8), layout="constrained")
-    FigureCanvasAgg(fig)
-    left, right = fig.subplots(1, 2)
-    left.loglog(ks, [r["peak_bytes"] / 2**20 for r in seg], "o-", label="nn.LSTM(checkpoint_every=k)")
-    left.axhline(plain["peak_bytes"] / 2**20, color="tab:red", ls="--", label="plain tape")
-    left.set(xlabel="checkpoint_every k (steps)", ylabel="peak memory (MiB)",
-             title=f"LSTM B={batch} H={hidden} T={steps:,}: peak memory")
-    for n, style in zip(sorted(plain["seconds"]), ("o-", "s--")):
-        right.semilogx(ks, [r["seconds"][n] / plain["seconds"][n] for r in seg], style,
-                       label=f"{n} BLAS thread{'s' if n > 1 else ''}")
-    right.axhline(1.0, color="tab:red", ls="--", label="plain tape")
-    right.set(xlabel="checkpoint_every k (steps)", ylabel="time ÷ plain tape's", title="forward + backward time")
-    for ax in (left, right):
-        ax.grid(True, which="major", alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.savefig(path, dpi=110)
+    report.figure(rows, path, f"LSTM B={batch} H={hidden} T={steps:,}: peak memory", "nn.LSTM(checkpoint_every=k)",
+                  "plain tape", "checkpoint_every k (steps)")
 
 
 def check_gradients(steps, batch, hidden, ks, loss):

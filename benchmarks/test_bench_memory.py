@@ -15,14 +15,12 @@ Under pytest with --benchmark-disable (CI's smoke run) a small shape runs once; 
 one. Both check the gradients against the plain path's; no timing is asserted.
 """
 import argparse
-import statistics
-import time
 
 import numpy as np
 
+import checkpoint_report as report
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
-from tinygrad_rnn.apps import bench_candidates as bc
 from tinygrad_rnn.utils import checkpoint
 
 INPUT = 64
@@ -60,62 +58,17 @@ def measure(steps, batch, hidden, ks, rounds=3, threads=(1, 2), dtype=np.float32
     """[{k, peak_bytes, seconds: {threads: median}}] for the plain path (k = None) and each k (threads=(): memory
     only)."""
     candidates = [None] + [k for k in ks if k < steps]
-    runs = {k: make_run(k, steps, batch, hidden, dtype) for k in candidates}
-    rows = {k: {"k": k, "peak_bytes": bc.peak_memory(runs[k]), "seconds": {}} for k in candidates}
-    for n in threads:
-        samples = {k: [] for k in candidates}
-        with bc.pin_threads(n):
-            for r in range(rounds):
-                order = candidates[r % len(candidates):] + candidates[:r % len(candidates)]
-                for k in order:
-                    runs[k]()                                 # untimed, right before its timed sample
-                    start = time.perf_counter()
-                    runs[k]()
-                    samples[k].append(time.perf_counter() - start)
-        for k in candidates:
-            rows[k]["seconds"][n] = statistics.median(samples[k])
-    return [rows[k] for k in candidates]
+    return report.measure_rows({k: make_run(k, steps, batch, hidden, dtype) for k in candidates}, threads, rounds)
 
 
 def table(rows, steps, batch, hidden):
-    plain = rows[0]
-    threads = sorted(plain["seconds"])       # none: a memory-only run
-    head = "| " + " | ".join(["k", "peak memory (MiB)", "÷ plain"] + [
-        f"time, {n} thread{'s' if n > 1 else ''} (s) | ÷ plain" for n in threads]) + " |"
-    lines = [f"LSTM, B={batch}, H={hidden}, I={INPUT}, T={steps:,}, float32: forward + backward", "", head,
-             "|" + "---|" * (3 + 2 * len(threads))]
-    for row in rows:
-        k = f"plain (T = {steps:,})" if row["k"] is None else str(row["k"])
-        cells = [k, f"{row['peak_bytes'] / 2**20:,.1f}", f"{row['peak_bytes'] / plain['peak_bytes']:.3f}"]
-        for n in threads:
-            cells += [f"{row['seconds'][n]:.2f}", f"{row['seconds'][n] / plain['seconds'][n]:.2f}"]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return report.table(rows, f"LSTM, B={batch}, H={hidden}, I={INPUT}, T={steps:,}, float32: forward + backward",
+                        "k", f"plain (T = {steps:,})")
 
 
 def figure(rows, steps, batch, hidden, path):
-    """Peak memory and time against k, both ÷ the plain path's, into a PNG (matplotlib's Agg canvas)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    plain, seg = rows[0], rows[1:]
-    ks = [r["k"] for r in seg]
-    fig = Figure(figsize=(10, 3.8), layout="constrained")
-    FigureCanvasAgg(fig)
-    left, right = fig.subplots(1, 2)
-    left.loglog(ks, [r["peak_bytes"] / 2**20 for r in seg], "o-", label="checkpoint every k steps")
-    left.axhline(plain["peak_bytes"] / 2**20, color="tab:red", ls="--", label="plain BPTT (k = T)")
-    left.set(xlabel="segment length k (steps)", ylabel="peak memory (MiB)",
-             title=f"LSTM B={batch} H={hidden} T={steps:,}: peak memory")
-    for n, style in zip(sorted(plain["seconds"]), ("o-", "s--")):
-        right.semilogx(ks, [r["seconds"][n] / plain["seconds"][n] for r in seg], style,
-                       label=f"{n} BLAS thread{'s' if n > 1 else ''}")
-    right.axhline(1.0, color="tab:red", ls="--", label="plain BPTT")
-    right.set(xlabel="segment length k (steps)", ylabel="time ÷ plain BPTT's", title="forward + backward time")
-    for ax in (left, right):
-        ax.grid(True, which="major", alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.savefig(path, dpi=110)
+    report.figure(rows, path, f"LSTM B={batch} H={hidden} T={steps:,}: peak memory", "checkpoint every k steps",
+                  "plain BPTT", "segment length k (steps)")
 
 
 def check_gradients(steps, batch, hidden, ks):

@@ -95,7 +95,7 @@ def main(init=None, epochs=2, resumed_epochs=2, only_init=False, workdir=None):
     resumed_opt.load_state_dict(checkpoint["optimizer_state_dict"])
     start = checkpoint["epoch"]
     weights = torch.load(os.path.join(workdir, "weights.pt"))
-    assert all(weights[k].equal(v) for k, v in resumed.state_dict().items())
+    assert all(torch.equal(weights[k], v) for k, v in resumed.state_dict().items())
     for epoch in range(start, start + resumed_epochs):
         last = train_epoch(resumed, resumed_opt, losses)
         print(f"epoch {epoch} loss {last:.4f} sample {sample(resumed)!r}")

@@ -293,7 +293,8 @@ def plot(path, results, s):
         left.plot(*zip(*r["lm_curve"]), marker=".", label=f"{cell} ({r['lm_params']:,})", **style)
         right.plot(*zip(*r["add_curve"]), marker=".", label=f"{cell} ({r['add_params']:,})", **style)
     left.set(title=f"char-LM: validation, {s['layers']} layers, {s['steps']} steps of {s['batch']}×{s['seq_len']}",
-             xlabel="step", ylabel="bits per character")
+             xlabel="step", ylabel="bits per character", yscale="log")  # a cell that diverges
+    # (the tutorial LSTM under Adam: 135-330 bits) would flatten every other curve on a linear axis
     right.axhline(adding.BASELINE, color="grey", lw=0.8, ls=":", label="always 1.0")
     right.set(title=f"adding problem, T = {s['adding_length']}", xlabel="step", ylabel="test MSE", yscale="log")
     for ax in (left, right):

@@ -87,6 +87,13 @@ CASES = [
     ("CosineAnnealingWarmRestarts", dict(T_0=10)),
     ("CosineAnnealingWarmRestarts", dict(T_0=5, T_mult=2, eta_min=0.001)),
     ("ChainedScheduler", dict()),
+    ("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=7)),
+    ("CyclicLR", dict(base_lr=[0.01, 0.02], max_lr=0.2, step_size_up=5, step_size_down=9, mode="triangular2",
+                      base_momentum=0.7, max_momentum=0.95)),
+    ("CyclicLR", dict(base_lr=0.001, max_lr=0.05, step_size_up=10, mode="exp_range", gamma=0.97,
+                      cycle_momentum=False)),
+    ("CyclicLR", dict(base_lr=0.01, max_lr=0.1, step_size_up=4, scale_fn=lambda x: 0.9 ** x,
+                      scale_mode="iterations")),
 ]
 IDS = [f"{n}-{i}" for i, (n, _) in enumerate(CASES)]
 

@@ -498,6 +498,7 @@ class OneCycleLR(LRScheduler):
 
 # ---- the rest of torch's schedulers, which live in more_schedulers.py --------------------------------------------
 from .more_schedulers import (ChainedScheduler, ConstantLR, CosineAnnealingWarmRestarts,  # noqa: E402,F401
-                              MultiplicativeLR, PolynomialLR)
+                              CyclicLR, MultiplicativeLR, PolynomialLR)
 
-__all__ += ["ChainedScheduler", "ConstantLR", "CosineAnnealingWarmRestarts", "MultiplicativeLR", "PolynomialLR"]
+__all__ += ["ChainedScheduler", "ConstantLR", "CosineAnnealingWarmRestarts", "CyclicLR", "MultiplicativeLR",
+            "PolynomialLR"]

@@ -1,5 +1,6 @@
 """What the two checkpointing benchmarks share (test_bench_memory.py: utils.checkpoint by hand; and
 test_bench_layer_checkpoint.py: the layers' checkpoint_every): the timing rounds, the Markdown table, the figure."""
+import argparse
 import statistics
 import time
 
@@ -65,3 +66,16 @@ def figure(rows, path, title, series, plain_label, xlabel):
         ax.grid(True, which="major", alpha=0.3)
         ax.legend(fontsize=8)
     fig.savefig(path, dpi=110)
+
+
+def parser(description):
+    """The command line both share: the issue's shape by default (B=16, H=256, T=10,000) and a sweep of k."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--steps", type=int, default=10_000)
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--hidden", type=int, default=256)
+    p.add_argument("--ks", type=int, nargs="+", default=[10, 30, 100, 300, 1000])
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--figure", help="also draw peak memory and time against k into this PNG")
+    p.add_argument("--memory-only", action="store_true", help="peak memory only, no timing (one call each)")
+    return p

@@ -18,7 +18,6 @@ keeps.
 Under pytest with --benchmark-disable (CI's smoke run) a small shape runs once; under `pytest benchmarks` a medium
 one. Both check the gradients against the plain path's; no timing is asserted.
 """
-import argparse
 import os
 
 import numpy as np
@@ -89,14 +88,7 @@ def test_layer_checkpoint_memory_and_time_against_k(request, loss):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=10_000)
-    parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--hidden", type=int, default=256)
-    parser.add_argument("--ks", type=int, nargs="+", default=[10, 30, 100, 300, 1000])
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--figure", help="also draw peak memory and time against k into this PNG")
-    parser.add_argument("--memory-only", action="store_true", help="peak memory only, no timing (one call each)")
+    parser = report.parser(__doc__.splitlines()[0])
     parser.add_argument("--loss", choices=("output", "final"), default="output",
                         help="the loss: on the whole output (default) or on h_n only")
     args = parser.parse_args(argv)

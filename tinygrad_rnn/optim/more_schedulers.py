@@ -7,7 +7,8 @@ import math
 import types
 from typing import TYPE_CHECKING
 
-from .lr_scheduler import LambdaLR, LRScheduler, ReduceLROnPlateau, _check_optimizer, _format_param, _lrs
+from .lr_scheduler import (LambdaLR, LRScheduler, ReduceLROnPlateau, _check_optimizer, _format_param, _lrs,
+                           _SchedulersState)
 
 if TYPE_CHECKING:
     from typing import Any
@@ -207,7 +208,7 @@ class CyclicLR(LRScheduler):
         self._init_scale_fn()
 
 
-class ChainedScheduler(LRScheduler):
+class ChainedScheduler(_SchedulersState, LRScheduler):
     """Steps every scheduler in the list, one after another, at each step (their factors multiply)."""
 
     def __init__(self, schedulers: Any, optimizer: Optimizer | None = None) -> None:
@@ -233,14 +234,3 @@ class ChainedScheduler(LRScheduler):
             scheduler.step()
         self._last_lr = _lrs(self._schedulers[-1].optimizer)
 
-    def state_dict(self) -> dict[str, Any]:
-        state = {key: value for key, value in self.__dict__.items() if key not in ("optimizer", "_schedulers")}
-        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
-        return state
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        state_dict = dict(state_dict)
-        saved = state_dict.pop("_schedulers")
-        self.__dict__.update(state_dict)
-        for scheduler, s in zip(self._schedulers, saved):
-            scheduler.load_state_dict(s)

@@ -161,42 +161,42 @@ def _tie_share(a: Any, b: Any, g: Any, loser: Any) -> Any:
     return np.where(loser, 0, np.where(a == b, g / 2, g))
 
 
-class Maximum(Function):
+class _Extremum(Function):
+    """max or min of a and b elementwise: `_pick` chooses, `_beats(x, y)` says where x wins outright; the backward
+    gives each operand g where it wins, g/2 on ties (_tie_share)."""
+
+    _pick: Any
+    _beats: Any
+
+    @staticmethod
+    def forward(ctx: Any, a: np.ndarray, b: np.ndarray) -> Any:
+        ctx.save_for_backward(a, b)
+        try:
+            return type(ctx)._pick(a, b)
+        except ValueError as e:
+            raise _mismatch(a.shape, b.shape, e) from None
+
+    @staticmethod
+    def backward(ctx: Any, g: np.ndarray) -> Grads:
+        a, b = ctx.saved
+        da, db = ctx.needs_input_grad
+        beats = type(ctx)._beats
+        return (unbroadcast(_tie_share(a, b, g, beats(b, a)), a.shape) if da else None,
+                unbroadcast(_tie_share(a, b, g, beats(a, b)), b.shape) if db else None)
+
+
+class Maximum(_Extremum):
     """max(a, b) elementwise (nan if either is); ∂a = g where a > b, g/2 where a = b (and ∂b alike)"""
 
-    @staticmethod
-    def forward(ctx: Function, a: np.ndarray, b: np.ndarray) -> Any:
-        ctx.save_for_backward(a, b)
-        try:
-            return np.maximum(a, b)
-        except ValueError as e:
-            raise _mismatch(a.shape, b.shape, e) from None
-
-    @staticmethod
-    def backward(ctx: Function, g: np.ndarray) -> Grads:
-        a, b = ctx.saved
-        da, db = ctx.needs_input_grad
-        return (unbroadcast(_tie_share(a, b, g, a < b), a.shape) if da else None,
-                unbroadcast(_tie_share(a, b, g, a > b), b.shape) if db else None)
+    _pick = staticmethod(np.maximum)
+    _beats = staticmethod(np.greater)
 
 
-class Minimum(Function):
+class Minimum(_Extremum):
     """min(a, b) elementwise (nan if either is); ∂a = g where a < b, g/2 where a = b (and ∂b alike)"""
 
-    @staticmethod
-    def forward(ctx: Function, a: np.ndarray, b: np.ndarray) -> Any:
-        ctx.save_for_backward(a, b)
-        try:
-            return np.minimum(a, b)
-        except ValueError as e:
-            raise _mismatch(a.shape, b.shape, e) from None
-
-    @staticmethod
-    def backward(ctx: Function, g: np.ndarray) -> Grads:
-        a, b = ctx.saved
-        da, db = ctx.needs_input_grad
-        return (unbroadcast(_tie_share(a, b, g, a > b), a.shape) if da else None,
-                unbroadcast(_tie_share(a, b, g, a < b), b.shape) if db else None)
+    _pick = staticmethod(np.minimum)
+    _beats = staticmethod(np.less)
 
 
 def _integer_divisor(a: Any, b: Any, kernel: Any) -> None:

@@ -62,16 +62,8 @@ def check_checkpoint_target(path, text=None, resume=None, force=False, what="--o
     from .. import checkpoint
 
     name = f"{what} {path}"
-    if os.path.lexists(path):
-        try:
-            mode = os.stat(path).st_mode
-        except OSError as err:
-            raise UsageError(f"{name}: is a symbolic link to nothing ({err.strerror}); remove it or choose another "
-                             f"{what}") from None
-        if not stat.S_ISREG(mode):
-            raise UsageError(f"{name}: is {_kind(mode)}, expected a checkpoint file (a regular file or a new name)")
-        if text is not None and same_file(path, text):
-            raise UsageError(f"{name}: is the corpus --text {text}; the checkpoint would replace it")
+    if _existing_file(path, name, what, text, "a checkpoint file (a regular file or a new name)",
+                      "the checkpoint would replace it"):
         if not (resume is not None and same_file(path, resume)) and not force:
             try:
                 saved = checkpoint.load(path)
@@ -80,6 +72,29 @@ def check_checkpoint_target(path, text=None, resume=None, force=False, what="--o
                                  f"another {what}") from None
             raise UsageError(f"{name}: holds the checkpoint of another run (step {saved['step']}); continue it with "
                              f"--resume {path}, or pass --force to replace it") from None
+    _probe_directory(path, name, "a checkpoint ", name_hint=True)
+
+
+def _existing_file(path, name, what, text, expected, corpus_clash):
+    """Whether `path` exists, after refusing what is never replaced: a dangling symbolic link, anything but a
+    regular file (named against `expected`), and the corpus `text` (`corpus_clash` says what would happen)."""
+    if not os.path.lexists(path):
+        return False
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as err:
+        raise UsageError(f"{name}: is a symbolic link to nothing ({err.strerror}); remove it or choose another "
+                         f"{what}") from None
+    if not stat.S_ISREG(mode):
+        raise UsageError(f"{name}: is {_kind(mode)}, expected {expected}")
+    if text is not None and same_file(path, text):
+        raise UsageError(f"{name}: is the corpus --text {text}; {corpus_clash}")
+    return True
+
+
+def _probe_directory(path, name, writing="", name_hint=False):
+    """The directory of `path` must exist and take the temporary file an atomic save writes first: created and
+    removed here; with name_hint, a name too long says how long the temporary name is."""
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         problem = "does not exist" if not os.path.lexists(directory) else "is not a directory"
@@ -90,8 +105,8 @@ def check_checkpoint_target(path, text=None, resume=None, force=False, what="--o
         os.remove(probe)
     except OSError as err:
         hint = (f" (the save first writes {os.path.basename(probe)}, {len(os.path.basename(probe))} characters)"
-                if err.errno == errno.ENAMETOOLONG else "")
-        raise UsageError(f"{name}: cannot write a checkpoint there: {err.strerror}{hint}") from None
+                if name_hint and err.errno == errno.ENAMETOOLONG else "")
+        raise UsageError(f"{name}: cannot write {writing}there: {err.strerror}{hint}") from None
 
 
 def remove_stale_temporaries(path):
@@ -134,29 +149,11 @@ def check_output_target(path, what, ours=lambda path: False, text=None, force=Fa
     force. The directory must exist and take a new file (probed as check_checkpoint_target does).
     """
     name = f"{what} {path}"
-    if os.path.lexists(path):
-        try:
-            mode = os.stat(path).st_mode
-        except OSError as err:
-            raise UsageError(f"{name}: is a symbolic link to nothing ({err.strerror}); remove it or choose another "
-                             f"{what}") from None
-        if not stat.S_ISREG(mode):
-            raise UsageError(f"{name}: is {_kind(mode)}, expected a regular file or a new name")
-        if text is not None and same_file(path, text):
-            raise UsageError(f"{name}: is the corpus --text {text}; it would be replaced")
+    if _existing_file(path, name, what, text, "a regular file or a new name", "it would be replaced"):
         if not ours(path) and not force:
             raise UsageError(f"{name}: exists and is not this run's; pass --force to replace it, choose another "
                              f"{what}, or give {what} none")
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        problem = "does not exist" if not os.path.lexists(directory) else "is not a directory"
-        raise UsageError(f"{name}: the directory {directory} {problem}")
-    probe = temporary_name(path)
-    try:
-        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-        os.remove(probe)
-    except OSError as err:
-        raise UsageError(f"{name}: cannot write there: {err.strerror}") from None
+    _probe_directory(path, name)
 
 
 def write_atomically(path, data):

@@ -16,10 +16,11 @@ saves a reshaped view of its input batch, so the batch's own array is what a dat
   restores the flag when it dies; a view whose base is still pinned is restored when the base's pin goes);
 - a view made *before* the forward keeps its own writeable flag, which nothing can take back (a parameter's rows
   kept for a manual update, a slice of an input buffer). So the root of every saved chain, the array the views look
-  into, also gets a fingerprint (a CRC-32 up to 16 KiB; beyond, the sum and the XOR of its 64-bit words, two
-  passes at memory speed), unless a forward made it (nobody held a view of it before); backward compares it once
-  per pass, and a write through such a view raises the same RuntimeError. In an array over 16 KiB, a write that
-  only permutes the words escapes the fingerprint.
+  into, also gets a fingerprint, unless a forward made it (nobody held a view of it before); backward compares it
+  once per pass, and a write through such a view raises the same RuntimeError. With the Cython kernels the
+  fingerprint is one pass over the 64-bit words (a position-weighted sum and the XOR: any changed word is seen);
+  without them, a CRC-32 up to 16 KiB and beyond it the sum and the XOR of the words (where a write that only
+  permutes words escapes).
 
 Keep no graph alive across updates you make by hand: `del` it, or `.detach()` what you keep.
 """
@@ -81,10 +82,23 @@ def _restore(array):
 
 
 _CRC_BYTES = 16 * 1024  # up to here zlib's CRC-32 is the cheaper pass (and sees order); beyond, two NumPy reductions
+_one_pass = None        # a faster fingerprint of a C-contiguous array, when the kernels provide one (use_fingerprint)
+
+
+def use_fingerprint(function):
+    """Fingerprint with function(c_contiguous_array) -> hashable from now on; set once, at import (by the package,
+    from the Cython kernels), before any array is pinned: a fingerprint is only ever compared with one made the
+    same way."""
+    global _one_pass
+    if _pins:
+        raise RuntimeError("use_fingerprint: arrays are pinned already; set the fingerprint before any forward")
+    _one_pass = function
 
 
 def _fingerprint(array):
     data = array if array.flags.c_contiguous else np.ascontiguousarray(array)
+    if _one_pass is not None:
+        return _one_pass(data)
     if data.nbytes <= _CRC_BYTES:
         return zlib.crc32(memoryview(data.reshape(-1)).cast("B"))
     words = data.reshape(-1).view(np.uint64 if data.nbytes % 8 == 0 else np.uint8)

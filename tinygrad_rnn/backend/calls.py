@@ -54,6 +54,14 @@ def _load():
 BACKEND, _kernels = _load()
 
 
+def fingerprint_kernel():
+    """The Cython kernels' one-pass array fingerprint (inplace.use_fingerprint), or None on the NumPy twins."""
+    if BACKEND != "cython":
+        return None
+    from ._kernels.fingerprint import fingerprint
+    return fingerprint
+
+
 @contextlib.contextmanager
 def use_backend(name):
     """Run a block on the "cython" kernels or their "numpy" twins (benchmarks compare both in one process)."""

@@ -10,6 +10,7 @@ memoryview of it. NumPy sets every view's `.base` to the first array up the chai
 which is that handed-out array, so it stays alive while any view of it does; a `weakref.finalize` on it marks the
 memory free when it goes.
 """
+import math
 import weakref
 
 import numpy as np
@@ -46,7 +47,7 @@ def empty(shape, dtype):
     """np.empty(shape, dtype), from an earlier array of the same shape and dtype if one is free."""
     global _kept
     dtype = np.dtype(dtype)
-    nbytes = dtype.itemsize * int(np.prod(shape))
+    nbytes = dtype.itemsize * math.prod(shape)     # (np.prod costs 2 µs a call: a tenth of a small layer's)
     if nbytes < MIN_BYTES or nbytes > MAX_BYTES:
         return np.empty(shape, dtype)
     key = (tuple(shape), dtype)

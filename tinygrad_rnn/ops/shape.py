@@ -52,18 +52,34 @@ class Cat(Function):
         return tuple(np.split(g, bounds, axis=dim))
 
 
+def _stack(arrays: Any, dim: int) -> np.ndarray:
+    """np.stack(arrays, axis=dim); along dim 0, arrays of one shape and dtype are copied into one new array directly
+    (np.stack's axis handling is most of its cost on a recurrent layer's (B, H) states)."""
+    first = arrays[0]
+    if dim == 0 and all(type(a) is np.ndarray and a.shape == first.shape and a.dtype == first.dtype
+                        for a in arrays):
+        out = np.empty((len(arrays), *first.shape), first.dtype)
+        for i, a in enumerate(arrays):
+            out[i] = a
+        return out
+    return np.stack(arrays, axis=dim)
+
+
 class Stack(Function):
     """Tensors joined along a new `dim`; ∂ of each is its index of g"""
 
     @staticmethod
     def forward(ctx: Function, *arrays: np.ndarray, dim: Any = 0) -> Any:
-        out = np.stack(arrays, axis=dim)
-        ctx.save_for_backward(dim % out.ndim)
-        return out
+        ndim = arrays[0].ndim + 1
+        if not -ndim <= dim < ndim:
+            return np.stack(arrays, axis=dim)    # numpy's AxisError, as before
+        dim %= ndim
+        ctx.save_for_backward(dim)
+        return _stack(arrays, dim)
 
     @staticmethod
     def backward(ctx: Function, g: np.ndarray) -> Grads:
-        g = np.moveaxis(g, ctx.saved[0], 0)
+        g = g if ctx.saved[0] == 0 else np.moveaxis(g, ctx.saved[0], 0)
         return tuple(g[i] for i in range(g.shape[0]))
 
 
@@ -93,14 +109,14 @@ class Unbind(Function):
 
     @staticmethod
     def forward(ctx: Function, a: np.ndarray, dim: Any = 0) -> Any:
-        moved = np.moveaxis(a, dim, 0)
-        ctx.save_for_backward(moved.shape[1:], a.dtype, dim)
+        moved = a if dim == 0 and a.ndim else np.moveaxis(a, dim, 0)
+        ctx.save_for_backward(moved.shape[1:], a.dtype, dim % a.ndim)
         return tuple(moved)
 
     @staticmethod
     def backward(ctx: Function, grads: Any) -> Grads:
         shape, dtype, dim = ctx.saved
-        return np.stack(_fill_missing(grads, [shape] * len(grads), dtype), axis=dim)
+        return _stack(_fill_missing(grads, [shape] * len(grads), dtype), dim)
 
 
 class Expand(Function):

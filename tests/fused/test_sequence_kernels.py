@@ -357,13 +357,15 @@ def _skinny_module():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
 @pytest.mark.parametrize("trans", [False, True], ids=["B", "Bt"])
 def test_skinny_micro_kernel_equals_blas_at_odd_sizes(dtype, trans):
-    """Every build this CPU runs, against NumPy's matmul: B = 1, rows left over after the MR-row blocks, N not a
-    multiple of the panel width (the zero-padded last panel), K = 1, beta 0 and 1."""
+    """Every build this CPU runs, against NumPy's matmul: B = 1, rows left over after the MR-row blocks (AVX-512:
+    blocks of 8, then 4, then single rows: 12 = 8 + 4, 13 = 8 + 4 + 1, 23 = 2·8 + 4 + 3·1), N not a multiple of
+    the panel width (the zero-padded last panel), K = 1, beta 0 and 1."""
     cy = _skinny_module()
     rng = np.random.default_rng(0)
     builds = [isa for isa in cy.ISAS if isa == "scalar" or cy.ISAS.index(isa) <= cy.ISAS.index(cy.skinny_isa())]
     assert cy.skinny_isa() in builds and "scalar" in builds
-    for M, K, N in ((1, 32, 128), (1, 1, 1), (3, 17, 33), (5, 128, 70), (16, 128, 512), (7, 9, 15), (64, 40, 96)):
+    for M, K, N in ((1, 32, 128), (1, 1, 1), (3, 17, 33), (5, 128, 70), (16, 128, 512), (7, 9, 15), (64, 40, 96),
+                    (8, 20, 40), (12, 33, 64), (13, 5, 31), (23, 64, 97)):
         a = rng.standard_normal((M, K)).astype(dtype)
         b = rng.standard_normal((N, K) if trans else (K, N)).astype(dtype)
         want_b = b.T if trans else b

@@ -26,7 +26,7 @@ from libc.string cimport memcpy, memset
 from ._arrays cimport data, disjoint_arrays, dtype_name, float_type, optional_data, output, rows_cols
 from ._blas cimport check_gemm, gemm
 from ._gate_loops cimport gru_backward, gru_forward, lstm_backward, lstm_forward, peephole_backward, peephole_forward
-from ._math cimport gate_array, gate_code, gate_grad, tanh_array
+from ._math cimport HARD_SIGMOID, gate_array, gate_code, gate_grad, tanh_array
 
 cnp.import_array()
 
@@ -61,6 +61,23 @@ cdef extern from "skinny.h" nogil:
     int tg_skinny_best_isa()
     const char* tg_skinny_isa_name(int isa)
     int tg_threads(Py_ssize_t fmas, Py_ssize_t tiles)
+
+cdef extern from "lstm_threads.h" nogil:
+    void tg_lstm_threads_forward_f(int nt, tg_gemm_f_t kern, int hard, int reverse, Py_ssize_t T, Py_ssize_t B,
+                                   Py_ssize_t H, const float* xp, const float* h0, const float* c0, const float* pk,
+                                   const float* keep, float* gates, float* cs, float* hs, float* ys)
+    void tg_lstm_threads_forward_d(int nt, tg_gemm_d_t kern, int hard, int reverse, Py_ssize_t T, Py_ssize_t B,
+                                   Py_ssize_t H, const double* xp, const double* h0, const double* c0,
+                                   const double* pk, const double* keep, double* gates, double* cs, double* hs,
+                                   double* ys)
+    void tg_lstm_threads_backward_f(int nt, tg_gemm_f_t kern, int hard, int reverse, Py_ssize_t T, Py_ssize_t B,
+                                    Py_ssize_t H, const float* gates, const float* cs, const float* c0,
+                                    const float* pk, const float* keep, const float* dys, const float* dh_n,
+                                    const float* dc_n, float* dz, float* dh0, float* dc0, float* work)
+    void tg_lstm_threads_backward_d(int nt, tg_gemm_d_t kern, int hard, int reverse, Py_ssize_t T, Py_ssize_t B,
+                                    Py_ssize_t H, const double* gates, const double* cs, const double* c0,
+                                    const double* pk, const double* keep, const double* dys, const double* dh_n,
+                                    const double* dc_n, double* dz, double* dh0, double* dc0, double* work)
 
 ISAS = tuple(tg_skinny_isa_name(i).decode() for i in range(TG_ISA_SCALAR, TG_ISA_AVX512 + 1))
 # Which products the micro-kernel serves: at most SKINNY_ROWS rows (the batch) times a weight of at most
@@ -492,8 +509,21 @@ cdef void _lstm_forward(floating kind, int a, bint peephole, bint reverse, bint 
     cdef floating* z
     cdef floating* c
     cdef floating* h
-    cdef Py_ssize_t k, t, n = B * H
+    cdef Py_ssize_t k, t, n = B * H, nr = TG_NR_D if floating is double else TG_NR_F
+    cdef int nt = 1
     pack_recurrent(transposed, 4 * H, H, <floating*>w_, pk)
+    if pk != NULL and not peephole:      # product and gate loops split across threads, one region for all steps
+        nt = tg_threads(B * 4 * H * H, (4 * H + nr - 1) // nr)
+    if nt > 1:
+        if floating is float:
+            tg_lstm_threads_forward_f(nt, _skinny_f, a == HARD_SIGMOID, reverse, T, B, H, <float*>xp_, <float*>h0_,
+                                      <float*>c0_, <float*>pk, <float*>keep_, <float*>gates_, <float*>cs_,
+                                      <float*>hs_, <float*>ys_)
+        else:
+            tg_lstm_threads_forward_d(nt, _skinny_d, a == HARD_SIGMOID, reverse, T, B, H, <double*>xp_,
+                                      <double*>h0_, <double*>c0_, <double*>pk, <double*>keep_, <double*>gates_,
+                                      <double*>cs_, <double*>hs_, <double*>ys_)
+        return
     for k in range(T):
         t = time_of(k, T, reverse)
         z, c, h = <floating*>gates_ + t * 4 * n, <floating*>cs_ + t * n, <floating*>hs_ + t * n
@@ -583,6 +613,23 @@ cdef void _lstm_backward(floating kind, int a, bint peephole, bint reverse, Py_s
     cdef floating* gc = gh + n
     cdef floating* step_dw = gc + n                      # a peephole step's dw_ci, dw_cf, dw_co (3H)
     cdef floating* dz
+    cdef Py_ssize_t nr = TG_NR_D if floating is double else TG_NR_F
+    cdef int nt = 1
+    if pk != NULL and not peephole:      # product and gate loops split across threads, one region for all steps
+        nt = tg_threads(B * 4 * H * H, (H + nr - 1) // nr)
+    if nt > 1:
+        pack(False, H, 4 * H, <floating*>w_, H, pk)
+        if floating is float:
+            tg_lstm_threads_backward_f(nt, _skinny_f, a == HARD_SIGMOID, reverse, T, B, H, <float*>gates_,
+                                       <float*>cs_, <float*>c0_, <float*>pk, <float*>keep_, <float*>dys_,
+                                       <float*>dh_n_, <float*>dc_n_, <float*>dz_, <float*>dh0_, <float*>dc0_,
+                                       <float*>work_)
+        else:
+            tg_lstm_threads_backward_d(nt, _skinny_d, a == HARD_SIGMOID, reverse, T, B, H, <double*>gates_,
+                                       <double*>cs_, <double*>c0_, <double*>pk, <double*>keep_, <double*>dys_,
+                                       <double*>dh_n_, <double*>dc_n_, <double*>dz_, <double*>dh0_,
+                                       <double*>dc0_, <double*>work_)
+        return
     if dh_n_ != NULL:
         memcpy(dh, dh_n_, n * sizeof(floating))
     else:

@@ -1,0 +1,143 @@
+/* The LSTM sequence kernels' loops over time on several threads, in one OpenMP region for the whole sequence
+ * (sequence.pyx calls these when the recurrent product is big enough to split and more than one thread is
+ * allowed; otherwise its own one-thread loop runs).
+ *
+ * Why: splitting only the per-step product (skinny.h's tg_panels_*) forks the threads at every step and leaves the
+ * gate loops on one core; at B = 16, H = 128 the gates were as long as a thread's half of the product. Here the
+ * threads live for the whole sequence; each step, thread q computes its share of the product's panels (columns),
+ * waits for the others (a barrier), then runs the gate loops for its rows of the batch, and waits again before the
+ * next step reads h. Every element is computed by the same code in the same order as on one thread, so the
+ * results are bitwise the same at any thread count (tests/fused/test_sequence_threads.py).
+ *
+ * `keep` (T, B) or NULL: 0 where a sequence has ended (the state is carried, the output is 0, the gradient passes
+ * the step by), as sequence.pyx's loops do.
+ */
+#ifndef TINYGRAD_RNN_LSTM_THREADS_H
+#define TINYGRAD_RNN_LSTM_THREADS_H
+
+#include "gate_loops.h"
+#include "skinny.h"
+
+#ifdef _OPENMP
+#define TG_THREAD_ID() omp_get_thread_num()
+#define TG_THREAD_COUNT() omp_get_num_threads()
+#define TG_BARRIER() _Pragma("omp barrier")
+#else
+#define TG_THREAD_ID() 0
+#define TG_THREAD_COUNT() 1
+#define TG_BARRIER()
+#endif
+
+#define TG_LSTM_THREADS(T_, S, NR, KERN_T)                                                                        \
+/* gates, cs, hs, ys (T, B, ·) written; pk: W_hhᵀ's panels (K = H, N = 4H) */                                      \
+static void tg_lstm_threads_forward_##S(int nt, KERN_T kern, int hard, int reverse, ptrdiff_t T, ptrdiff_t B,      \
+                                        ptrdiff_t H, const T_* xp, const T_* h0, const T_* c0, const T_* pk,       \
+                                        const T_* keep, T_* gates, T_* cs, T_* hs, T_* ys) {                       \
+    ptrdiff_t N = 4 * H, n = B * H, panels = (N + NR - 1) / NR;                                                    \
+    _Pragma("omp parallel num_threads(nt)")                                                                        \
+    {                                                                                                              \
+        ptrdiff_t q = TG_THREAD_ID(), Q = TG_THREAD_COUNT();                                                       \
+        ptrdiff_t p0 = panels * q / Q, p1 = panels * (q + 1) / Q, b0 = B * q / Q, b1 = B * (q + 1) / Q;            \
+        ptrdiff_t j0 = p0 * NR, j1 = p1 * NR < N ? p1 * NR : N;                                                    \
+        const T_* h_prev = h0;                                                                                     \
+        const T_* c_prev = c0;                                                                                     \
+        for (ptrdiff_t k = 0; k < T; k++) {                                                                        \
+            ptrdiff_t t = reverse ? T - 1 - k : k;                                                                 \
+            T_* z = gates + t * 4 * n;                                                                             \
+            T_* c = cs + t * n;                                                                                    \
+            T_* h = hs + t * n;                                                                                    \
+            T_* y = ys + t * n;                                                                                    \
+            const T_* keep_t = keep ? keep + t * B : NULL;                                                         \
+            if (j1 > j0) {                                                                                         \
+                for (ptrdiff_t b = 0; b < B; b++)                                                                  \
+                    memcpy(z + b * N + j0, xp + t * 4 * n + b * N + j0, sizeof(T_) * (size_t)(j1 - j0));           \
+                kern(B, j1 - j0, H, h_prev, H, 1, pk + p0 * H * NR, 1, z + j0, N);                                  \
+            }                                                                                                      \
+            TG_BARRIER()                                                                                           \
+            if (b1 > b0) {                                                                                         \
+                tg_lstm_forward_##S(hard, b1 - b0, H, z + b0 * N, c_prev + b0 * H, z + b0 * N, c + b0 * H,         \
+                                    h + b0 * H);                                                                   \
+                for (ptrdiff_t b = b0; b < b1; b++) {                                                              \
+                    if (keep_t && keep_t[b] == 0) {       /* ended: the state carried, the output 0 */             \
+                        memcpy(c + b * H, c_prev + b * H, sizeof(T_) * (size_t)H);                                 \
+                        memcpy(h + b * H, h_prev + b * H, sizeof(T_) * (size_t)H);                                 \
+                        memset(y + b * H, 0, sizeof(T_) * (size_t)H);                                              \
+                    } else                                                                                         \
+                        memcpy(y + b * H, h + b * H, sizeof(T_) * (size_t)H);                                      \
+                }                                                                                                  \
+            }                                                                                                      \
+            TG_BARRIER()                                                                                           \
+            h_prev = h;                                                                                            \
+            c_prev = c;                                                                                            \
+        }                                                                                                          \
+    }                                                                                                              \
+}                                                                                                                  \
+                                                                                                                   \
+/* dz (T, B, 4H), dh0, dc0 written; pk: W_hh's panels (K = 4H, N = H); work: 6·B·H (dh, dc, dh_new, dc_new, gh,     \
+ * gc); dys, dh_n, dc_n NULL: zero */                                                                              \
+static void tg_lstm_threads_backward_##S(int nt, KERN_T kern, int hard, int reverse, ptrdiff_t T, ptrdiff_t B,     \
+                                         ptrdiff_t H, const T_* gates, const T_* cs, const T_* c0, const T_* pk,   \
+                                         const T_* keep, const T_* dys, const T_* dh_n, const T_* dc_n, T_* dz,    \
+                                         T_* dh0, T_* dc0, T_* work) {                                             \
+    ptrdiff_t n = B * H, panels = (H + NR - 1) / NR;                                                               \
+    _Pragma("omp parallel num_threads(nt)")                                                                        \
+    {                                                                                                              \
+        ptrdiff_t q = TG_THREAD_ID(), Q = TG_THREAD_COUNT();                                                       \
+        ptrdiff_t p0 = panels * q / Q, p1 = panels * (q + 1) / Q, b0 = B * q / Q, b1 = B * (q + 1) / Q;            \
+        ptrdiff_t j0 = p0 * NR, j1 = p1 * NR < H ? p1 * NR : H, rows = b1 - b0;                                     \
+        T_* dh = work;                                                                                             \
+        T_* dc = dh + n;                                                                                           \
+        T_* dh_new = dc + n;                                                                                       \
+        T_* dc_new = dh_new + n;                                                                                   \
+        T_* gh = dc_new + n;                                                                                       \
+        T_* gc = gh + n;                                                                                           \
+        for (ptrdiff_t b = b0; b < b1; b++) {                                                                      \
+            for (ptrdiff_t j = 0; j < H; j++) {                                                                    \
+                dh[b * H + j] = dh_n ? dh_n[b * H + j] : (T_)0;                                                    \
+                dc[b * H + j] = dc_n ? dc_n[b * H + j] : (T_)0;                                                    \
+            }                                                                                                      \
+        }                                                                                                          \
+        for (ptrdiff_t k = T - 1; k >= 0; k--) {                                                                   \
+            ptrdiff_t t = reverse ? T - 1 - k : k;                                                                 \
+            const T_* c_prev = k == 0 ? c0 : cs + (reverse ? T - k : k - 1) * n;                                   \
+            const T_* keep_t = keep ? keep + t * B : NULL;                                                         \
+            const T_* dy_t = dys ? dys + t * n : NULL;                                                             \
+            T_* dz_t = dz + t * 4 * n;                                                                             \
+            for (ptrdiff_t b = b0; b < b1; b++) {      /* what the step's backward gets: 0 where it did not count */ \
+                int ended = keep_t && keep_t[b] == 0;                                                              \
+                for (ptrdiff_t j = 0; j < H; j++) {                                                                \
+                    gh[b * H + j] = ended ? (T_)0 : (dy_t ? dh[b * H + j] + dy_t[b * H + j] : dh[b * H + j]);      \
+                    gc[b * H + j] = ended ? (T_)0 : dc[b * H + j];                                                 \
+                }                                                                                                  \
+            }                                                                                                      \
+            if (rows > 0)                                                                                          \
+                tg_lstm_backward_##S(hard, rows, H, gates + t * 4 * n + b0 * 4 * H, c_prev + b0 * H,               \
+                                     cs + t * n + b0 * H, gh + b0 * H, gc + b0 * H, dz_t + b0 * 4 * H,             \
+                                     dc_new + b0 * H);                                                             \
+            TG_BARRIER()                                                                                           \
+            if (j1 > j0)                                                                                           \
+                kern(B, j1 - j0, 4 * H, dz_t, 4 * H, 1, pk + p0 * 4 * H * NR, 0, dh_new + j0, H);                   \
+            TG_BARRIER()                                                                                           \
+            for (ptrdiff_t b = b0; b < b1; b++) {                                                                  \
+                if (keep_t && keep_t[b] == 0) {          /* the gradient passes the ended step by */               \
+                    for (ptrdiff_t j = 0; j < H; j++) {                                                            \
+                        dh_new[b * H + j] = dh_new[b * H + j] + dh[b * H + j];                                     \
+                        dc_new[b * H + j] = dc_new[b * H + j] + dc[b * H + j];                                     \
+                    }                                                                                              \
+                }                                                                                                  \
+            }                                                                                                      \
+            T_* swap = dh; dh = dh_new; dh_new = swap;                                                             \
+            swap = dc; dc = dc_new; dc_new = swap;                                                                 \
+        }                                                                                                          \
+        if (rows > 0) {                                                                                            \
+            memcpy(dh0 + b0 * H, dh + b0 * H, sizeof(T_) * (size_t)(rows * H));                                   \
+            memcpy(dc0 + b0 * H, dc + b0 * H, sizeof(T_) * (size_t)(rows * H));                                    \
+        }                                                                                                          \
+    }                                                                                                              \
+}
+
+TG_LSTM_THREADS(float, f, TG_NR_F, tg_gemm_f_t)
+TG_LSTM_THREADS(double, d, TG_NR_D, tg_gemm_d_t)
+#undef TG_LSTM_THREADS
+
+#endif

@@ -269,17 +269,21 @@ TG_DEFINE_PANELS(tg_panels_d, double, TG_NR_D, tg_gemm_d_t)
         for (ptrdiff_t k0 = 0; k0 < K; k0 += kc) {                                                              \
             ptrdiff_t kb = K - k0 < kc ? K - k0 : kc;                                                           \
             T bk = k0 == 0 ? beta : (T)1;                                                                       \
-            if (trans_a)                                                                                        \
-                for (ptrdiff_t m0 = 0; m0 < M; m0 += TG_AGROUP) {                                               \
-                    ptrdiff_t w = M - m0 < TG_AGROUP ? M - m0 : TG_AGROUP;                                      \
-                    T* out = at + m0 * kb;                                                                      \
-                    if (w == TG_AGROUP) /* a whole group: one straight copy per k (the select kept it scalar) */ \
-                        for (ptrdiff_t k = 0; k < kb; k++)                                                      \
-                            memcpy(out + k * TG_AGROUP, a + (k0 + k) * lda + m0, sizeof(T) * TG_AGROUP);        \
-                    else                                                                                        \
-                        for (ptrdiff_t k = 0; k < kb; k++)                                                      \
-                            for (ptrdiff_t i = 0; i < TG_AGROUP; i++)                                           \
-                                out[k * TG_AGROUP + i] = i < w ? a[(k0 + k) * lda + m0 + i] : 0;                \
+            if (trans_a)  /* in strips of TG_AGROUP rows of a (k): each strip's lines are read from memory once, \
+                           * where a whole group's kb rows at a stride of M map to one L1 set and were read twice */ \
+                for (ptrdiff_t s0 = 0; s0 < kb; s0 += TG_AGROUP) {                                              \
+                    ptrdiff_t se = kb - s0 < TG_AGROUP ? kb : s0 + TG_AGROUP;                                   \
+                    for (ptrdiff_t m0 = 0; m0 < M; m0 += TG_AGROUP) {                                           \
+                        ptrdiff_t w = M - m0 < TG_AGROUP ? M - m0 : TG_AGROUP;                                  \
+                        T* out = at + m0 * kb;                                                                  \
+                        if (w == TG_AGROUP) /* a whole group: a straight copy per k (a select kept it scalar) */ \
+                            for (ptrdiff_t k = s0; k < se; k++)                                                 \
+                                memcpy(out + k * TG_AGROUP, a + (k0 + k) * lda + m0, sizeof(T) * TG_AGROUP);    \
+                        else                                                                                    \
+                            for (ptrdiff_t k = s0; k < se; k++)                                                 \
+                                for (ptrdiff_t i = 0; i < TG_AGROUP; i++)                                       \
+                                    out[k * TG_AGROUP + i] = i < w ? a[(k0 + k) * lda + m0 + i] : 0;            \
+                    }                                                                                           \
                 }                                                                                               \
             PACK(kb, N, trans_b ? b + k0 : b + k0 * ldb, ldb, trans_b, p);                                      \
             _Pragma("omp parallel for num_threads(nt) schedule(static) if(nt > 1)")                             \

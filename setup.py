@@ -36,13 +36,17 @@ compile_args += openmp
 # Python's own CFLAGS carry -g, so a release build has debug sections unless the linker strips them (GNU ld, Linux).
 link_args = (["-s"] if not DEBUG and sys.platform.startswith("linux") else []) + openmp
 
+# optim_steps.pyx: bitwise NumPy's optimiser arithmetic, so no a·b + c fused into one rounding, and sqrt without
+# errno (its value is the same; without the flag the call keeps the loop scalar).
+EXACT = {"optim_steps": ["-ffp-contract=off", "-fno-math-errno"]}
+
 extensions = [
     Extension(
         "tinygrad_rnn.backend._kernels." + os.path.splitext(os.path.basename(path))[0],
         [path],
         include_dirs=[numpy.get_include()],                       # steps.pyx unpacks arrays via NumPy's C API
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-        extra_compile_args=compile_args,
+        extra_compile_args=compile_args + EXACT.get(os.path.splitext(os.path.basename(path))[0], []),
         extra_link_args=link_args,
         depends=glob.glob(os.path.join("tinygrad_rnn", "backend", "_kernels", "*.h")),
     )

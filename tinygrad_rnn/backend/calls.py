@@ -54,6 +54,22 @@ def _load():
 BACKEND, _kernels = _load()
 
 
+_optim_steps = None
+
+
+def optimizer_step(name, *argv):
+    """The Cython kernels' one-pass optimiser update `name` (_kernels/optim_steps.pyx) → True; False when the NumPy
+    twins are in use or the update does not take these arrays (the optimiser then runs its NumPy code, which gives
+    the same numbers)."""
+    global _optim_steps
+    if _kernels is _TWINS:
+        return False
+    if _optim_steps is None:
+        from ._kernels import optim_steps
+        _optim_steps = optim_steps
+    return getattr(_optim_steps, name)(*argv)
+
+
 def fingerprint_kernel():
     """The Cython kernels' one-pass array fingerprint (inplace.use_fingerprint), or None on the NumPy twins."""
     if BACKEND != "cython":

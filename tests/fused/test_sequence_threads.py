@@ -1,5 +1,5 @@
-"""Issue 15, item 3: the LSTM sequence kernels on two threads in one OpenMP region for the whole sequence
-(lstm_threads.h: each step, the threads split the recurrent product's panels, then the gate loops' batch rows).
+"""Issue 15, item 3: the LSTM and GRU sequence kernels on two threads in one OpenMP region for the whole sequence
+(sequence_threads.h: each step, the threads split the recurrent product's panels, then the gate loops' batch rows).
 
 Checked bitwise against the one-thread loop of sequence.pyx (every element is computed by the same code in the
 same order), at sizes that split unevenly (odd batch, H not a multiple of the panel width), with lengths masks,
@@ -13,6 +13,7 @@ threadpoolctl = pytest.importorskip("threadpoolctl")
 pytestmark = pytest.mark.requires_kernels
 
 SHAPES = [(7, 100, 5), (3, 150, 4), (16, 128, 6), (33, 70, 3)]   # (B, H, T): each B·4H·H ≥ 2¹⁸
+GRU_SHAPES = [(7, 112, 5), (3, 172, 4), (16, 128, 6), (33, 70, 3)]  # each B·3H·H ≥ 2¹⁸
 
 
 def _cy():
@@ -92,3 +93,65 @@ def test_a_layer_on_two_threads_equals_one(bidirectional):
         results.append([out.data, h.data, c.data, x.grad] + [p.grad for p in lstm.parameters()])
     for a, b in zip(*results):
         np.testing.assert_array_equal(a, b)
+
+
+def _gru_run(cy, threads, args, act, reverse, grads, bias):
+    xp, h0, _, w, keep, dys, dh_n, _ = args
+    with threadpoolctl.threadpool_limits(threads):
+        hp, gates, hs, ys = cy.gru_sequence_forward(xp, h0, w, bias, keep, act, reverse=reverse)
+        dys_, dh_ = (dys, dh_n) if grads == "all" else (None, dh_n) if grads == "dh" else (dys, None)
+        dxp, dhp, dh0 = cy.gru_sequence_backward(gates, hp, hs, h0, w, keep, dys_, dh_, act, reverse=reverse)
+    return hp, gates, hs, ys, dxp, dhp, dh0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("B,H,T", GRU_SHAPES, ids=[f"B{b}H{h}" for b, h, _ in GRU_SHAPES])
+@pytest.mark.parametrize("lengths", [False, True], ids=["full", "lengths"])
+@pytest.mark.parametrize("reverse", [False, True], ids=["forward", "reverse"])
+def test_gru_two_threads_equal_one_bitwise(dtype, B, H, T, lengths, reverse):
+    cy = _cy()
+    nr = 16 if dtype == np.float64 else 32
+    with threadpoolctl.threadpool_limits(2):
+        assert cy.gemm_threads(B * 3 * H * H, (H + nr - 1) // nr) == 2      # the threaded path is taken
+    rng = np.random.default_rng(B * H + T + 1)
+    xp, h0, c0, w, keep, dys, dh_n, dc_n = _problem(B, H, T, dtype, lengths, rng)
+    args = (xp[..., :3 * H].copy(), h0, c0, w[:3 * H].copy(), keep, dys, dh_n, dc_n)
+    bias = rng.standard_normal(3 * H).astype(dtype)
+    for act, grads, b in (("sigmoid", "all", bias), ("hard_sigmoid", "dh", None), ("sigmoid", "dys", bias)):
+        one = _gru_run(cy, 1, args, act, reverse, grads, b)
+        two = _gru_run(cy, 2, args, act, reverse, grads, b)
+        for name, x, y in zip(("hp", "gates", "hs", "ys", "dxp", "dhp", "dh0"), one, two):
+            np.testing.assert_array_equal(x, y, err_msg=f"{name} {act} {grads}")
+
+
+def test_a_gru_layer_on_two_threads_equals_one():
+    import tinygrad_rnn as tg
+    from tinygrad_rnn import nn
+    results = []
+    for threads in (1, 2):
+        tg.manual_seed(0)
+        gru = nn.GRU(24, 128, num_layers=2, bidirectional=True)
+        x = tg.randn(6, 16, 24, requires_grad=True)
+        with threadpoolctl.threadpool_limits(threads):
+            out, h = gru(x)
+            ((out * out).sum() + h.sum()).backward()
+        results.append([out.data, h.data, x.grad] + [p.grad for p in gru.parameters()])
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_the_threaded_gru_kernels_equal_the_numpy_twins():
+    cy = _cy()
+    from tinygrad_rnn.backend import numpy_twins
+    rng = np.random.default_rng(6)
+    with threadpoolctl.threadpool_limits(2):
+        assert cy.gemm_threads(7 * 3 * 112 * 112, 7) == 2
+    xp, h0, _, w, keep, dys, dh_n, _ = _problem(7, 112, 5, np.float64, True, rng)
+    xp, w, b = xp[..., :336].copy(), w[:336].copy(), rng.standard_normal(336)
+    with threadpoolctl.threadpool_limits(2):
+        got = cy.gru_sequence_forward(xp, h0, w, b, keep, "sigmoid")
+        got_b = cy.gru_sequence_backward(got[1], got[0], got[2], h0, w, keep, dys, dh_n, "sigmoid")
+    want = numpy_twins.gru_sequence_forward(xp, h0, w, b, keep, "sigmoid")
+    want_b = numpy_twins.gru_sequence_backward(want[1], want[0], want[2], h0, w, keep, dys, dh_n, "sigmoid")
+    for x, y in zip(got + got_b, want + want_b):
+        np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-12)

@@ -62,7 +62,7 @@ cdef extern from "skinny.h" nogil:
     const char* tg_skinny_isa_name(int isa)
     int tg_threads(Py_ssize_t fmas, Py_ssize_t tiles)
 
-cdef extern from "lstm_threads.h" nogil:
+cdef extern from "sequence_threads.h" nogil:
     void tg_lstm_threads_forward_f(int nt, tg_gemm_f_t kern, int hard, int reverse, Py_ssize_t T, Py_ssize_t B,
                                    Py_ssize_t H, const float* xp, const float* h0, const float* c0, const float* pk,
                                    const float* keep, float* gates, float* cs, float* hs, float* ys)
@@ -79,6 +79,21 @@ cdef extern from "lstm_threads.h" nogil:
                                     const double* pk, const double* keep, const double* dys, const double* dh_n,
                                     const double* dc_n, double* dz, double* dh0, double* dc0, double* work)
 
+    void tg_gru_threads_forward_f(int nt, tg_gemm_f_t kern, int hard, int reverse, Py_ssize_t T, Py_ssize_t B,
+                                  Py_ssize_t H, const float* xp, const float* h0, const float* b_hh, const float* pk,
+                                  const float* keep, float* hps, float* gates, float* hs, float* ys)
+    void tg_gru_threads_forward_d(int nt, tg_gemm_d_t kern, int hard, int reverse, Py_ssize_t T, Py_ssize_t B,
+                                  Py_ssize_t H, const double* xp, const double* h0, const double* b_hh,
+                                  const double* pk, const double* keep, double* hps, double* gates, double* hs,
+                                  double* ys)
+    void tg_gru_threads_backward_f(int nt, tg_gemm_f_t kern, int hard, int reverse, Py_ssize_t T, Py_ssize_t B,
+                                   Py_ssize_t H, const float* gates, const float* hps, const float* hs,
+                                   const float* h0, const float* pk, const float* keep, const float* dys,
+                                   const float* dh_n, float* dxp, float* dhps, float* dh0, float* work)
+    void tg_gru_threads_backward_d(int nt, tg_gemm_d_t kern, int hard, int reverse, Py_ssize_t T, Py_ssize_t B,
+                                   Py_ssize_t H, const double* gates, const double* hps, const double* hs,
+                                   const double* h0, const double* pk, const double* keep, const double* dys,
+                                   const double* dh_n, double* dxp, double* dhps, double* dh0, double* work)
 ISAS = tuple(tg_skinny_isa_name(i).decode() for i in range(TG_ISA_SCALAR, TG_ISA_AVX512 + 1))
 # Which products the micro-kernel serves: at most SKINNY_ROWS rows (the batch) times a weight of at most
 # SKINNY_BYTES (so that its panels stay in the caches from one step to the next: 64 × 512 · 512 × 2048 in float64,
@@ -748,8 +763,21 @@ cdef void _gru_forward(floating kind, int a, bint reverse, bint transposed, Py_s
     cdef const floating* h_prev = <floating*>h0_
     cdef floating* hp
     cdef floating* h
-    cdef Py_ssize_t k, t, b, n = B * H
+    cdef Py_ssize_t k, t, b, n = B * H, nr = TG_NR_D if floating is double else TG_NR_F
+    cdef int nt = 1
     pack_recurrent(transposed, 3 * H, H, <floating*>w_, pk)
+    if pk != NULL:                       # product and gate loops split across threads, one region for all steps
+        nt = tg_threads(B * 3 * H * H, (3 * H + nr - 1) // nr)
+    if nt > 1:
+        if floating is float:
+            tg_gru_threads_forward_f(nt, _skinny_f, a == HARD_SIGMOID, reverse, T, B, H, <float*>xp_, <float*>h0_,
+                                     <float*>b_hh_, <float*>pk, <float*>keep_, <float*>hp_, <float*>gates_,
+                                     <float*>hs_, <float*>ys_)
+        else:
+            tg_gru_threads_forward_d(nt, _skinny_d, a == HARD_SIGMOID, reverse, T, B, H, <double*>xp_,
+                                     <double*>h0_, <double*>b_hh_, <double*>pk, <double*>keep_, <double*>hp_,
+                                     <double*>gates_, <double*>hs_, <double*>ys_)
+        return
     for k in range(T):
         t = time_of(k, T, reverse)
         hp, h = <floating*>hp_ + t * 3 * n, <floating*>hs_ + t * n
@@ -816,7 +844,23 @@ cdef void _gru_backward(floating kind, int a, bint reverse, Py_ssize_t T, Py_ssi
     cdef floating* dh_new = dh + n
     cdef floating* g = dh_new + n
     cdef floating* dhp
+    cdef Py_ssize_t nr = TG_NR_D if floating is double else TG_NR_F
+    cdef int nt = 1
     pack(False, H, 3 * H, <floating*>w_, H, pk)
+    if pk != NULL:                       # product and gate loops split across threads, one region for all steps
+        nt = tg_threads(B * 3 * H * H, (H + nr - 1) // nr)
+    if nt > 1:
+        if floating is float:
+            tg_gru_threads_backward_f(nt, _skinny_f, a == HARD_SIGMOID, reverse, T, B, H, <float*>gates_,
+                                      <float*>hp_, <float*>hs_, <float*>h0_, <float*>pk, <float*>keep_,
+                                      <float*>dys_, <float*>dh_n_, <float*>dxp_, <float*>dhp_, <float*>dh0_,
+                                      <float*>work_)
+        else:
+            tg_gru_threads_backward_d(nt, _skinny_d, a == HARD_SIGMOID, reverse, T, B, H, <double*>gates_,
+                                      <double*>hp_, <double*>hs_, <double*>h0_, <double*>pk, <double*>keep_,
+                                      <double*>dys_, <double*>dh_n_, <double*>dxp_, <double*>dhp_, <double*>dh0_,
+                                      <double*>work_)
+        return
     if dh_n_ != NULL:
         memcpy(dh, dh_n_, n * sizeof(floating))
     else:

@@ -1,4 +1,4 @@
-/* The LSTM sequence kernels' loops over time on several threads, in one OpenMP region for the whole sequence
+/* The LSTM and GRU sequence kernels' loops over time on several threads, in one OpenMP region for the whole sequence
  * (sequence.pyx calls these when the recurrent product is big enough to split and more than one thread is
  * allowed; otherwise its own one-thread loop runs).
  *
@@ -7,13 +7,15 @@
  * threads live for the whole sequence; each step, thread q computes its share of the product's panels (columns),
  * waits for the others (a barrier), then runs the gate loops for its rows of the batch, and waits again before the
  * next step reads h. Every element is computed by the same code in the same order as on one thread, so the
- * results are bitwise the same at any thread count (tests/fused/test_sequence_threads.py).
+ * results are bitwise the same at any thread count (tests/fused/test_sequence_threads.py). The GRU's loop is the
+ * same with its own step (reset-after: hp = b_hh + h·W_hhᵀ, then the gates; backward: the gates' loop, then
+ * dh_prev += dhp·W_hh).
  *
  * `keep` (T, B) or NULL: 0 where a sequence has ended (the state is carried, the output is 0, the gradient passes
  * the step by), as sequence.pyx's loops do.
  */
-#ifndef TINYGRAD_RNN_LSTM_THREADS_H
-#define TINYGRAD_RNN_LSTM_THREADS_H
+#ifndef TINYGRAD_RNN_SEQUENCE_THREADS_H
+#define TINYGRAD_RNN_SEQUENCE_THREADS_H
 
 #include "gate_loops.h"
 #include "skinny.h"
@@ -139,5 +141,103 @@ static void tg_lstm_threads_backward_##S(int nt, KERN_T kern, int hard, int reve
 TG_LSTM_THREADS(float, f, TG_NR_F, tg_gemm_f_t)
 TG_LSTM_THREADS(double, d, TG_NR_D, tg_gemm_d_t)
 #undef TG_LSTM_THREADS
+
+#define TG_GRU_THREADS(T_, S, NR, KERN_T)                                                                         \
+/* hp, gates (T, B, 3H), hs, ys (T, B, H) written; pk: W_hhᵀ's panels (K = H, N = 3H); b_hh NULL: no bias */        \
+static void tg_gru_threads_forward_##S(int nt, KERN_T kern, int hard, int reverse, ptrdiff_t T, ptrdiff_t B,       \
+                                       ptrdiff_t H, const T_* xp, const T_* h0, const T_* b_hh, const T_* pk,      \
+                                       const T_* keep, T_* hps, T_* gates, T_* hs, T_* ys) {                       \
+    ptrdiff_t N = 3 * H, n = B * H, panels = (N + NR - 1) / NR;                                                    \
+    _Pragma("omp parallel num_threads(nt)")                                                                        \
+    {                                                                                                              \
+        ptrdiff_t q = TG_THREAD_ID(), Q = TG_THREAD_COUNT();                                                       \
+        ptrdiff_t p0 = panels * q / Q, p1 = panels * (q + 1) / Q, b0 = B * q / Q, b1 = B * (q + 1) / Q;            \
+        ptrdiff_t j0 = p0 * NR, j1 = p1 * NR < N ? p1 * NR : N;                                                    \
+        const T_* h_prev = h0;                                                                                     \
+        for (ptrdiff_t k = 0; k < T; k++) {                                                                        \
+            ptrdiff_t t = reverse ? T - 1 - k : k;                                                                 \
+            T_* hp = hps + t * 3 * n;                                                                              \
+            T_* h = hs + t * n;                                                                                    \
+            T_* y = ys + t * n;                                                                                    \
+            const T_* keep_t = keep ? keep + t * B : NULL;                                                         \
+            if (j1 > j0) {                                                                                         \
+                for (ptrdiff_t b = 0; b < B; b++) {                                                                \
+                    if (b_hh)                                                                                      \
+                        memcpy(hp + b * N + j0, b_hh + j0, sizeof(T_) * (size_t)(j1 - j0));                       \
+                    else                                                                                           \
+                        memset(hp + b * N + j0, 0, sizeof(T_) * (size_t)(j1 - j0));                                \
+                }                                                                                                  \
+                kern(B, j1 - j0, H, h_prev, H, 1, pk + p0 * H * NR, 1, hp + j0, N);                                 \
+            }                                                                                                      \
+            TG_BARRIER()                                                                                           \
+            if (b1 > b0) {                                                                                         \
+                tg_gru_forward_##S(hard, b1 - b0, H, xp + t * 3 * n + b0 * N, hp + b0 * N, h_prev + b0 * H,        \
+                                   gates + t * 3 * n + b0 * N, h + b0 * H);                                        \
+                for (ptrdiff_t b = b0; b < b1; b++) {                                                              \
+                    if (keep_t && keep_t[b] == 0) {       /* ended: the state carried, the output 0 */             \
+                        memcpy(h + b * H, h_prev + b * H, sizeof(T_) * (size_t)H);                                 \
+                        memset(y + b * H, 0, sizeof(T_) * (size_t)H);                                              \
+                    } else                                                                                         \
+                        memcpy(y + b * H, h + b * H, sizeof(T_) * (size_t)H);                                      \
+                }                                                                                                  \
+            }                                                                                                      \
+            TG_BARRIER()                                                                                           \
+            h_prev = h;                                                                                            \
+        }                                                                                                          \
+    }                                                                                                              \
+}                                                                                                                  \
+                                                                                                                   \
+/* dxp, dhp (T, B, 3H), dh0 written; pk: W_hh's panels (K = 3H, N = H); work: 3·B·H (dh, dh_new, g); dys, dh_n      \
+ * NULL: zero */                                                                                                   \
+static void tg_gru_threads_backward_##S(int nt, KERN_T kern, int hard, int reverse, ptrdiff_t T, ptrdiff_t B,      \
+                                        ptrdiff_t H, const T_* gates, const T_* hps, const T_* hs, const T_* h0,   \
+                                        const T_* pk, const T_* keep, const T_* dys, const T_* dh_n, T_* dxp,      \
+                                        T_* dhps, T_* dh0, T_* work) {                                             \
+    ptrdiff_t n = B * H, panels = (H + NR - 1) / NR;                                                               \
+    _Pragma("omp parallel num_threads(nt)")                                                                        \
+    {                                                                                                              \
+        ptrdiff_t q = TG_THREAD_ID(), Q = TG_THREAD_COUNT();                                                       \
+        ptrdiff_t p0 = panels * q / Q, p1 = panels * (q + 1) / Q, b0 = B * q / Q, b1 = B * (q + 1) / Q;            \
+        ptrdiff_t j0 = p0 * NR, j1 = p1 * NR < H ? p1 * NR : H, rows = b1 - b0;                                     \
+        T_* dh = work;                                                                                             \
+        T_* dh_new = dh + n;                                                                                       \
+        T_* g = dh_new + n;                                                                                        \
+        for (ptrdiff_t b = b0; b < b1; b++)                                                                        \
+            for (ptrdiff_t j = 0; j < H; j++)                                                                      \
+                dh[b * H + j] = dh_n ? dh_n[b * H + j] : (T_)0;                                                    \
+        for (ptrdiff_t k = T - 1; k >= 0; k--) {                                                                   \
+            ptrdiff_t t = reverse ? T - 1 - k : k;                                                                 \
+            const T_* h_prev = k == 0 ? h0 : hs + (reverse ? T - k : k - 1) * n;                                   \
+            const T_* keep_t = keep ? keep + t * B : NULL;                                                         \
+            const T_* dy_t = dys ? dys + t * n : NULL;                                                             \
+            T_* dhp = dhps + t * 3 * n;                                                                            \
+            for (ptrdiff_t b = b0; b < b1; b++) {      /* what the step's backward gets: 0 where it did not count */ \
+                int ended = keep_t && keep_t[b] == 0;                                                              \
+                for (ptrdiff_t j = 0; j < H; j++)                                                                  \
+                    g[b * H + j] = ended ? (T_)0 : (dy_t ? dh[b * H + j] + dy_t[b * H + j] : dh[b * H + j]);       \
+            }                                                                                                      \
+            if (rows > 0)                                                                                          \
+                tg_gru_backward_##S(hard, rows, H, gates + t * 3 * n + b0 * 3 * H, hps + t * 3 * n + b0 * 3 * H,   \
+                                    h_prev + b0 * H, g + b0 * H, dxp + t * 3 * n + b0 * 3 * H, dhp + b0 * 3 * H,   \
+                                    dh_new + b0 * H);                                                              \
+            TG_BARRIER()                                                                                           \
+            if (j1 > j0)                    /* dh_prev = dh⊙z (the gates' loop) + dhp @ W_hh */                    \
+                kern(B, j1 - j0, 3 * H, dhp, 3 * H, 1, pk + p0 * 3 * H * NR, 1, dh_new + j0, H);                    \
+            TG_BARRIER()                                                                                           \
+            for (ptrdiff_t b = b0; b < b1; b++) {                                                                  \
+                if (keep_t && keep_t[b] == 0)          /* the gradient passes the ended step by */                 \
+                    for (ptrdiff_t j = 0; j < H; j++)                                                              \
+                        dh_new[b * H + j] = dh_new[b * H + j] + dh[b * H + j];                                     \
+            }                                                                                                      \
+            T_* swap = dh; dh = dh_new; dh_new = swap;                                                             \
+        }                                                                                                          \
+        if (rows > 0)                                                                                              \
+            memcpy(dh0 + b0 * H, dh + b0 * H, sizeof(T_) * (size_t)(rows * H));                                   \
+    }                                                                                                              \
+}
+
+TG_GRU_THREADS(float, f, TG_NR_F, tg_gemm_f_t)
+TG_GRU_THREADS(double, d, TG_NR_D, tg_gemm_d_t)
+#undef TG_GRU_THREADS
 
 #endif

@@ -1,7 +1,7 @@
 /* One Adam update of a parameter array in one pass (optim_steps.pyx), for torch.optim.Adam's single-tensor formula
  * as optim/optimizers.py writes it in NumPy: every operation rounded as NumPy rounds it (the scalars rounded to the
  * array's type first, as NumPy 2 does with Python floats), and no multiply-add contracted into an FMA, so the
- * result is bitwise NumPy's (tests/optim/test_adam_kernel.py). NumPy needs about ten passes and as many temporary
+ * result is bitwise NumPy's (tests/core/test_adam_kernel.py). NumPy needs about ten passes and as many temporary
  * arrays; a char-LM step's Adam took 0.5 ms of 8.
  *   decoupled: p ← p·(1 − lr·wd); else g ← g + wd·p (wd ≠ 0)
  *   m ← m + w·(g − m) (w = 1 − β₁ < 0.5; else g − (g − m)·(1 − w)); v ← v·β₂ + ((1 − β₂)·g)·g

@@ -30,6 +30,11 @@
 #define TG_BARRIER()
 #endif
 
+/* Thread q of Q's share of a region's work: panels [p0, p1) of the product's columns, batch rows [b0, b1). */
+#define TG_SHARE(panels, B)                                                                                        \
+    ptrdiff_t q = TG_THREAD_ID(), Q = TG_THREAD_COUNT();                                                           \
+    ptrdiff_t p0 = (panels) * q / Q, p1 = (panels) * (q + 1) / Q, b0 = (B) * q / Q, b1 = (B) * (q + 1) / Q;
+
 #define TG_LSTM_THREADS(T_, S, NR, KERN_T)                                                                        \
 /* gates, cs, hs, ys (T, B, ·) written; pk: W_hhᵀ's panels (K = H, N = 4H) */                                      \
 static void tg_lstm_threads_forward_##S(int nt, KERN_T kern, int hard, int reverse, ptrdiff_t T, ptrdiff_t B,      \
@@ -38,8 +43,7 @@ static void tg_lstm_threads_forward_##S(int nt, KERN_T kern, int hard, int rever
     ptrdiff_t N = 4 * H, n = B * H, panels = (N + NR - 1) / NR;                                                    \
     _Pragma("omp parallel num_threads(nt)")                                                                        \
     {                                                                                                              \
-        ptrdiff_t q = TG_THREAD_ID(), Q = TG_THREAD_COUNT();                                                       \
-        ptrdiff_t p0 = panels * q / Q, p1 = panels * (q + 1) / Q, b0 = B * q / Q, b1 = B * (q + 1) / Q;            \
+        TG_SHARE(panels, B)                                                                                        \
         ptrdiff_t j0 = p0 * NR, j1 = p1 * NR < N ? p1 * NR : N;                                                    \
         const T_* h_prev = h0;                                                                                     \
         const T_* c_prev = c0;                                                                                     \
@@ -84,8 +88,7 @@ static void tg_lstm_threads_backward_##S(int nt, KERN_T kern, int hard, int reve
     ptrdiff_t n = B * H, panels = (H + NR - 1) / NR;                                                               \
     _Pragma("omp parallel num_threads(nt)")                                                                        \
     {                                                                                                              \
-        ptrdiff_t q = TG_THREAD_ID(), Q = TG_THREAD_COUNT();                                                       \
-        ptrdiff_t p0 = panels * q / Q, p1 = panels * (q + 1) / Q, b0 = B * q / Q, b1 = B * (q + 1) / Q;            \
+        TG_SHARE(panels, B)                                                                                        \
         ptrdiff_t j0 = p0 * NR, j1 = p1 * NR < H ? p1 * NR : H, rows = b1 - b0;                                     \
         T_* dh = work;                                                                                             \
         T_* dc = dh + n;                                                                                           \
@@ -150,8 +153,7 @@ static void tg_gru_threads_forward_##S(int nt, KERN_T kern, int hard, int revers
     ptrdiff_t N = 3 * H, n = B * H, panels = (N + NR - 1) / NR;                                                    \
     _Pragma("omp parallel num_threads(nt)")                                                                        \
     {                                                                                                              \
-        ptrdiff_t q = TG_THREAD_ID(), Q = TG_THREAD_COUNT();                                                       \
-        ptrdiff_t p0 = panels * q / Q, p1 = panels * (q + 1) / Q, b0 = B * q / Q, b1 = B * (q + 1) / Q;            \
+        TG_SHARE(panels, B)                                                                                        \
         ptrdiff_t j0 = p0 * NR, j1 = p1 * NR < N ? p1 * NR : N;                                                    \
         const T_* h_prev = h0;                                                                                     \
         for (ptrdiff_t k = 0; k < T; k++) {                                                                        \
@@ -196,8 +198,7 @@ static void tg_gru_threads_backward_##S(int nt, KERN_T kern, int hard, int rever
     ptrdiff_t n = B * H, panels = (H + NR - 1) / NR;                                                               \
     _Pragma("omp parallel num_threads(nt)")                                                                        \
     {                                                                                                              \
-        ptrdiff_t q = TG_THREAD_ID(), Q = TG_THREAD_COUNT();                                                       \
-        ptrdiff_t p0 = panels * q / Q, p1 = panels * (q + 1) / Q, b0 = B * q / Q, b1 = B * (q + 1) / Q;            \
+        TG_SHARE(panels, B)                                                                                        \
         ptrdiff_t j0 = p0 * NR, j1 = p1 * NR < H ? p1 * NR : H, rows = b1 - b0;                                     \
         T_* dh = work;                                                                                             \
         T_* dh_new = dh + n;                                                                                       \

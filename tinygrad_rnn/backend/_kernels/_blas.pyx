@@ -14,6 +14,9 @@ from cython cimport floating
 from libc.limits cimport INT_MAX
 from libc.stdint cimport int64_t
 
+from ._skinny cimport (TG_ISA_AVX2, tg_blocked_d, tg_blocked_f, tg_gemm_d_of, tg_gemm_d_t, tg_gemm_f_of, tg_gemm_f_t,
+                      tg_skinny_best_isa, tg_skinny_isa_name)
+
 ctypedef void (*sgemm64_t)(int, int, int, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*,
                            int64_t, float, float*, int64_t) noexcept nogil
 ctypedef void (*dgemm64_t)(int, int, int, int64_t, int64_t, int64_t, double, const double*, int64_t,
@@ -145,23 +148,6 @@ cdef inline void _gemm_rm(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n
 # sets OPENBLAS_CORETYPE=Haswell, its AVX2 kernels; with SkylakeX kernels OpenBLAS reaches about 190 on large
 # products). So with an AVX2 or AVX-512 build, a product of at least PACKED_ROWS rows goes there; fewer rows, or a
 # CPU without AVX2, go to BLAS (packing B costs K·N copies, which a product of few rows does not pay back).
-cdef extern from "skinny.h" nogil:
-    int TG_ISA_AVX2
-    ctypedef void (*tg_gemm_f_t)(Py_ssize_t, Py_ssize_t, Py_ssize_t, const float*, Py_ssize_t, Py_ssize_t,
-                                 const float*, float, float*, Py_ssize_t)
-    ctypedef void (*tg_gemm_d_t)(Py_ssize_t, Py_ssize_t, Py_ssize_t, const double*, Py_ssize_t, Py_ssize_t,
-                                 const double*, double, double*, Py_ssize_t)
-    tg_gemm_f_t tg_gemm_f_of(int isa)
-    tg_gemm_d_t tg_gemm_d_of(int isa)
-    int tg_skinny_best_isa()
-    const char* tg_skinny_isa_name(int isa)
-    int tg_blocked_f(tg_gemm_f_t kern, int trans_a, int trans_b, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
-                     const float* a, Py_ssize_t lda, const float* b, Py_ssize_t ldb, float beta, float* c,
-                     Py_ssize_t ldc)
-    int tg_blocked_d(tg_gemm_d_t kern, int trans_a, int trans_b, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
-                     const double* a, Py_ssize_t lda, const double* b, Py_ssize_t ldb, double beta, double* c,
-                     Py_ssize_t ldc)
-
 PACKED_ROWS = 8
 cdef int _packed_isa = tg_skinny_best_isa()
 cdef Py_ssize_t _packed_rows = PACKED_ROWS if _packed_isa >= TG_ISA_AVX2 else PY_SSIZE_T_MAX

@@ -38,16 +38,28 @@ static inline double tg_hard_sigmoid_d(double x) {
 #define TG_GATE(T, S, hard, x) ((hard) ? tg_hard_sigmoid_##S(x) : tg_sigmoid_##S(x))
 #define TG_GATE_GRAD(T, hard, y) ((hard) ? ((y) > (T)0 && (y) < (T)1 ? (T)0.2 : (T)0) : (y) * ((T)1 - (y)))
 
+/* A worker called with its runtime flags as literals, one call per combination, so that each inlined copy of its
+ * loop is branch-free (hard: hard_sigmoid gates; dh_, dc_: whether those gradients are given). */
+#define TG_BY_HARD(W, hard, ...)                                                                                    \
+    if (hard) W(1, __VA_ARGS__); else W(0, __VA_ARGS__);
+#define TG_BY_DH(W, hard, dh_, ...)                                                                                 \
+    if (dh_) W(hard, 1, __VA_ARGS__); else W(hard, 0, __VA_ARGS__);
+#define TG_BY_DH_DC(W, hard, dh_, dc_, ...)                                                                         \
+    if (dh_ && dc_) W(hard, 1, 1, __VA_ARGS__);                                                                     \
+    else if (dh_) W(hard, 1, 0, __VA_ARGS__);                                                                       \
+    else if (dc_) W(hard, 0, 1, __VA_ARGS__);                                                                       \
+    else W(hard, 0, 0, __VA_ARGS__);
+
 #define TG_GATE_LOOPS(T, S)                                                                                         \
-TG_WORKER void tg_lstm_forward_w_##S(const int hard, ptrdiff_t B, ptrdiff_t H, const T* z, const T* c_prev,   \
-                                         T* gates, T* c, T* h) {                                                   \
+TG_WORKER void tg_lstm_forward_w_##S(const int hard, ptrdiff_t B, ptrdiff_t H, const T* z, const T* c_prev,         \
+                                         T* gates, T* c, T* h) {                                                    \
     for (ptrdiff_t b = 0; b < B; b++) {                                                                             \
         const T* zb = z + b * 4 * H; const T* cp = c_prev + b * H;                                                  \
         T* gb = gates + b * 4 * H; T* cb = c + b * H; T* hb = h + b * H;                                            \
         TG_IVDEP                                                                                                    \
         for (ptrdiff_t j = 0; j < H; j++) {                                                                         \
-            T i = TG_GATE(T, S, hard, zb[j]), f = TG_GATE(T, S, hard, zb[H + j]);                                  \
-            T g = tg_tanh_##S(zb[2 * H + j]), o = TG_GATE(T, S, hard, zb[3 * H + j]);                              \
+            T i = TG_GATE(T, S, hard, zb[j]), f = TG_GATE(T, S, hard, zb[H + j]);                                   \
+            T g = tg_tanh_##S(zb[2 * H + j]), o = TG_GATE(T, S, hard, zb[3 * H + j]);                               \
             T cc = f * cp[j] + i * g;                                                                               \
             gb[j] = i; gb[H + j] = f; gb[2 * H + j] = g; gb[3 * H + j] = o;                                         \
             cb[j] = cc;                                                                                             \
@@ -55,15 +67,14 @@ TG_WORKER void tg_lstm_forward_w_##S(const int hard, ptrdiff_t B, ptrdiff_t H, c
         }                                                                                                           \
     }                                                                                                               \
 }                                                                                                                   \
-TG_ARRAY_FN void tg_lstm_forward_##S(int hard, ptrdiff_t B, ptrdiff_t H, const T* z, const T* c_prev, T* gates,    \
-                                     T* c, T* h) {                                                                 \
-    if (hard) tg_lstm_forward_w_##S(1, B, H, z, c_prev, gates, c, h);                                               \
-    else tg_lstm_forward_w_##S(0, B, H, z, c_prev, gates, c, h);                                                    \
+TG_ARRAY_FN void tg_lstm_forward_##S(int hard, ptrdiff_t B, ptrdiff_t H, const T* z, const T* c_prev, T* gates,     \
+                                     T* c, T* h) {                                                                  \
+    TG_BY_HARD(tg_lstm_forward_w_##S, hard, B, H, z, c_prev, gates, c, h)                                           \
 }                                                                                                                   \
                                                                                                                     \
-TG_WORKER void tg_lstm_backward_w_##S(const int hard, const int has_dh, const int has_dc, ptrdiff_t B,         \
-                                          ptrdiff_t H, const T* gates, const T* c_prev, const T* c, const T* dh,   \
-                                          const T* dc, T* dz, T* dc_prev) {                                        \
+TG_WORKER void tg_lstm_backward_w_##S(const int hard, const int has_dh, const int has_dc, ptrdiff_t B,              \
+                                          ptrdiff_t H, const T* gates, const T* c_prev, const T* c, const T* dh,    \
+                                          const T* dc, T* dz, T* dc_prev) {                                         \
     for (ptrdiff_t b = 0; b < B; b++) {                                                                             \
         const T* gb = gates + b * 4 * H; const T* cp = c_prev + b * H; const T* cb = c + b * H;                     \
         const T* dhb = has_dh ? dh + b * H : NULL; const T* dcb = has_dc ? dc + b * H : NULL;                       \
@@ -82,25 +93,18 @@ TG_WORKER void tg_lstm_backward_w_##S(const int hard, const int has_dh, const in
         }                                                                                                           \
     }                                                                                                               \
 }                                                                                                                   \
-TG_ARRAY_FN void tg_lstm_backward_##S(int hard, ptrdiff_t B, ptrdiff_t H, const T* gates, const T* c_prev,         \
-                                      const T* c, const T* dh, const T* dc, T* dz, T* dc_prev) {                   \
-    int dh_ = dh != NULL, dc_ = dc != NULL;                                                                         \
+TG_ARRAY_FN void tg_lstm_backward_##S(int hard, ptrdiff_t B, ptrdiff_t H, const T* gates, const T* c_prev,          \
+                                      const T* c, const T* dh, const T* dc, T* dz, T* dc_prev) {                    \
     if (hard) {                                                                                                     \
-        if (dh_ && dc_) tg_lstm_backward_w_##S(1, 1, 1, B, H, gates, c_prev, c, dh, dc, dz, dc_prev);               \
-        else if (dh_) tg_lstm_backward_w_##S(1, 1, 0, B, H, gates, c_prev, c, dh, dc, dz, dc_prev);                 \
-        else if (dc_) tg_lstm_backward_w_##S(1, 0, 1, B, H, gates, c_prev, c, dh, dc, dz, dc_prev);                 \
-        else tg_lstm_backward_w_##S(1, 0, 0, B, H, gates, c_prev, c, dh, dc, dz, dc_prev);                          \
+        TG_BY_DH_DC(tg_lstm_backward_w_##S, 1, dh != NULL, dc != NULL, B, H, gates, c_prev, c, dh, dc, dz, dc_prev) \
     } else {                                                                                                        \
-        if (dh_ && dc_) tg_lstm_backward_w_##S(0, 1, 1, B, H, gates, c_prev, c, dh, dc, dz, dc_prev);               \
-        else if (dh_) tg_lstm_backward_w_##S(0, 1, 0, B, H, gates, c_prev, c, dh, dc, dz, dc_prev);                 \
-        else if (dc_) tg_lstm_backward_w_##S(0, 0, 1, B, H, gates, c_prev, c, dh, dc, dz, dc_prev);                 \
-        else tg_lstm_backward_w_##S(0, 0, 0, B, H, gates, c_prev, c, dh, dc, dz, dc_prev);                          \
+        TG_BY_DH_DC(tg_lstm_backward_w_##S, 0, dh != NULL, dc != NULL, B, H, gates, c_prev, c, dh, dc, dz, dc_prev) \
     }                                                                                                               \
 }                                                                                                                   \
                                                                                                                     \
-TG_WORKER void tg_peephole_forward_w_##S(const int hard, ptrdiff_t B, ptrdiff_t H, const T* z,                 \
-                                             const T* c_prev, const T* w_ci, const T* w_cf, const T* w_co,         \
-                                             T* gates, T* c, T* h) {                                               \
+TG_WORKER void tg_peephole_forward_w_##S(const int hard, ptrdiff_t B, ptrdiff_t H, const T* z,                      \
+                                             const T* c_prev, const T* w_ci, const T* w_cf, const T* w_co,          \
+                                             T* gates, T* c, T* h) {                                                \
     for (ptrdiff_t b = 0; b < B; b++) {                                                                             \
         const T* zb = z + b * 4 * H; const T* cp = c_prev + b * H;                                                  \
         T* gb = gates + b * 4 * H; T* cb = c + b * H; T* hb = h + b * H;                                            \
@@ -117,16 +121,15 @@ TG_WORKER void tg_peephole_forward_w_##S(const int hard, ptrdiff_t B, ptrdiff_t 
         }                                                                                                           \
     }                                                                                                               \
 }                                                                                                                   \
-TG_ARRAY_FN void tg_peephole_forward_##S(int hard, ptrdiff_t B, ptrdiff_t H, const T* z, const T* c_prev,          \
-                                         const T* w_ci, const T* w_cf, const T* w_co, T* gates, T* c, T* h) {      \
-    if (hard) tg_peephole_forward_w_##S(1, B, H, z, c_prev, w_ci, w_cf, w_co, gates, c, h);                         \
-    else tg_peephole_forward_w_##S(0, B, H, z, c_prev, w_ci, w_cf, w_co, gates, c, h);                              \
+TG_ARRAY_FN void tg_peephole_forward_##S(int hard, ptrdiff_t B, ptrdiff_t H, const T* z, const T* c_prev,           \
+                                         const T* w_ci, const T* w_cf, const T* w_co, T* gates, T* c, T* h) {       \
+    TG_BY_HARD(tg_peephole_forward_w_##S, hard, B, H, z, c_prev, w_ci, w_cf, w_co, gates, c, h)                     \
 }                                                                                                                   \
                                                                                                                     \
-TG_WORKER void tg_peephole_backward_w_##S(const int hard, const int has_dh, const int has_dc, ptrdiff_t B,     \
-                                              ptrdiff_t H, const T* gates, const T* c_prev, const T* c,            \
-                                              const T* w_ci, const T* w_cf, const T* w_co, const T* dh,            \
-                                              const T* dc, T* dz, T* dc_prev, T* dw_ci, T* dw_cf, T* dw_co) {      \
+TG_WORKER void tg_peephole_backward_w_##S(const int hard, const int has_dh, const int has_dc, ptrdiff_t B,          \
+                                              ptrdiff_t H, const T* gates, const T* c_prev, const T* c,             \
+                                              const T* w_ci, const T* w_cf, const T* w_co, const T* dh,             \
+                                              const T* dc, T* dz, T* dc_prev, T* dw_ci, T* dw_cf, T* dw_co) {       \
     for (ptrdiff_t j = 0; j < H; j++) { dw_ci[j] = 0; dw_cf[j] = 0; dw_co[j] = 0; }                                 \
     for (ptrdiff_t b = 0; b < B; b++) {                                                                             \
         const T* gb = gates + b * 4 * H; const T* cp = c_prev + b * H; const T* cb = c + b * H;                     \
@@ -150,55 +153,41 @@ TG_WORKER void tg_peephole_backward_w_##S(const int hard, const int has_dh, cons
         }                                                                                                           \
     }                                                                                                               \
 }                                                                                                                   \
-TG_ARRAY_FN void tg_peephole_backward_##S(int hard, ptrdiff_t B, ptrdiff_t H, const T* gates, const T* c_prev,     \
-                                          const T* c, const T* w_ci, const T* w_cf, const T* w_co, const T* dh,    \
-                                          const T* dc, T* dz, T* dc_prev, T* dw_ci, T* dw_cf, T* dw_co) {          \
-    int dh_ = dh != NULL, dc_ = dc != NULL;                                                                         \
+TG_ARRAY_FN void tg_peephole_backward_##S(int hard, ptrdiff_t B, ptrdiff_t H, const T* gates, const T* c_prev,      \
+                                          const T* c, const T* w_ci, const T* w_cf, const T* w_co, const T* dh,     \
+                                          const T* dc, T* dz, T* dc_prev, T* dw_ci, T* dw_cf, T* dw_co) {           \
     if (hard) {                                                                                                     \
-        if (dh_ && dc_) tg_peephole_backward_w_##S(1, 1, 1, B, H, gates, c_prev, c, w_ci, w_cf, w_co, dh, dc, dz,   \
-                                                   dc_prev, dw_ci, dw_cf, dw_co);                                  \
-        else if (dh_) tg_peephole_backward_w_##S(1, 1, 0, B, H, gates, c_prev, c, w_ci, w_cf, w_co, dh, dc, dz,     \
-                                                 dc_prev, dw_ci, dw_cf, dw_co);                                    \
-        else if (dc_) tg_peephole_backward_w_##S(1, 0, 1, B, H, gates, c_prev, c, w_ci, w_cf, w_co, dh, dc, dz,     \
-                                                 dc_prev, dw_ci, dw_cf, dw_co);                                    \
-        else tg_peephole_backward_w_##S(1, 0, 0, B, H, gates, c_prev, c, w_ci, w_cf, w_co, dh, dc, dz, dc_prev,     \
-                                        dw_ci, dw_cf, dw_co);                                                      \
+        TG_BY_DH_DC(tg_peephole_backward_w_##S, 1, dh != NULL, dc != NULL, B, H, gates, c_prev, c, w_ci,            \
+                    w_cf, w_co, dh, dc, dz, dc_prev, dw_ci, dw_cf, dw_co)                                           \
     } else {                                                                                                        \
-        if (dh_ && dc_) tg_peephole_backward_w_##S(0, 1, 1, B, H, gates, c_prev, c, w_ci, w_cf, w_co, dh, dc, dz,   \
-                                                   dc_prev, dw_ci, dw_cf, dw_co);                                  \
-        else if (dh_) tg_peephole_backward_w_##S(0, 1, 0, B, H, gates, c_prev, c, w_ci, w_cf, w_co, dh, dc, dz,     \
-                                                 dc_prev, dw_ci, dw_cf, dw_co);                                    \
-        else if (dc_) tg_peephole_backward_w_##S(0, 0, 1, B, H, gates, c_prev, c, w_ci, w_cf, w_co, dh, dc, dz,     \
-                                                 dc_prev, dw_ci, dw_cf, dw_co);                                    \
-        else tg_peephole_backward_w_##S(0, 0, 0, B, H, gates, c_prev, c, w_ci, w_cf, w_co, dh, dc, dz, dc_prev,     \
-                                        dw_ci, dw_cf, dw_co);                                                      \
+        TG_BY_DH_DC(tg_peephole_backward_w_##S, 0, dh != NULL, dc != NULL, B, H, gates, c_prev, c, w_ci,            \
+                    w_cf, w_co, dh, dc, dz, dc_prev, dw_ci, dw_cf, dw_co)                                           \
     }                                                                                                               \
 }                                                                                                                   \
                                                                                                                     \
-TG_WORKER void tg_gru_forward_w_##S(const int hard, ptrdiff_t B, ptrdiff_t H, const T* xp, const T* hp,        \
-                                        const T* h_prev, T* gates, T* h) {                                         \
+TG_WORKER void tg_gru_forward_w_##S(const int hard, ptrdiff_t B, ptrdiff_t H, const T* xp, const T* hp,             \
+                                        const T* h_prev, T* gates, T* h) {                                          \
     for (ptrdiff_t b = 0; b < B; b++) {                                                                             \
         const T* xb = xp + b * 3 * H; const T* hpb = hp + b * 3 * H; const T* hprev = h_prev + b * H;               \
         T* gb = gates + b * 3 * H; T* hb = h + b * H;                                                               \
         TG_IVDEP                                                                                                    \
         for (ptrdiff_t j = 0; j < H; j++) {                                                                         \
             T r = TG_GATE(T, S, hard, xb[j] + hpb[j]), zz = TG_GATE(T, S, hard, xb[H + j] + hpb[H + j]);            \
-            T n = tg_tanh_##S(xb[2 * H + j] + r * hpb[2 * H + j]);                                                 \
+            T n = tg_tanh_##S(xb[2 * H + j] + r * hpb[2 * H + j]);                                                  \
             T hpj = hprev[j];                                                                                       \
             gb[j] = r; gb[H + j] = zz; gb[2 * H + j] = n;                                                           \
             hb[j] = ((T)1 - zz) * n + zz * hpj;                                                                     \
         }                                                                                                           \
     }                                                                                                               \
 }                                                                                                                   \
-TG_ARRAY_FN void tg_gru_forward_##S(int hard, ptrdiff_t B, ptrdiff_t H, const T* xp, const T* hp,                  \
-                                    const T* h_prev, T* gates, T* h) {                                             \
-    if (hard) tg_gru_forward_w_##S(1, B, H, xp, hp, h_prev, gates, h);                                              \
-    else tg_gru_forward_w_##S(0, B, H, xp, hp, h_prev, gates, h);                                                   \
+TG_ARRAY_FN void tg_gru_forward_##S(int hard, ptrdiff_t B, ptrdiff_t H, const T* xp, const T* hp,                   \
+                                    const T* h_prev, T* gates, T* h) {                                              \
+    TG_BY_HARD(tg_gru_forward_w_##S, hard, B, H, xp, hp, h_prev, gates, h)                                          \
 }                                                                                                                   \
                                                                                                                     \
-TG_WORKER void tg_gru_backward_w_##S(const int hard, const int has_dh, ptrdiff_t B, ptrdiff_t H,                \
-                                         const T* gates, const T* hp, const T* h_prev, const T* dh, T* dxp,        \
-                                         T* dhp, T* dh_prev) {                                                     \
+TG_WORKER void tg_gru_backward_w_##S(const int hard, const int has_dh, ptrdiff_t B, ptrdiff_t H,                    \
+                                         const T* gates, const T* hp, const T* h_prev, const T* dh, T* dxp,         \
+                                         T* dhp, T* dh_prev) {                                                      \
     for (ptrdiff_t b = 0; b < B; b++) {                                                                             \
         const T* gb = gates + b * 3 * H; const T* hpb = hp + b * 3 * H; const T* hprev = h_prev + b * H;            \
         const T* dhb = has_dh ? dh + b * H : NULL;                                                                  \
@@ -216,15 +205,12 @@ TG_WORKER void tg_gru_backward_w_##S(const int hard, const int has_dh, ptrdiff_t
         }                                                                                                           \
     }                                                                                                               \
 }                                                                                                                   \
-TG_ARRAY_FN void tg_gru_backward_##S(int hard, ptrdiff_t B, ptrdiff_t H, const T* gates, const T* hp,              \
-                                     const T* h_prev, const T* dh, T* dxp, T* dhp, T* dh_prev) {                   \
-    int dh_ = dh != NULL;                                                                                           \
+TG_ARRAY_FN void tg_gru_backward_##S(int hard, ptrdiff_t B, ptrdiff_t H, const T* gates, const T* hp,               \
+                                     const T* h_prev, const T* dh, T* dxp, T* dhp, T* dh_prev) {                    \
     if (hard) {                                                                                                     \
-        if (dh_) tg_gru_backward_w_##S(1, 1, B, H, gates, hp, h_prev, dh, dxp, dhp, dh_prev);                       \
-        else tg_gru_backward_w_##S(1, 0, B, H, gates, hp, h_prev, dh, dxp, dhp, dh_prev);                           \
+        TG_BY_DH(tg_gru_backward_w_##S, 1, dh != NULL, B, H, gates, hp, h_prev, dh, dxp, dhp, dh_prev)              \
     } else {                                                                                                        \
-        if (dh_) tg_gru_backward_w_##S(0, 1, B, H, gates, hp, h_prev, dh, dxp, dhp, dh_prev);                       \
-        else tg_gru_backward_w_##S(0, 0, B, H, gates, hp, h_prev, dh, dxp, dhp, dh_prev);                           \
+        TG_BY_DH(tg_gru_backward_w_##S, 0, dh != NULL, B, H, gates, hp, h_prev, dh, dxp, dhp, dh_prev)              \
     }                                                                                                               \
 }
 

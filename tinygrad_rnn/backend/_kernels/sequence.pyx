@@ -25,6 +25,9 @@ from libc.string cimport memcpy, memset
 
 from ._arrays cimport data, disjoint_arrays, dtype_name, float_type, optional_data, output, rows_cols
 from ._blas cimport check_gemm, gemm
+from ._skinny cimport (TG_ISA_AVX2, TG_ISA_AVX512, TG_ISA_SCALAR, TG_NR_D, TG_NR_F, tg_blocked_d, tg_blocked_f,
+                      tg_gemm_d_of, tg_gemm_d_t, tg_gemm_f_of, tg_gemm_f_t, tg_pack_d, tg_pack_f, tg_packed_size,
+                      tg_panels_d, tg_panels_f, tg_skinny_best_isa, tg_skinny_isa_name, tg_threads)
 from ._gate_loops cimport gru_backward, gru_forward, lstm_backward, lstm_forward, peephole_backward, peephole_forward
 from ._math cimport HARD_SIGMOID, gate_array, gate_code, gate_grad, tanh_array
 
@@ -32,35 +35,6 @@ cnp.import_array()
 
 
 # ---- the skinny-batch recurrent product (skinny.h) -------------------------------------------------------------
-
-cdef extern from "skinny.h" nogil:
-    int TG_NR_F
-    int TG_NR_D
-    int TG_ISA_SCALAR
-    int TG_ISA_AVX2
-    int TG_ISA_AVX512
-    ctypedef void (*tg_gemm_f_t)(Py_ssize_t, Py_ssize_t, Py_ssize_t, const float*, Py_ssize_t, Py_ssize_t,
-                                 const float*, float, float*, Py_ssize_t)
-    ctypedef void (*tg_gemm_d_t)(Py_ssize_t, Py_ssize_t, Py_ssize_t, const double*, Py_ssize_t, Py_ssize_t,
-                                 const double*, double, double*, Py_ssize_t)
-    void tg_panels_f(tg_gemm_f_t kern, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const float* a, Py_ssize_t sam,
-                     Py_ssize_t sak, const float* p, float beta, float* c, Py_ssize_t ldc)
-    void tg_panels_d(tg_gemm_d_t kern, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const double* a, Py_ssize_t sam,
-                     Py_ssize_t sak, const double* p, double beta, double* c, Py_ssize_t ldc)
-    int tg_blocked_f(tg_gemm_f_t kern, int trans_a, int trans_b, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
-                     const float* a, Py_ssize_t lda, const float* b, Py_ssize_t ldb, float beta, float* c,
-                     Py_ssize_t ldc)
-    int tg_blocked_d(tg_gemm_d_t kern, int trans_a, int trans_b, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
-                     const double* a, Py_ssize_t lda, const double* b, Py_ssize_t ldb, double beta, double* c,
-                     Py_ssize_t ldc)
-    Py_ssize_t tg_packed_size(Py_ssize_t K, Py_ssize_t N, Py_ssize_t nr)
-    void tg_pack_f(Py_ssize_t K, Py_ssize_t N, const float* b, Py_ssize_t ldb, int trans, float* p)
-    void tg_pack_d(Py_ssize_t K, Py_ssize_t N, const double* b, Py_ssize_t ldb, int trans, double* p)
-    tg_gemm_f_t tg_gemm_f_of(int isa)
-    tg_gemm_d_t tg_gemm_d_of(int isa)
-    int tg_skinny_best_isa()
-    const char* tg_skinny_isa_name(int isa)
-    int tg_threads(Py_ssize_t fmas, Py_ssize_t tiles)
 
 cdef extern from "sequence_threads.h" nogil:
     void tg_lstm_threads_forward_f(int nt, tg_gemm_f_t kern, int hard, int reverse, Py_ssize_t T, Py_ssize_t B,
@@ -373,6 +347,14 @@ cdef inline void pack_recurrent(bint transposed, Py_ssize_t N, Py_ssize_t H, con
     pack(not transposed, N, H, w, N if transposed else H, packed)
 
 
+cdef inline int region_threads(floating kind, const void* pk, Py_ssize_t fmas, Py_ssize_t columns) noexcept nogil:
+    """Threads for a sequence's one-region loop (sequence_threads.h): its products go to the micro-kernel (pk, the
+    packed weight, not NULL) and are big enough to split (`fmas` multiply-adds a step, over `columns` columns of
+    the product's output); 1: the one-thread loop runs."""
+    cdef Py_ssize_t nr = TG_NR_D if floating is double else TG_NR_F
+    return 1 if pk == NULL else tg_threads(fmas, (columns + nr - 1) // nr)
+
+
 cdef int check_recurrent(bint transposed, Py_ssize_t B, Py_ssize_t N, Py_ssize_t H) except -1:
     return check_gemm("h0", B, N, H, H, N if transposed else H, N)
 
@@ -524,12 +506,10 @@ cdef void _lstm_forward(floating kind, int a, bint peephole, bint reverse, bint 
     cdef floating* z
     cdef floating* c
     cdef floating* h
-    cdef Py_ssize_t k, t, n = B * H, nr = TG_NR_D if floating is double else TG_NR_F
-    cdef int nt = 1
+    cdef Py_ssize_t k, t, n = B * H
+    cdef int nt = 1 if peephole else region_threads(kind, pk, B * 4 * H * H, 4 * H)
     pack_recurrent(transposed, 4 * H, H, <floating*>w_, pk)
-    if pk != NULL and not peephole:      # product and gate loops split across threads, one region for all steps
-        nt = tg_threads(B * 4 * H * H, (4 * H + nr - 1) // nr)
-    if nt > 1:
+    if nt > 1:                           # product and gate loops split across threads, one region for all steps
         if floating is float:
             tg_lstm_threads_forward_f(nt, _skinny_f, a == HARD_SIGMOID, reverse, T, B, H, <float*>xp_, <float*>h0_,
                                       <float*>c0_, <float*>pk, <float*>keep_, <float*>gates_, <float*>cs_,
@@ -628,11 +608,8 @@ cdef void _lstm_backward(floating kind, int a, bint peephole, bint reverse, Py_s
     cdef floating* gc = gh + n
     cdef floating* step_dw = gc + n                      # a peephole step's dw_ci, dw_cf, dw_co (3H)
     cdef floating* dz
-    cdef Py_ssize_t nr = TG_NR_D if floating is double else TG_NR_F
-    cdef int nt = 1
-    if pk != NULL and not peephole:      # product and gate loops split across threads, one region for all steps
-        nt = tg_threads(B * 4 * H * H, (H + nr - 1) // nr)
-    if nt > 1:
+    cdef int nt = 1 if peephole else region_threads(kind, pk, B * 4 * H * H, H)
+    if nt > 1:                           # product and gate loops split across threads, one region for all steps
         pack(False, H, 4 * H, <floating*>w_, H, pk)
         if floating is float:
             tg_lstm_threads_backward_f(nt, _skinny_f, a == HARD_SIGMOID, reverse, T, B, H, <float*>gates_,
@@ -763,12 +740,10 @@ cdef void _gru_forward(floating kind, int a, bint reverse, bint transposed, Py_s
     cdef const floating* h_prev = <floating*>h0_
     cdef floating* hp
     cdef floating* h
-    cdef Py_ssize_t k, t, b, n = B * H, nr = TG_NR_D if floating is double else TG_NR_F
-    cdef int nt = 1
+    cdef Py_ssize_t k, t, b, n = B * H
+    cdef int nt = region_threads(kind, pk, B * 3 * H * H, 3 * H)
     pack_recurrent(transposed, 3 * H, H, <floating*>w_, pk)
-    if pk != NULL:                       # product and gate loops split across threads, one region for all steps
-        nt = tg_threads(B * 3 * H * H, (3 * H + nr - 1) // nr)
-    if nt > 1:
+    if nt > 1:                           # product and gate loops split across threads, one region for all steps
         if floating is float:
             tg_gru_threads_forward_f(nt, _skinny_f, a == HARD_SIGMOID, reverse, T, B, H, <float*>xp_, <float*>h0_,
                                      <float*>b_hh_, <float*>pk, <float*>keep_, <float*>hp_, <float*>gates_,
@@ -844,12 +819,9 @@ cdef void _gru_backward(floating kind, int a, bint reverse, Py_ssize_t T, Py_ssi
     cdef floating* dh_new = dh + n
     cdef floating* g = dh_new + n
     cdef floating* dhp
-    cdef Py_ssize_t nr = TG_NR_D if floating is double else TG_NR_F
-    cdef int nt = 1
+    cdef int nt = region_threads(kind, pk, B * 3 * H * H, H)
     pack(False, H, 3 * H, <floating*>w_, H, pk)
-    if pk != NULL:                       # product and gate loops split across threads, one region for all steps
-        nt = tg_threads(B * 3 * H * H, (H + nr - 1) // nr)
-    if nt > 1:
+    if nt > 1:                           # product and gate loops split across threads, one region for all steps
         if floating is float:
             tg_gru_threads_backward_f(nt, _skinny_f, a == HARD_SIGMOID, reverse, T, B, H, <float*>gates_,
                                       <float*>hp_, <float*>hs_, <float*>h0_, <float*>pk, <float*>keep_,

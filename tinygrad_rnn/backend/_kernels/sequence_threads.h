@@ -30,6 +30,45 @@
 #define TG_BARRIER()
 #endif
 
+/* The per-row steps both cells' loops share, on a thread's rows [b0, b1) of (B, H) blocks; keep_t NULL: every row
+ * counts. */
+#define TG_ROW_STEPS(T_, S)                                                                                        \
+static inline void tg_rows_or_zero_##S(ptrdiff_t b0, ptrdiff_t b1, ptrdiff_t H, const T_* src, T_* dst) {          \
+    for (ptrdiff_t i = b0 * H; i < b1 * H; i++) dst[i] = src ? src[i] : (T_)0;                                     \
+}                                                                                                                  \
+/* new ← old where the sequence has ended (the state carried), y ← h where it counts and 0 where it has ended */    \
+static inline void tg_carry_ended_rows_##S(ptrdiff_t b0, ptrdiff_t b1, ptrdiff_t H, const T_* keep_t, T_* new_,    \
+                                           const T_* old) {                                                        \
+    for (ptrdiff_t b = b0; b < b1; b++)                                                                            \
+        if (keep_t && keep_t[b] == 0) memcpy(new_ + b * H, old + b * H, sizeof(T_) * (size_t)H);                  \
+}                                                                                                                  \
+static inline void tg_output_rows_##S(ptrdiff_t b0, ptrdiff_t b1, ptrdiff_t H, const T_* keep_t, const T_* h,      \
+                                      T_* y) {                                                                     \
+    for (ptrdiff_t b = b0; b < b1; b++) {                                                                          \
+        if (keep_t && keep_t[b] == 0) memset(y + b * H, 0, sizeof(T_) * (size_t)H);                                \
+        else memcpy(y + b * H, h + b * H, sizeof(T_) * (size_t)H);                                                 \
+    }                                                                                                              \
+}                                                                                                                  \
+/* what the step's backward gets: the carried gradient plus dy_t (NULL: none), 0 where the step did not count */    \
+static inline void tg_step_grad_rows_##S(ptrdiff_t b0, ptrdiff_t b1, ptrdiff_t H, const T_* keep_t,                \
+                                         const T_* carried, const T_* dy_t, T_* out) {                             \
+    for (ptrdiff_t b = b0; b < b1; b++) {                                                                          \
+        int ended = keep_t && keep_t[b] == 0;                                                                      \
+        for (ptrdiff_t j = b * H; j < (b + 1) * H; j++)                                                            \
+            out[j] = ended ? (T_)0 : (dy_t ? carried[j] + dy_t[j] : carried[j]);                                   \
+    }                                                                                                              \
+}                                                                                                                  \
+/* new += carried where the sequence has ended: the gradient passes the step by */                                 \
+static inline void tg_pass_ended_rows_##S(ptrdiff_t b0, ptrdiff_t b1, ptrdiff_t H, const T_* keep_t, T_* new_,     \
+                                          const T_* carried) {                                                     \
+    for (ptrdiff_t b = b0; b < b1; b++)                                                                            \
+        if (keep_t && keep_t[b] == 0)                                                                              \
+            for (ptrdiff_t j = b * H; j < (b + 1) * H; j++) new_[j] = new_[j] + carried[j];                        \
+}
+TG_ROW_STEPS(float, f)
+TG_ROW_STEPS(double, d)
+#undef TG_ROW_STEPS
+
 /* Thread q of Q's share of a region's work: panels [p0, p1) of the product's columns, batch rows [b0, b1). */
 #define TG_SHARE(panels, B)                                                                                        \
     ptrdiff_t q = TG_THREAD_ID(), Q = TG_THREAD_COUNT();                                                           \
@@ -63,14 +102,9 @@ static void tg_lstm_threads_forward_##S(int nt, KERN_T kern, int hard, int rever
             if (b1 > b0) {                                                                                         \
                 tg_lstm_forward_##S(hard, b1 - b0, H, z + b0 * N, c_prev + b0 * H, z + b0 * N, c + b0 * H,         \
                                     h + b0 * H);                                                                   \
-                for (ptrdiff_t b = b0; b < b1; b++) {                                                              \
-                    if (keep_t && keep_t[b] == 0) {       /* ended: the state carried, the output 0 */             \
-                        memcpy(c + b * H, c_prev + b * H, sizeof(T_) * (size_t)H);                                 \
-                        memcpy(h + b * H, h_prev + b * H, sizeof(T_) * (size_t)H);                                 \
-                        memset(y + b * H, 0, sizeof(T_) * (size_t)H);                                              \
-                    } else                                                                                         \
-                        memcpy(y + b * H, h + b * H, sizeof(T_) * (size_t)H);                                      \
-                }                                                                                                  \
+                tg_carry_ended_rows_##S(b0, b1, H, keep_t, c, c_prev);                                             \
+                tg_carry_ended_rows_##S(b0, b1, H, keep_t, h, h_prev);                                             \
+                tg_output_rows_##S(b0, b1, H, keep_t, h, y);                                                       \
             }                                                                                                      \
             TG_BARRIER()                                                                                           \
             h_prev = h;                                                                                            \
@@ -96,25 +130,16 @@ static void tg_lstm_threads_backward_##S(int nt, KERN_T kern, int hard, int reve
         T_* dc_new = dh_new + n;                                                                                   \
         T_* gh = dc_new + n;                                                                                       \
         T_* gc = gh + n;                                                                                           \
-        for (ptrdiff_t b = b0; b < b1; b++) {                                                                      \
-            for (ptrdiff_t j = 0; j < H; j++) {                                                                    \
-                dh[b * H + j] = dh_n ? dh_n[b * H + j] : (T_)0;                                                    \
-                dc[b * H + j] = dc_n ? dc_n[b * H + j] : (T_)0;                                                    \
-            }                                                                                                      \
-        }                                                                                                          \
+        tg_rows_or_zero_##S(b0, b1, H, dh_n, dh);                                                                  \
+        tg_rows_or_zero_##S(b0, b1, H, dc_n, dc);                                                                  \
         for (ptrdiff_t k = T - 1; k >= 0; k--) {                                                                   \
             ptrdiff_t t = reverse ? T - 1 - k : k;                                                                 \
             const T_* c_prev = k == 0 ? c0 : cs + (reverse ? T - k : k - 1) * n;                                   \
             const T_* keep_t = keep ? keep + t * B : NULL;                                                         \
             const T_* dy_t = dys ? dys + t * n : NULL;                                                             \
             T_* dz_t = dz + t * 4 * n;                                                                             \
-            for (ptrdiff_t b = b0; b < b1; b++) {      /* what the step's backward gets: 0 where it did not count */ \
-                int ended = keep_t && keep_t[b] == 0;                                                              \
-                for (ptrdiff_t j = 0; j < H; j++) {                                                                \
-                    gh[b * H + j] = ended ? (T_)0 : (dy_t ? dh[b * H + j] + dy_t[b * H + j] : dh[b * H + j]);      \
-                    gc[b * H + j] = ended ? (T_)0 : dc[b * H + j];                                                 \
-                }                                                                                                  \
-            }                                                                                                      \
+            tg_step_grad_rows_##S(b0, b1, H, keep_t, dh, dy_t, gh);                                                \
+            tg_step_grad_rows_##S(b0, b1, H, keep_t, dc, NULL, gc);                                                \
             if (rows > 0)                                                                                          \
                 tg_lstm_backward_##S(hard, rows, H, gates + t * 4 * n + b0 * 4 * H, c_prev + b0 * H,               \
                                      cs + t * n + b0 * H, gh + b0 * H, gc + b0 * H, dz_t + b0 * 4 * H,             \
@@ -123,14 +148,8 @@ static void tg_lstm_threads_backward_##S(int nt, KERN_T kern, int hard, int reve
             if (j1 > j0)                                                                                           \
                 kern(B, j1 - j0, 4 * H, dz_t, 4 * H, 1, pk + p0 * 4 * H * NR, 0, dh_new + j0, H);                   \
             TG_BARRIER()                                                                                           \
-            for (ptrdiff_t b = b0; b < b1; b++) {                                                                  \
-                if (keep_t && keep_t[b] == 0) {          /* the gradient passes the ended step by */               \
-                    for (ptrdiff_t j = 0; j < H; j++) {                                                            \
-                        dh_new[b * H + j] = dh_new[b * H + j] + dh[b * H + j];                                     \
-                        dc_new[b * H + j] = dc_new[b * H + j] + dc[b * H + j];                                     \
-                    }                                                                                              \
-                }                                                                                                  \
-            }                                                                                                      \
+            tg_pass_ended_rows_##S(b0, b1, H, keep_t, dh_new, dh);                                                 \
+            tg_pass_ended_rows_##S(b0, b1, H, keep_t, dc_new, dc);                                                 \
             T_* swap = dh; dh = dh_new; dh_new = swap;                                                             \
             swap = dc; dc = dc_new; dc_new = swap;                                                                 \
         }                                                                                                          \
@@ -175,13 +194,8 @@ static void tg_gru_threads_forward_##S(int nt, KERN_T kern, int hard, int revers
             if (b1 > b0) {                                                                                         \
                 tg_gru_forward_##S(hard, b1 - b0, H, xp + t * 3 * n + b0 * N, hp + b0 * N, h_prev + b0 * H,        \
                                    gates + t * 3 * n + b0 * N, h + b0 * H);                                        \
-                for (ptrdiff_t b = b0; b < b1; b++) {                                                              \
-                    if (keep_t && keep_t[b] == 0) {       /* ended: the state carried, the output 0 */             \
-                        memcpy(h + b * H, h_prev + b * H, sizeof(T_) * (size_t)H);                                 \
-                        memset(y + b * H, 0, sizeof(T_) * (size_t)H);                                              \
-                    } else                                                                                         \
-                        memcpy(y + b * H, h + b * H, sizeof(T_) * (size_t)H);                                      \
-                }                                                                                                  \
+                tg_carry_ended_rows_##S(b0, b1, H, keep_t, h, h_prev);                                             \
+                tg_output_rows_##S(b0, b1, H, keep_t, h, y);                                                       \
             }                                                                                                      \
             TG_BARRIER()                                                                                           \
             h_prev = h;                                                                                            \
@@ -203,20 +217,14 @@ static void tg_gru_threads_backward_##S(int nt, KERN_T kern, int hard, int rever
         T_* dh = work;                                                                                             \
         T_* dh_new = dh + n;                                                                                       \
         T_* g = dh_new + n;                                                                                        \
-        for (ptrdiff_t b = b0; b < b1; b++)                                                                        \
-            for (ptrdiff_t j = 0; j < H; j++)                                                                      \
-                dh[b * H + j] = dh_n ? dh_n[b * H + j] : (T_)0;                                                    \
+        tg_rows_or_zero_##S(b0, b1, H, dh_n, dh);                                                                  \
         for (ptrdiff_t k = T - 1; k >= 0; k--) {                                                                   \
             ptrdiff_t t = reverse ? T - 1 - k : k;                                                                 \
             const T_* h_prev = k == 0 ? h0 : hs + (reverse ? T - k : k - 1) * n;                                   \
             const T_* keep_t = keep ? keep + t * B : NULL;                                                         \
             const T_* dy_t = dys ? dys + t * n : NULL;                                                             \
             T_* dhp = dhps + t * 3 * n;                                                                            \
-            for (ptrdiff_t b = b0; b < b1; b++) {      /* what the step's backward gets: 0 where it did not count */ \
-                int ended = keep_t && keep_t[b] == 0;                                                              \
-                for (ptrdiff_t j = 0; j < H; j++)                                                                  \
-                    g[b * H + j] = ended ? (T_)0 : (dy_t ? dh[b * H + j] + dy_t[b * H + j] : dh[b * H + j]);       \
-            }                                                                                                      \
+            tg_step_grad_rows_##S(b0, b1, H, keep_t, dh, dy_t, g);                                                 \
             if (rows > 0)                                                                                          \
                 tg_gru_backward_##S(hard, rows, H, gates + t * 3 * n + b0 * 3 * H, hps + t * 3 * n + b0 * 3 * H,   \
                                     h_prev + b0 * H, g + b0 * H, dxp + t * 3 * n + b0 * 3 * H, dhp + b0 * 3 * H,   \
@@ -225,11 +233,7 @@ static void tg_gru_threads_backward_##S(int nt, KERN_T kern, int hard, int rever
             if (j1 > j0)                    /* dh_prev = dh⊙z (the gates' loop) + dhp @ W_hh */                    \
                 kern(B, j1 - j0, 3 * H, dhp, 3 * H, 1, pk + p0 * 3 * H * NR, 1, dh_new + j0, H);                    \
             TG_BARRIER()                                                                                           \
-            for (ptrdiff_t b = b0; b < b1; b++) {                                                                  \
-                if (keep_t && keep_t[b] == 0)          /* the gradient passes the ended step by */                 \
-                    for (ptrdiff_t j = 0; j < H; j++)                                                              \
-                        dh_new[b * H + j] = dh_new[b * H + j] + dh[b * H + j];                                     \
-            }                                                                                                      \
+            tg_pass_ended_rows_##S(b0, b1, H, keep_t, dh_new, dh);                                                 \
             T_* swap = dh; dh = dh_new; dh_new = swap;                                                             \
         }                                                                                                          \
         if (rows > 0)                                                                                              \

@@ -30,7 +30,8 @@ def test_packed_gemm_equals_numpy_across_the_block_edges(dtype, trans_a, trans_b
     cy, _, _ = _kernels()
     rng = np.random.default_rng(1)
     tol = dict(rtol=1e-12, atol=1e-11) if dtype == np.float64 else dict(rtol=1e-4, atol=1e-4)
-    for M, K, N in ((1, 1, 1), (9, 300, 33), (130, 257, 70), (260, 513, 31), (4, 256, 32), (131, 1, 17)):
+    for M, K, N in ((1, 1, 1), (9, 300, 33), (130, 257, 70), (260, 1025, 31), (4, 256, 32), (131, 1, 17),
+                    (70, 2100, 40)):     # K: 1, 2 and 3 blocks of TG_KC = 1024; M: 1, 2, 3 blocks of TG_MC = 128
         a = rng.standard_normal((K, M) if trans_a else (M, K)).astype(dtype)
         b = rng.standard_normal((N, K) if trans_b else (K, N)).astype(dtype)
         want_ab = (a.T if trans_a else a).astype(np.float64) @ (b.T if trans_b else b)
@@ -86,7 +87,8 @@ def test_packed_gemm_is_bitwise_the_same_at_one_and_two_threads(dtype):
     cy, _, _ = _kernels()
     _two_threads_or_skip(cy)
     rng = np.random.default_rng(2)
-    a, b = rng.standard_normal((600, 300)).astype(dtype), rng.standard_normal((600, 200)).astype(dtype)
+    # K over two blocks of TG_KC, M over three of TG_MC: each thread copies its blocks of Aᵀ for each block of K
+    a, b = rng.standard_normal((1300, 300)).astype(dtype), rng.standard_normal((1300, 200)).astype(dtype)
     out = {}
     for n in (1, 2):
         with threadpoolctl.threadpool_limits(n):
@@ -168,3 +170,35 @@ def test_outer_product_refuses_mismatched_rows_naming_the_argument():
     a = np.ones((5, 3))
     with pytest.raises(ValueError, match=r"right: expected shape \(5, \*\)"):
         calls.outer_product(a, np.ones((4, 2)))
+
+
+@pytest.mark.requires_kernels
+def test_python_threads_calling_the_own_gemm_at_once_each_get_their_own_scratch_memory():
+    """The blocked GEMM keeps its packed panels in memory per calling thread: four Python threads multiplying
+    different matrices at once (the kernels run without the GIL) each get their own product, bitwise the one a
+    single call gives, and threads that end free theirs (run again in new threads: still right)."""
+    import threading
+    _, _, linear = _kernels()
+    rng = np.random.default_rng(3)
+    pairs = [(rng.standard_normal((700, 96 + 8 * i)), rng.standard_normal((700, 40 + i))) for i in range(4)]
+    with threadpoolctl.threadpool_limits(1):
+        want = [linear.outer_product(a, b) for a, b in pairs]
+        for _ in range(2):
+            got, errors = [None] * 4, []
+
+            def work(i):
+                try:
+                    for _ in range(20):
+                        got[i] = linear.outer_product(*pairs[i])
+                        np.testing.assert_array_equal(got[i], want[i])
+                except Exception as err:  # (re-raised below, in the test's thread)
+                    errors.append(err)
+
+            threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            assert not errors, errors[0]
+    for (a, b), w in zip(pairs, want):
+        np.testing.assert_allclose(w, a.T @ b, rtol=1e-12, atol=1e-11)

@@ -210,7 +210,7 @@ static const char* tg_skinny_isa_name(int isa) {
 #include <omp.h>
 #endif
 #define TG_PARALLEL_FMAS (1 << 18)
-#define TG_KC 256   /* rows of B packed at a time: a panel of 256 × 128 bytes stays in L1 beside A's rows */
+#define TG_KC 1024 /* rows of B packed at a time */
 #define TG_AGROUP 8 /* rows of a transposed A copied side by side: the AVX-512 kernel's block height (MR) */
 #define TG_MC 128   /* rows of A per block: 128 × 256 floats (128 KiB) stay in L2 while every panel uses them */
 
@@ -248,61 +248,126 @@ TG_DEFINE_PANELS(tg_panels_d, double, TG_NR_D, tg_gemm_d_t)
 
 /* C (M, N) = op(A) @ op(B) + beta·C for any sizes, in the blocks of a GotoBLAS GEMM: TG_KC rows of op(B) packed
  * at a time (the sum over k in blocks, each added to C), and per block of TG_MC rows of A every panel's tiles. op(A)
- * = A (M, K) or, trans_a, Aᵀ of a (K, M); op(B) the same. Returns -1 (nothing written) when the panel buffer cannot
- * be allocated: the caller then uses BLAS. */
+ * = A (M, K) or, trans_a, Aᵀ of a (K, M); op(B) the same. Returns -1 (nothing written) when a buffer cannot be
+ * allocated: the caller then uses BLAS.
+ *
+ * Aᵀ given (the weight gradients dzᵀ x over T·B rows): the micro-kernel reads each k's TG_AGROUP values of a row
+ * group from one line when they sit side by side, so a thread copies its block of rows there (k-major, in groups of
+ * TG_AGROUP rows) just before its tiles use it, into its own buffer, which stays in L2 for every panel (a copy of the
+ * whole of A first, 8 MiB at 2048 rows, was read back from L3: 12 % of the product). Reading a (K, M) array in place
+ * instead strides by M per k: fine at 512 rows, but 2048 rows map every k to the same cache sets and run 25 % slower.
+ */
+/* The blocked GEMM's packed panels and copies of A, in memory each calling thread keeps for its next call (grown
+ * when a call needs more, freed when the thread ends): a fresh malloc of these sizes comes from mmap once glibc's
+ * heap has been trimmed, and every page of it then faults on first write (megabytes per training step on a VM,
+ * where a fault costs microseconds). Without POSIX threads: malloc and free per call. */
+#if defined(__unix__) || defined(__APPLE__)
+#include <pthread.h>
+typedef struct { void* memory; size_t bytes; } tg_scratch_t;
+static pthread_key_t tg_scratch_key;
+static pthread_once_t tg_scratch_once = PTHREAD_ONCE_INIT;
+static void tg_scratch_free(void* s) {
+    free(((tg_scratch_t*)s)->memory);
+    free(s);
+}
+static void tg_scratch_init(void) { (void)pthread_key_create(&tg_scratch_key, tg_scratch_free); }
+/* At least `bytes` of this thread's scratch memory (NULL: out of memory), valid until its next tg_scratch. */
+static void* tg_scratch(size_t bytes) {
+    (void)pthread_once(&tg_scratch_once, tg_scratch_init);
+    tg_scratch_t* s = (tg_scratch_t*)pthread_getspecific(tg_scratch_key);
+    if (s == NULL) {
+        s = (tg_scratch_t*)calloc(1, sizeof(tg_scratch_t));
+        if (s == NULL || pthread_setspecific(tg_scratch_key, s) != 0) {
+            free(s);
+            return malloc(bytes);   /* (tg_scratch_done frees what is not this thread's kept memory) */
+        }
+    }
+    if (s->bytes < bytes) {
+        free(s->memory);
+        s->memory = malloc(bytes);
+        s->bytes = s->memory == NULL ? 0 : bytes;
+    }
+    return s->memory;
+}
+static void tg_scratch_done(void* memory) {
+    tg_scratch_t* s = (tg_scratch_t*)pthread_getspecific(tg_scratch_key);
+    if (s == NULL || s->memory != memory)
+        free(memory);
+}
+#else
+static void* tg_scratch(size_t bytes) { return malloc(bytes); }
+static void tg_scratch_done(void* memory) { free(memory); }
+#endif
+
+#ifdef _OPENMP
+#define TG_OMP_THREAD() omp_get_thread_num()
+#else
+#define TG_OMP_THREAD() 0
+#endif
 #define TG_DEFINE_BLOCKED(NAME, T, NR, PACK, KERN_T)                                                            \
     static int NAME(KERN_T kern, int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const T* a,    \
                     ptrdiff_t lda, const T* b, ptrdiff_t ldb, T beta, T* c, ptrdiff_t ldc) {                    \
         ptrdiff_t kc = K < TG_KC ? K : TG_KC, panels = (N + NR - 1) / NR, blocks = (M + TG_MC - 1) / TG_MC;      \
-        T* p = (T*)malloc(sizeof(T) * (size_t)(panels * kc * NR));                                              \
-        /* Aᵀ given: its block of kc rows is first copied in groups of TG_AGROUP rows of A, k-major (a group's   \
-         * values of one k side by side), from which the micro-kernel reads each k's values from one line; reading \
-         * them from a (K, M) array instead strides by M per k, which a power-of-two M sends to one L1 set */     \
-        T* at = trans_a ? (T*)malloc(sizeof(T) * (size_t)(((M + TG_AGROUP - 1) / TG_AGROUP) * TG_AGROUP * kc))  \
-                        : NULL;                                                                                 \
-        if (p == NULL || (trans_a && at == NULL)) {                                                             \
-            free(p);                                                                                            \
-            free(at);                                                                                           \
-            return -1;                                                                                          \
-        }                                                                                                       \
         int nt = tg_threads(M * N * kc, panels * blocks);                                                       \
+        ptrdiff_t mc = M < TG_MC ? (M + TG_AGROUP - 1) / TG_AGROUP * TG_AGROUP : TG_MC; /* rows a copy holds */  \
+        size_t packed = (size_t)(panels * kc * NR), copies = trans_a ? (size_t)(nt * mc * kc) : 0;               \
+        T* p = (T*)tg_scratch(sizeof(T) * (packed + copies));                                                  \
+        if (p == NULL)                                                                                          \
+            return -1;                                                                                          \
+        T* at = p + packed;                                                                                     \
         for (ptrdiff_t k0 = 0; k0 < K; k0 += kc) {                                                              \
             ptrdiff_t kb = K - k0 < kc ? K - k0 : kc;                                                           \
             T bk = k0 == 0 ? beta : (T)1;                                                                       \
-            if (trans_a)  /* in strips of TG_AGROUP rows of a (k): each strip's lines are read from memory once, \
-                           * where a whole group's kb rows at a stride of M map to one L1 set and were read twice */ \
-                for (ptrdiff_t s0 = 0; s0 < kb; s0 += TG_AGROUP) {                                              \
-                    ptrdiff_t se = kb - s0 < TG_AGROUP ? kb : s0 + TG_AGROUP;                                   \
-                    for (ptrdiff_t m0 = 0; m0 < M; m0 += TG_AGROUP) {                                           \
-                        ptrdiff_t w = M - m0 < TG_AGROUP ? M - m0 : TG_AGROUP;                                  \
-                        T* out = at + m0 * kb;                                                                  \
-                        if (w == TG_AGROUP) /* a whole group: a straight copy per k (a select kept it scalar) */ \
-                            for (ptrdiff_t k = s0; k < se; k++)                                                 \
-                                memcpy(out + k * TG_AGROUP, a + (k0 + k) * lda + m0, sizeof(T) * TG_AGROUP);    \
-                        else                                                                                    \
-                            for (ptrdiff_t k = s0; k < se; k++)                                                 \
-                                for (ptrdiff_t i = 0; i < TG_AGROUP; i++)                                       \
-                                    out[k * TG_AGROUP + i] = i < w ? a[(k0 + k) * lda + m0 + i] : 0;            \
-                    }                                                                                           \
-                }                                                                                               \
             PACK(kb, N, trans_b ? b + k0 : b + k0 * ldb, ldb, trans_b, p);                                      \
-            _Pragma("omp parallel for num_threads(nt) schedule(static) if(nt > 1)")                             \
-            for (ptrdiff_t job = 0; job < blocks * panels; job++) {                                             \
-                ptrdiff_t m0 = (job / panels) * TG_MC, n0 = (job % panels) * NR;                                \
-                ptrdiff_t mb = M - m0 < TG_MC ? M - m0 : TG_MC, width = N - n0 < NR ? N - n0 : NR;              \
-                const T* panel = p + (job % panels) * kb * NR;                                                  \
-                if (!trans_a)                                                                                   \
-                    kern(mb, width, kb, a + m0 * lda + k0, lda, 1, panel, bk, c + m0 * ldc + n0, ldc);          \
-                else                                                                                            \
-                    for (ptrdiff_t g = m0; g < m0 + mb; g += TG_AGROUP)                                         \
-                        kern(m0 + mb - g < TG_AGROUP ? m0 + mb - g : TG_AGROUP, width, kb, at + g * kb, 1,      \
-                             TG_AGROUP, panel, bk, c + g * ldc + n0, ldc);                                      \
+            _Pragma("omp parallel num_threads(nt) if(nt > 1)")                                                  \
+            {                                                                                                   \
+                T* mine = trans_a ? at + TG_OMP_THREAD() * mc * kb : NULL;                                      \
+                ptrdiff_t copied = -1; /* the block of rows in `mine` */                                        \
+                _Pragma("omp for schedule(static)")                                                             \
+                for (ptrdiff_t job = 0; job < blocks * panels; job++) {                                         \
+                    ptrdiff_t m0 = (job / panels) * TG_MC, n0 = (job % panels) * NR;                            \
+                    ptrdiff_t mb = M - m0 < TG_MC ? M - m0 : TG_MC, width = N - n0 < NR ? N - n0 : NR;          \
+                    const T* panel = p + (job % panels) * kb * NR;                                              \
+                    if (!trans_a) {                                                                             \
+                        kern(mb, width, kb, a + m0 * lda + k0, lda, 1, panel, bk, c + m0 * ldc + n0, ldc);      \
+                        continue;                                                                               \
+                    }                                                                                           \
+                    if (copied != m0) {                                                                         \
+                        tg_copy_groups_##T(kb, mb, a + k0 * lda + m0, lda, mine);                               \
+                        copied = m0;                                                                            \
+                    }                                                                                           \
+                    for (ptrdiff_t g = 0; g < mb; g += TG_AGROUP)                                               \
+                        kern(mb - g < TG_AGROUP ? mb - g : TG_AGROUP, width, kb, mine + g * kb, 1, TG_AGROUP,   \
+                             panel, bk, c + (m0 + g) * ldc + n0, ldc);                                          \
+                }                                                                                               \
             }                                                                                                   \
         }                                                                                                       \
-        free(p);                                                                                                \
-        free(at);                                                                                               \
+        tg_scratch_done(p);                                                                                     \
         return 0;                                                                                               \
     }
+
+/* Rows m of a block of Aᵀ (kb, mb), a[k·lda + m], into groups of TG_AGROUP rows side by side: out[g·kb + k·TG_AGROUP
+ * + i] = A[g + i, k], zeros past mb. In strips of TG_AGROUP values of k: each strip's lines are read from memory
+ * once, where a group's kb values at a stride of lda map to one L1 set and were read twice. */
+#define TG_DEFINE_COPY_GROUPS(T)                                                                                \
+    static void tg_copy_groups_##T(ptrdiff_t kb, ptrdiff_t mb, const T* a, ptrdiff_t lda, T* out) {              \
+        for (ptrdiff_t s0 = 0; s0 < kb; s0 += TG_AGROUP) {                                                      \
+            ptrdiff_t se = kb - s0 < TG_AGROUP ? kb : s0 + TG_AGROUP;                                           \
+            for (ptrdiff_t g = 0; g < mb; g += TG_AGROUP) {                                                     \
+                ptrdiff_t w = mb - g < TG_AGROUP ? mb - g : TG_AGROUP;                                          \
+                T* o = out + g * kb;                                                                            \
+                if (w == TG_AGROUP) /* a whole group: a straight copy per k (a select kept it scalar) */        \
+                    for (ptrdiff_t k = s0; k < se; k++)                                                         \
+                        memcpy(o + k * TG_AGROUP, a + k * lda + g, sizeof(T) * TG_AGROUP);                      \
+                else                                                                                            \
+                    for (ptrdiff_t k = s0; k < se; k++)                                                         \
+                        for (ptrdiff_t i = 0; i < TG_AGROUP; i++)                                               \
+                            o[k * TG_AGROUP + i] = i < w ? a[k * lda + g + i] : 0;                              \
+            }                                                                                                   \
+        }                                                                                                       \
+    }
+TG_DEFINE_COPY_GROUPS(float)
+TG_DEFINE_COPY_GROUPS(double)
 TG_DEFINE_BLOCKED(tg_blocked_f, float, TG_NR_F, tg_pack_f, tg_gemm_f_t)
 TG_DEFINE_BLOCKED(tg_blocked_d, double, TG_NR_D, tg_pack_d, tg_gemm_d_t)
 

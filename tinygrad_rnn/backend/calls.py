@@ -127,19 +127,21 @@ def linear_act_forward(x, weight, bias=None, act="identity", out=None):
     return _call("linear_act_forward", (x, weight, bias, act, out))
 
 
-def linear_act_backward(x, weight, y, dy, act="identity", need_dx=True, need_dW=True, need_db=True):
-    """dz = dy⊙act'(y) → (dx = dz @ W, dW = dzᵀ @ x, db = Σ_b dz), None for what is not needed"""
+def linear_act_backward(x, weight, y, dy, act="identity", need_dx=True, need_dW=True, need_db=True, empty=np.empty):
+    """dz = dy⊙act'(y) → (dx = dz @ W, dW = dzᵀ @ x, db = Σ_b dz), None for what is not needed; dx and dW made by
+    empty(shape, dtype) (the engine's workspace.empty, so a training loop writes into the same memory each step)"""
     if not (isinstance(x, np.ndarray) and x.ndim == 2 and isinstance(weight, np.ndarray) and weight.ndim == 2):
         checked(SPECS["linear_act_backward"], (x, weight, y, dy, act, None, None, None))   # raises, naming which
     (B, I), O, dtype = x.shape, weight.shape[0], x.dtype.newbyteorder("=")
-    return _call("linear_act_backward", (x, weight, y, dy, act, np.empty((B, I), dtype) if need_dx else None,
-                                         np.empty((O, I), dtype) if need_dW else None,
+    return _call("linear_act_backward", (x, weight, y, dy, act, empty((B, I), dtype) if need_dx else None,
+                                         empty((O, I), dtype) if need_dW else None,
                                          np.empty(O, dtype) if need_db else None))
 
 
-def outer_product(left, right):
-    """leftᵀ @ right: left (N, O), right (N, I) → (O, I), a shared weight's gradient summed over N rows (OuterSum)"""
-    return _call("outer_product", (left, right, None))
+def outer_product(left, right, out=None):
+    """leftᵀ @ right: left (N, O), right (N, I) → (O, I), a shared weight's gradient summed over N rows (OuterSum),
+    written into out if given"""
+    return _call("outer_product", (left, right, out))
 
 
 # LSTM and peephole LSTM: gate order i, f, g, o; `act` is the gate activation. A step forward's `transposed`: w_hh is

@@ -1,6 +1,7 @@
 """act(x @ Wᵀ + b) as one tape node: one kernel call forward, one backward (the NumPy twin without the kernels)."""
 from ..backend import calls
 from ..function import Function
+from . import workspace
 from .outer_sum import OuterSum
 
 
@@ -11,7 +12,7 @@ class LinearAct(Function):
     def forward(ctx, x, weight, bias=None, act="identity"):
         lead = x.shape[:-1]
         x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
-        y = calls.linear_act_forward(x2, weight, bias, act)
+        y = calls.linear_act_forward(x2, weight, bias, act, _out(x2, (x2.shape[0], weight.shape[0])))
         ctx.save_for_backward(x, weight, y, act, bias is not None)       # x as given, not x2: see inplace.py
         return y.reshape(lead + (weight.shape[0],)) if x.ndim != 2 else y
 
@@ -23,12 +24,18 @@ class LinearAct(Function):
         lazy_dw = act == "identity" and need[1]          # dW = gᵀ x, left to the tape as an OuterSum: it may
         dx, dw, db = calls.linear_act_backward(       # join other terms, and a leaf takes it without a copy
             x2, weight, y, g.reshape(y.shape), act,
-            need_dx=need[0], need_dW=need[1] and not lazy_dw, need_db=has_bias and need[2],
+            need_dx=need[0], need_dW=need[1] and not lazy_dw, need_db=has_bias and need[2], empty=workspace.empty,
         )
         dx = dx.reshape(x_shape) if dx is not None else None
         if lazy_dw:
             dw = OuterSum(g.reshape(y.shape), x2)
         return (dx, dw, db) if has_bias else (dx, dw)
+
+
+def _out(x, shape):
+    """The output array, from the workspace (a training loop's projection writes the same memory each step); None
+    (the kernel makes it, or refuses x and says why) when x is not a float32 or float64 matrix."""
+    return workspace.empty(shape, x.dtype.newbyteorder("=")) if x.dtype.kind == "f" and x.itemsize >= 4 else None
 
 
 def linear(x, weight, bias=None, act="identity"):

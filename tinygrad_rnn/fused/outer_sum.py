@@ -9,6 +9,7 @@ import numpy as np
 
 from ..backend import calls
 from ..function import LazyGrad
+from . import workspace
 
 
 class OuterSum(LazyGrad):
@@ -31,10 +32,11 @@ class OuterSum(LazyGrad):
         return self
 
     def materialize(self):
-        if len(self.lefts) == 1:
-            out = calls.outer_product(self.lefts[0], self.rights[0])
-        else:
-            out = calls.outer_product(np.concatenate(self.lefts), np.concatenate(self.rights))
+        left, right = ((self.lefts[0], self.rights[0]) if len(self.lefts) == 1 else
+                       (np.concatenate(self.lefts), np.concatenate(self.rights)))
+        shape, dtype = (left.shape[-1], right.shape[-1]), left.dtype
+        out = calls.outer_product(left, right, workspace.empty(shape, dtype.newbyteorder("=")) if dtype.kind == "f"
+                                  and left.ndim == right.ndim == 2 else None)
         if self.dense is not None:
             out += self.dense
         return out

@@ -220,3 +220,43 @@ def test_an_empty_batch_with_lengths_runs_as_without(fused):
     (out.sum() + h.sum()).backward()
     assert x.grad.shape == (5, 0, 3)
     np.testing.assert_array_equal(layer.weight_hh_l0.grad, np.zeros((16, 4)))
+
+
+def _ops(t):
+    """The op names of every node behind t."""
+    seen, stack, names = set(), [t._ctx], []
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        names.append(type(node).__name__)
+        stack.extend(p._ctx for p in node.parents)
+    return names
+
+
+def test_a_fused_layer_projects_the_whole_sequence_without_reshape_nodes_and_an_own_project_gets_rows():
+    """The fused recurrences' project takes x (T, B, I) as it is (LinearAct takes any leading dimensions): no
+    Reshape node on either side of it. A subclass that overrides project without @takes_sequences still gets the
+    (T·B, I) rows it was written for, and the same numbers."""
+    from tinygrad_rnn.nn.layers import RNNBase
+    from tinygrad_rnn.nn.recurrences import LSTMRecurrence
+
+    manual_seed(0)
+    lstm = nn.LSTM(3, 5, dtype=np.float64)
+    x = Tensor(np.random.default_rng(0).standard_normal((6, 2, 3)), requires_grad=True)
+    out, _ = lstm(x)
+    assert "Reshape" not in _ops(out) and "LinearAct" in _ops(out)
+
+    shapes = []
+
+    class RowsOnly(LSTMRecurrence):
+        def project(self, x, p):
+            shapes.append(x.shape)
+            return super().project(x, p)
+
+    mine = RNNBase(RowsOnly(), 3, 5, dtype=np.float64)
+    mine.load_state_dict(lstm.state_dict())
+    got, _ = mine(x)
+    assert shapes == [(12, 3)]
+    np.testing.assert_allclose(got.data, out.data, rtol=1e-13, atol=1e-15)

@@ -31,7 +31,7 @@ from .cells import RNNCellBase
 from .checks import check_choice, check_state
 from .layers import RNNBase
 from .module import Parameter
-from .recurrences import GATE_ACTIVATIONS, LSTMRecurrence, _folded_bias, _linear
+from .recurrences import GATE_ACTIVATIONS, LSTMRecurrence, _folded_bias, _linear, takes_sequences
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -52,6 +52,7 @@ class DepthGatedLSTMRecurrence(LSTMRecurrence):
     def __init__(self, gate_activation: str = "sigmoid") -> None:
         super().__init__(gate_activation, fused=True)  # fused: the input projection is one LinearAct GEMM
 
+    @takes_sequences
     def project(self, x: Any, p: Any) -> Any:
         """[W_ih x + b_ih + b_hh ; W_xd x + b_d] (4H + H columns) in one GEMM; W_ih x + b alone in layer 0."""
         if p.get("weight_xd") is None:

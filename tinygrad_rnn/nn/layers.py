@@ -233,8 +233,11 @@ class RNNBase(Module):
         "lower_c" the layer below's c_t (None in layer 0)."""
         rec = self.recurrence
         steps, batch = x.shape[0], x.shape[1]
-        xp = rec.project(x.reshape(steps * batch, x.shape[2]), weights)                  # one GEMM for all t
-        xp = xp.reshape(steps, batch, xp.shape[1])
+        if rec.fused and getattr(type(rec).project, "takes_sequences", False):             # one GEMM for all t
+            xp = rec.project(x, weights)                   # (the unfused, teaching tape keeps its reshapes)
+        else:
+            xp = rec.project(x.reshape(steps * batch, x.shape[2]), weights)
+            xp = xp.reshape(steps, batch, xp.shape[1])
         prepared = rec.prepare(weights)
         context = rec.step_context
         recorder = step_watch.watcher()  # inside viz.recording(): one node per step, each tagged with its t

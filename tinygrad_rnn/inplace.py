@@ -81,6 +81,22 @@ def _restore(array):
             base = base.base              # read-only for a reason of its own: the view stays read-only
 
 
+_engine_made = {}   # id(array) -> weakref to it: arrays the engine allocated for a node to fill (engine_made)
+
+
+def engine_made(array):
+    """Mark `array` as memory the engine allocated for a node to fill (the workspace's arrays): nobody outside can
+    have made a view of it before the forward that fills it, so it needs no fingerprint when a node saves a view of
+    it (a char-LM step fingerprinted its gate blocks, 1.6 MB each, four times a step). Returns the array."""
+    key = id(array)
+
+    def forget(ref, key=key):
+        if _engine_made.get(key) is ref:
+            del _engine_made[key]
+    _engine_made[key] = weakref.ref(array, forget)
+    return array
+
+
 _CRC_BYTES = 16 * 1024  # up to here zlib's CRC-32 is the cheaper pass (and sees order); beyond, two NumPy reductions
 _one_pass = None        # a faster fingerprint of a C-contiguous array, when the kernels provide one (use_fingerprint)
 
@@ -156,8 +172,12 @@ def guards(tensors, saved, out):
 
 
 def _made_by_a_forward(array, tensors, out):
-    """Whether `array` is this node's output (or what it views) or an earlier node's output that is an input here
-    (or an engine constant): arrays nobody outside could have viewed before."""
+    """Whether `array` is this node's output (or what it views), an earlier node's output that is an input here
+    (or an engine constant), or memory the engine allocated (engine_made): arrays nobody outside could have viewed
+    before."""
+    ref = _engine_made.get(id(array))
+    if ref is not None and ref() is array:
+        return True
     for o in out if type(out) is tuple else (out,):
         if array is o or array is o.base:
             return True

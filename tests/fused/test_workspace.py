@@ -217,3 +217,30 @@ def test_a_training_step_in_a_fresh_process_does_not_fault_its_memory_in_again()
     assert out.returncode == 0, out.stderr
     faults = float(out.stdout.strip().splitlines()[-1])
     assert faults < 50, f"{faults} page faults per training step"
+
+
+def _fingerprinted(node):
+    """The arrays a node's pins fingerprint (inplace.guards: the roots a view made before the forward could reach)."""
+    return [pin.array for pin in (node.guards[1] or ())] if node.guards else []
+
+
+def test_workspace_memory_is_not_fingerprinted_and_a_users_buffer_still_is():
+    """A Scan saves views of the workspace arrays it filled (the gates, the states): memory nobody outside could have
+    viewed before, so no fingerprint (the char-LM step fingerprinted 1.6 MB gate blocks four times a step). A user's
+    array over memory of their own (np.frombuffer of a bytearray, as the workspace's are over its own) is still
+    fingerprinted, and a write through that memory after the forward is still caught."""
+    layer = _lstm()
+    x = tg.randn(40, 8, 16, dtype=np.float64)
+    out, _ = layer(x)
+    scan = out._ctx
+    assert type(scan).__name__ == "Scan"
+    kept = [slot.memory for slots in workspace._cache.values() for slot in slots]
+    assert kept
+    assert not any(np.shares_memory(a, m) for a in _fingerprinted(scan) for m in kept)
+
+    buffer = bytearray(np.ones((40, 8, 16)).tobytes())
+    users = tg.from_numpy(np.frombuffer(buffer, dtype=np.float64).reshape(40, 8, 16))   # (Tensor() would copy)
+    out, _ = layer(users)
+    memoryview(buffer).cast("d")[5] = 7.0           # a write the read-only flag cannot stop
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.sum().backward()

@@ -15,6 +15,8 @@ import weakref
 
 import numpy as np
 
+from .. import inplace
+
 MIN_BYTES = 256 * 1024       # smaller arrays come from malloc's free lists, which stay warm; and a kept array stays
                              # allocated after a call frees it, which adds to that call's peak
 MAX_BYTES = 256 * 1024 ** 2  # kept in all; beyond it, the least recently used shapes are dropped
@@ -36,6 +38,7 @@ class _Slot:
         self.busy = True
         flat = np.frombuffer(memoryview(self.memory), dtype=dtype)   # base: the memoryview, not an array
         weakref.finalize(flat, _release, self)
+        inplace.engine_made(flat)                   # no view of it outlived its last array: a fresh root
         return flat.reshape(shape)                                   # a view: its views' base is `flat` too
 
 
@@ -49,7 +52,7 @@ def empty(shape, dtype):
     dtype = np.dtype(dtype)
     nbytes = dtype.itemsize * math.prod(shape)     # (np.prod costs 2 µs a call: a tenth of a small layer's)
     if nbytes < MIN_BYTES or nbytes > MAX_BYTES:
-        return np.empty(shape, dtype)
+        return inplace.engine_made(np.empty(shape, dtype))
     key = (tuple(shape), dtype)
     slots = _cache.pop(key, None)
     if slots is None:
@@ -59,7 +62,7 @@ def empty(shape, dtype):
         if not slot.busy:
             return slot.hand_out(shape, dtype)
     if len(slots) >= PER_SHAPE:
-        return np.empty(shape, dtype)
+        return inplace.engine_made(np.empty(shape, dtype))
     slot = _Slot(nbytes)
     slots.append(slot)
     _kept += nbytes

@@ -29,18 +29,24 @@ def _builds(cy):
 def test_packed_gemm_equals_numpy_across_the_block_edges(dtype, trans_a, trans_b):
     cy, _, _ = _kernels()
     rng = np.random.default_rng(1)
-    tol = dict(rtol=1e-12, atol=1e-11) if dtype == np.float64 else dict(rtol=1e-4, atol=1e-4)
     for M, K, N in ((1, 1, 1), (9, 300, 33), (130, 257, 70), (260, 1025, 31), (4, 256, 32), (131, 1, 17),
                     (70, 2100, 40)):     # K: 1, 2 and 3 blocks of TG_KC = 1024; M: 1, 2, 3 blocks of TG_MC = 128
+        # float32: sums of K products of about 1 each, so rounding grows with K (about 1e-4 at K = 2100)
+        tol = dict(rtol=1e-12, atol=1e-11) if dtype == np.float64 else dict(rtol=1e-4, atol=1e-4 * max(1, K / 512))
         a = rng.standard_normal((K, M) if trans_a else (M, K)).astype(dtype)
         b = rng.standard_normal((N, K) if trans_b else (K, N)).astype(dtype)
         want_ab = (a.T if trans_a else a).astype(np.float64) @ (b.T if trans_b else b)
         c0 = rng.standard_normal((M, N)).astype(dtype)
+        bias = rng.standard_normal(N).astype(dtype)
         for isa in _builds(cy):
             for beta in (0.0, 1.0, 0.5):
                 c = c0.copy()
                 cy.packed_gemm(a, b, c, beta=beta, trans_a=trans_a, trans_b=trans_b, isa=isa)
                 np.testing.assert_allclose(c, want_ab + beta * c0, err_msg=f"{isa} {M, K, N} beta {beta}", **tol)
+                c = c0.copy()          # with a bias: the micro-kernel adds it as it stores (beta 0), or each tile
+                cy.packed_gemm(a, b, c, beta=beta, trans_a=trans_a, trans_b=trans_b, isa=isa, bias=bias)  # first
+                np.testing.assert_allclose(c, want_ab + beta * c0 + bias, err_msg=f"{isa} {M, K, N} beta {beta} bias",
+                                           **tol)
 
 
 def test_packed_gemm_refuses_bad_arguments():
@@ -146,12 +152,15 @@ def test_the_kernels_gemms_give_blas_numbers_through_the_own_gemm(dtype):
             y = linear.linear_act_forward(x, w, b, "tanh")
             dx, dw, db = linear.linear_act_backward(x, w, y, dy, "tanh", np.empty_like(x), np.empty_like(w),
                                                     np.empty_like(b))
-            results[rows] = (y, dx, dw, db, linear.outer_product(dy, x))
+            # identity with a bias: the own GEMM adds the bias in its stores, BLAS's product gets a pass after it
+            results[rows] = (y, dx, dw, db, linear.outer_product(dy, x),
+                             linear.linear_act_forward(x, w, b, "identity"))
     finally:
         blas_module.packed_gemm_settings(*old)
     y = numpy_twins.linear_act_forward(x, w, b, "tanh")
     twin = (y, *numpy_twins.linear_act_backward(x, w, y, dy, "tanh", np.empty_like(x), np.empty_like(w),
-                                                 np.empty_like(b)), numpy_twins.outer_product(dy, x))
+                                                 np.empty_like(b)), numpy_twins.outer_product(dy, x),
+            numpy_twins.linear_act_forward(x, w, b, "identity"))
     for got, blas, want in zip(results[blas_module.PACKED_ROWS], results[0], twin):
         np.testing.assert_allclose(got, blas, **tol)
         np.testing.assert_allclose(got, want, **tol)

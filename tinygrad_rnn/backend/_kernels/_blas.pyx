@@ -178,7 +178,7 @@ def packed_gemm_settings(isa=None, rows=None):
 cdef void sgemm_rm(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, float alpha, const float* a,
                    Py_ssize_t lda, const float* b, Py_ssize_t ldb, float beta, float* c, Py_ssize_t ldc) noexcept nogil:
     if alpha == 1 and m >= _packed_rows and tg_blocked_f(_packed_f, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta,
-                                                         c, ldc) == 0:
+                                                         c, ldc, NULL) == 0:
         return
     _gemm_rm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 
@@ -187,6 +187,20 @@ cdef void dgemm_rm(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, Py_ss
                    const double* a, Py_ssize_t lda, const double* b, Py_ssize_t ldb, double beta, double* c,
                    Py_ssize_t ldc) noexcept nogil:
     if alpha == 1 and m >= _packed_rows and tg_blocked_d(_packed_d, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta,
-                                                         c, ldc) == 0:
+                                                         c, ldc, NULL) == 0:
         return
     _gemm_rm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+
+
+cdef bint gemm_bias(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const floating* a,
+                    Py_ssize_t lda, const floating* b, Py_ssize_t ldb, floating* c, Py_ssize_t ldc,
+                    const floating* bias) noexcept nogil:
+    """C = op(A) @ op(B) + bias in every row, when the product goes to the kernels' own GEMM (which adds the bias to
+    each tile as it starts it) → True; False (nothing written) for a product that goes to BLAS: the caller then
+    multiplies with gemm and adds the bias itself."""
+    if m < _packed_rows or k == 0 or n == 0:
+        return False
+    if floating is float:
+        return tg_blocked_f(_packed_f, trans_a, trans_b, m, n, k, a, lda, b, ldb, 0, c, ldc, bias) == 0
+    else:
+        return tg_blocked_d(_packed_d, trans_a, trans_b, m, n, k, a, lda, b, ldb, 0, c, ldc, bias) == 0

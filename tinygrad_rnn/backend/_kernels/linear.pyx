@@ -8,7 +8,7 @@ cimport numpy as cnp
 from cython cimport floating
 
 from ._arrays cimport data, disjoint_arrays, float_type, optional_data, output
-from ._blas cimport check_gemm, gemm
+from ._blas cimport check_gemm, gemm, gemm_bias
 from ._math cimport IDENTITY, act_code, activate, activate_grad
 
 cnp.import_array()
@@ -26,6 +26,9 @@ cdef void _forward(floating kind, int code, Py_ssize_t B, Py_ssize_t I, Py_ssize
     cdef floating* out = <floating*>y
     cdef const floating* bias = <const floating*>b
     cdef Py_ssize_t r, o
+    if code == IDENTITY and bias != NULL and gemm_bias(False, True, B, O, I, <floating*>x, max(I, 1), <floating*>w,
+                                                       max(I, 1), out, max(O, 1), bias):
+        return                                   # (the own GEMM added the bias tile by tile)
     gemm(False, True, B, O, I, 1, <floating*>x, max(I, 1), <floating*>w, max(I, 1), 0, out, max(O, 1))
     if bias != NULL or code != IDENTITY:
         for r in range(B):

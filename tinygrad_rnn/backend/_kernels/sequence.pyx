@@ -166,10 +166,11 @@ def skinny_gemm(a, b, c, double beta=0, bint trans=False, str isa=None, Py_ssize
     return c
 
 
-def packed_gemm(a, b, c, double beta=0, bint trans_a=False, bint trans_b=False, str isa=None):
-    """c = op(a) @ op(b) + beta·c through skinny.h's blocked GEMM (what _blas.pyx runs instead of BLAS; a hook for
-    the tests and benchmarks): op(a) (M, K) is a, or aᵀ with trans_a (a (K, M)); op(b) (K, N) the same; c (M, N),
-    float32 or float64; isa: a build by name (default the best this CPU runs). Threads as skinny.h's tg_threads."""
+def packed_gemm(a, b, c, double beta=0, bint trans_a=False, bint trans_b=False, str isa=None, bias=None):
+    """c = op(a) @ op(b) + beta·c (+ bias (N,) in every row) through skinny.h's blocked GEMM (what _blas.pyx runs
+    instead of BLAS; a hook for the tests and benchmarks): op(a) (M, K) is a, or aᵀ with trans_a (a (K, M)); op(b)
+    (K, N) the same; c (M, N), float32 or float64; isa: a build by name (default the best this CPU runs). Threads as
+    skinny.h's tg_threads."""
     cdef int t = float_type("a", a), code = tg_skinny_best_isa() if isa is None else isa_code(isa), status
     cdef Py_ssize_t ra, ca = -1, rb, cb = -1
     ra = rows_cols("a", a, &ca)
@@ -182,19 +183,20 @@ def packed_gemm(a, b, c, double beta=0, bint trans_a=False, bint trans_b=False, 
         raise ValueError(f"b: expected {'N' if trans_b else K} × {K if trans_b else 'N'} to multiply a "
                          f"{'transposed ' if trans_a else ''}{a.shape}, but got shape {b.shape}")
     cdef void* p_c = data("c", c, t, M, N, True)
-    disjoint_arrays(("c", "a", "b"), 1, (c, a, b))
+    cdef void* p_bias = optional_data("bias", bias, t, N, -1)
+    disjoint_arrays(("c", "a", "b", "bias"), 1, (c, a, b, bias))
     if M == 0 or N == 0:
         return c
     if K == 0:
-        c[...] = 0 if beta == 0 else beta * c
+        c[...] = (0 if beta == 0 else beta * c) + (0 if bias is None else bias)
         return c
     with nogil:
         if t == cnp.NPY_FLOAT64:
             status = tg_blocked_d(tg_gemm_d_of(code), trans_a, trans_b, M, N, K, <double*>p_a, ca, <double*>p_b, cb,
-                                  beta, <double*>p_c, N)
+                                  beta, <double*>p_c, N, <double*>p_bias)
         else:
             status = tg_blocked_f(tg_gemm_f_of(code), trans_a, trans_b, M, N, K, <float*>p_a, ca, <float*>p_b, cb,
-                                  <float>beta, <float*>p_c, N)
+                                  <float>beta, <float*>p_c, N, <float*>p_bias)
     if status != 0:
         raise MemoryError("packed_gemm: cannot allocate the panels of b")
     return c

@@ -96,7 +96,7 @@ static void tg_lstm_threads_forward_##S(int nt, KERN_T kern, int hard, int rever
             if (j1 > j0) {                                                                                         \
                 for (ptrdiff_t b = 0; b < B; b++)                                                                  \
                     memcpy(z + b * N + j0, xp + t * 4 * n + b * N + j0, sizeof(T_) * (size_t)(j1 - j0));           \
-                kern(B, j1 - j0, H, h_prev, H, 1, pk + p0 * H * NR, 1, z + j0, N);                                  \
+                kern(B, j1 - j0, H, h_prev, H, 1, pk + p0 * H * NR, 1, z + j0, N, NULL);                            \
             }                                                                                                      \
             TG_BARRIER()                                                                                           \
             if (b1 > b0) {                                                                                         \
@@ -146,7 +146,7 @@ static void tg_lstm_threads_backward_##S(int nt, KERN_T kern, int hard, int reve
                                      dc_new + b0 * H);                                                             \
             TG_BARRIER()                                                                                           \
             if (j1 > j0)                                                                                           \
-                kern(B, j1 - j0, 4 * H, dz_t, 4 * H, 1, pk + p0 * 4 * H * NR, 0, dh_new + j0, H);                   \
+                kern(B, j1 - j0, 4 * H, dz_t, 4 * H, 1, pk + p0 * 4 * H * NR, 0, dh_new + j0, H, NULL);             \
             TG_BARRIER()                                                                                           \
             tg_pass_ended_rows_##S(b0, b1, H, keep_t, dh_new, dh);                                                 \
             tg_pass_ended_rows_##S(b0, b1, H, keep_t, dc_new, dc);                                                 \
@@ -188,7 +188,7 @@ static void tg_gru_threads_forward_##S(int nt, KERN_T kern, int hard, int revers
                     else                                                                                           \
                         memset(hp + b * N + j0, 0, sizeof(T_) * (size_t)(j1 - j0));                                \
                 }                                                                                                  \
-                kern(B, j1 - j0, H, h_prev, H, 1, pk + p0 * H * NR, 1, hp + j0, N);                                 \
+                kern(B, j1 - j0, H, h_prev, H, 1, pk + p0 * H * NR, 1, hp + j0, N, NULL);                           \
             }                                                                                                      \
             TG_BARRIER()                                                                                           \
             if (b1 > b0) {                                                                                         \
@@ -231,7 +231,7 @@ static void tg_gru_threads_backward_##S(int nt, KERN_T kern, int hard, int rever
                                     dh_new + b0 * H);                                                              \
             TG_BARRIER()                                                                                           \
             if (j1 > j0)                    /* dh_prev = dh⊙z (the gates' loop) + dhp @ W_hh */                    \
-                kern(B, j1 - j0, 3 * H, dhp, 3 * H, 1, pk + p0 * 3 * H * NR, 1, dh_new + j0, H);                    \
+                kern(B, j1 - j0, 3 * H, dhp, 3 * H, 1, pk + p0 * 3 * H * NR, 1, dh_new + j0, H, NULL);              \
             TG_BARRIER()                                                                                           \
             tg_pass_ended_rows_##S(b0, b1, H, keep_t, dh_new, dh);                                                 \
             T_* swap = dh; dh = dh_new; dh_new = swap;                                                             \

@@ -9,11 +9,12 @@
  * kept in vector registers while k runs, each step of k loading NR values of the panel and broadcasting MR values
  * of A. The panel stays in L1 while every row block uses it.
  *
- * Three builds of the micro-kernel, chosen at run time from the CPU (as fastmath.h chooses its clones): AVX-512
- * (MR = 8 rows of 2 zmm: 16 accumulators hide the FMA latency on both pipes; 4 rows ran 7–18 % slower here), AVX2 + FMA (MR = 2 rows of 4 ymm), and a portable one in plain C vectors (MR = 1), which
- * GCC lowers to SSE2 on x86-64 and to whatever vectors other targets have; compilers without GCC's vector
- * extensions get a scalar loop. NR is the same for all (32 floats, 16 doubles: 128 bytes), so one packing serves
- * every build. Sums run over k in order, with FMA where the build has it: results equal BLAS's to rounding.
+ * Three builds of the micro-kernel, chosen at run time from the CPU (as fastmath.h chooses its clones): AVX-512 (MR = 8
+ * rows of 2 zmm: 16 accumulators hide the FMA latency on both pipes; 4 rows ran 7–18 % slower here), AVX2 + FMA (MR = 2
+ * rows of 4 ymm), and a portable one in plain C vectors (MR = 1), which GCC lowers to SSE2 on x86-64 and to whatever
+ * vectors other targets have; compilers without GCC's vector extensions get a scalar loop. NR is the same for all (32
+ * floats, 16 doubles: 128 bytes), so one packing serves every build. Sums run over k in order, with FMA where the build
+ * has it: results equal BLAS's to rounding.
  */
 #ifndef TINYGRAD_RNN_SKINNY_H
 #define TINYGRAD_RNN_SKINNY_H
@@ -66,7 +67,9 @@ TG_DEFINE_PACK(tg_pack_d, double, TG_NR_D)
             T out[NR];                                                                                          \
             _Pragma("GCC unroll 16") for (int v = 0; v < NV; v++) memcpy(out + v * VW, &acc[i][v], sizeof(V));  \
             T* crow = c + (m0 + i) * ldc + n0;                                                                  \
-            if (beta == 0)                                                                                      \
+            if (bias != NULL)                                                                                   \
+                for (ptrdiff_t j = 0; j < width; j++) crow[j] = out[j] + bias[n0 + j];                          \
+            else if (beta == 0)                                                                                 \
                 for (ptrdiff_t j = 0; j < width; j++) crow[j] = out[j];                                         \
             else                                                                                                \
                 for (ptrdiff_t j = 0; j < width; j++) crow[j] = out[j] + beta * crow[j];                        \
@@ -77,10 +80,10 @@ TG_DEFINE_PACK(tg_pack_d, double, TG_NR_D)
  * then single rows for what is left (M mod MR), so a batch of 4 still gets 4-row blocks when MR is 8. Each element
  * of C is the same sum over k in the same order whichever block it falls in: results do not depend on M. Written
  * with GCC's vector extensions; the loops over i and v have constant bounds and are unrolled, so the accumulators
- * live in registers. */
+ * live in registers. bias (N,) or NULL: C = A @ B + bias, added as the sums are stored (beta unused). */
 #define TG_DEFINE_GEMM(NAME, ATTR, T, V, VW, NR, MR)                                                            \
     ATTR static void NAME(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const T* a, ptrdiff_t sam, ptrdiff_t sak,         \
-                          const T* p, T beta, T* c, ptrdiff_t ldc) {                                           \
+                          const T* p, T beta, T* c, ptrdiff_t ldc, const T* bias) {                            \
         enum { NV = NR / VW };                                                                                  \
         ptrdiff_t panels = (N + NR - 1) / NR;                                                                   \
         for (ptrdiff_t q = 0; q < panels; q++) {                                                                \
@@ -98,22 +101,22 @@ TG_DEFINE_PACK(tg_pack_d, double, TG_NR_D)
 /* A plain loop over the same packed panels, for compilers without vector extensions and as the tests' oracle. */
 #define TG_DEFINE_GEMM_SCALAR(NAME, T, NR)                                                                      \
     static void NAME(ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const T* a, ptrdiff_t sam, ptrdiff_t sak, const T* p, \
-                     T beta, T* c, ptrdiff_t ldc) {                                                             \
+                     T beta, T* c, ptrdiff_t ldc, const T* bias) {                                              \
         for (ptrdiff_t m = 0; m < M; m++)                                                                       \
             for (ptrdiff_t n = 0; n < N; n++) {                                                                 \
                 const T* col = p + (n / NR) * K * NR + n % NR;                                                  \
                 T s = 0;                                                                                        \
                 for (ptrdiff_t k = 0; k < K; k++) s += a[m * sam + k * sak] * col[k * NR];                          \
-                c[m * ldc + n] = beta == 0 ? s : s + beta * c[m * ldc + n];                                     \
+                c[m * ldc + n] = bias != NULL ? s + bias[n] : beta == 0 ? s : s + beta * c[m * ldc + n];        \
             }                                                                                                   \
     }
 TG_DEFINE_GEMM_SCALAR(tg_gemm_scalar_f, float, TG_NR_F)
 TG_DEFINE_GEMM_SCALAR(tg_gemm_scalar_d, double, TG_NR_D)
 
 typedef void (*tg_gemm_f_t)(ptrdiff_t, ptrdiff_t, ptrdiff_t, const float*, ptrdiff_t, ptrdiff_t, const float*, float,
-                            float*, ptrdiff_t);
+                            float*, ptrdiff_t, const float*);
 typedef void (*tg_gemm_d_t)(ptrdiff_t, ptrdiff_t, ptrdiff_t, const double*, ptrdiff_t, ptrdiff_t, const double*,
-                            double, double*, ptrdiff_t);
+                            double, double*, ptrdiff_t, const double*);
 
 #define TG_ISA_SCALAR 0
 #define TG_ISA_PORTABLE 1
@@ -234,13 +237,13 @@ static inline int tg_threads(ptrdiff_t fmas, ptrdiff_t tiles) {
         ptrdiff_t panels = (N + NR - 1) / NR;                                                                   \
         int nt = tg_threads(M * N * K, panels);                                                                 \
         if (nt == 1) {                                                                                          \
-            kern(M, N, K, a, sam, sak, p, beta, c, ldc);                                                        \
+            kern(M, N, K, a, sam, sak, p, beta, c, ldc, NULL);                                                  \
             return;                                                                                             \
         }                                                                                                       \
         _Pragma("omp parallel for num_threads(nt) schedule(static)")                                            \
         for (ptrdiff_t q = 0; q < panels; q++) {                                                                \
             ptrdiff_t n0 = q * NR;                                                                              \
-            kern(M, N - n0 < NR ? N - n0 : NR, K, a, sam, sak, p + q * K * NR, beta, c + n0, ldc);              \
+            kern(M, N - n0 < NR ? N - n0 : NR, K, a, sam, sak, p + q * K * NR, beta, c + n0, ldc, NULL);        \
         }                                                                                                       \
     }
 TG_DEFINE_PANELS(tg_panels_f, float, TG_NR_F, tg_gemm_f_t)
@@ -248,8 +251,10 @@ TG_DEFINE_PANELS(tg_panels_d, double, TG_NR_D, tg_gemm_d_t)
 
 /* C (M, N) = op(A) @ op(B) + beta·C for any sizes, in the blocks of a GotoBLAS GEMM: TG_KC rows of op(B) packed
  * at a time (the sum over k in blocks, each added to C), and per block of TG_MC rows of A every panel's tiles. op(A)
- * = A (M, K) or, trans_a, Aᵀ of a (K, M); op(B) the same. Returns -1 (nothing written) when a buffer cannot be
- * allocated: the caller then uses BLAS.
+ * = A (M, K) or, trans_a, Aᵀ of a (K, M); op(B) the same. bias (N,) or NULL: added to every row of C, by the
+ * micro-kernel as it stores its first block's sums (beta = 0; else each tile is set to beta·C + bias first), where a
+ * separate pass after the GEMM read and wrote all of C once more (a tenth of the input projection's time). Returns
+ * -1 (nothing written) when a buffer cannot be allocated: the caller then uses BLAS.
  *
  * Aᵀ given (the weight gradients dzᵀ x over T·B rows): the micro-kernel reads each k's TG_AGROUP values of a row
  * group from one line when they sit side by side, so a thread copies its block of rows there (k-major, in groups of
@@ -306,7 +311,7 @@ static void tg_scratch_done(void* memory) { free(memory); }
 #endif
 #define TG_DEFINE_BLOCKED(NAME, T, NR, PACK, KERN_T)                                                            \
     static int NAME(KERN_T kern, int trans_a, int trans_b, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const T* a,    \
-                    ptrdiff_t lda, const T* b, ptrdiff_t ldb, T beta, T* c, ptrdiff_t ldc) {                    \
+                    ptrdiff_t lda, const T* b, ptrdiff_t ldb, T beta, T* c, ptrdiff_t ldc, const T* bias) {     \
         ptrdiff_t kc = K < TG_KC ? K : TG_KC, panels = (N + NR - 1) / NR, blocks = (M + TG_MC - 1) / TG_MC;      \
         int nt = tg_threads(M * N * kc, panels * blocks);                                                       \
         ptrdiff_t mc = M < TG_MC ? (M + TG_AGROUP - 1) / TG_AGROUP * TG_AGROUP : TG_MC; /* rows a copy holds */  \
@@ -328,8 +333,17 @@ static void tg_scratch_done(void* memory) { free(memory); }
                     ptrdiff_t m0 = (job / panels) * TG_MC, n0 = (job % panels) * NR;                            \
                     ptrdiff_t mb = M - m0 < TG_MC ? M - m0 : TG_MC, width = N - n0 < NR ? N - n0 : NR;          \
                     const T* panel = p + (job % panels) * kb * NR;                                              \
+                    T bt = bk;                                                                                  \
+                    const T* bb = k0 == 0 && beta == 0 ? bias : NULL; /* added in the first block's stores */   \
+                    if (bias != NULL && k0 == 0 && beta != 0) {                                                 \
+                        for (ptrdiff_t r = m0; r < m0 + mb; r++)                                                \
+                            for (ptrdiff_t j = 0; j < width; j++)                                               \
+                                c[r * ldc + n0 + j] = beta * c[r * ldc + n0 + j] + bias[n0 + j];                \
+                        bt = 1;                                                                                 \
+                    }                                                                                           \
                     if (!trans_a) {                                                                             \
-                        kern(mb, width, kb, a + m0 * lda + k0, lda, 1, panel, bk, c + m0 * ldc + n0, ldc);      \
+                        kern(mb, width, kb, a + m0 * lda + k0, lda, 1, panel, bt, c + m0 * ldc + n0, ldc,       \
+                             bb == NULL ? NULL : bb + n0);                                                      \
                         continue;                                                                               \
                     }                                                                                           \
                     if (copied != m0) {                                                                         \
@@ -338,7 +352,7 @@ static void tg_scratch_done(void* memory) { free(memory); }
                     }                                                                                           \
                     for (ptrdiff_t g = 0; g < mb; g += TG_AGROUP)                                               \
                         kern(mb - g < TG_AGROUP ? mb - g : TG_AGROUP, width, kb, mine + g * kb, 1, TG_AGROUP,   \
-                             panel, bk, c + (m0 + g) * ldc + n0, ldc);                                          \
+                             panel, bt, c + (m0 + g) * ldc + n0, ldc, bb == NULL ? NULL : bb + n0);             \
                 }                                                                                               \
             }                                                                                                   \
         }                                                                                                       \
@@ -346,9 +360,9 @@ static void tg_scratch_done(void* memory) { free(memory); }
         return 0;                                                                                               \
     }
 
-/* Rows m of a block of Aᵀ (kb, mb), a[k·lda + m], into groups of TG_AGROUP rows side by side: out[g·kb + k·TG_AGROUP
- * + i] = A[g + i, k], zeros past mb. In strips of TG_AGROUP values of k: each strip's lines are read from memory
- * once, where a group's kb values at a stride of lda map to one L1 set and were read twice. */
+/* Rows m of a block of Aᵀ (kb, mb), a[k·lda + m], into groups of TG_AGROUP rows side by side: out[g·kb + k·TG_AGROUP +
+ * i] = A[g + i, k], zeros past mb. In strips of TG_AGROUP values of k: each strip's lines are read from memory once,
+ * where a group's kb values at a stride of lda map to one L1 set and were read twice. */
 #define TG_DEFINE_COPY_GROUPS(T)                                                                                \
     static void tg_copy_groups_##T(ptrdiff_t kb, ptrdiff_t mb, const T* a, ptrdiff_t lda, T* out) {              \
         for (ptrdiff_t s0 = 0; s0 < kb; s0 += TG_AGROUP) {                                                      \

@@ -70,6 +70,21 @@ def optimizer_step(name, *argv):
     return getattr(_optim_steps, name)(*argv)
 
 
+_rows = None
+
+
+def scatter_add_rows(out, indices, rows):
+    """The Cython kernels' out[indices[r]] += rows[r] in order (_kernels/rows.pyx, bitwise np.add.at) → True; False
+    when the NumPy twins are in use or the kernel does not take these arrays (the caller then runs NumPy code)."""
+    global _rows
+    if _kernels is _TWINS:
+        return False
+    if _rows is None:
+        from ._kernels import rows as module   # (not `rows`: that is the argument)
+        _rows = module
+    return _rows.scatter_add_rows(out, indices, rows)
+
+
 def fingerprint_kernel():
     """The Cython kernels' one-pass array fingerprint (inplace.use_fingerprint), or None on the NumPy twins."""
     if BACKEND != "cython":

@@ -6,6 +6,7 @@ import numbers
 import numpy as np
 
 from .. import rng
+from ..backend import calls
 from ..function import Function
 from ..tensor import _FLOATS, Tensor, _check_device, _float_dtype
 from .checks import check_size
@@ -32,9 +33,10 @@ class EmbeddingLookup(Function):
         shape, indices, padding_idx = ctx.saved
         grad = np.zeros(shape, dtype=g.dtype)
         flat, rows = indices.reshape(-1), g.reshape(-1, shape[1])
-        if flat.size:
-            # the rows of each index summed in position order, as np.add.at would, by a stable sort and one
-            # segmented sum: np.add.at took 0.4 ms for a char-LM batch (800 rows of 64), this about 0.03
+        if flat.size and not calls.scatter_add_rows(grad, flat, rows):
+            # without the kernel (np.add.at's adds in position order, about 5 µs for a char-LM batch): the rows of
+            # each index by a stable sort and one segmented sum (np.add.at itself took 0.4 ms, this 0.1; equal to
+            # rounding: reduceat sums pairwise)
             order = np.argsort(flat, kind="stable")
             keys = flat[order]
             starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])

@@ -73,16 +73,33 @@ def optimizer_step(name, *argv):
 _rows = None
 
 
-def scatter_add_rows(out, indices, rows):
-    """The Cython kernels' out[indices[r]] += rows[r] in order (_kernels/rows.pyx, bitwise np.add.at) → True; False
-    when the NumPy twins are in use or the kernel does not take these arrays (the caller then runs NumPy code)."""
+def _rows_kernel(name, *argv):
+    """rows.pyx's kernel `name`(*argv) → whether it ran (False on the NumPy twins, or for arrays it does not take)."""
     global _rows
     if _kernels is _TWINS:
         return False
     if _rows is None:
-        from ._kernels import rows as module   # (not `rows`: that is the argument)
-        _rows = module
-    return _rows.scatter_add_rows(out, indices, rows)
+        from ._kernels import rows
+        _rows = rows
+    return getattr(_rows, name)(*argv)
+
+
+def scatter_add_rows(out, indices, rows):
+    """The Cython kernels' out[indices[r]] += rows[r] in order (_kernels/rows.pyx, bitwise np.add.at) → True; False
+    when the NumPy twins are in use or the kernel does not take these arrays (the caller then runs NumPy code)."""
+    return _rows_kernel("scatter_add_rows", out, indices, rows)
+
+
+def log_softmax_rows(x, out):
+    """The Cython kernels' log-softmax of each row of x (N, C) into out (_kernels/rows.pyx) → True; False when the
+    NumPy twins are in use or the kernel does not take these arrays (the caller then runs NumPy code)."""
+    return _rows_kernel("log_softmax_rows", x, out)
+
+
+def cross_entropy_grad_rows(lp, coef, target, grad):
+    """The Cython kernels' grad = coef·(exp(lp) − onehot(target)) per row (_kernels/rows.pyx) → True; False as
+    log_softmax_rows."""
+    return _rows_kernel("cross_entropy_grad_rows", lp, coef, target, grad)
 
 
 def fingerprint_kernel():

@@ -14,6 +14,7 @@ import numbers
 
 import numpy as np
 
+from ..backend import calls
 from ..function import Function
 from ..tensor import _TORCH_NAMES, Tensor
 from .embedding import as_indices
@@ -133,6 +134,9 @@ class NllLoss(Function):
 
 def _log_softmax_rows(input: Any) -> Any:
     x = _rows(input)
+    out = np.empty(x.shape, x.dtype)
+    if calls.log_softmax_rows(x, out):           # one pass a row (NumPy's reductions along 65 classes: 0.1 ms)
+        return out
     shifted = x - x.max(axis=1, keepdims=True, initial=-np.inf)
     with np.errstate(divide="ignore"):                       # log 0 only for an empty class axis
         return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
@@ -158,8 +162,11 @@ class CrossEntropy(Function):
     @staticmethod
     def backward(ctx: Any, g: Any) -> Tensor:
         shape, lp, target, w, valid, cw, smoothing, reduction = ctx.saved
-        p = np.exp(lp)
         coef = _element_coefficients(g, w, reduction) * (1 - smoothing)
+        grad = np.empty_like(lp)
+        if not smoothing and calls.cross_entropy_grad_rows(lp, coef.astype(lp.dtype, copy=False), target, grad):
+            return _unrows(grad, shape)                  # coef·(softmax − onehot) in one pass a row
+        p = np.exp(lp)
         grad = p * coef[:, None]
         grad[np.arange(target.size), target] -= coef
         if smoothing:

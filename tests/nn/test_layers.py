@@ -1,4 +1,6 @@
 """Sequence layers: PyTorch parity, fused == unfused, lengths, inspection trace, dropout, errors."""
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -260,3 +262,33 @@ def test_a_fused_layer_projects_the_whole_sequence_without_reshape_nodes_and_an_
     got, _ = mine(x)
     assert shapes == [(12, 3)]
     np.testing.assert_allclose(got.data, out.data, rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize("cell", ["LSTM", "GRU", "RNN"])
+def test_a_one_layer_layer_hands_its_given_state_to_the_scan_as_it_is(cell):
+    """num_layers=1, one direction, hx given as (1, B, H): the Scan takes it and gives h_n back as (1, B, H), with
+    no Unbind before it nor Stack after (four nodes of nine at batch 1). The numbers and every gradient equal the
+    unfused layer's and those of Scan's reference loop (which reshapes the state for its steps)."""
+    from tinygrad_rnn.fused import sequence
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((7, 3, 4))
+    states = [rng.standard_normal((1, 3, 5)) for _ in range(2 if cell == "LSTM" else 1)]
+    runs = {}
+    for name, fused, reference in (("kernel", True, False), ("loop", True, True), ("unfused", False, False)):
+        manual_seed(0)
+        layer = getattr(nn, cell)(4, 5, dtype=np.float64, fused=fused)
+        xt = Tensor(x, requires_grad=True)
+        hx = [Tensor(s, requires_grad=True) for s in states]
+        with sequence.reference_loop() if reference else contextlib.nullcontext():
+            out, hn = layer(xt, tuple(hx) if cell == "LSTM" else hx[0])
+        finals = list(hn) if cell == "LSTM" else [hn]
+        if name == "kernel":
+            assert not {"Unbind", "Stack"} & set(_ops(out)) and all(f.shape == (1, 3, 5) for f in finals)
+        loss = (out * out).sum() + sum((f * f * (i + 2)).sum() for i, f in enumerate(finals))
+        loss.backward()
+        runs[name] = [out.data, *[f.data for f in finals], xt.grad, *[h.grad for h in hx],
+                      *[p.grad for p in layer.parameters()]]
+    for name in ("loop", "unfused"):
+        for got, want in zip(runs["kernel"], runs[name]):
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13, err_msg=name)

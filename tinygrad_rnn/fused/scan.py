@@ -31,6 +31,29 @@ class Scan(Function):
 
     @staticmethod
     def forward(ctx, xs, *rest, step, n_carry, reverse=False, masks=None, options=None):
+        # A carry may come as (1, B, H), a one-layer layer's h0 as the caller gave it: the steps see (B, H) views,
+        # and the final carry goes back in the shape it came in (no Unbind and Stack nodes around the Scan).
+        shapes = [c.shape for c in rest[:n_carry]]
+        if any(len(shape) == 3 for shape in shapes):
+            ctx.carry_shapes = shapes
+            rest = tuple(c.reshape(c.shape[1:]) if i < n_carry and c.ndim == 3 else c for i, c in enumerate(rest))
+            out = Scan._forward(ctx, xs, rest, step, n_carry, reverse, masks, options)
+            return (out[0], *[c.reshape(shape) for c, shape in zip(out[1:], shapes)])
+        return Scan._forward(ctx, xs, rest, step, n_carry, reverse, masks, options)
+
+    @staticmethod
+    def backward(ctx, grads):
+        shapes = getattr(ctx, "carry_shapes", None)
+        if shapes is None:
+            return Scan._backward(ctx, grads)
+        grads = (grads[0], *[None if g is None else g.reshape(g.shape[-2:]) for g in grads[1:]])
+        out = Scan._backward(ctx, grads)
+        n = len(shapes)
+        return (out[0], *[None if d is None else d.reshape(shape) for d, shape in zip(out[1:1 + n], shapes)],
+                *out[1 + n:])
+
+    @staticmethod
+    def _forward(ctx, xs, rest, step, n_carry, reverse, masks, options):
         options = options or {}
         carry, consts = list(rest[:n_carry]), rest[n_carry:]
         driver = sequence.driver_for(step, xs, carry, options)
@@ -72,7 +95,7 @@ class Scan(Function):
         return (ys, *carry)
 
     @staticmethod
-    def backward(ctx, grads):
+    def _backward(ctx, grads):
         if isinstance(ctx.saved[0], sequence.Driver):
             return sequence.backward(ctx, grads)
         step, contexts, order, masks, n_carry, n_consts, xs_shape, xs_dtype = ctx.saved[:8]

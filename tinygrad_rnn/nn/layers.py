@@ -184,6 +184,8 @@ class RNNBase(Module):
             if self.dropout and self.training and layer < self.num_layers - 1:
                 x = dropout_fn(x, self.dropout)
         n_states = 2 if self.recurrence.has_cell_state else 1
+        if len(finals) == 1 and all(f.ndim == 3 for f in finals[0]):   # a Scan gave them back as (1, B, H)
+            return x, list(finals[0]), traces
         return x, [stack([f[j] for f in finals], dim=0) for j in range(n_states)], traces
 
     def _run_checkpointed(self, x, state, weights, reverse, masks, return_gates, lower=None):
@@ -248,6 +250,7 @@ class RNNBase(Module):
             outs = Scan.apply(xp, *state, *consts, step=step, n_carry=len(state), reverse=reverse, masks=masks,
                               options=options)
             return outs[0], list(outs[1:]), None, None
+        state = [s.reshape(s.shape[1:]) if s.ndim == 3 else s for s in state]   # (1, B, H): see _initial_states
         xps = xp.unbind(0)
         if recorder is not None:
             recorder.mark_outside(xps, state, prepared)
@@ -302,7 +305,8 @@ class RNNBase(Module):
 
     def _initial_states(self, hx, batch, batched, dtype):
         """A list per state kind (h, and c for LSTMs) of the L·D initial states, each (B, H) (h: (B, P) with a
-        projection)."""
+        projection); a given hx of one layer and direction stays (1, B, H), which Scan takes and _run's step loop
+        reshapes."""
         owner = type(self).__name__
         n_states = 2 if self.recurrence.has_cell_state else 1
         count = self.num_layers * (2 if self.bidirectional else 1)
@@ -317,7 +321,10 @@ class RNNBase(Module):
         for j, s in enumerate(given):
             shape = (count, batch, sizes[j]) if batched else (count, sizes[j])
             check_state(owner, f"hx[{j}]" if n_states == 2 else "hx", s, shape, dtype)
-            states.append(list((s if batched else s.reshape(count, 1, -1)).unbind(0)))
+            if count == 1 and batched:       # one layer, one direction: (1, B, H) as given, which a Scan takes
+                states.append([s])           # as it is (an Unbind before it and a Stack after: 25 % of a call at S)
+            else:
+                states.append(list((s if batched else s.reshape(count, 1, -1)).unbind(0)))
         return states
 
     @property

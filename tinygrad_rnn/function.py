@@ -100,11 +100,12 @@ class Function:
         ctx.needs_input_grad = needs = tuple([t.requires_grad for t in tensors])
         ctx.saved = ()
         ctx.freed = False
+        forward = inplace.begin_forward()
         out = cls.forward(ctx, *arrays, **options)
         record = grad_mode.state.enabled and True in needs
         if record:
             ctx.parents = tensors
-            ctx.guards = inplace.guards(tensors, ctx.saved, out) if ctx.saved else None  # what it saved
+            ctx.guards = inplace.guards(tensors, ctx.saved, out, forward) if ctx.saved else None  # what it saved
             if anomaly.state.enabled:
                 anomaly.record(ctx, out)
         else:

@@ -81,19 +81,32 @@ def _restore(array):
             base = base.base              # read-only for a reason of its own: the view stays read-only
 
 
-_engine_made = {}   # id(array) -> weakref to it: arrays the engine allocated for a node to fill (engine_made)
+_engine_made = {}   # id(array) -> (weakref to it, the forward it was allocated in): engine_made's arrays
+_forward = 0        # forwards begun so far (begin_forward): a node's forward and the ones nested in it count above it
+
+
+def begin_forward():
+    """Called by Function.apply before a node's forward runs: returns the number that tells the arrays the engine
+    allocates from now on (in this forward, or in a forward nested in it) from those it allocated before."""
+    global _forward
+    _forward += 1
+    return _forward
 
 
 def engine_made(array):
-    """Mark `array` as memory the engine allocated for a node to fill (the workspace's arrays): nobody outside can
-    have made a view of it before the forward that fills it, so it needs no fingerprint when a node saves a view of
-    it (a char-LM step fingerprinted its gate blocks, 1.6 MB each, four times a step). Returns the array."""
+    """Mark `array` as memory the engine allocated for a node to fill (the workspace's arrays). The node whose forward
+    filled it needs no fingerprint of it: nobody outside can have made a view of it before that forward (a Scan's
+    gate blocks, 1.6 MB each, were fingerprinted four times a char-LM step). Later nodes treat it as an earlier
+    node's output: no fingerprint when an input that a forward made views it, but once it reaches a node through a
+    tensor no forward made (`.detach()`, a no_grad output), a view the user made of it since is fingerprinted as any
+    array's would be. Returns the array."""
     key = id(array)
 
     def forget(ref, key=key):
-        if _engine_made.get(key) is ref:
+        entry = _engine_made.get(key)
+        if entry is not None and entry[0] is ref:
             del _engine_made[key]
-    _engine_made[key] = weakref.ref(array, forget)
+    _engine_made[key] = (weakref.ref(array, forget), _forward)
     return array
 
 
@@ -133,7 +146,7 @@ def _chain(array):
         array = array.base
 
 
-def guards(tensors, saved, out):
+def guards(tensors, saved, out, forward=None):
     """For a node being recorded: (writes, fingerprinted pins, pin, pin, ...) with a pin for every ndarray it saved
     (also inside a tuple, as an index is), for the arrays those are views of, and for the inputs' and outputs'
     arrays that view those (made before the pins, so not read-only by inheritance); or None when it saved none.
@@ -156,7 +169,7 @@ def guards(tensors, saved, out):
                 if not isinstance(base, np.ndarray):
                     base = None                   # a is the root: what every view of it looks into
                 if id(a) not in found:
-                    found[id(a)] = _pin(a, base is None and not _made_by_a_forward(a, tensors, out))
+                    found[id(a)] = _pin(a, base is None and not _made_by_a_forward(a, tensors, out, forward))
                 a = base
     if not found:
         return None
@@ -171,13 +184,18 @@ def guards(tensors, saved, out):
     return (writes, tuple([p for p in pins if p.fingerprint is not None]) or None) + pins
 
 
-def _made_by_a_forward(array, tensors, out):
+def _made_by_a_forward(array, tensors, out, forward=None):
     """Whether `array` is this node's output (or what it views), an earlier node's output that is an input here
-    (or an engine constant), or memory the engine allocated (engine_made): arrays nobody outside could have viewed
-    before."""
-    ref = _engine_made.get(id(array))
-    if ref is not None and ref() is array:
-        return True
+    (or an engine constant), or memory the engine allocated (engine_made) in this node's forward (`forward`: the
+    number begin_forward gave it), or for an earlier node whose output an input here views: arrays nobody outside
+    could have viewed before."""
+    entry = _engine_made.get(id(array))
+    if entry is not None and entry[0]() is array:
+        if forward is not None and entry[1] >= forward:
+            return True
+        for t in tensors:
+            if t._ctx is not None and t.data.base is array:
+                return True
     for o in out if type(out) is tuple else (out,):
         if array is o or array is o.base:
             return True

@@ -211,3 +211,33 @@ def test_python_threads_calling_the_own_gemm_at_once_each_get_their_own_scratch_
             assert not errors, errors[0]
     for (a, b), w in zip(pairs, want):
         np.testing.assert_allclose(w, a.T @ b, rtol=1e-12, atol=1e-11)
+
+
+_RETAINED = """
+import gc, os
+import numpy as np
+from tinygrad_rnn.backend._kernels import linear
+def resident():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+base = resident()
+x, w = np.ones((64, 1024), np.float32), np.ones((50000, 1024), np.float32)   # a 50,000-word output layer
+y = linear.linear_act_forward(x, w, None, "identity")
+del x, w, y
+gc.collect()
+print(resident() - base)
+"""
+
+
+@pytest.mark.requires_kernels
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="reads /proc/self/statm")
+def test_the_gemm_keeps_no_more_than_its_cap_of_scratch_memory_after_a_huge_product():
+    """The per-thread scratch memory is kept only up to TG_SCRATCH_KEEP (16 MiB): one product with a 50,000-word
+    output layer (195 MiB of packed panels) leaves the process's resident memory where it was once its arrays are
+    gone (it kept the 195 MiB for the rest of the process before the cap)."""
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-c", _RETAINED], capture_output=True, text=True, timeout=300,
+                         env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
+    assert out.returncode == 0, out.stderr
+    assert float(out.stdout.strip().splitlines()[-1]) < 40

@@ -244,3 +244,39 @@ def test_workspace_memory_is_not_fingerprinted_and_a_users_buffer_still_is():
     memoryview(buffer).cast("d")[5] = 7.0           # a write the read-only flag cannot stop
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         out.sum().backward()
+
+
+def test_a_users_view_of_engine_memory_reaching_a_later_node_through_detach_is_still_fingerprinted():
+    """Engine-made memory is a fresh root only for the node whose forward filled it (and for later nodes whose
+    input a forward made): an output cut from the tape (`.detach()`) and viewed by the user before a later forward
+    saves it is fingerprinted, so a write through that view is caught (the review of this round found it was not:
+    the gradients came out silently wrong)."""
+    tg.manual_seed(0)
+    lin = nn.Linear(8, 8, dtype=np.float64)
+    feat = lin(tg.randn(4, 8, dtype=np.float64)).detach()
+    view = feat.numpy()[:]                                  # a view made before the forward below
+    w = tg.randn(4, 8, dtype=np.float64, requires_grad=True)
+    loss = (feat * w).sum()
+    view[...] = 0.0
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.backward()
+
+
+def test_truncated_bptt_state_is_its_own_memory_and_a_late_write_into_it_is_caught():
+    """A one-layer LSTM given hx returns h_n and c_n as copies (not views of the Scan's (T + 1, B, H) blocks, which a
+    carried state would keep alive), and a write into the carried state after the next forward is caught."""
+    tg.manual_seed(0)
+    lstm = nn.LSTM(16, 64, dtype=np.float64)
+    x1, x2 = tg.randn(40, 8, 16, dtype=np.float64), tg.randn(40, 8, 16, dtype=np.float64)
+    hx = (tg.zeros(1, 8, 64, dtype=np.float64), tg.zeros(1, 8, 64, dtype=np.float64))
+    out, (h, c) = lstm(x1, hx)
+    kept = [slot.memory for slots in workspace._cache.values() for slot in slots]
+    assert kept and not any(np.shares_memory(s.data, m) for s in (h, c) for m in kept)
+    out.sum().backward()
+    state = (h.detach(), c.detach())
+    h_view = state[0].numpy()[0]
+    out2, _ = lstm(x2, state)
+    loss = (out2 * out2).sum()
+    h_view[1] = 0.0
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.backward()

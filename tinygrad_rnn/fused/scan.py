@@ -32,13 +32,17 @@ class Scan(Function):
     @staticmethod
     def forward(ctx, xs, *rest, step, n_carry, reverse=False, masks=None, options=None):
         # A carry may come as (1, B, H), a one-layer layer's h0 as the caller gave it: the steps see (B, H) views,
-        # and the final carry goes back in the shape it came in (no Unbind and Stack nodes around the Scan).
+        # and the final carry goes back in the shape it came in (no Unbind and Stack nodes around the Scan), as a
+        # copy, as the Stack made one: a view would keep the whole (T + 1, B, H) block alive in a loop that carries
+        # h_n on (truncated BPTT), and the workspace could not hand that block out again.
         shapes = [c.shape for c in rest[:n_carry]]
         if any(len(shape) == 3 for shape in shapes):
+            if any(len(shape) == 3 and shape[0] != 1 for shape in shapes):
+                raise ValueError(f"Scan: expected each carry of shape (B, H) or (1, B, H), but got {shapes}")
             ctx.carry_shapes = shapes
             rest = tuple(c.reshape(c.shape[1:]) if i < n_carry and c.ndim == 3 else c for i, c in enumerate(rest))
             out = Scan._forward(ctx, xs, rest, step, n_carry, reverse, masks, options)
-            return (out[0], *[c.reshape(shape) for c, shape in zip(out[1:], shapes)])
+            return (out[0], *[c.reshape(shape).copy() for c, shape in zip(out[1:], shapes)])
         return Scan._forward(ctx, xs, rest, step, n_carry, reverse, masks, options)
 
     @staticmethod

@@ -195,8 +195,8 @@ cdef void dgemm_rm(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, Py_ss
 cdef bint gemm_bias(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const floating* a,
                     Py_ssize_t lda, const floating* b, Py_ssize_t ldb, floating* c, Py_ssize_t ldc,
                     const floating* bias) noexcept nogil:
-    """C = op(A) @ op(B) + bias in every row, when the product goes to the kernels' own GEMM (which adds the bias to
-    each tile as it starts it) → True; False (nothing written) for a product that goes to BLAS: the caller then
+    """C = op(A) @ op(B) + bias in every row, when the product goes to the kernels' own GEMM (whose micro-kernel adds
+    the bias as it stores its sums) → True; False (nothing written) for a product that goes to BLAS: the caller then
     multiplies with gemm and adds the bias itself."""
     if m < _packed_rows or k == 0 or n == 0:
         return False

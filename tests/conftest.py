@@ -114,3 +114,22 @@ def assert_refused():
     """assert_refused(result, needle, code=2) -> the one line: the CLI contract for bad input (code=1: a run that
     stopped itself, same shape), for run_cli or run_main results."""
     return _assert_refused
+
+
+def _tape_ops(t):
+    """The op (Function class) names of every node on the tape behind tensor t."""
+    seen, stack, names = set(), [t._ctx], []
+    while stack:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        names.append(type(node).__name__)
+        stack.extend(p._ctx for p in node.parents)
+    return names
+
+
+@pytest.fixture
+def tape_ops():
+    """tape_ops(t) -> the op names of every node behind t (one per node, in no particular order)."""
+    return _tape_ops

@@ -71,28 +71,15 @@ def test_scan_with_unused_outputs_and_no_grad_inputs(rng):
     assert np.isfinite(weights[0].grad).all()
 
 
-def _node_types(t):
-    """The Function classes on the tape behind tensor t."""
-    seen, stack, types = set(), [t._ctx], []
-    while stack:
-        ctx = stack.pop()
-        if ctx is None or id(ctx) in seen:
-            continue
-        seen.add(id(ctx))
-        types.append(type(ctx).__name__)
-        stack.extend(p._ctx for p in ctx.parents)
-    return types
-
-
 @pytest.mark.parametrize("layer", ["RNN", "LSTM", "PeepholeLSTM", "GRU", "GRU-Cho"])
-def test_every_fused_layer_records_its_loop_as_one_scan(layer):
+def test_every_fused_layer_records_its_loop_as_one_scan(layer, tape_ops):
     """One Scan per layer and direction, no per-step nodes (the Cho GRU's scan_step was once dead code)."""
     from tinygrad_rnn import nn
     cls = getattr(nn, layer.split("-")[0])
     kw = {"reset_after": False} if layer == "GRU-Cho" else {}
     module = cls(3, 4, num_layers=2, bidirectional=True, dtype=F64, **kw)
     out, _ = module(Tensor(np.random.default_rng(0).standard_normal((7, 2, 3)), dtype=F64))
-    types = _node_types(out)
+    types = tape_ops(out)
     assert types.count("Scan") == 4, types
     assert not any(name.endswith("Step") for name in types), types
 

@@ -224,20 +224,7 @@ def test_an_empty_batch_with_lengths_runs_as_without(fused):
     np.testing.assert_array_equal(layer.weight_hh_l0.grad, np.zeros((16, 4)))
 
 
-def _ops(t):
-    """The op names of every node behind t."""
-    seen, stack, names = set(), [t._ctx], []
-    while stack:
-        node = stack.pop()
-        if node is None or id(node) in seen:
-            continue
-        seen.add(id(node))
-        names.append(type(node).__name__)
-        stack.extend(p._ctx for p in node.parents)
-    return names
-
-
-def test_a_fused_layer_projects_the_whole_sequence_without_reshape_nodes_and_an_own_project_gets_rows():
+def test_a_fused_layer_projects_the_whole_sequence_without_reshape_nodes_and_an_own_project_gets_rows(tape_ops):
     """The fused recurrences' project takes x (T, B, I) as it is (LinearAct takes any leading dimensions): no
     Reshape node on either side of it. A subclass that overrides project without @takes_sequences still gets the
     (T·B, I) rows it was written for, and the same numbers."""
@@ -248,7 +235,7 @@ def test_a_fused_layer_projects_the_whole_sequence_without_reshape_nodes_and_an_
     lstm = nn.LSTM(3, 5, dtype=np.float64)
     x = Tensor(np.random.default_rng(0).standard_normal((6, 2, 3)), requires_grad=True)
     out, _ = lstm(x)
-    assert "Reshape" not in _ops(out) and "LinearAct" in _ops(out)
+    assert "Reshape" not in tape_ops(out) and "LinearAct" in tape_ops(out)
 
     shapes = []
 
@@ -265,7 +252,7 @@ def test_a_fused_layer_projects_the_whole_sequence_without_reshape_nodes_and_an_
 
 
 @pytest.mark.parametrize("cell", ["LSTM", "GRU", "RNN"])
-def test_a_one_layer_layer_hands_its_given_state_to_the_scan_as_it_is(cell):
+def test_a_one_layer_layer_hands_its_given_state_to_the_scan_as_it_is(cell, tape_ops):
     """num_layers=1, one direction, hx given as (1, B, H): the Scan takes it and gives h_n back as (1, B, H), with
     no Unbind before it nor Stack after (four nodes of nine at batch 1). The numbers and every gradient equal the
     unfused layer's and those of Scan's reference loop (which reshapes the state for its steps)."""
@@ -284,7 +271,7 @@ def test_a_one_layer_layer_hands_its_given_state_to_the_scan_as_it_is(cell):
             out, hn = layer(xt, tuple(hx) if cell == "LSTM" else hx[0])
         finals = list(hn) if cell == "LSTM" else [hn]
         if name == "kernel":
-            assert not {"Unbind", "Stack"} & set(_ops(out)) and all(f.shape == (1, 3, 5) for f in finals)
+            assert not {"Unbind", "Stack"} & set(tape_ops(out)) and all(f.shape == (1, 3, 5) for f in finals)
         loss = (out * out).sum() + sum((f * f * (i + 2)).sum() for i, f in enumerate(finals))
         loss.backward()
         runs[name] = [out.data, *[f.data for f in finals], xt.grad, *[h.grad for h in hx],

@@ -9,6 +9,7 @@ arguments are checked first, every time. Below `call`, one function per kernel t
 """
 import contextlib
 import functools
+import importlib
 import os
 import warnings
 
@@ -54,52 +55,43 @@ def _load():
 BACKEND, _kernels = _load()
 
 
-_optim_steps = None
+_extra_modules: dict = {}   # the kernels outside SPECS, imported when first called: optim_steps, rows
+
+
+def _extra_kernel(module, name, *argv):
+    """Kernel `name` of _kernels/`module`.pyx on argv → whether it ran: False on the NumPy twins, or when it does not
+    take these arrays (each of these kernels says so instead of raising, and its caller then runs NumPy code)."""
+    if _kernels is _TWINS:
+        return False
+    found = _extra_modules.get(module)
+    if found is None:
+        found = _extra_modules[module] = importlib.import_module(f"._kernels.{module}", __package__)
+    return getattr(found, name)(*argv)
 
 
 def optimizer_step(name, *argv):
     """The Cython kernels' one-pass optimiser update `name` (_kernels/optim_steps.pyx) → True; False when the NumPy
     twins are in use or the update does not take these arrays (the optimiser then runs its NumPy code, which gives
     the same numbers)."""
-    global _optim_steps
-    if _kernels is _TWINS:
-        return False
-    if _optim_steps is None:
-        from ._kernels import optim_steps
-        _optim_steps = optim_steps
-    return getattr(_optim_steps, name)(*argv)
-
-
-_rows = None
-
-
-def _rows_kernel(name, *argv):
-    """rows.pyx's kernel `name`(*argv) → whether it ran (False on the NumPy twins, or for arrays it does not take)."""
-    global _rows
-    if _kernels is _TWINS:
-        return False
-    if _rows is None:
-        from ._kernels import rows
-        _rows = rows
-    return getattr(_rows, name)(*argv)
+    return _extra_kernel("optim_steps", name, *argv)
 
 
 def scatter_add_rows(out, indices, rows):
     """The Cython kernels' out[indices[r]] += rows[r] in order (_kernels/rows.pyx, bitwise np.add.at) → True; False
     when the NumPy twins are in use or the kernel does not take these arrays (the caller then runs NumPy code)."""
-    return _rows_kernel("scatter_add_rows", out, indices, rows)
+    return _extra_kernel("rows", "scatter_add_rows", out, indices, rows)
 
 
 def log_softmax_rows(x, out):
     """The Cython kernels' log-softmax of each row of x (N, C) into out (_kernels/rows.pyx) → True; False when the
     NumPy twins are in use or the kernel does not take these arrays (the caller then runs NumPy code)."""
-    return _rows_kernel("log_softmax_rows", x, out)
+    return _extra_kernel("rows", "log_softmax_rows", x, out)
 
 
 def cross_entropy_grad_rows(lp, coef, target, grad):
     """The Cython kernels' grad = coef·(exp(lp) − onehot(target)) per row (_kernels/rows.pyx) → True; False as
     log_softmax_rows."""
-    return _rows_kernel("cross_entropy_grad_rows", lp, coef, target, grad)
+    return _extra_kernel("rows", "cross_entropy_grad_rows", lp, coef, target, grad)
 
 
 def fingerprint_kernel():

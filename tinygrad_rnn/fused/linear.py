@@ -12,7 +12,8 @@ class LinearAct(Function):
     def forward(ctx, x, weight, bias=None, act="identity"):
         lead = x.shape[:-1]
         x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
-        y = calls.linear_act_forward(x2, weight, bias, act, _out(x2, (x2.shape[0], weight.shape[0])))
+        y = calls.linear_act_forward(x2, weight, bias, act,
+                                     workspace.kernel_output((x2.shape[0], weight.shape[0]), x2.dtype))
         ctx.save_for_backward(x, weight, y, act, bias is not None)       # x as given, not x2: see inplace.py
         return y.reshape(lead + (weight.shape[0],)) if x.ndim != 2 else y
 
@@ -30,12 +31,6 @@ class LinearAct(Function):
         if lazy_dw:
             dw = OuterSum(g.reshape(y.shape), x2)
         return (dx, dw, db) if has_bias else (dx, dw)
-
-
-def _out(x, shape):
-    """The output array, from the workspace (a training loop's projection writes the same memory each step); None
-    (the kernel makes it, or refuses x and says why) when x is not a float32 or float64 matrix."""
-    return workspace.empty(shape, x.dtype.newbyteorder("=")) if x.dtype.kind == "f" and x.itemsize >= 4 else None
 
 
 def linear(x, weight, bias=None, act="identity"):

@@ -34,9 +34,8 @@ class OuterSum(LazyGrad):
     def materialize(self):
         left, right = ((self.lefts[0], self.rights[0]) if len(self.lefts) == 1 else
                        (np.concatenate(self.lefts), np.concatenate(self.rights)))
-        shape, dtype = (left.shape[-1], right.shape[-1]), left.dtype
-        out = calls.outer_product(left, right, workspace.empty(shape, dtype.newbyteorder("=")) if dtype.kind == "f"
-                                  and left.ndim == right.ndim == 2 else None)
+        out = calls.outer_product(left, right, workspace.kernel_output((left.shape[-1], right.shape[-1]), left.dtype)
+                                  if left.ndim == right.ndim == 2 else None)
         if self.dense is not None:
             out += self.dense
         return out

@@ -73,6 +73,13 @@ def empty(shape, dtype):
     return slot.hand_out(shape, dtype)
 
 
+def kernel_output(shape, dtype):
+    """empty() in native byte order for a kernel's output of a float32 or float64 operand; None for any other dtype
+    (the kernel then makes its own output, or refuses the operand and says why)."""
+    dtype = np.dtype(dtype)
+    return empty(shape, dtype.newbyteorder("=")) if dtype.kind == "f" and dtype.itemsize >= 4 else None
+
+
 def clear():
     """Drop every kept array (they are freed as soon as nothing else refers to them)."""
     global _kept

@@ -163,9 +163,10 @@ class CrossEntropy(Function):
     def backward(ctx: Any, g: Any) -> Tensor:
         shape, lp, target, w, valid, cw, smoothing, reduction = ctx.saved
         coef = _element_coefficients(g, w, reduction) * (1 - smoothing)
-        grad = np.empty_like(lp)
-        if not smoothing and calls.cross_entropy_grad_rows(lp, coef.astype(lp.dtype, copy=False), target, grad):
-            return _unrows(grad, shape)                  # coef·(softmax − onehot) in one pass a row
+        if not smoothing:
+            grad = np.empty_like(lp)
+            if calls.cross_entropy_grad_rows(lp, coef.astype(lp.dtype, copy=False), target, grad):
+                return _unrows(grad, shape)              # coef·(softmax − onehot) in one pass a row
         p = np.exp(lp)
         grad = p * coef[:, None]
         grad[np.arange(target.size), target] -= coef

@@ -1,6 +1,7 @@
 """Kernel options and where the GEMMs run: NumPy's CBLAS or scipy's BLAS give the same numbers; step forwards
 given W_hhᵀ give what they give with W_hh; step backwards write the input gradient into a given array (a Scan's
 dxs[t]); the tiled transpose is a transpose; bad choices and bad shapes are named errors."""
+import contextlib
 import os
 import subprocess
 import sys
@@ -178,10 +179,12 @@ def test_step_backward_writes_into_the_given_array(backend, name):
 
 @pytest.mark.parametrize("layer", ["RNN", "LSTM", "PeepholeLSTM", "GRU"])
 def test_layers_transpose_w_hh_once_per_long_enough_sequence(layer, monkeypatch):
-    """A Scan over T ≥ TRANSPOSE_MIN_STEPS steps hands its steps W_hhᵀ (one copy per layer and direction), a
-    shorter one (sampling one character at a time) does not; outputs and gradients are the same either way."""
+    """A Scan's Python loop over T ≥ TRANSPOSE_MIN_STEPS steps hands its steps W_hhᵀ (one copy per layer and
+    direction), a shorter one (sampling one character at a time) does not, and neither does a Scan that runs in a
+    sequence kernel (which packs W_hh as it is); outputs and gradients are the same every way."""
     import tinygrad_rnn as tg
     from tinygrad_rnn import nn
+    from tinygrad_rnn.fused import sequence
     from tinygrad_rnn.nn import recurrences
 
     calls = []
@@ -189,22 +192,27 @@ def test_layers_transpose_w_hh_once_per_long_enough_sequence(layer, monkeypatch)
     monkeypatch.setattr(_backend, "transposed", lambda w: calls.append(w.shape) or real(w))
     steps = recurrences.TRANSPOSE_MIN_STEPS
     results = {}
-    for label, minimum in (("transposed", steps), ("plain", 10 ** 9)):
+    for label, minimum, loop, copies in (("transposed", steps, sequence.reference_loop, 4),
+                                         ("plain", 10 ** 9, sequence.reference_loop, 0),
+                                         ("kernel", steps, contextlib.nullcontext, 0)):
         monkeypatch.setattr(recurrences, "TRANSPOSE_MIN_STEPS", minimum)
         tg.manual_seed(0)
         module = getattr(nn, layer)(3, 5, num_layers=2, bidirectional=True, dtype=np.float64)
         x = tg.randn(steps, 2, 3, dtype=np.float64, requires_grad=True)
         calls.clear()
-        out, _ = module(x)
+        with loop():
+            out, _ = module(x)
         (out * out).sum().backward()
         results[label] = [out.data, x.grad] + [p.grad for p in module.parameters()]
-        assert len(calls) == (4 if label == "transposed" else 0), calls
+        assert len(calls) == copies, (label, calls)
     calls.clear()
     monkeypatch.setattr(recurrences, "TRANSPOSE_MIN_STEPS", steps)
-    module(tg.randn(steps - 1, 2, 3, dtype=np.float64))
+    with sequence.reference_loop():
+        module(tg.randn(steps - 1, 2, 3, dtype=np.float64))
     assert calls == []
-    for a, b in zip(results["transposed"], results["plain"]):
-        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    for label in ("plain", "kernel"):
+        for a, b in zip(results["transposed"], results[label]):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
 
 
 class _FakeBlasModule:

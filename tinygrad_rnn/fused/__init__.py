@@ -14,7 +14,8 @@ from .linear import LinearAct, linear
 from .outer_sum import OuterSum
 from .projected import ProjectedLSTMStep
 from .scan import Scan
+from .sequence import runs_kernel
 from .steps import GRUChoStep, GRUStep, LSTMStep, PeepholeLSTMStep, RNNStep, transposed_copy
 
 __all__ = ["GRUChoStep", "GRUStep", "LSTMStep", "LinearAct", "OuterSum", "PeepholeLSTMStep", "ProjectedLSTMStep",
-           "RNNStep", "Scan", "linear", "transposed_copy"]
+           "RNNStep", "Scan", "linear", "runs_kernel", "transposed_copy"]

@@ -44,10 +44,17 @@ def reference_loop():
         _state.reference = saved
 
 
+def runs_kernel(step):
+    """Whether a Scan of `step` runs in a sequence kernel here and now (given (T, B, ·) inputs, T > 0, and no
+    return_gates): it has a driver, and neither reference_loop() nor detect_anomaly() is on. A layer asks before
+    it makes what only Scan's Python loop uses (W_hhᵀ: the kernels pack W_hh as it is)."""
+    return step in DRIVERS and not getattr(_state, "reference", False) and not anomaly.state.enabled
+
+
 def driver_for(step, xs, carry, options):
     """The driver that runs this Scan in a sequence kernel, or None: Scan's Python loop then runs it."""
     driver = DRIVERS.get(step)
-    if (driver is None or getattr(_state, "reference", False) or anomaly.state.enabled or options.get("return_gates")
+    if (driver is None or not runs_kernel(step) or options.get("return_gates")
             or not set(options) <= driver.options or xs.ndim != 3 or xs.shape[0] == 0
             or any(c.ndim != 2 for c in carry)):
         return None

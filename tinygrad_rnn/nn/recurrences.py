@@ -95,7 +95,7 @@ class RNNRecurrence(Recurrence):
         return (z.tanh() if self.nonlinearity == "tanh" else z.relu()), None
 
     def scan_step(self, prepared: Any, steps: int) -> Any:
-        return F.RNNStep, (prepared,), {"nonlinearity": self.nonlinearity, **_transposed(prepared, steps)}
+        return F.RNNStep, (prepared,), {"nonlinearity": self.nonlinearity, **_transposed(F.RNNStep, prepared, steps)}
 
 
 class LSTMRecurrence(Recurrence):
@@ -117,7 +117,7 @@ class LSTMRecurrence(Recurrence):
         return (h, c), (_cat_gates(i, f, g, o) if return_gates else None)
 
     def scan_step(self, prepared: Any, steps: int) -> Any:
-        return F.LSTMStep, (prepared,), {"act": self.act, **_transposed(prepared, steps)}
+        return F.LSTMStep, (prepared,), {"act": self.act, **_transposed(F.LSTMStep, prepared, steps)}
 
 
 class NoOutputTanhLSTMRecurrence(LSTMRecurrence):
@@ -186,7 +186,8 @@ class PeepholeLSTMRecurrence(LSTMRecurrence):
         return (h, c), (_cat_gates(i, f, g, o) if return_gates else None)
 
     def scan_step(self, prepared: Any, steps: int) -> Any:
-        return F.PeepholeLSTMStep, tuple(prepared), {"act": self.act, **_transposed(prepared[0], steps)}
+        return F.PeepholeLSTMStep, tuple(prepared), {"act": self.act,
+                                                     **_transposed(F.PeepholeLSTMStep, prepared[0], steps)}
 
 
 class GRURecurrence(Recurrence):
@@ -216,7 +217,8 @@ class GRURecurrence(Recurrence):
 
     def scan_step(self, prepared: Any, steps: int) -> Any:
         w_hh, b_hh = prepared
-        return F.GRUStep, ((w_hh,) if b_hh is None else (w_hh, b_hh)), {"act": self.act, **_transposed(w_hh, steps)}
+        consts = (w_hh,) if b_hh is None else (w_hh, b_hh)
+        return F.GRUStep, consts, {"act": self.act, **_transposed(F.GRUStep, w_hh, steps)}
 
 
 class GRUChoRecurrence(Recurrence):
@@ -248,11 +250,15 @@ class GRUChoRecurrence(Recurrence):
 TRANSPOSE_MIN_STEPS = 8  # from here on W_hhᵀ, made once, costs less than the slower NT products it saves
 
 
-def _transposed(w_hh: Any, steps: int) -> Any:
+def _transposed(step: Any, w_hh: Any, steps: int) -> Any:
     """The Scan option `w_hh_t` (W_hhᵀ, contiguous) for a sequence long enough to repay the copy, else none: the
     forward's h_prev @ W_hhᵀ is then a plain row-major GEMM, which BLAS runs faster than the transposed one. A
-    one-step call (sampling character by character) keeps W_hh as it is."""
-    return {"w_hh_t": F.transposed_copy(w_hh)} if steps >= TRANSPOSE_MIN_STEPS else {}
+    one-step call (sampling character by character) keeps W_hh as it is, and so does a Scan that runs in a sequence
+    kernel, which packs W_hh once either way (the copy cost more than the kernel's packing from W_hh: 684 against
+    668 + 34 µs an LSTM layer call at M)."""
+    if steps < TRANSPOSE_MIN_STEPS or F.runs_kernel(step):
+        return {}
+    return {"w_hh_t": F.transposed_copy(w_hh)}
 
 
 def _cat_gates(*gates: Any) -> Any:

@@ -379,6 +379,27 @@ def test_skinny_micro_kernel_equals_blas_at_odd_sizes(dtype, trans):
                                            **tol)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+def test_skinny_micro_kernel_adds_a_bias_as_it_stores(dtype):
+    """c = a @ B + bias for every build this CPU runs, bitwise what the copy of the bias into every row and beta = 1
+    gave (the GRU forward's hp = h_prev @ W_hhᵀ + b_hh), c's old contents unread."""
+    cy = _skinny_module()
+    rng = np.random.default_rng(1)
+    builds = [isa for isa in cy.ISAS if isa == "scalar" or cy.ISAS.index(isa) <= cy.ISAS.index(cy.skinny_isa())]
+    for M, K, N in ((1, 1, 1), (13, 5, 31), (16, 128, 384), (23, 64, 97)):
+        a = rng.standard_normal((M, K)).astype(dtype)
+        b = rng.standard_normal((K, N)).astype(dtype)
+        bias = rng.standard_normal(N).astype(dtype)
+        for isa in builds:
+            want = np.broadcast_to(bias, (M, N)).copy()
+            cy.skinny_gemm(a, b, want, beta=1.0, isa=isa)
+            got = np.full((M, N), np.nan, dtype)
+            cy.skinny_gemm(a, b, got, isa=isa, bias=bias)
+            np.testing.assert_array_equal(got, want, err_msg=f"{isa} {M, K, N}")
+    with pytest.raises(ValueError, match="bias"):
+        cy.skinny_gemm(np.ones((2, 3)), np.ones((3, 4)), np.empty((2, 4)), bias=np.ones(3))
+
+
 def test_skinny_gemm_refuses_bad_arguments():
     cy = _skinny_module()
     a, b = np.ones((2, 3)), np.ones((3, 4))

@@ -11,9 +11,9 @@ cdef extern from "skinny.h" nogil:
     ctypedef void (*tg_gemm_d_t)(Py_ssize_t, Py_ssize_t, Py_ssize_t, const double*, Py_ssize_t, Py_ssize_t,
                                  const double*, double, double*, Py_ssize_t, const double*)
     void tg_panels_f(tg_gemm_f_t kern, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const float* a, Py_ssize_t sam,
-                     Py_ssize_t sak, const float* p, float beta, float* c, Py_ssize_t ldc)
+                     Py_ssize_t sak, const float* p, float beta, float* c, Py_ssize_t ldc, const float* bias)
     void tg_panels_d(tg_gemm_d_t kern, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const double* a, Py_ssize_t sam,
-                     Py_ssize_t sak, const double* p, double beta, double* c, Py_ssize_t ldc)
+                     Py_ssize_t sak, const double* p, double beta, double* c, Py_ssize_t ldc, const double* bias)
     int tg_blocked_f(tg_gemm_f_t kern, int trans_a, int trans_b, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
                      const float* a, Py_ssize_t lda, const float* b, Py_ssize_t ldb, float beta, float* c,
                      Py_ssize_t ldc, const float* bias)

@@ -134,10 +134,11 @@ def skinny_isa():
     return tg_skinny_isa_name(tg_skinny_best_isa()).decode()
 
 
-def skinny_gemm(a, b, c, double beta=0, bint trans=False, str isa=None, Py_ssize_t repeat=1):
+def skinny_gemm(a, b, c, double beta=0, bint trans=False, str isa=None, Py_ssize_t repeat=1, bias=None):
     """c = a @ B + beta·c through the packed micro-kernel (a hook for tests/fused/test_sequence_kernels.py and
     benchmarks/): a (M, K), B = b (K, N), or bᵀ with trans (b (N, K)), c (M, N), float32 or float64; isa: a build by
-    name (default the best this CPU runs); repeat: the product that many times on one packing of b."""
+    name (default the best this CPU runs); repeat: the product that many times on one packing of b; bias (N,):
+    c = a @ B + bias instead (the GRU forward's b_hh)."""
     cdef int t = float_type("a", a), code = tg_skinny_best_isa() if isa is None else isa_code(isa)
     cdef Py_ssize_t K, M = rows_cols("a", a, &K), N = -1, rows, r
     rows = rows_cols("b", b, &N) if isinstance(b, cnp.ndarray) and b.ndim == 2 else -1
@@ -146,7 +147,8 @@ def skinny_gemm(a, b, c, double beta=0, bint trans=False, str isa=None, Py_ssize
     cdef void* p_a = data("a", a, t, M, K)
     cdef void* p_b = data("b", b, t, N, K) if trans else data("b", b, t, K, N)
     cdef void* p_c = data("c", c, t, M, N, True)
-    disjoint_arrays(("c", "a", "b"), 1, (c, a, b))
+    cdef void* p_bias = optional_data("bias", bias, t, N, -1)
+    disjoint_arrays(("c", "a", "b", "bias"), 1, (c, a, b, bias))
     cdef Py_ssize_t nr = TG_NR_D if t == cnp.NPY_FLOAT64 else TG_NR_F
     cdef void* packed = scratch(tg_packed_size(K, N, nr), t)
     try:
@@ -155,12 +157,12 @@ def skinny_gemm(a, b, c, double beta=0, bint trans=False, str isa=None, Py_ssize
                 tg_pack_d(K, N, <double*>p_b, K if trans else N, trans, <double*>packed)
                 for r in range(repeat):
                     tg_panels_d(tg_gemm_d_of(code), M, N, K, <double*>p_a, K, 1, <double*>packed, beta,
-                                <double*>p_c, N)
+                                <double*>p_c, N, <double*>p_bias)
             else:
                 tg_pack_f(K, N, <float*>p_b, K if trans else N, trans, <float*>packed)
                 for r in range(repeat):
                     tg_panels_f(tg_gemm_f_of(code), M, N, K, <float*>p_a, K, 1, <float*>packed, <float>beta,
-                                <float*>p_c, N)
+                                <float*>p_c, N, <float*>p_bias)
     finally:
         free(packed)
     return c
@@ -315,15 +317,21 @@ cdef inline void pass_where_ended(Py_ssize_t B, Py_ssize_t H, const floating* ke
 
 cdef inline void product(bint trans_w, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K, const floating* a, Py_ssize_t lda,
                          const floating* w, Py_ssize_t ldw, const void* packed, floating beta, floating* c,
-                         Py_ssize_t ldc) noexcept nogil:
-    """c (M, N) = a @ op(w) + beta·c, op(w) = w (K, N) or, trans_w, wᵀ of w (N, K): through w's packed panels when
-    the skinny kernel serves the product (packed not NULL), else through BLAS."""
+                         Py_ssize_t ldc, const floating* bias) noexcept nogil:
+    """c (M, N) = a @ op(w) + beta·c, or + bias (N,) in every row when bias is not NULL, op(w) = w (K, N) or,
+    trans_w, wᵀ of w (N, K): through w's packed panels when the skinny kernel serves the product (packed not NULL;
+    the bias added as the sums are stored), else through BLAS (the bias copied into c first)."""
+    cdef Py_ssize_t i
     if packed == NULL:
+        if bias != NULL:
+            for i in range(M):
+                memcpy(c + i * ldc, bias, N * sizeof(floating))
+            beta = 1
         gemm(False, trans_w, M, N, K, 1, a, lda, w, ldw, beta, c, ldc)
     elif floating is float:
-        tg_panels_f(_skinny_f, M, N, K, a, lda, 1, <const float*>packed, beta, c, ldc)
+        tg_panels_f(_skinny_f, M, N, K, a, lda, 1, <const float*>packed, beta, c, ldc, bias)
     else:
-        tg_panels_d(_skinny_d, M, N, K, a, lda, 1, <const double*>packed, beta, c, ldc)
+        tg_panels_d(_skinny_d, M, N, K, a, lda, 1, <const double*>packed, beta, c, ldc, bias)
 
 
 cdef inline void pack(bint trans_w, Py_ssize_t N, Py_ssize_t K, const floating* w, Py_ssize_t ldw,
@@ -338,9 +346,15 @@ cdef inline void pack(bint trans_w, Py_ssize_t N, Py_ssize_t K, const floating* 
 
 
 cdef inline void recurrent_gemm(bint transposed, Py_ssize_t B, Py_ssize_t N, Py_ssize_t H, const floating* h_prev,
-                                const floating* w, const void* packed, floating* out) noexcept nogil:
-    """out (B, N) += h_prev @ W_hhᵀ, W_hh given as (N, H) or transposed as (H, N) (steps.pyx's)."""
-    product(not transposed, B, N, H, h_prev, H, w, N if transposed else H, packed, 1, out, N)
+                                const floating* w, const void* packed, floating beta, floating* out,
+                                const floating* bias) noexcept nogil:
+    """out (B, N) = h_prev @ W_hhᵀ + beta·out (or + bias (N,) in every row), W_hh given as (N, H) or transposed as
+    (H, N) (steps.pyx's).
+
+    The LSTM's and the RNN's forward copy the step's input projection into out and accumulate onto it (beta = 1):
+    reading it in the micro-kernel's stores instead (one pass less) ran 5–10 % slower per sequence at M, measured
+    in a C harness that evicts the caches between calls; the stores then wait on lines a plain copy streams in."""
+    product(not transposed, B, N, H, h_prev, H, w, N if transposed else H, packed, beta, out, N, bias)
 
 
 cdef inline void pack_recurrent(bint transposed, Py_ssize_t N, Py_ssize_t H, const floating* w,
@@ -386,7 +400,7 @@ cdef void _rnn_forward(floating kind, bint relu, bint reverse, bint transposed, 
         t = time_of(k, T, reverse)
         h = hs + t * n
         memcpy(h, xp + t * n, n * sizeof(floating))
-        recurrent_gemm(transposed, B, H, H, h_prev, <floating*>w_, pk, h)
+        recurrent_gemm(transposed, B, H, H, h_prev, <floating*>w_, pk, 1, h, NULL)
         if relu:
             for i in range(n):
                 h[i] = 0 if h[i] < 0 else h[i]             # max(z, 0), NaN kept (as steps.pyx)
@@ -453,7 +467,7 @@ cdef void _rnn_backward(floating kind, bint relu, bint reverse, Py_ssize_t T, Py
         y, dz = hs + t * n, <floating*>dz_ + t * n
         for i in range(n):
             dz[i] = g[i] * ((1 if y[i] > 0 else 0) if relu else 1 - y[i] * y[i])
-        product(False, B, H, H, dz, H, <floating*>w_, H, pk, 0, dh_new, H)
+        product(False, B, H, H, dz, H, <floating*>w_, H, pk, 0, dh_new, H, NULL)
         if keep_t != NULL:
             pass_where_ended(B, H, keep_t, dh_new, dh)
         dh, dh_new = dh_new, dh
@@ -525,7 +539,7 @@ cdef void _lstm_forward(floating kind, int a, bint peephole, bint reverse, bint 
         t = time_of(k, T, reverse)
         z, c, h = <floating*>gates_ + t * 4 * n, <floating*>cs_ + t * n, <floating*>hs_ + t * n
         memcpy(z, <floating*>xp_ + t * 4 * n, 4 * n * sizeof(floating))
-        recurrent_gemm(transposed, B, 4 * H, H, h_prev, <floating*>w_, pk, z)
+        recurrent_gemm(transposed, B, 4 * H, H, h_prev, <floating*>w_, pk, 1, z, NULL)
         if peephole:
             peephole_forward(a, B, H, z, c_prev, <floating*>w_ci, <floating*>w_cf, <floating*>w_co, z, c, h)
         else:
@@ -655,7 +669,7 @@ cdef void _lstm_backward(floating kind, int a, bint peephole, bint reverse, Py_s
                 dw_co[j] += step_dw[2 * H + j]
         else:
             lstm_backward(a, B, H, <floating*>gates_ + t * 4 * n, c_prev, cs + t * n, gh, gc, dz, dc_new)
-        product(False, B, H, 4 * H, dz, 4 * H, <floating*>w_, H, pk, 0, dh_new, H)
+        product(False, B, H, 4 * H, dz, 4 * H, <floating*>w_, H, pk, 0, dh_new, H, NULL)
         if keep_t != NULL:
             pass_where_ended(B, H, keep_t, dh_new, dh)
             pass_where_ended(B, H, keep_t, dc_new, dc)
@@ -742,7 +756,7 @@ cdef void _gru_forward(floating kind, int a, bint reverse, bint transposed, Py_s
     cdef const floating* h_prev = <floating*>h0_
     cdef floating* hp
     cdef floating* h
-    cdef Py_ssize_t k, t, b, n = B * H
+    cdef Py_ssize_t k, t, n = B * H
     cdef int nt = region_threads(kind, pk, B * 3 * H * H, 3 * H)
     pack_recurrent(transposed, 3 * H, H, <floating*>w_, pk)
     if nt > 1:                           # product and gate loops split across threads, one region for all steps
@@ -758,12 +772,7 @@ cdef void _gru_forward(floating kind, int a, bint reverse, bint transposed, Py_s
     for k in range(T):
         t = time_of(k, T, reverse)
         hp, h = <floating*>hp_ + t * 3 * n, <floating*>hs_ + t * n
-        for b in range(B):
-            if b_hh_ != NULL:
-                memcpy(hp + b * 3 * H, b_hh_, 3 * H * sizeof(floating))
-            else:
-                memset(hp + b * 3 * H, 0, 3 * H * sizeof(floating))
-        recurrent_gemm(transposed, B, 3 * H, H, h_prev, <floating*>w_, pk, hp)
+        recurrent_gemm(transposed, B, 3 * H, H, h_prev, <floating*>w_, pk, 0, hp, <floating*>b_hh_)  # + b_hh
         gru_forward(a, B, H, <floating*>xp_ + t * 3 * n, hp, h_prev, <floating*>gates_ + t * 3 * n, h)
         if keep != NULL:
             keep_t = keep + t * B
@@ -848,7 +857,7 @@ cdef void _gru_backward(floating kind, int a, bint reverse, Py_ssize_t T, Py_ssi
         dhp = <floating*>dhp_ + t * 3 * n
         gru_backward(a, B, H, <floating*>gates_ + t * 3 * n, <floating*>hp_ + t * 3 * n, h_prev, g,
                      <floating*>dxp_ + t * 3 * n, dhp, dh_new)
-        product(False, B, H, 3 * H, dhp, 3 * H, <floating*>w_, H, pk, 1, dh_new, H)
+        product(False, B, H, 3 * H, dhp, 3 * H, <floating*>w_, H, pk, 1, dh_new, H, NULL)
         if keep_t != NULL:
             pass_where_ended(B, H, keep_t, dh_new, dh)
         dh, dh_new = dh_new, dh
@@ -916,14 +925,14 @@ cdef void _cho_forward(floating kind, int a, bint reverse, Py_ssize_t T, Py_ssiz
         t = time_of(k, T, reverse)
         xp, g, rh = <floating*>xp_ + t * 3 * n, <floating*>gates_rz_ + t * 2 * n, <floating*>rh_ + t * n
         nn, h = <floating*>n_ + t * n, <floating*>hs_ + t * n
-        product(True, B, 2 * H, H, h_prev, H, <floating*>w_rz_, H, pk_rz, 0, g, 2 * H)     # h_prev @ W_rzᵀ
+        product(True, B, 2 * H, H, h_prev, H, <floating*>w_rz_, H, pk_rz, 0, g, 2 * H, NULL)  # h_prev @ W_rzᵀ
         for b in range(B):                               # gru_cho_reset_forward
             for j in range(2 * H):
                 g[b * 2 * H + j] = xp[b * 3 * H + j] + g[b * 2 * H + j]
             gate_array(a, 2 * H, g + b * 2 * H, g + b * 2 * H)
             for j in range(H):
                 rh[b * H + j] = g[b * 2 * H + j] * h_prev[b * H + j]
-        product(True, B, H, H, rh, H, <floating*>w_n_, H, pk_n, 0, nn, H)                 # (r⊙h_prev) @ W_nᵀ
+        product(True, B, H, H, rh, H, <floating*>w_n_, H, pk_n, 0, nn, H, NULL)              # (r⊙h_prev) @ W_nᵀ
         for b in range(B):                               # gru_cho_update_forward
             for j in range(H):
                 nn[b * H + j] = xp[b * 3 * H + 2 * H + j] + nn[b * H + j]
@@ -1016,14 +1025,14 @@ cdef void _cho_backward(floating kind, int a, bint reverse, Py_ssize_t T, Py_ssi
                 dxp[b * 3 * H + 2 * H + j] = g[i] * (1 - z) * (1 - v * v)
                 dxp[b * 3 * H + H + j] = g[i] * (h_prev[i] - v) * gate_grad(a, z)
                 dh_new[i] = g[i] * z
-        product(False, B, H, H, dxp + 2 * H, 3 * H, <floating*>w_n_, H, pk_n, 0, d_rh, H)   # dn_pre @ W_n
+        product(False, B, H, H, dxp + 2 * H, 3 * H, <floating*>w_n_, H, pk_n, 0, d_rh, H, NULL)  # dn_pre @ W_n
         for b in range(B):                               # gru_cho_reset_backward: dr_pre, and dh through r⊙h_prev
             for j in range(H):
                 i = b * H + j
                 r = gr[b * 2 * H + j]
                 dxp[b * 3 * H + j] = d_rh[i] * h_prev[i] * gate_grad(a, r)
                 dh_new[i] = dh_new[i] + d_rh[i] * r
-        product(False, B, H, 2 * H, dxp, 3 * H, <floating*>w_rz_, H, pk_rz, 1, dh_new, H)  # + [dr, dz] @ W_rz
+        product(False, B, H, 2 * H, dxp, 3 * H, <floating*>w_rz_, H, pk_rz, 1, dh_new, H, NULL)  # + [dr, dz] @ W_rz
         if keep_t != NULL:
             pass_where_ended(B, H, keep_t, dh_new, dh)
         dh, dh_new = dh_new, dh

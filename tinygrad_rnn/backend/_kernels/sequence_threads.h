@@ -181,15 +181,8 @@ static void tg_gru_threads_forward_##S(int nt, KERN_T kern, int hard, int revers
             T_* h = hs + t * n;                                                                                    \
             T_* y = ys + t * n;                                                                                    \
             const T_* keep_t = keep ? keep + t * B : NULL;                                                         \
-            if (j1 > j0) {                                                                                         \
-                for (ptrdiff_t b = 0; b < B; b++) {                                                                \
-                    if (b_hh)                                                                                      \
-                        memcpy(hp + b * N + j0, b_hh + j0, sizeof(T_) * (size_t)(j1 - j0));                       \
-                    else                                                                                           \
-                        memset(hp + b * N + j0, 0, sizeof(T_) * (size_t)(j1 - j0));                                \
-                }                                                                                                  \
-                kern(B, j1 - j0, H, h_prev, H, 1, pk + p0 * H * NR, 1, hp + j0, N, NULL);                           \
-            }                                                                                                      \
+            if (j1 > j0) /* hp = h_prev @ W_hhᵀ + b_hh, b_hh added as the sums are stored */                     \
+                kern(B, j1 - j0, H, h_prev, H, 1, pk + p0 * H * NR, 0, hp + j0, N, b_hh ? b_hh + j0 : NULL);        \
             TG_BARRIER()                                                                                           \
             if (b1 > b0) {                                                                                         \
                 tg_gru_forward_##S(hard, b1 - b0, H, xp + t * 3 * n + b0 * N, hp + b0 * N, h_prev + b0 * H,        \

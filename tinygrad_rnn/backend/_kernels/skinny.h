@@ -230,21 +230,22 @@ static inline int tg_threads(ptrdiff_t fmas, ptrdiff_t tiles) {
 #endif
 }
 
-/* C (M, N) = A @ B + beta·C on B's panels packed whole (K rows: tg_pack_*), the panels split across threads: the
- * sequence kernels' per-step product. A[m, k] is a[m·sam + k·sak]. */
+/* C (M, N) = A @ B + beta·C (bias not NULL: + bias in every row, beta unused) on B's panels packed whole (K rows:
+ * tg_pack_*), the panels split across threads: the sequence kernels' per-step product. A[m, k] is a[m·sam + k·sak]. */
 #define TG_DEFINE_PANELS(NAME, T, NR, KERN_T)                                                                   \
     static void NAME(KERN_T kern, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K, const T* a, ptrdiff_t sam,              \
-                     ptrdiff_t sak, const T* p, T beta, T* c, ptrdiff_t ldc) {                                  \
+                     ptrdiff_t sak, const T* p, T beta, T* c, ptrdiff_t ldc, const T* bias) {                   \
         ptrdiff_t panels = (N + NR - 1) / NR;                                                                   \
         int nt = tg_threads(M * N * K, panels);                                                                 \
         if (nt == 1) {                                                                                          \
-            kern(M, N, K, a, sam, sak, p, beta, c, ldc, NULL);                                                  \
+            kern(M, N, K, a, sam, sak, p, beta, c, ldc, bias);                                                  \
             return;                                                                                             \
         }                                                                                                       \
         _Pragma("omp parallel for num_threads(nt) schedule(static)")                                            \
         for (ptrdiff_t q = 0; q < panels; q++) {                                                                \
             ptrdiff_t n0 = q * NR;                                                                              \
-            kern(M, N - n0 < NR ? N - n0 : NR, K, a, sam, sak, p + q * K * NR, beta, c + n0, ldc, NULL);        \
+            kern(M, N - n0 < NR ? N - n0 : NR, K, a, sam, sak, p + q * K * NR, beta, c + n0, ldc,                \
+                 bias == NULL ? NULL : bias + n0);                                                              \
         }                                                                                                       \
     }
 TG_DEFINE_PANELS(tg_panels_f, float, TG_NR_F, tg_gemm_f_t)

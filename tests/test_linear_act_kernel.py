@@ -42,6 +42,20 @@ def test_cython_matches_numpy_twin(rng, dtype, shape, act, bias):
             np.testing.assert_allclose(got, want, **TOL[dtype])
 
 
+@pytest.mark.parametrize("shape", [(800, 64, 512), (5, 3, 37), (1, 2, 1), (33, 4, 17)], ids=lambda s: "x".join(map(str, s)))
+def test_bias_gradient_is_the_row_by_row_sum(rng, dtype, shape):
+    """db = Σ_b dz, summed row after row (sums.h's per-CPU build keeps the order of the loop it replaced): bitwise
+    the running sum in that order, whatever the vector width of the build."""
+    x, w, b, dy = arrays(rng, dtype, *shape)
+    y = np.empty((x.shape[0], w.shape[0]), dtype)
+    db = np.full(b.shape, np.nan, dtype)
+    cython_linear.linear_act_backward(x, w, y, dy, "identity", None, None, db)
+    want = np.zeros(b.shape, dtype)
+    for row in dy:
+        want += row
+    np.testing.assert_array_equal(db, want)
+
+
 @pytest.mark.parametrize("backend", ["cython", "numpy"])
 @pytest.mark.parametrize("act", ACTS)
 def test_gradcheck_on_the_tape(rng, backend, act):

@@ -10,6 +10,7 @@ from cython cimport floating
 from ._arrays cimport data, disjoint_arrays, float_type, optional_data, output
 from ._blas cimport check_gemm, gemm, gemm_bias
 from ._math cimport IDENTITY, act_code, activate, activate_grad
+from ._sums cimport column_sums
 
 cnp.import_array()
 
@@ -61,7 +62,7 @@ cdef void _backward(floating kind, int code, Py_ssize_t B, Py_ssize_t I, Py_ssiz
     cdef const floating* g = <const floating*>dy
     cdef floating* dz = <floating*>dz_buf
     cdef floating* dbias = <floating*>db
-    cdef Py_ssize_t r, o
+    cdef Py_ssize_t r
     if code == IDENTITY:
         dz = <floating*>dy
     else:
@@ -72,11 +73,7 @@ cdef void _backward(floating kind, int code, Py_ssize_t B, Py_ssize_t I, Py_ssiz
     if dw != NULL:
         gemm(True, False, O, I, B, 1, dz, max(O, 1), <floating*>x, max(I, 1), 0, <floating*>dw, max(I, 1))
     if dbias != NULL:
-        for o in range(O):
-            dbias[o] = 0
-        for r in range(B):
-            for o in range(O):
-                dbias[o] += dz[r * O + o]
+        column_sums(B, O, dz, dbias)
 
 
 def linear_act_backward(x, weight, y, dy, str act, dx, dweight, dbias):

@@ -30,6 +30,7 @@ from ._skinny cimport (TG_ISA_AVX2, TG_ISA_AVX512, TG_ISA_SCALAR, TG_NR_D, TG_NR
                       tg_panels_d, tg_panels_f, tg_skinny_best_isa, tg_skinny_isa_name, tg_threads)
 from ._gate_loops cimport gru_backward, gru_forward, lstm_backward, lstm_forward, peephole_backward, peephole_forward
 from ._math cimport HARD_SIGMOID, gate_array, gate_code, gate_grad, tanh_array
+from ._sums cimport add_arrays
 
 cnp.import_array()
 
@@ -294,15 +295,17 @@ cdef inline void step_grad(Py_ssize_t B, Py_ssize_t H, const floating* keep_t, c
                            const floating* dy_t, floating* out) noexcept nogil:
     """What the step's backward gets: the carried gradient plus ∂L/∂y_t (dy_t NULL: none), 0 where the sequence
     has ended (the step did not count there)."""
-    cdef Py_ssize_t b, j
+    cdef Py_ssize_t b
+    if keep_t == NULL and dy_t != NULL:
+        add_arrays(B * H, carried, dy_t, out)
+        return
     for b in range(B):
         if keep_t != NULL and keep_t[b] == 0:
             memset(out + b * H, 0, H * sizeof(floating))
         elif dy_t == NULL:
             memcpy(out + b * H, carried + b * H, H * sizeof(floating))
         else:
-            for j in range(H):
-                out[b * H + j] = carried[b * H + j] + dy_t[b * H + j]
+            add_arrays(H, carried + b * H, dy_t + b * H, out + b * H)
 
 
 cdef inline void pass_where_ended(Py_ssize_t B, Py_ssize_t H, const floating* keep_t, floating* new,

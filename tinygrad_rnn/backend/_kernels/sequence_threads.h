@@ -19,6 +19,7 @@
 
 #include "gate_loops.h"
 #include "skinny.h"
+#include "sums.h"
 
 #ifdef _OPENMP
 #define TG_THREAD_ID() omp_get_thread_num()
@@ -53,9 +54,9 @@ static inline void tg_output_rows_##S(ptrdiff_t b0, ptrdiff_t b1, ptrdiff_t H, c
 static inline void tg_step_grad_rows_##S(ptrdiff_t b0, ptrdiff_t b1, ptrdiff_t H, const T_* keep_t,                \
                                          const T_* carried, const T_* dy_t, T_* out) {                             \
     for (ptrdiff_t b = b0; b < b1; b++) {                                                                          \
-        int ended = keep_t && keep_t[b] == 0;                                                                      \
-        for (ptrdiff_t j = b * H; j < (b + 1) * H; j++)                                                            \
-            out[j] = ended ? (T_)0 : (dy_t ? carried[j] + dy_t[j] : carried[j]);                                   \
+        if (keep_t && keep_t[b] == 0) memset(out + b * H, 0, sizeof(T_) * (size_t)H);                              \
+        else if (dy_t) tg_add_arrays_##S(H, carried + b * H, dy_t + b * H, out + b * H); /* (a per-CPU build) */    \
+        else memcpy(out + b * H, carried + b * H, sizeof(T_) * (size_t)H);                                         \
     }                                                                                                              \
 }                                                                                                                  \
 /* new += carried where the sequence has ended: the gradient passes the step by */                                 \

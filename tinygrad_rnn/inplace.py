@@ -164,6 +164,8 @@ def guards(tensors, saved, out, forward=None):
         if found is None:
             found = {}
         for a in arrays:
+            if forward is not None and _scratch(a, out, forward):
+                continue
             while a is not None:
                 base = a.base
                 if not isinstance(base, np.ndarray):
@@ -182,6 +184,20 @@ def guards(tensors, saved, out, forward=None):
         _pin_view(out, found)
     pins = tuple(found.values())
     return (writes, tuple([p for p in pins if p.fingerprint is not None]) or None) + pins
+
+
+def _scratch(array, out, forward):
+    """Whether `array` is the node's own scratch: memory the engine allocated in this node's forward (engine_made)
+    that no output of the node looks into. Nobody else holds it, nobody can write it, and the node frees it, so it
+    needs no pin (a Scan's gate, cell and state blocks were six of an LSTM layer's sixteen pins a call)."""
+    root = array.base if isinstance(array.base, np.ndarray) else array
+    entry = _engine_made.get(id(root))
+    if entry is None or entry[1] < forward or entry[0]() is not root:
+        return False
+    for o in out if type(out) is tuple else (out,):
+        if o is root or o.base is root:
+            return False
+    return True
 
 
 def _made_by_a_forward(array, tensors, out, forward=None):

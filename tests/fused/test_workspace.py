@@ -280,3 +280,50 @@ def test_truncated_bptt_state_is_its_own_memory_and_a_late_write_into_it_is_caug
     h_view[1] = 0.0
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         loss.backward()
+
+
+def test_a_scans_own_blocks_are_not_pinned_and_what_it_returns_still_is():
+    """The gate block a sequence kernel fills in the Scan's forward is the node's own scratch (no one else holds
+    it): no pin, no read-only flag. The state and cell blocks, which the final h and c the Scan returns view, stay
+    protected: writing such an output raises at once, as it did when every saved array was pinned. Gradients equal
+    the reference loop's."""
+    from tinygrad_rnn import fused as F
+    from tinygrad_rnn import inplace
+    B, H = 16, 128
+    for T in (40, 3):                                             # blocks the workspace keeps, and smaller ones
+        xs = tg.randn(T, B, 4 * H, dtype=np.float64, requires_grad=True)
+        h0, c0 = (tg.zeros(B, H, dtype=np.float64, requires_grad=True) for _ in range(2))
+        w_hh = tg.randn(4 * H, H, dtype=np.float64, requires_grad=True)
+        inputs = (xs, h0, c0, w_hh)
+        ys, h_n, c_n = F.Scan.apply(*inputs, step=F.LSTMStep, n_carry=2)
+        own = [a for a in _saved_arrays(ys._ctx) if not any(np.shares_memory(a, t.data) for t in inputs)]
+        exposed = [a for a in own if np.shares_memory(a, h_n.data) or np.shares_memory(a, c_n.data)]
+        scratch = [a for a in own if not any(a is e for e in exposed)]
+        assert len(exposed) == 2 and len(scratch) == 1, (len(exposed), len(scratch))
+        assert all(inplace._pin_of(a) is None and a.flags.writeable for a in scratch)
+        assert all(not a.flags.writeable for a in exposed)
+        with pytest.raises(ValueError, match="read-only"):
+            h_n.data[0, 0] = 1.0
+        w = tg.randn(B, H, dtype=np.float64)
+        ((ys * ys).sum() + (h_n * w).sum() + c_n.sum()).backward()
+        for got, ref in zip((t.grad for t in inputs), _reference_grads(inputs, w)):
+            np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
+
+
+def _saved_arrays(ctx):
+    out = []
+    for item in ctx.saved:
+        items = item if type(item) is tuple else (item,)
+        out += [a for a in items if isinstance(a, np.ndarray)]
+    return out
+
+
+def _reference_grads(inputs, w):
+    """The same loss through Scan's Python loop (the reference path), on fresh leaves."""
+    from tinygrad_rnn import fused as F
+    from tinygrad_rnn.fused import sequence
+    leaves = [tg.Tensor(t.data.copy(), requires_grad=True) for t in inputs]
+    with sequence.reference_loop():
+        ys, h_n, c_n = F.Scan.apply(*leaves, step=F.LSTMStep, n_carry=2)
+    ((ys * ys).sum() + (h_n * w).sum() + c_n.sum()).backward()
+    return [t.grad for t in leaves]

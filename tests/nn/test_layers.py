@@ -279,3 +279,41 @@ def test_a_one_layer_layer_hands_its_given_state_to_the_scan_as_it_is(cell, tape
     for name in ("loop", "unfused"):
         for got, want in zip(runs["kernel"], runs[name]):
             np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13, err_msg=name)
+
+
+@pytest.mark.parametrize("cell", ["LSTM", "RNN", "PeepholeLSTM"])
+def test_a_fused_layer_adds_both_biases_inside_its_projection_node(cell, tape_ops):
+    """b_ih + b_hh join the fused input projection (one LinearAct with two biases, no Add node of their own); each
+    bias gets its own gradient array, equal to the unfused layer's; a hook that changes one in place leaves the
+    other alone; only the bias that requires a gradient gets one."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((6, 2, 3))
+    grads = {}
+    for fused in (True, False):
+        manual_seed(0)
+        layer = getattr(nn, cell)(3, 5, dtype=np.float64, fused=fused)
+        xt = Tensor(x, requires_grad=True)
+        out, _ = layer(xt)
+        if fused:
+            assert "Add" not in tape_ops(out) and "LinearAct" in tape_ops(out)
+        (out * out).sum().backward()
+        grads[fused] = (xt.grad, layer.bias_ih_l0.grad, layer.bias_hh_l0.grad, layer.weight_ih_l0.grad)
+    for got, want in zip(grads[True], grads[False]):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13)
+    assert not np.shares_memory(grads[True][1], grads[True][2])
+
+    manual_seed(0)
+    layer = getattr(nn, cell)(3, 5, dtype=np.float64)
+    layer.bias_ih_l0.register_hook(lambda g: g.__imul__(0))
+    out, _ = layer(Tensor(x))
+    (out * out).sum().backward()
+    np.testing.assert_array_equal(layer.bias_ih_l0.grad, 0)
+    np.testing.assert_allclose(layer.bias_hh_l0.grad, grads[False][2], rtol=1e-12, atol=1e-13)
+
+    manual_seed(0)
+    layer = getattr(nn, cell)(3, 5, dtype=np.float64)
+    layer.bias_ih_l0.requires_grad_(False)
+    out, _ = layer(Tensor(x))
+    (out * out).sum().backward()
+    assert layer.bias_ih_l0.grad is None
+    np.testing.assert_allclose(layer.bias_hh_l0.grad, grads[False][2], rtol=1e-12, atol=1e-13)

@@ -10,7 +10,7 @@ workspace.py large per-call arrays handed out again, call after call
 Everything here runs through the kernel boundary (`tinygrad_rnn.backend.calls`); the core (tensor, function, ops,
 autograd) does not import this package, and `fused=False` layers do not need it.
 """
-from .linear import LinearAct, linear
+from .linear import LinearAct, linear, projection
 from .outer_sum import OuterSum
 from .projected import ProjectedLSTMStep
 from .scan import Scan
@@ -18,4 +18,4 @@ from .sequence import runs_kernel
 from .steps import GRUChoStep, GRUStep, LSTMStep, PeepholeLSTMStep, RNNStep, transposed_copy
 
 __all__ = ["GRUChoStep", "GRUStep", "LSTMStep", "LinearAct", "OuterSum", "PeepholeLSTMStep", "ProjectedLSTMStep",
-           "RNNStep", "Scan", "linear", "runs_kernel", "transposed_copy"]
+           "RNNStep", "Scan", "linear", "projection", "runs_kernel", "transposed_copy"]

@@ -69,6 +69,8 @@ class Recurrence:
 
     @takes_sequences
     def project(self, x: Any, p: Any) -> Any:
+        if self.fused and p["bias_ih"] is not None:      # b_ih + b_hh inside the one fused node
+            return F.projection(x, p["weight_ih"], p["bias_ih"], p["bias_hh"])
         return _linear(x, p["weight_ih"], _folded_bias(p), self.fused)
 
     def prepare(self, p: Any) -> Any:

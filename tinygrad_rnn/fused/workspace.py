@@ -27,23 +27,25 @@ _kept = 0
 
 
 class _Slot:
-    """One kept piece of memory and whether an array over it is alive."""
+    """One kept piece of memory and whether an array over it is alive (`watch`: a weak reference to that array,
+    whose callback frees the slot; the slot keeps it, so it fires while the slot is in use, and a slot dropped from
+    the cache needs no callback. weakref.finalize did the same at three times the cost.)"""
 
-    __slots__ = ("memory", "busy")
+    __slots__ = ("memory", "busy", "watch")
 
     def __init__(self, nbytes):
-        self.memory, self.busy = np.empty(nbytes, np.uint8), False
+        self.memory, self.busy, self.watch = np.empty(nbytes, np.uint8), False, None
 
     def hand_out(self, shape, dtype):
         self.busy = True
         flat = np.frombuffer(memoryview(self.memory), dtype=dtype)   # base: the memoryview, not an array
-        weakref.finalize(flat, _release, self)
+        self.watch = weakref.ref(flat, self._release)
         inplace.engine_made(flat)                   # no view of it outlived its last array: a fresh root
         return flat.reshape(shape)                                   # a view: its views' base is `flat` too
 
-
-def _release(slot):
-    slot.busy = False
+    def _release(self, ref):
+        if ref is self.watch:                       # (not a callback left over from an earlier hand_out)
+            self.busy, self.watch = False, None
 
 
 def empty(shape, dtype):

@@ -44,8 +44,49 @@ static inline ptrdiff_t tg_packed_size(ptrdiff_t K, ptrdiff_t N, ptrdiff_t nr) {
             }                                                                                                   \
         }                                                                                                       \
     }
-TG_DEFINE_PACK(tg_pack_f, float, TG_NR_F)
 TG_DEFINE_PACK(tg_pack_d, double, TG_NR_D)
+#if defined(__SSE__) && defined(__GNUC__)
+#include <xmmintrin.h>
+TG_DEFINE_PACK(tg_pack_rows_f, float, TG_NR_F)
+/* tg_pack_f with the transposed case in 4 × 4 blocks (SSE, every x86-64): the element-by-element loop above read
+ * across 32 rows of b per k and ran 19 µs for the sequence kernels' W_hhᵀ (512 × 128), once a layer call; the
+ * same values land in the same places. */
+static void tg_pack_f(ptrdiff_t K, ptrdiff_t N, const float* b, ptrdiff_t ldb, int trans, float* p) {
+    if (!trans) {
+        tg_pack_rows_f(K, N, b, ldb, trans, p);
+        return;
+    }
+    ptrdiff_t panels = (N + TG_NR_F - 1) / TG_NR_F;
+    for (ptrdiff_t q = 0; q < panels; q++) {
+        float* out = p + q * K * TG_NR_F;
+        ptrdiff_t n0 = q * TG_NR_F, width = N - n0 < TG_NR_F ? N - n0 : TG_NR_F, j = 0;
+        for (; j + 4 <= width; j += 4) {
+            const float* r = b + (n0 + j) * ldb;
+            ptrdiff_t k = 0;
+            for (; k + 4 <= K; k += 4) {
+                __m128 a0 = _mm_loadu_ps(r + k), a1 = _mm_loadu_ps(r + ldb + k);
+                __m128 a2 = _mm_loadu_ps(r + 2 * ldb + k), a3 = _mm_loadu_ps(r + 3 * ldb + k);
+                _MM_TRANSPOSE4_PS(a0, a1, a2, a3);
+                _mm_storeu_ps(out + k * TG_NR_F + j, a0);
+                _mm_storeu_ps(out + (k + 1) * TG_NR_F + j, a1);
+                _mm_storeu_ps(out + (k + 2) * TG_NR_F + j, a2);
+                _mm_storeu_ps(out + (k + 3) * TG_NR_F + j, a3);
+            }
+            for (ptrdiff_t i = 0; i < 4; i++)         /* K mod 4 */
+                for (ptrdiff_t kk = k; kk < K; kk++)
+                    out[kk * TG_NR_F + j + i] = r[i * ldb + kk];
+        }
+        for (; j < width; j++)                        /* width mod 4 */
+            for (ptrdiff_t k = 0; k < K; k++)
+                out[k * TG_NR_F + j] = b[(n0 + j) * ldb + k];
+        for (; j < TG_NR_F; j++)                      /* the last panel's padding */
+            for (ptrdiff_t k = 0; k < K; k++)
+                out[k * TG_NR_F + j] = 0;
+    }
+}
+#else
+TG_DEFINE_PACK(tg_pack_f, float, TG_NR_F)
+#endif
 
 /* One block of R rows of C over one panel: R × NV accumulators, k in order. */
 #define TG_GEMM_ROWS(T, V, VW, NR, R)                                                                           \

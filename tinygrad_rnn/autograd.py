@@ -12,7 +12,7 @@ import numpy as np
 
 from . import anomaly, inplace
 from .anomaly import detect_anomaly  # noqa: F401  (torch.autograd's names)
-from .function import Function, LazyGrad  # noqa: F401
+from .function import Fresh, Function, LazyGrad  # noqa: F401
 from .grad_mode import enable_grad, no_grad  # noqa: F401
 from .tensor import Tensor
 from typing import TYPE_CHECKING
@@ -352,9 +352,44 @@ def _finish_leaf(p: Any, g: Any, hooks: Any, capture: Any) -> None:
         capture.take(positions, g)
 
 
+def _partner(ctx: Any, parent_grads: Any, g: Any) -> Any:
+    """The node (a parent of ctx, still to run) whose incoming gradient is the memory g's shared factor is built on
+    (a Scan's dz, which goes on to the projection node), or None."""
+    factor = g.shared_factor()
+    if factor is None:
+        return None
+    root = factor if factor.base is None else factor.base
+    for p, pg in zip(ctx.parents, parent_grads):
+        if p._ctx is not None and p.requires_grad and type(pg) is np.ndarray and (pg if pg.base is None else
+                                                                                    pg.base) is root:
+            return p._ctx
+    return None
+
+
+def _finish_leaves(ctx: Any, p: Any, g: Any, parent_grads: Any, deferred: Any, hooks: Any, capture: Any) -> None:
+    """_finish_leaf, pairing lazy leaf gradients that share a factor (an LSTM layer's dW_hh and dW_ih, both of one
+    dz: one GEMM pass for the two). A leaf whose gradient's factor goes on to another node waits in `deferred` for
+    that node's backward; deferred is None: no pairing (hooks, autograd.grad, anomaly mode)."""
+    if deferred is not None and isinstance(g, LazyGrad):
+        waiting = deferred.get(ctx)
+        for i, (q, h) in enumerate(waiting or ()):
+            if h.pairs_with(g):
+                del waiting[i]
+                a, b = h.materialize_pair(g)
+                _finish_leaf(q, Fresh(a), hooks, capture)
+                _finish_leaf(p, Fresh(b), hooks, capture)
+                return
+        node = _partner(ctx, parent_grads, g)
+        if node is not None:
+            deferred.setdefault(node, []).append((p, g))
+            return
+    _finish_leaf(p, g, hooks, capture)
+
+
 def _walk(roots: Any, gradients: Any, retain_graph: bool | None, capture: Any) -> None:
     hooks = _hooks_by_node() if _hooked_tensors else None
     check = anomaly.state.enabled
+    deferred: dict[Any, list[Any]] | None = {} if hooks is None and capture is None and not check else None
     # grads: node -> its output's gradient (a list, one per output, for multi-output nodes); leaf -> gradient
     grads, root_ctxs = _seed(roots, gradients)
     pending, met_freed = _count_consumers(root_ctxs, None if capture is None else capture.outputs)
@@ -414,12 +449,18 @@ def _walk(roots: Any, gradients: Any, retain_graph: bool | None, capture: Any) -
             del pending[key]
             if key is p:
                 if p in grads:
-                    _finish_leaf(p, grads.pop(p), hooks, capture)
+                    _finish_leaves(ctx, p, grads.pop(p), parent_grads, deferred, hooks, capture)
             else:
                 ready.append(key)
+        if deferred:
+            for q, h in deferred.pop(ctx, ()):        # no leaf of this node's shared the factor: alone, now
+                _finish_leaf(q, h, hooks, capture)
         if not retain_graph and runs:
             ctx.parents = ctx.saved = ctx.guards = None  # dropping the guards lets the saved arrays be written again
             ctx.freed = True
+    for waiting in (deferred or {}).values():         # (a partner node that never came up: not reached)
+        for q, h in waiting:
+            _finish_leaf(q, h, hooks, capture)
 
 
 # ---- torch.autograd's functions -------------------------------------------------------------------------------

@@ -62,6 +62,41 @@ class LazyGrad:
     def arrays(self) -> list[np.ndarray]:
         raise NotImplementedError
 
+    def shared_factor(self) -> np.ndarray | None:
+        """A factor another node's leaf gradient may be built on too (an OuterSum's one left factor, dz), which the
+        tape may then materialize together with it (`materialize_pair`); None: none."""
+        return None
+
+    def pairs_with(self, other: LazyGrad) -> bool:
+        """Whether materialize_pair(other) does both in one pass (they share their factor)."""
+        return False
+
+    def materialize_pair(self, other: LazyGrad) -> tuple[np.ndarray, np.ndarray]:
+        """(self, other) materialized, together where pairs_with(other) says they can be."""
+        return self.materialize(), other.materialize()
+
+
+class Fresh(LazyGrad):
+    """An array a LazyGrad was materialized into ahead of its leaf (materialize_pair): new, nobody else's, so the
+    leaf takes it without a copy."""
+
+    __slots__ = ("array",)
+
+    def __init__(self, array: np.ndarray) -> None:
+        self.array = array
+
+    def materialize(self) -> np.ndarray:
+        return self.array
+
+    def fresh(self) -> bool:
+        return True
+
+    def accumulate(self, other: np.ndarray | LazyGrad) -> np.ndarray | LazyGrad:
+        return self.array + (other.materialize() if isinstance(other, LazyGrad) else other)
+
+    def arrays(self) -> list[np.ndarray]:
+        return [self.array]
+
 
 class Function:
     """One node of the tape. The instance is the `ctx` handed to forward and backward.

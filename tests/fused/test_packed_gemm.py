@@ -241,3 +241,46 @@ def test_the_gemm_keeps_no_more_than_its_cap_of_scratch_memory_after_a_huge_prod
                          env={**__import__("os").environ, "OMP_NUM_THREADS": "1"})
     assert out.returncode == 0, out.stderr
     assert float(out.stdout.strip().splitlines()[-1]) < 40
+
+
+@pytest.mark.requires_kernels
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+def test_two_weight_gradients_of_one_left_factor_in_one_pass_equal_two_products_bitwise(dtype):
+    """outer_products(left, r1, r2) = (leftᵀ r1, leftᵀ r2) in one pass of the blocked GEMM (the panels of both
+    packed side by side, one copy of leftᵀ per row block): bitwise what outer_product gives for each, across the
+    block edges (K over 1, 2, 3 blocks of TG_KC, O over row blocks of TG_MC, widths not multiples of the panel,
+    one width 0), at 1 and 2 threads; and what BLAS gives (rows=0: two products), to rounding."""
+    _, blas_module, linear = _kernels()
+    rng = np.random.default_rng(5)
+    for N, O, I, J in ((800, 512, 64, 128), (300, 130, 33, 70), (1025, 260, 31, 1), (2100, 8, 40, 17),
+                       (5, 3, 2, 0), (0, 4, 3, 2)):
+        left = rng.standard_normal((N, O)).astype(dtype)
+        r1, r2 = rng.standard_normal((N, I)).astype(dtype), rng.standard_normal((N, J)).astype(dtype)
+        for threads in (1, 2):
+            with threadpoolctl.threadpool_limits(threads):
+                want = (linear.outer_product(left, r1), linear.outer_product(left, r2))
+                got = linear.outer_products(left, r1, r2)
+            for g, w in zip(got, want):
+                assert g.shape == w.shape and g.dtype == w.dtype
+                np.testing.assert_array_equal(g, w, err_msg=f"{N, O, I, J} at {threads} threads")
+        old = blas_module.packed_gemm_settings()
+        try:
+            blas_module.packed_gemm_settings(rows=0)
+            blas = linear.outer_products(left, r1, r2)
+        finally:
+            blas_module.packed_gemm_settings(*old)
+        tol = dict(rtol=1e-12, atol=1e-10) if dtype == np.float64 else dict(rtol=1e-4, atol=1e-4 * max(1, N / 512))
+        for g, b, r in zip(got, blas, (r1, r2)):
+            np.testing.assert_allclose(g, b, **tol)
+            np.testing.assert_allclose(g, left.T.astype(np.float64) @ r, **tol)
+        twin = numpy_twins.outer_products(left, r1, r2)
+        for g, t in zip(got, twin):
+            np.testing.assert_allclose(g, t, **tol)
+
+
+def test_outer_products_refuses_a_factor_of_other_rows_naming_it():
+    a = np.ones((5, 3))
+    with pytest.raises(ValueError, match=r"right2: expected shape \(5, \*\)"):
+        calls.outer_products(a, np.ones((5, 2)), np.ones((4, 2)))
+    with pytest.raises(ValueError, match="out2"):
+        calls.outer_products(a, np.ones((5, 2)), np.ones((5, 2)), None, np.empty((3, 3)))

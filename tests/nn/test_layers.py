@@ -317,3 +317,64 @@ def test_a_fused_layer_adds_both_biases_inside_its_projection_node(cell, tape_op
     (out * out).sum().backward()
     assert layer.bias_ih_l0.grad is None
     np.testing.assert_allclose(layer.bias_hh_l0.grad, grads[False][2], rtol=1e-12, atol=1e-13)
+
+
+@pytest.mark.parametrize("cell", ["LSTM", "GRU", "RNN"])
+def test_a_layers_two_weight_gradients_of_one_dz_come_from_one_gemm_pass(cell, monkeypatch):
+    """dW_hh (the Scan's) and dW_ih (the projection's) are both dzᵀ·(something): the tape holds W_hh's until the
+    projection's backward gives W_ih's and materializes the two in one outer_products call, with the numbers two
+    products give (bitwise: the same sums). With a hook on any tensor, under autograd.grad or anomaly mode nothing
+    is held back, and the numbers are the same. Stacked and bidirectional layers pair each layer and direction."""
+    from tinygrad_rnn import autograd
+    from tinygrad_rnn.backend import calls
+
+    counts = {"outer_products": 0, "outer_product": 0}
+    for name in counts:
+        real = getattr(calls, name)
+
+        def counted(*args, name=name, real=real):
+            counts[name] += 1
+            return real(*args)
+        monkeypatch.setattr(calls, name, counted)
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((9, 4, 3))
+
+    def run(how, layers=1, bidirectional=False):
+        manual_seed(0)
+        layer = getattr(nn, cell)(3, 6, num_layers=layers, bidirectional=bidirectional, dtype=np.float64)
+        xt = Tensor(x, requires_grad=True)
+        params = list(layer.parameters())
+        for k in counts:
+            counts[k] = 0
+        if how == "anomaly":
+            with autograd.detect_anomaly():
+                out, _ = layer(xt)
+                (out * out).sum().backward()
+            return [xt.grad] + [p.grad for p in params]
+        out, _ = layer(xt)
+        loss = (out * out).sum()
+        if how == "grad":
+            return list(autograd.grad(loss, [xt, *params]))
+        if how == "hook":
+            handle = xt.register_hook(lambda g: None)
+            loss.backward()
+            handle.remove()
+        else:
+            loss.backward()
+        return [xt.grad] + [p.grad for p in params]
+
+    paired = run("backward")
+    if cell == "GRU":      # dW_hh's factor is dhp, not dz: nothing to pair
+        assert counts["outer_products"] == 0
+    else:
+        assert counts == {"outer_products": 1, "outer_product": 0}
+    for how in ("grad", "hook", "anomaly"):
+        alone = run(how)
+        assert counts["outer_products"] == 0, how
+        for a, b in zip(paired, alone):
+            if how == "anomaly":      # (anomaly mode runs Scan's Python loop: the same sums to rounding)
+                np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13, err_msg=how)
+            else:
+                np.testing.assert_array_equal(a, b, err_msg=how)
+    run("backward", layers=2, bidirectional=True)
+    assert counts["outer_products"] == (0 if cell == "GRU" else 4)

@@ -168,6 +168,12 @@ def outer_product(left, right, out=None):
     return _call("outer_product", (left, right, out))
 
 
+def outer_products(left, right, right2, out=None, out2=None):
+    """(leftᵀ @ right, leftᵀ @ right2) in one GEMM pass: two weights' gradients from one left factor (an LSTM
+    layer's dz for dW_ih and dW_hh), written into out and out2 if given"""
+    return _call("outer_products", (left, right, right2, out, out2))
+
+
 # LSTM and peephole LSTM: gate order i, f, g, o; `act` is the gate activation. A step forward's `transposed`: w_hh is
 # given as W_hhᵀ (H, G·H), which BLAS multiplies faster (a Scan makes it once); gates, c, h, dz: arrays to write
 # the outputs into (None: new ones).

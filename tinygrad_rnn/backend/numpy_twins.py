@@ -40,6 +40,11 @@ def outer_product(left, right, out=None):
     return out
 
 
+def outer_products(left, right, right2, out=None, out2=None):
+    """out = leftᵀ @ right, out2 = leftᵀ @ right2 → (out, out2)"""
+    return outer_product(left, right, out), outer_product(left, right2, out2)
+
+
 def _new(out, like, width):
     """out, or a new (B, width) array like `like` when it is None"""
     return np.empty((like.shape[0], width), like.dtype) if out is None else out

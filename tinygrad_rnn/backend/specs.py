@@ -56,6 +56,7 @@ SPECS = {
     "linear_act_backward": _spec("linear", "x: B I, weight: O I, y: B O, dy: B O", ("act", NAMES),
                                  "dx: B I, dweight: O I, dbias: O", "x"),
     "outer_product": _spec("linear", "left: N O, right: N I", None, "out: O I", "left"),
+    "outer_products": _spec("linear", "left: N O, right: N I, right2: N J", None, "out: O I, out2: O J", "left"),
     # gate updates (gates.pyx): the GEMMs stay outside
     "lstm_gates_forward": _spec("gates", "z: B 4H, c_prev: B H", GATE, "gates: B 4H, c: B H, h: B H", "c_prev"),
     "lstm_gates_backward": _spec("gates", "gates: B 4H, c_prev: B H, c: B H, dh?: B H, dc?: B H", GATE,

@@ -16,6 +16,9 @@ cdef void dgemm_rm(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, Py_ss
 cdef bint gemm_bias(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, const floating* a,
                     Py_ssize_t lda, const floating* b, Py_ssize_t ldb, floating* c, Py_ssize_t ldc,
                     const floating* bias) noexcept nogil
+cdef bint gemm_tn_two(Py_ssize_t m, Py_ssize_t n, Py_ssize_t n2, Py_ssize_t k, const floating* a, Py_ssize_t lda,
+                      const floating* b, Py_ssize_t ldb, const floating* b2, Py_ssize_t ldb2, floating* c,
+                      Py_ssize_t ldc, floating* c2, Py_ssize_t ldc2) noexcept nogil
 
 
 cdef inline void gemm(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k, floating alpha,

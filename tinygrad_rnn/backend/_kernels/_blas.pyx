@@ -14,8 +14,8 @@ from cython cimport floating
 from libc.limits cimport INT_MAX
 from libc.stdint cimport int64_t
 
-from ._skinny cimport (TG_ISA_AVX2, tg_blocked_d, tg_blocked_f, tg_gemm_d_of, tg_gemm_d_t, tg_gemm_f_of, tg_gemm_f_t,
-                      tg_skinny_best_isa, tg_skinny_isa_name)
+from ._skinny cimport (TG_ISA_AVX2, tg_blocked_d, tg_blocked_d_two, tg_blocked_f, tg_blocked_f_two, tg_gemm_d_of,
+                      tg_gemm_d_t, tg_gemm_f_of, tg_gemm_f_t, tg_skinny_best_isa, tg_skinny_isa_name)
 
 ctypedef void (*sgemm64_t)(int, int, int, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*,
                            int64_t, float, float*, int64_t) noexcept nogil
@@ -204,3 +204,19 @@ cdef bint gemm_bias(bint trans_a, bint trans_b, Py_ssize_t m, Py_ssize_t n, Py_s
         return tg_blocked_f(_packed_f, trans_a, trans_b, m, n, k, a, lda, b, ldb, 0, c, ldc, bias) == 0
     else:
         return tg_blocked_d(_packed_d, trans_a, trans_b, m, n, k, a, lda, b, ldb, 0, c, ldc, bias) == 0
+
+
+cdef bint gemm_tn_two(Py_ssize_t m, Py_ssize_t n, Py_ssize_t n2, Py_ssize_t k, const floating* a, Py_ssize_t lda,
+                      const floating* b, Py_ssize_t ldb, const floating* b2, Py_ssize_t ldb2, floating* c,
+                      Py_ssize_t ldc, floating* c2, Py_ssize_t ldc2) noexcept nogil:
+    """C (m, n) = Aᵀ @ B and C2 (m, n2) = Aᵀ @ B2 for A (k, m), in one pass of the kernels' own GEMM, whose copies of
+    Aᵀ then serve both (a layer's two weight gradients from one dz) → True; False (nothing written) for a product
+    that goes to BLAS: the caller then makes two gemm calls."""
+    if m < _packed_rows or k == 0 or n == 0 or n2 == 0:
+        return False
+    if floating is float:
+        return tg_blocked_f_two(_packed_f, True, False, m, n, k, a, lda, b, ldb, 0, c, ldc, NULL, n2, b2, ldb2, c2,
+                                ldc2) == 0
+    else:
+        return tg_blocked_d_two(_packed_d, True, False, m, n, k, a, lda, b, ldb, 0, c, ldc, NULL, n2, b2, ldb2, c2,
+                                ldc2) == 0

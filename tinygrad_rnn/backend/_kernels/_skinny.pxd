@@ -20,6 +20,14 @@ cdef extern from "skinny.h" nogil:
     int tg_blocked_d(tg_gemm_d_t kern, int trans_a, int trans_b, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
                      const double* a, Py_ssize_t lda, const double* b, Py_ssize_t ldb, double beta, double* c,
                      Py_ssize_t ldc, const double* bias)
+    int tg_blocked_f_two(tg_gemm_f_t kern, int trans_a, int trans_b, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
+                         const float* a, Py_ssize_t lda, const float* b, Py_ssize_t ldb, float beta, float* c,
+                         Py_ssize_t ldc, const float* bias, Py_ssize_t N2, const float* b2, Py_ssize_t ldb2,
+                         float* c2, Py_ssize_t ldc2)
+    int tg_blocked_d_two(tg_gemm_d_t kern, int trans_a, int trans_b, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
+                         const double* a, Py_ssize_t lda, const double* b, Py_ssize_t ldb, double beta, double* c,
+                         Py_ssize_t ldc, const double* bias, Py_ssize_t N2, const double* b2, Py_ssize_t ldb2,
+                         double* c2, Py_ssize_t ldc2)
     Py_ssize_t tg_packed_size(Py_ssize_t K, Py_ssize_t N, Py_ssize_t nr)
     void tg_pack_f(Py_ssize_t K, Py_ssize_t N, const float* b, Py_ssize_t ldb, int trans, float* p)
     void tg_pack_d(Py_ssize_t K, Py_ssize_t N, const double* b, Py_ssize_t ldb, int trans, double* p)

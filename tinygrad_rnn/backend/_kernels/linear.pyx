@@ -8,7 +8,7 @@ cimport numpy as cnp
 from cython cimport floating
 
 from ._arrays cimport data, disjoint_arrays, float_type, optional_data, output
-from ._blas cimport check_gemm, gemm, gemm_bias
+from ._blas cimport check_gemm, gemm, gemm_bias, gemm_tn_two
 from ._math cimport IDENTITY, act_code, activate, activate_grad
 from ._sums cimport column_sums
 
@@ -122,3 +122,37 @@ def outer_product(left, right, out=None):
             gemm(True, False, O, I, N, <float>1, <float*>p_l, max(O, 1), <float*>p_r, max(I, 1), <float>0,
                  <float*>p_o, max(I, 1))
     return out
+
+
+def outer_products(left, right, right2, out=None, out2=None):
+    """out = leftᵀ @ right, out2 = leftᵀ @ right2: left (N, O), right (N, I), right2 (N, J) → out (O, I), out2 (O, J)
+    (two weight gradients of one dz, an LSTM layer's dW_ih and dW_hh, in one GEMM pass that copies dzᵀ once)"""
+    cdef int t = float_type("left", left)
+    cdef Py_ssize_t N = dim("left", left, 0), O = dim("left", left, 1)
+    cdef Py_ssize_t I = dim("right", right, 1) if float_type("right", right) else 0
+    cdef Py_ssize_t J = dim("right2", right2, 1) if float_type("right2", right2) else 0
+    cdef void* p_l = data("left", left, t, N, O)
+    cdef void* p_r = data("right", right, t, N, I)
+    cdef void* p_r2 = data("right2", right2, t, N, J)
+    out, out2 = output("out", out, t, O, I), output("out2", out2, t, O, J)
+    cdef void* p_o = data("out", out, t, O, I, True)
+    cdef void* p_o2 = data("out2", out2, t, O, J, True)
+    disjoint_arrays(("out", "out2", "left", "right", "right2"), 2, (out, out2, left, right, right2))
+    check_gemm("left", O, I, N, max(O, 1), max(I, 1), max(I, 1))
+    check_gemm("left", O, J, N, max(O, 1), max(J, 1), max(J, 1))
+    with nogil:
+        if t == cnp.NPY_FLOAT64:
+            _outer_products(<double>0, N, O, I, J, p_l, p_r, p_r2, p_o, p_o2)
+        else:
+            _outer_products(<float>0, N, O, I, J, p_l, p_r, p_r2, p_o, p_o2)
+    return out, out2
+
+
+cdef void _outer_products(floating kind, Py_ssize_t N, Py_ssize_t O, Py_ssize_t I, Py_ssize_t J, void* left,
+                          void* right, void* right2, void* out, void* out2) noexcept nogil:
+    if gemm_tn_two(O, I, J, N, <floating*>left, max(O, 1), <floating*>right, max(I, 1), <floating*>right2, max(J, 1),
+                   <floating*>out, max(I, 1), <floating*>out2, max(J, 1)):
+        return
+    gemm(True, False, O, I, N, 1, <floating*>left, max(O, 1), <floating*>right, max(I, 1), 0, <floating*>out, max(I, 1))
+    gemm(True, False, O, J, N, 1, <floating*>left, max(O, 1), <floating*>right2, max(J, 1), 0, <floating*>out2,
+         max(J, 1))

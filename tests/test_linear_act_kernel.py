@@ -159,3 +159,24 @@ def test_use_backend_switches_and_restores(rng):
     with pytest.raises(ValueError, match="use_backend: expected 'cython' or 'numpy', but got 'gpu'"):
         with _backend.use_backend("gpu"):
             pass
+
+
+def test_a_refused_call_that_is_copied_and_run_again_keeps_no_array_alive(rng):
+    """The boundary calls a kernel, and when it refuses an input (not contiguous) copies it and calls again. The
+    refusal's traceback held the boundary's frame, and with it the caller's arrays, in a reference cycle until the
+    garbage collector ran (a review found a backward's whole walk kept alive that way); now nothing outlives the
+    call."""
+    import gc
+    import weakref
+    w = rng.standard_normal((3, 5))
+    gc.disable()
+    try:
+        big = rng.standard_normal((4, 10))
+        seen = weakref.ref(big)
+        want = np.tanh(big[:, ::2] @ w.T)
+        y = _backend.linear_act_forward(big[:, ::2], w, None, "tanh")
+        np.testing.assert_allclose(y, want, rtol=1e-12, atol=1e-14)
+        del big
+        assert seen() is None
+    finally:
+        gc.enable()

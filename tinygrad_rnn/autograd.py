@@ -352,26 +352,30 @@ def _finish_leaf(p: Any, g: Any, hooks: Any, capture: Any) -> None:
         capture.take(positions, g)
 
 
-def _partner(ctx: Any, parent_grads: Any, g: Any) -> Any:
-    """The node (a parent of ctx, still to run) whose incoming gradient is the memory g's shared factor is built on
-    (a Scan's dz, which goes on to the projection node), or None."""
+def _partner(ctx: Any, parent_grads: Any, g: Any, grads: Any, pending: Any) -> Any:
+    """The node that may give g's partner: a parent of ctx whose whole incoming gradient is the array g's shared
+    factor views (a Scan's dz, all of the projection node's gradient), that has all of it already (it runs next),
+    has one output, and only reads its incoming gradient (Function.grad_read_only: a backward that wrote into it
+    would change the held factor). None: no such node."""
     factor = g.shared_factor()
     if factor is None:
         return None
     root = factor if factor.base is None else factor.base
     for p, pg in zip(ctx.parents, parent_grads):
-        if p._ctx is not None and p.requires_grad and type(pg) is np.ndarray and (pg if pg.base is None else
-                                                                                    pg.base) is root:
-            return p._ctx
+        node = p._ctx
+        if (node is not None and type(pg) is np.ndarray and (pg if pg.base is None else pg.base) is root
+                and type(node).grad_read_only and not node.n_out and node not in pending and grads.get(node) is pg):
+            return node
     return None
 
 
-def _finish_leaves(ctx: Any, p: Any, g: Any, parent_grads: Any, deferred: Any, hooks: Any, capture: Any) -> None:
+def _finish_leaves(ctx: Any, p: Any, g: Any, parent_grads: Any, walk: Any, hooks: Any, capture: Any) -> None:
     """_finish_leaf, pairing lazy leaf gradients that share a factor (an LSTM layer's dW_hh and dW_ih, both of one
-    dz: one GEMM pass for the two). A leaf whose gradient's factor goes on to another node waits in `deferred` for
-    that node's backward; deferred is None: no pairing (hooks, autograd.grad, anomaly mode)."""
-    if deferred is not None and isinstance(g, LazyGrad):
-        waiting = deferred.get(ctx)
+    dz: one GEMM pass for the two). A leaf whose gradient's factor is all the gradient of a node about to run waits
+    in walk.deferred for that node's backward, which runs next; walk None: no pairing (hooks, autograd.grad,
+    anomaly mode)."""
+    if walk is not None and isinstance(g, LazyGrad):
+        waiting = walk.deferred.get(ctx)
         for i, (q, h) in enumerate(waiting or ()):
             if h.pairs_with(g):
                 del waiting[i]
@@ -379,17 +383,36 @@ def _finish_leaves(ctx: Any, p: Any, g: Any, parent_grads: Any, deferred: Any, h
                 _finish_leaf(q, Fresh(a), hooks, capture)
                 _finish_leaf(p, Fresh(b), hooks, capture)
                 return
-        node = _partner(ctx, parent_grads, g)
+        node = _partner(ctx, parent_grads, g, walk.grads, walk.pending)
         if node is not None:
-            deferred.setdefault(node, []).append((p, g))
+            walk.deferred.setdefault(node, []).append((p, g))
+            walk.ready.remove(node)      # (it has all its gradient, so it is in ready): next, so that the held
+            walk.ready.append(node)      # factors live no longer than they did
             return
     _finish_leaf(p, g, hooks, capture)
+
+
+class _Pairing:
+    """What _finish_leaves reads of a walk: the held leaves by the node they wait for, and the walk's state."""
+
+    __slots__ = ("deferred", "grads", "pending", "ready")
+
+    def __init__(self, grads: Any, pending: Any, ready: Any) -> None:
+        self.deferred: dict[Any, list[Any]] = {}
+        self.grads, self.pending, self.ready = grads, pending, ready
+
+    def release(self, hooks: Any, capture: Any, node: Any = None) -> None:
+        """Finish the held leaves waiting for `node` (None: all of them) one by one."""
+        for waiting in ([self.deferred.pop(node, [])] if node is not None else list(self.deferred.values())):
+            for q, h in waiting:
+                _finish_leaf(q, h, hooks, capture)
+        if node is None:
+            self.deferred.clear()
 
 
 def _walk(roots: Any, gradients: Any, retain_graph: bool | None, capture: Any) -> None:
     hooks = _hooks_by_node() if _hooked_tensors else None
     check = anomaly.state.enabled
-    deferred: dict[Any, list[Any]] | None = {} if hooks is None and capture is None and not check else None
     # grads: node -> its output's gradient (a list, one per output, for multi-output nodes); leaf -> gradient
     grads, root_ctxs = _seed(roots, gradients)
     pending, met_freed = _count_consumers(root_ctxs, None if capture is None else capture.outputs)
@@ -402,65 +425,70 @@ def _walk(roots: Any, gradients: Any, retain_graph: bool | None, capture: Any) -
         if t._ctx is None and t in grads and t not in pending:   # a leaf root nothing else reaches
             _finish_leaf(t, grads.pop(t), hooks, capture)
     ready = [ctx for ctx in root_ctxs if ctx not in pending]
-    while ready:
-        ctx = ready.pop()
-        g = grads.pop(ctx, None)
-        runs = run is None or ctx in run
-        wanted = capture is not None and ctx in capture.outputs
-        if g is None or not (runs or wanted):  # nothing reached this node (or nothing below needs it): its
-            parent_grads = None                # inputs get nothing from it either
-        else:
-            if ctx.n_out:
-                g = tuple([_dense(x) for x in g])
-            elif isinstance(g, LazyGrad):
-                g = g.materialize()
-            if hooks is not None and ctx in hooks:
-                g = _hooked(hooks[ctx], g, ctx.n_out)
-            if wanted:
-                capture.take_outputs(ctx, g)
-            if runs:
-                if ctx.guards is not None and (ctx.guards[0] != inplace.writes or ctx.guards[1] is not None):
-                    inplace.check(ctx)
-                parent_grads = type(ctx).backward(ctx, g)
-                if type(parent_grads) is not tuple:
-                    parent_grads = (parent_grads,)
-                if check:
-                    anomaly.check_backward(type(ctx).__name__, parent_grads, getattr(ctx, "trace", None))
+    pairing = _Pairing(grads, pending, ready) if hooks is None and capture is None and not check else None
+    try:
+        while ready:
+            ctx = ready.pop()
+            g = grads.pop(ctx, None)
+            runs = run is None or ctx in run
+            wanted = capture is not None and ctx in capture.outputs
+            if g is None or not (runs or wanted):  # nothing reached this node (or nothing below needs it): its
+                parent_grads = None                # inputs get nothing from it either
             else:
-                parent_grads = None
-        if ctx.parents is None:        # a freed boundary node: nothing below it was counted
-            continue
-        if parent_grads is None:
-            parent_grads = (None,) * len(ctx.parents)
-        for p, pg in zip(ctx.parents, parent_grads):
-            if not p.requires_grad:
-                continue
-            key = p._ctx if p._ctx is not None else p
-            if pg is not None:
-                if key is p or not key.n_out:
-                    grads[key] = _sum(grads[key], pg) if key in grads else pg
+                if ctx.n_out:
+                    g = tuple([_dense(x) for x in g])
+                elif isinstance(g, LazyGrad):
+                    g = g.materialize()
+                if hooks is not None and ctx in hooks:
+                    g = _hooked(hooks[ctx], g, ctx.n_out)
+                if wanted:
+                    capture.take_outputs(ctx, g)
+                if runs:
+                    if ctx.guards is not None and (ctx.guards[0] != inplace.writes or ctx.guards[1] is not None):
+                        inplace.check(ctx)
+                    parent_grads = type(ctx).backward(ctx, g)
+                    if type(parent_grads) is not tuple:
+                        parent_grads = (parent_grads,)
+                    if check:
+                        anomaly.check_backward(type(ctx).__name__, parent_grads, getattr(ctx, "trace", None))
                 else:
-                    slots = grads.get(key) or grads.setdefault(key, [None] * key.n_out)
-                    slots[p._idx] = pg if slots[p._idx] is None else _sum(slots[p._idx], pg)
-            left = pending[key] - 1
-            if left:
-                pending[key] = left
+                    parent_grads = None
+            if ctx.parents is None:        # a freed boundary node: nothing below it was counted
                 continue
-            del pending[key]
-            if key is p:
-                if p in grads:
-                    _finish_leaves(ctx, p, grads.pop(p), parent_grads, deferred, hooks, capture)
-            else:
-                ready.append(key)
-        if deferred:
-            for q, h in deferred.pop(ctx, ()):        # no leaf of this node's shared the factor: alone, now
-                _finish_leaf(q, h, hooks, capture)
-        if not retain_graph and runs:
-            ctx.parents = ctx.saved = ctx.guards = None  # dropping the guards lets the saved arrays be written again
-            ctx.freed = True
-    for waiting in (deferred or {}).values():         # (a partner node that never came up: not reached)
-        for q, h in waiting:
-            _finish_leaf(q, h, hooks, capture)
+            if parent_grads is None:
+                parent_grads = (None,) * len(ctx.parents)
+            for p, pg in zip(ctx.parents, parent_grads):
+                if not p.requires_grad:
+                    continue
+                key = p._ctx if p._ctx is not None else p
+                if pg is not None:
+                    if key is p or not key.n_out:
+                        grads[key] = _sum(grads[key], pg) if key in grads else pg
+                    else:
+                        slots = grads.get(key) or grads.setdefault(key, [None] * key.n_out)
+                        slots[p._idx] = pg if slots[p._idx] is None else _sum(slots[p._idx], pg)
+                left = pending[key] - 1
+                if left:
+                    pending[key] = left
+                    continue
+                del pending[key]
+                if key is p:
+                    if p in grads:
+                        _finish_leaves(ctx, p, grads.pop(p), parent_grads, pairing, hooks, capture)
+                else:
+                    ready.append(key)
+            if pairing is not None and pairing.deferred:
+                pairing.release(hooks, capture, ctx)     # no leaf of this node's shared the factor: alone, now
+            if not retain_graph and runs:
+                # dropping the guards lets the saved arrays be written again
+                ctx.parents = ctx.saved = ctx.guards = None
+                ctx.freed = True
+    except BaseException:
+        if pairing is not None:            # the leaves held back get their .grad, as they would have without it
+            pairing.release(hooks, capture)
+        raise
+    if pairing is not None:
+        pairing.release(hooks, capture)    # (a partner node that never came up: not reached)
 
 
 # ---- torch.autograd's functions -------------------------------------------------------------------------------

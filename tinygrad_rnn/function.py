@@ -109,6 +109,9 @@ class Function:
     """
 
     __slots__ = ("parents", "saved", "needs_input_grad", "freed", "n_out", "trace", "guards")
+    # True where backward only reads the gradient it is given (never writes into it): the tape may then hold a
+    # leaf's lazy gradient over that memory until this node's backward has run (autograd._finish_leaves)
+    grad_read_only = False
     parents: tuple[Tensor, ...]
     saved: tuple[Any, ...]
     needs_input_grad: tuple[bool, ...]

@@ -4,7 +4,7 @@ import contextlib
 import numpy as np
 import pytest
 
-from tinygrad_rnn import Tensor, gradcheck, manual_seed, nn
+from tinygrad_rnn import Tensor, from_numpy, gradcheck, manual_seed, nn
 
 F64 = np.float64
 LAYERS = {
@@ -378,3 +378,47 @@ def test_a_layers_two_weight_gradients_of_one_dz_come_from_one_gemm_pass(cell, m
                 np.testing.assert_array_equal(a, b, err_msg=how)
     run("backward", layers=2, bidirectional=True)
     assert counts["outer_products"] == (0 if cell == "GRU" else 4)
+
+
+def test_a_lazy_weight_gradient_is_held_back_only_for_a_node_that_reads_its_gradient_and_runs_next():
+    """The tape holds W_hh's lazy gradient (a factor over dz) only while the node dz goes to runs, and only when that
+    node's class says its backward reads its gradient without writing it (Function.grad_read_only: LinearAct). A
+    user's Function that writes into its incoming gradient (here dz, in place) leaves dW_hh as it would be with no
+    holding at all (a review found it doubled); and when the projection's backward raises, W_hh, whose gradient was
+    complete, still gets it."""
+    from tinygrad_rnn import fused as F
+    from tinygrad_rnn.function import Function
+
+    class Scale(Function):
+        @staticmethod
+        def forward(ctx, x):
+            return 2 * x
+
+        @staticmethod
+        def backward(ctx, g):
+            g *= 2                          # its own incoming gradient, in place
+            return g
+
+    def scan_grad(hook):
+        rng = np.random.default_rng(0)
+        xs = Tensor(rng.standard_normal((6, 3, 16)), requires_grad=True)
+        w_hh = Tensor(rng.standard_normal((16, 4)) * 0.3, requires_grad=True)
+        h0 = c0 = Tensor(np.zeros((3, 4)))
+        handle = w_hh.register_hook(lambda g: None) if hook else None   # a hook: nothing is ever held back
+        ys, _, _ = F.Scan.apply(Scale.apply(xs), h0, c0, w_hh, step=F.LSTMStep, n_carry=2)
+        (ys * ys).sum().backward()
+        if handle is not None:
+            handle.remove()
+        return w_hh.grad
+    np.testing.assert_array_equal(scan_grad(hook=False), scan_grad(hook=True))
+
+    manual_seed(0)
+    lstm = nn.LSTM(3, 5, dtype=np.float64)
+    buffer = np.random.default_rng(0).standard_normal((6, 2, 3))
+    view = buffer[:]                                     # made before the forward: a write through it is caught
+    out, _ = lstm(from_numpy(buffer))
+    loss = (out * out).sum()
+    view[0, 0, 0] += 1.0
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.backward()
+    assert lstm.weight_hh_l0.grad is not None and lstm.weight_ih_l0.grad is None

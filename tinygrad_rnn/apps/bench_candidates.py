@@ -23,11 +23,11 @@ from ..fused import sequence, workspace
 from ..tensor import Tensor
 
 SHAPES = {"S": (1, 32, 32, 100), "M": (16, 64, 128, 50), "L": (64, 256, 512, 25), "XL": (8, 512, 1024, 20)}  # B I H T
-CELLS = ("lstm", "gru", "peephole")
+CELLS = ("lstm", "gru", "peephole", "rnn")
 DTYPES = ("float32", "float64")
 CANDIDATES = ("engine", "engine-loop", "engine-numpy", "unfused", "oracle", "torch", "torch-cell")
 TORCH_CANDIDATES = ("torch", "torch-cell")
-GATES = {"lstm": 4, "gru": 3, "peephole": 4}
+GATES = {"lstm": 4, "gru": 3, "peephole": 4, "rnn": 1}
 CELL_STATE = ("lstm", "peephole")  # the cells with a memory cell c: they also get c0 and return its gradient
 SEED = 0
 
@@ -50,7 +50,7 @@ def gemm_flops(cell, shape):
 # ---- the shared problem -------------------------------------------------------------------------------------
 
 def engine_layer(cell, input_size, hidden_size, dtype, fused=True):
-    layer = {"lstm": nn.LSTM, "gru": nn.GRU, "peephole": nn.PeepholeLSTM}[cell]
+    layer = {"lstm": nn.LSTM, "gru": nn.GRU, "peephole": nn.PeepholeLSTM, "rnn": nn.RNN}[cell]
     return layer(input_size, hidden_size, fused=fused, dtype=np.dtype(dtype))
 
 
@@ -175,10 +175,11 @@ def _torch_run(torch, p, module, forward):
 
 
 def make_torch(cell, shape, dtype, rng):
-    """torch.nn.LSTM / torch.nn.GRU (on CPU: fused oneDNN LSTM in float32, the autograd tape otherwise)."""
+    """torch.nn.LSTM / GRU / RNN (on CPU: fused oneDNN LSTM in float32, the autograd tape otherwise)."""
     torch = _torch(cell)
     p = problem(cell, shape, dtype, rng)
-    module = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[cell](p.I, p.H, dtype=getattr(torch, p.dtype.name))
+    layer = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}[cell]
+    module = layer(p.I, p.H, dtype=getattr(torch, p.dtype.name))
 
     def forward(x, h0, c0):
         return module(x, (h0[None], c0[None]) if cell == "lstm" else h0[None])[0]
@@ -186,10 +187,11 @@ def make_torch(cell, shape, dtype, rng):
 
 
 def make_torch_cell(cell, shape, dtype, rng):
-    """A Python loop over torch.nn.LSTMCell / torch.nn.GRUCell: PyTorch's autograd tape, one step at a time."""
+    """A Python loop over torch.nn.LSTMCell / GRUCell / RNNCell: PyTorch's autograd tape, one step at a time."""
     torch = _torch(cell)
     p = problem(cell, shape, dtype, rng)
-    module = {"lstm": torch.nn.LSTMCell, "gru": torch.nn.GRUCell}[cell](p.I, p.H, dtype=getattr(torch, p.dtype.name))
+    layer = {"lstm": torch.nn.LSTMCell, "gru": torch.nn.GRUCell, "rnn": torch.nn.RNNCell}[cell]
+    module = layer(p.I, p.H, dtype=getattr(torch, p.dtype.name))
 
     def forward(x, h0, c0):
         state, outputs = ((h0, c0) if cell == "lstm" else h0), []

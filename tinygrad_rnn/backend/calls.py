@@ -141,7 +141,8 @@ def _call(name, argv):
     fixed = checked(SPECS[name], argv)   # raises the caller's error when an argument is wrong
     if fixed is argv:
         raise refused                    # nothing to copy: the kernel's own reason stands (a GEMM too big for the BLAS)
-    return kernel(*fixed)
+    del refused                          # its traceback holds this frame and, up the chain, the callers' arrays (a
+    return kernel(*fixed)                # backward's whole walk) until the garbage collector finds the cycle
 
 
 # ---- the kernels the engine calls ------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ from .outer_sum import OuterSum
 class LinearAct(Function):
     """y = act(x @ Wᵀ + b (+ b₂)) for x (..., I), W (O, I), b, b₂ (O,); act in identity, sigmoid, tanh, hard_sigmoid"""
 
+    grad_read_only = True   # backward reads g (the kernel's dz is its own array, or g itself for identity)
+
     @staticmethod
     def forward(ctx, x, weight, bias=None, bias2=None, act="identity"):
         lead = x.shape[:-1]

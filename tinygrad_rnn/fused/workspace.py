@@ -7,8 +7,8 @@ steps, so without reuse every step pays those faults again (benchmarks/ measure 
 When is memory free again? Not by counting references (`sys.getrefcount` is an interpreter detail, documented to
 change): by object lifetime. The cache keeps the memory (a plain uint8 array) and hands out an array made over a
 memoryview of it. NumPy sets every view's `.base` to the first array up the chain whose own base is not an array,
-which is that handed-out array, so it stays alive while any view of it does; a `weakref.finalize` on it marks the
-memory free when it goes.
+which is that handed-out array, so it stays alive while any view of it does; a weak reference to it, kept by the
+slot, marks the memory free when it goes.
 """
 import math
 import weakref

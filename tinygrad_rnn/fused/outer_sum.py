@@ -52,8 +52,10 @@ class OuterSum(LazyGrad):
 
     def pairs_with(self, other):
         x, y = self.shared_factor(), other.shared_factor() if type(other) is OuterSum else None
-        return (x is not None and y is not None and x.shape == y.shape and x.strides == y.strides
-                and x.dtype == y.dtype and x.__array_interface__["data"][0] == y.__array_interface__["data"][0])
+        if (x is None or y is None or x.shape != y.shape or x.strides != y.strides or x.dtype != y.dtype
+                or (x if x.base is None else x.base) is not (y if y.base is None else y.base)):
+            return False                   # (the cheap tests first: __array_interface__ builds a dict)
+        return x.__array_interface__["data"][0] == y.__array_interface__["data"][0]
 
     def materialize_pair(self, other):
         """Both products in one GEMM pass when they share their left factor (a layer's dz: the Scan's W_hh term and

@@ -403,11 +403,13 @@ class _Pairing:
 
     def release(self, hooks: Any, capture: Any, node: Any = None) -> None:
         """Finish the held leaves waiting for `node` (None: all of them) one by one."""
-        for waiting in ([self.deferred.pop(node, [])] if node is not None else list(self.deferred.values())):
+        if node is None:
+            held, self.deferred = list(self.deferred.values()), {}
+        else:
+            held = [self.deferred.pop(node, [])]
+        for waiting in held:
             for q, h in waiting:
                 _finish_leaf(q, h, hooks, capture)
-        if node is None:
-            self.deferred.clear()
 
 
 def _walk(roots: Any, gradients: Any, retain_graph: bool | None, capture: Any) -> None:

@@ -72,7 +72,7 @@ class LazyGrad:
         return False
 
     def materialize_pair(self, other: LazyGrad) -> tuple[np.ndarray, np.ndarray]:
-        """(self, other) materialized, together where pairs_with(other) says they can be."""
+        """(self, other) materialized in one pass; called only once pairs_with(other) has said they can be."""
         return self.materialize(), other.materialize()
 
 

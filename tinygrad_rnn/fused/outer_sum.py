@@ -58,11 +58,9 @@ class OuterSum(LazyGrad):
         return x.__array_interface__["data"][0] == y.__array_interface__["data"][0]
 
     def materialize_pair(self, other):
-        """Both products in one GEMM pass when they share their left factor (a layer's dz: the Scan's W_hh term and
-        the projection's W_ih term), whose copy of dzᵀ then serves both (880 against 916 µs an LSTM layer call at
-        M, timed in the engine)."""
-        if not self.pairs_with(other):
-            return self.materialize(), other.materialize()
+        """Both products in one GEMM pass, for an `other` that pairs_with(self) said shares the left factor (a
+        layer's dz: the Scan's W_hh term and the projection's W_ih term), whose copy of dzᵀ then serves both (880
+        against 916 µs an LSTM layer call at M, timed in the engine)."""
         left, r1, r2 = self.lefts[0], self.rights[0], other.rights[0]
         return calls.outer_products(left, r1, r2, workspace.kernel_output((left.shape[-1], r1.shape[-1]), left.dtype),
                                     workspace.kernel_output((left.shape[-1], r2.shape[-1]), left.dtype))

@@ -396,6 +396,8 @@ def test_skinny_micro_kernel_adds_a_bias_as_it_stores(dtype):
             got = np.full((M, N), np.nan, dtype)
             cy.skinny_gemm(a, b, got, isa=isa, bias=bias)
             np.testing.assert_array_equal(got, want, err_msg=f"{isa} {M, K, N}")
+            tol = dict(rtol=1e-12, atol=1e-12) if dtype == np.float64 else dict(rtol=2e-5, atol=2e-5)
+            np.testing.assert_allclose(got, a.astype(np.float64) @ b + bias, err_msg=f"{isa} {M, K, N}", **tol)
     with pytest.raises(ValueError, match="bias"):
         cy.skinny_gemm(np.ones((2, 3)), np.ones((3, 4)), np.empty((2, 4)), bias=np.ones(3))
 

@@ -21,9 +21,8 @@ SETTINGS = {
 }
 
 
-def _train(dtype, make, options, use_kernel, monkeypatch, special=False):
+def _train(dtype, make, options, use_kernel, monkeypatch, special=False, shapes=((13, 7), (64,), (3, 5, 4))):
     rng = np.random.default_rng(0)
-    shapes = [(13, 7), (64,), (3, 5, 4)]
     params = [tg.Tensor(rng.standard_normal(s).astype(dtype), requires_grad=True) for s in shapes]
     opt = make(params, **options)
     steps = []
@@ -73,6 +72,28 @@ def test_nan_and_inf_gradients_go_the_same_way(dtype, monkeypatch):
         for a, b in zip(kernel[0], numpy[0]):
             for x, y in zip(a, b):
                 np.testing.assert_array_equal(x, y)
+
+
+# past the kernel's threshold for a second thread (adam_step.h: 16,384 elements), sizes no multiple of its 64-element
+# blocks, and one whose split leaves the second thread a short run
+LARGE = ((129, 257), (70001,), (16385,))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("setting", ["default", "amsgrad", "adamw"])
+def test_large_parameters_split_across_threads_equal_numpy_bitwise(dtype, setting, threads, monkeypatch):
+    from threadpoolctl import threadpool_limits
+    make, options = SETTINGS[setting]
+    with threadpool_limits(threads):
+        kernel = _train(dtype, make, options, True, monkeypatch, special=True, shapes=LARGE)
+    numpy = _train(dtype, make, options, False, monkeypatch, special=True, shapes=LARGE)
+    for t, (a, b) in enumerate(zip(kernel[0], numpy[0])):
+        for x, y in zip(a, b):
+            np.testing.assert_array_equal(x, y, err_msg=f"step {t}")
+    for a, b in zip(kernel[1], numpy[1]):
+        for k in a:
+            np.testing.assert_array_equal(a[k], b[k], err_msg=k)
 
 
 def test_arrays_it_does_not_take_are_left_to_numpy():

@@ -86,4 +86,51 @@ TG_ADAM_STEP(float, f, sqrtf)
 TG_ADAM_STEP(double, d, sqrt)
 #undef TG_ADAM_STEP
 
+/* Two cores: a parameter of at least TG_ADAM_PARALLEL elements is cut into one run per OpenMP thread (the limit read
+ * at every call, so threadpoolctl's threadpool_limits(1) gives one), each run a whole number of 64-element blocks
+ * (no cache line written by two threads). Every element's arithmetic is the same at any thread count, so the result
+ * is bitwise the one-thread update. Below the threshold (about 10 µs of work) a second thread costs more to wake
+ * than it takes off. A char-LM step's Adam: benchmarks/ and the README hold the numbers. */
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#define TG_ADAM_PARALLEL 16384
+#define TG_ADAM_BLOCK 64
+
+static inline int tg_adam_threads(ptrdiff_t n) {
+#ifdef _OPENMP
+    if (n < TG_ADAM_PARALLEL)
+        return 1;
+    int t = omp_get_max_threads();
+    ptrdiff_t blocks = (n + TG_ADAM_BLOCK - 1) / TG_ADAM_BLOCK;
+    return t < 1 ? 1 : (t > blocks ? (int)blocks : t);
+#else
+    (void)n;
+    return 1;
+#endif
+}
+
+#define TG_ADAM_SPLIT(T, S)                                                                                      \
+static void tg_adam_steps_##S(ptrdiff_t n, T* p, const T* grad, T* m, T* v, T* vmax, int wd_mode, T wd, T decay, \
+                              T w, T one_minus_w, int small_w, T beta2, T one_minus_beta2, T step_size, T bc2,    \
+                              T eps) {                                                                            \
+    int nt = tg_adam_threads(n);                                                                                  \
+    if (nt == 1) {                                                                                                \
+        tg_adam_step_##S(n, p, grad, m, v, vmax, wd_mode, wd, decay, w, one_minus_w, small_w, beta2,             \
+                         one_minus_beta2, step_size, bc2, eps);                                                   \
+        return;                                                                                                   \
+    }                                                                                                             \
+    ptrdiff_t blocks = (n + TG_ADAM_BLOCK - 1) / TG_ADAM_BLOCK, run = (blocks + nt - 1) / nt * TG_ADAM_BLOCK;     \
+    _Pragma("omp parallel for num_threads(nt) schedule(static)")                                                  \
+    for (int k = 0; k < nt; k++) {                                                                                \
+        ptrdiff_t lo = k * run, len = n - lo < run ? n - lo : run;                                                \
+        if (len > 0)                                                                                              \
+            tg_adam_step_##S(len, p + lo, grad + lo, m + lo, v + lo, vmax == NULL ? NULL : vmax + lo, wd_mode,   \
+                             wd, decay, w, one_minus_w, small_w, beta2, one_minus_beta2, step_size, bc2, eps);    \
+    }                                                                                                             \
+}
+TG_ADAM_SPLIT(float, f)
+TG_ADAM_SPLIT(double, d)
+#undef TG_ADAM_SPLIT
+
 #endif

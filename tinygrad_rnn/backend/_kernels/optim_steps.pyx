@@ -6,12 +6,12 @@ cnp.import_array()
 
 
 cdef extern from "adam_step.h" nogil:
-    void tg_adam_step_f(Py_ssize_t n, float* p, const float* grad, float* m, float* v, float* vmax, int wd_mode,
-                        float wd, float decay, float w, float one_minus_w, int small_w, float beta2,
-                        float one_minus_beta2, float step_size, float bc2, float eps)
-    void tg_adam_step_d(Py_ssize_t n, double* p, const double* grad, double* m, double* v, double* vmax,
-                        int wd_mode, double wd, double decay, double w, double one_minus_w, int small_w,
-                        double beta2, double one_minus_beta2, double step_size, double bc2, double eps)
+    void tg_adam_steps_f(Py_ssize_t n, float* p, const float* grad, float* m, float* v, float* vmax, int wd_mode,
+                         float wd, float decay, float w, float one_minus_w, int small_w, float beta2,
+                         float one_minus_beta2, float step_size, float bc2, float eps)
+    void tg_adam_steps_d(Py_ssize_t n, double* p, const double* grad, double* m, double* v, double* vmax,
+                         int wd_mode, double wd, double decay, double w, double one_minus_w, int small_w,
+                         double beta2, double one_minus_beta2, double step_size, double bc2, double eps)
 
 
 cdef bint _takes(cnp.ndarray a, int typenum, Py_ssize_t n):
@@ -58,15 +58,15 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, bint decoupled, 
     cdef int wd_mode = 0 if weight_decay == 0 else (2 if decoupled else 1)
     with nogil:
         if t == cnp.NPY_FLOAT32:
-            tg_adam_step_f(n, <float*>cnp.PyArray_DATA(p), <const float*>cnp.PyArray_DATA(g),
-                           <float*>cnp.PyArray_DATA(m), <float*>cnp.PyArray_DATA(v),
-                           <float*>p_vm, wd_mode, <float>weight_decay,
-                           <float>(1 - lr * weight_decay), <float>w, <float>(1 - w), small_w, <float>beta2,
-                           <float>(1 - beta2), <float>step_size, <float>bias_correction2_sqrt, <float>eps)
+            tg_adam_steps_f(n, <float*>cnp.PyArray_DATA(p), <const float*>cnp.PyArray_DATA(g),
+                            <float*>cnp.PyArray_DATA(m), <float*>cnp.PyArray_DATA(v),
+                            <float*>p_vm, wd_mode, <float>weight_decay,
+                            <float>(1 - lr * weight_decay), <float>w, <float>(1 - w), small_w, <float>beta2,
+                            <float>(1 - beta2), <float>step_size, <float>bias_correction2_sqrt, <float>eps)
         else:
-            tg_adam_step_d(n, <double*>cnp.PyArray_DATA(p), <const double*>cnp.PyArray_DATA(g),
-                           <double*>cnp.PyArray_DATA(m), <double*>cnp.PyArray_DATA(v),
-                           <double*>p_vm, wd_mode, weight_decay,
-                           1 - lr * weight_decay, w, 1 - w, small_w, beta2, 1 - beta2, step_size,
-                           bias_correction2_sqrt, eps)
+            tg_adam_steps_d(n, <double*>cnp.PyArray_DATA(p), <const double*>cnp.PyArray_DATA(g),
+                            <double*>cnp.PyArray_DATA(m), <double*>cnp.PyArray_DATA(v),
+                            <double*>p_vm, wd_mode, weight_decay,
+                            1 - lr * weight_decay, w, 1 - w, small_w, beta2, 1 - beta2, step_size,
+                            bias_correction2_sqrt, eps)
     return True

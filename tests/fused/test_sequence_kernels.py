@@ -246,7 +246,8 @@ def test_keep_carries_the_state_and_zeroes_the_output():
     np.testing.assert_array_equal(hs[1:, 1], np.broadcast_to(hs[0, 1], (4, 4)))   # row 1 ends after step 0
     np.testing.assert_array_equal(ys[1:, 1], 0)
     np.testing.assert_array_equal(cs[3:, 2], np.broadcast_to(cs[2, 2], (2, 4)))
-    dz, dh0, dc0 = calls.call("lstm_sequence_backward", gates, cs, c0, w, keep, None, None, np.ones((3, 4)), "sigmoid")
+    dz, dh0, dc0 = calls.call("lstm_sequence_backward", gates, cs, c0, w, keep, None, None, np.ones((3, 4)), None,
+                              "sigmoid")
     np.testing.assert_array_equal(dz[1:, 1], 0)                              # ended steps get no gradient
     np.testing.assert_array_equal(dz[3:, 2], 0)
     assert np.abs(dz[0, 1]).max() > 0 and np.abs(dc0[1]).max() > 0           # the final dc reached step 0 of row 1

@@ -32,16 +32,17 @@ def _problem(B, H, T, dtype, lengths, rng):
         keep = (np.arange(T)[:, None] < steps[None, :]).astype(dtype)
     dys = rng.standard_normal((T, B, H)).astype(dtype)
     dh_n, dc_n = (rng.standard_normal((B, H)).astype(dtype) for _ in range(2))
-    return xp, h0, c0, w, keep, dys, dh_n, dc_n
+    dcs = rng.standard_normal((T, B, H)).astype(dtype)       # a gradient for the cells themselves (return_gates)
+    return xp, h0, c0, w, keep, dys, dh_n, dc_n, dcs
 
 
 def _run(cy, threads, args, act, reverse, grads):
-    xp, h0, c0, w, keep, dys, dh_n, dc_n = args
+    xp, h0, c0, w, keep, dys, dh_n, dc_n, dcs = args
     with threadpoolctl.threadpool_limits(threads):
         gates, cs, hs, ys = cy.lstm_sequence_forward(xp, h0, c0, w, keep, act, reverse=reverse)
-        dys_, dh_, dc_ = (dys, dh_n, dc_n) if grads == "all" else (None, None, dc_n) if grads == "dc" else (
-            dys, None, None)
-        dz, dh0, dc0 = cy.lstm_sequence_backward(gates, cs, c0, w, keep, dys_, dh_, dc_, act, reverse=reverse)
+        dys_, dh_, dc_, dcs_ = {"all": (dys, dh_n, dc_n, None), "dc": (None, None, dc_n, None),
+                                "dys": (dys, None, None, None), "cells": (dys, dh_n, None, dcs)}[grads]
+        dz, dh0, dc0 = cy.lstm_sequence_backward(gates, cs, c0, w, keep, dys_, dh_, dc_, dcs_, act, reverse=reverse)
     return gates, cs, hs, ys, dz, dh0, dc0
 
 
@@ -56,7 +57,7 @@ def test_two_threads_equal_one_bitwise(dtype, B, H, T, lengths, reverse):
         assert cy.gemm_threads(B * 4 * H * H, (H + nr - 1) // nr) == 2      # the threaded path is taken
     rng = np.random.default_rng(B * H + T)
     args = _problem(B, H, T, dtype, lengths, rng)
-    for act, grads in (("sigmoid", "all"), ("hard_sigmoid", "dc"), ("sigmoid", "dys")):
+    for act, grads in (("sigmoid", "all"), ("hard_sigmoid", "dc"), ("sigmoid", "dys"), ("sigmoid", "cells")):
         one = _run(cy, 1, args, act, reverse, grads)
         two = _run(cy, 2, args, act, reverse, grads)
         for name, a, b in zip(("gates", "cs", "hs", "ys", "dz", "dh0", "dc0"), one, two):
@@ -68,12 +69,12 @@ def test_the_threaded_kernels_equal_the_numpy_twins():
     cy = _cy()
     from tinygrad_rnn.backend import numpy_twins
     rng = np.random.default_rng(5)
-    xp, h0, c0, w, keep, dys, dh_n, dc_n = _problem(7, 100, 5, np.float64, True, rng)
+    xp, h0, c0, w, keep, dys, dh_n, dc_n, dcs = _problem(7, 100, 5, np.float64, True, rng)
     with threadpoolctl.threadpool_limits(2):
         got = cy.lstm_sequence_forward(xp, h0, c0, w, keep, "sigmoid")
-        got_b = cy.lstm_sequence_backward(got[0], got[1], c0, w, keep, dys, dh_n, dc_n, "sigmoid")
+        got_b = cy.lstm_sequence_backward(got[0], got[1], c0, w, keep, dys, dh_n, dc_n, dcs, "sigmoid")
     want = numpy_twins.lstm_sequence_forward(xp, h0, c0, w, keep, "sigmoid")
-    want_b = numpy_twins.lstm_sequence_backward(want[0], want[1], c0, w, keep, dys, dh_n, dc_n, "sigmoid")
+    want_b = numpy_twins.lstm_sequence_backward(want[0], want[1], c0, w, keep, dys, dh_n, dc_n, dcs, "sigmoid")
     for a, b in zip(got + got_b, want + want_b):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
@@ -114,7 +115,7 @@ def test_gru_two_threads_equal_one_bitwise(dtype, B, H, T, lengths, reverse):
     with threadpoolctl.threadpool_limits(2):
         assert cy.gemm_threads(B * 3 * H * H, (H + nr - 1) // nr) == 2      # the threaded path is taken
     rng = np.random.default_rng(B * H + T + 1)
-    xp, h0, c0, w, keep, dys, dh_n, dc_n = _problem(B, H, T, dtype, lengths, rng)
+    xp, h0, c0, w, keep, dys, dh_n, dc_n, _ = _problem(B, H, T, dtype, lengths, rng)
     args = (xp[..., :3 * H].copy(), h0, c0, w[:3 * H].copy(), keep, dys, dh_n, dc_n)
     bias = rng.standard_normal(3 * H).astype(dtype)
     for act, grads, b in (("sigmoid", "all", bias), ("hard_sigmoid", "dh", None), ("sigmoid", "dys", bias)):
@@ -146,7 +147,7 @@ def test_the_threaded_gru_kernels_equal_the_numpy_twins():
     rng = np.random.default_rng(6)
     with threadpoolctl.threadpool_limits(2):
         assert cy.gemm_threads(7 * 3 * 112 * 112, 7) == 2
-    xp, h0, _, w, keep, dys, dh_n, _ = _problem(7, 112, 5, np.float64, True, rng)
+    xp, h0, _, w, keep, dys, dh_n, _, _ = _problem(7, 112, 5, np.float64, True, rng)
     xp, w, b = xp[..., :336].copy(), w[:336].copy(), rng.standard_normal(336)
     with threadpoolctl.threadpool_limits(2):
         got = cy.gru_sequence_forward(xp, h0, w, b, keep, "sigmoid")

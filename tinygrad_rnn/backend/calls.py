@@ -271,9 +271,10 @@ def lstm_sequence_forward(xp, h0, c0, w_hh, keep, act, reverse, transposed, gate
     return _call("lstm_sequence_forward", (xp, h0, c0, w_hh, keep, act, gates, cs, hs, ys, reverse, transposed))
 
 
-def lstm_sequence_backward(gates, cs, c0, w_hh, keep, dys, dh_n, dc_n, act, reverse, dz):
-    """→ (∂L/∂xp (T, B, 4H), ∂L/∂h0, ∂L/∂c0 (B, H))"""
-    return _call("lstm_sequence_backward", (gates, cs, c0, w_hh, keep, dys, dh_n, dc_n, act, dz, None, None, reverse))
+def lstm_sequence_backward(gates, cs, c0, w_hh, keep, dys, dh_n, dc_n, act, reverse, dz, dcs=None):
+    """→ (∂L/∂xp (T, B, 4H), ∂L/∂h0, ∂L/∂c0 (B, H)); dcs (T, B, H): a gradient for cs itself (return_gates' trace)"""
+    return _call("lstm_sequence_backward", (gates, cs, c0, w_hh, keep, dys, dh_n, dc_n, dcs, act, dz, None, None,
+                                            reverse))
 
 
 def peephole_sequence_forward(xp, h0, c0, w_hh, w_ci, w_cf, w_co, keep, act, reverse, transposed, gates, cs, hs, ys):
@@ -282,10 +283,11 @@ def peephole_sequence_forward(xp, h0, c0, w_hh, w_ci, w_cf, w_co, keep, act, rev
                                                reverse, transposed))
 
 
-def peephole_sequence_backward(gates, cs, c0, w_hh, w_ci, w_cf, w_co, keep, dys, dh_n, dc_n, act, reverse, dz):
-    """→ (∂L/∂xp (T, B, 4H), ∂L/∂h0, ∂L/∂c0 (B, H), ∂L/∂w_ci, ∂L/∂w_cf, ∂L/∂w_co (H,))"""
-    return _call("peephole_sequence_backward", (gates, cs, c0, w_hh, w_ci, w_cf, w_co, keep, dys, dh_n, dc_n, act,
-                                                dz, None, None, None, None, None, reverse))
+def peephole_sequence_backward(gates, cs, c0, w_hh, w_ci, w_cf, w_co, keep, dys, dh_n, dc_n, act, reverse, dz,
+                               dcs=None):
+    """→ (∂L/∂xp (T, B, 4H), ∂L/∂h0, ∂L/∂c0 (B, H), ∂L/∂w_ci, ∂L/∂w_cf, ∂L/∂w_co (H,)); dcs as the LSTM's"""
+    return _call("peephole_sequence_backward", (gates, cs, c0, w_hh, w_ci, w_cf, w_co, keep, dys, dh_n, dc_n, dcs,
+                                                act, dz, None, None, None, None, None, reverse))
 
 
 def gru_sequence_forward(xp, h0, w_hh, b_hh, keep, act, reverse, transposed, hp, gates, hs, ys):

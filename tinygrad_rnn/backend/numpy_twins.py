@@ -391,22 +391,23 @@ def _lstm_sequence_forward(xp, h0, c0, w_hh, peep, keep, act, gates, cs, hs, ys,
     return gates, cs, hs, ys
 
 
-def lstm_sequence_backward(gates, cs, c0, w_hh, keep, dys, dh_n, dc_n, act, dz=None, dh0=None, dc0=None,
+def lstm_sequence_backward(gates, cs, c0, w_hh, keep, dys, dh_n, dc_n, dcs, act, dz=None, dh0=None, dc0=None,
                            reverse=False):
-    """lstm_step_backward for every step in reverse order → (dz (T, B, 4H), dh0, dc0 (B, H))"""
-    return _lstm_sequence_backward(gates, cs, c0, w_hh, None, keep, dys, dh_n, dc_n, act, dz, dh0, dc0, None,
+    """lstm_step_backward for every step in reverse order (dcs (T, B, H) or None: ∂L/∂c_t of cs itself)
+    → (dz (T, B, 4H), dh0, dc0 (B, H))"""
+    return _lstm_sequence_backward(gates, cs, c0, w_hh, None, keep, dys, dh_n, dc_n, dcs, act, dz, dh0, dc0, None,
                                    reverse)
 
 
-def peephole_sequence_backward(gates, cs, c0, w_hh, w_ci, w_cf, w_co, keep, dys, dh_n, dc_n, act, dz=None, dh0=None,
-                               dc0=None, dw_ci=None, dw_cf=None, dw_co=None, reverse=False):
+def peephole_sequence_backward(gates, cs, c0, w_hh, w_ci, w_cf, w_co, keep, dys, dh_n, dc_n, dcs, act, dz=None,
+                               dh0=None, dc0=None, dw_ci=None, dw_cf=None, dw_co=None, reverse=False):
     """peephole_step_backward for every step in reverse order, the peephole gradients summed
     → (dz (T, B, 4H), dh0, dc0 (B, H), dw_ci, dw_cf, dw_co (H,))"""
-    return _lstm_sequence_backward(gates, cs, c0, w_hh, (w_ci, w_cf, w_co), keep, dys, dh_n, dc_n, act, dz, dh0, dc0,
-                                   (dw_ci, dw_cf, dw_co), reverse)
+    return _lstm_sequence_backward(gates, cs, c0, w_hh, (w_ci, w_cf, w_co), keep, dys, dh_n, dc_n, dcs, act, dz, dh0,
+                                   dc0, (dw_ci, dw_cf, dw_co), reverse)
 
 
-def _lstm_sequence_backward(gates, cs, c0, w_hh, peep, keep, dys, dh_n, dc_n, act, dz, dh0, dc0, dw, reverse):
+def _lstm_sequence_backward(gates, cs, c0, w_hh, peep, keep, dys, dh_n, dc_n, dcs, act, dz, dh0, dc0, dw, reverse):
     T = gates.shape[0]
     dz = np.empty(gates.shape, gates.dtype) if dz is None else dz
     dh0 = np.empty(c0.shape, c0.dtype) if dh0 is None else dh0
@@ -419,6 +420,8 @@ def _lstm_sequence_backward(gates, cs, c0, w_hh, peep, keep, dys, dh_n, dc_n, ac
     for t, before in reversed(_steps(T, reverse)):
         ended = _ended(keep, t)
         c_prev = c0 if before is None else cs[before]
+        if dcs is not None:                   # every row: where the step did not count, c_t is the carried c
+            dc = dc + dcs[t]
         g_h, g_c = _step_grad(ended, dh, None if dys is None else dys[t]), _step_grad(ended, dc, None)
         if peep is None:
             _, dc_prev, dh_prev = lstm_step_backward(gates[t], c_prev, cs[t], w_hh, g_h, g_c, act, dz[t])

@@ -14,8 +14,8 @@ from .linear import LinearAct, linear, projection
 from .outer_sum import OuterSum
 from .projected import ProjectedLSTMStep
 from .scan import Scan
-from .sequence import runs_kernel
+from .sequence import runs_kernel, trace_names
 from .steps import GRUChoStep, GRUStep, LSTMStep, PeepholeLSTMStep, RNNStep, transposed_copy
 
 __all__ = ["GRUChoStep", "GRUStep", "LSTMStep", "LinearAct", "OuterSum", "PeepholeLSTMStep", "ProjectedLSTMStep",
-           "RNNStep", "Scan", "linear", "projection", "runs_kernel", "transposed_copy"]
+           "RNNStep", "Scan", "linear", "projection", "runs_kernel", "trace_names", "transposed_copy"]

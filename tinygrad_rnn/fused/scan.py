@@ -12,7 +12,9 @@ sizes costs more than the step's arithmetic.
 xs (T, B, ·) holds the per-step inputs (the hoisted input projection); the carry (h, or h and c) flows from step to
 step; consts (recurrent weights) are shared by every step, and their per-step gradients are summed (OuterSum
 factors from the fused steps become one GEMM). ys[t] is the carry's first element after step t. masks (T, B, 1)
-booleans freeze the carry and zero ys where a sequence has ended (variable lengths).
+booleans freeze the carry and zero ys where a sequence has ended (variable lengths). options={"return_gates": True}
+adds the per-step trace after the final carry (sequence.trace_names(step): an LSTM's gates and c_t, a GRU's gates),
+only where a sequence kernel runs the Scan (sequence.runs_kernel); a layer records step by step otherwise.
 
 For the steps that have a sequence kernel (RNN, LSTM, peephole LSTM, both GRUs) the same loop runs in one kernel
 call each way (sequence.py); the loop below is the reference path for the others, and for those inside
@@ -42,7 +44,7 @@ class Scan(Function):
             ctx.carry_shapes = shapes
             rest = tuple(c.reshape(c.shape[1:]) if i < n_carry and c.ndim == 3 else c for i, c in enumerate(rest))
             out = Scan._forward(ctx, xs, rest, step, n_carry, reverse, masks, options)
-            return (out[0], *[c.reshape(shape).copy() for c, shape in zip(out[1:], shapes)])
+            return (out[0], *[c.reshape(shape).copy() for c, shape in zip(out[1:], shapes)], *out[1 + n_carry:])
         return Scan._forward(ctx, xs, rest, step, n_carry, reverse, masks, options)
 
     @staticmethod
@@ -50,9 +52,9 @@ class Scan(Function):
         shapes = getattr(ctx, "carry_shapes", None)
         if shapes is None:
             return Scan._backward(ctx, grads)
-        grads = (grads[0], *[None if g is None else g.reshape(g.shape[-2:]) for g in grads[1:]])
-        out = Scan._backward(ctx, grads)
         n = len(shapes)
+        grads = (grads[0], *[None if g is None else g.reshape(g.shape[-2:]) for g in grads[1:1 + n]], *grads[1 + n:])
+        out = Scan._backward(ctx, grads)
         return (out[0], *[None if d is None else d.reshape(shape) for d, shape in zip(out[1:1 + n], shapes)],
                 *out[1 + n:])
 
@@ -63,6 +65,9 @@ class Scan(Function):
         driver = sequence.driver_for(step, xs, carry, options)
         if driver is not None:
             return sequence.forward(ctx, driver, xs, carry, consts, reverse, masks, options)
+        if options.get("return_gates"):
+            raise RuntimeError(f"Scan: return_gates needs a sequence kernel for {step.__name__} (here its Python loop "
+                               f"runs, which keeps no trace); record the steps one by one instead")
         steps = xs.shape[0]
         ys = workspace.empty((steps,) + carry[0].shape, carry[0].dtype)
         order = range(steps - 1, -1, -1) if reverse else range(steps)

@@ -27,7 +27,7 @@ from .. import anomaly
 from ..backend import calls
 from . import workspace
 from .outer_sum import OuterSum
-from .steps import GRUChoStep, GRUStep, LSTMStep, PeepholeLSTMStep, RNNStep
+from .steps import GRUChoStep, GRUStep, LSTMStep, PeepholeLSTMStep, RNNStep, _refuse_gate_grad
 
 _state = threading.local()   # .reference: this thread's Scans run their Python loop (reference_loop)
 
@@ -45,18 +45,25 @@ def reference_loop():
 
 
 def runs_kernel(step):
-    """Whether a Scan of `step` runs in a sequence kernel here and now (given (T, B, ·) inputs, T > 0, and no
-    return_gates): it has a driver, and neither reference_loop() nor detect_anomaly() is on. A layer asks before
-    it makes what only Scan's Python loop uses (W_hhᵀ: the kernels pack W_hh as it is)."""
+    """Whether a Scan of `step` runs in a sequence kernel here and now (given (T, B, ·) inputs, T > 0): it has a
+    driver, and neither reference_loop() nor detect_anomaly() is on. A layer asks before it makes what only Scan's
+    Python loop uses (W_hhᵀ: the kernels pack W_hh as it is), and before it asks a Scan for the trace that only
+    the kernels give (`return_gates`; Scan's Python loop keeps none, so the layer records step by step then)."""
     return step in DRIVERS and not getattr(_state, "reference", False) and not anomaly.state.enabled
+
+
+def trace_names(step):
+    """The names of the trace a sequence kernel gives back with `return_gates` (after the final carry, in this
+    order), as a layer's trace dict names them: ("gates", "c") for the LSTMs, ("gates",) for the GRUs, () for the
+    vanilla RNN, which has no gates."""
+    return DRIVERS[step].trace
 
 
 def driver_for(step, xs, carry, options):
     """The driver that runs this Scan in a sequence kernel, or None: Scan's Python loop then runs it."""
     driver = DRIVERS.get(step)
-    if (driver is None or not runs_kernel(step) or options.get("return_gates")
-            or not set(options) <= driver.options or xs.ndim != 3 or xs.shape[0] == 0
-            or any(c.ndim != 2 for c in carry)):
+    if (driver is None or not runs_kernel(step) or not set(options) <= driver.options or xs.ndim != 3
+            or xs.shape[0] == 0 or any(c.ndim != 2 for c in carry)):
         return None
     return driver
 
@@ -114,18 +121,22 @@ def _recurrent_weight(w_hh, options):
 class Driver:
     """How one fused step runs as a sequence kernel. `step` is the Function it stands in for, `options` the Scan
     options it understands. forward(xs, h0, hs, cells, consts, keep, reverse, options) calls the forward kernel
-    (hs: where the states go, a view of `states`; cells: the LSTMs' c0) and returns ((ys, *final carry), what
-    backward needs); backward(saved, h_prev, keep, grads, reverse, xs_shape) returns the Scan's gradients."""
+    (hs: where the states go, a view of `states`; cells: the LSTMs' c0) and returns ((ys, *final carry, *trace),
+    what backward needs), the trace (`trace` names it) only with the option return_gates: the per-step arrays the
+    kernel writes anyway; backward(saved, h_prev, keep, grads, reverse, xs_shape) returns the Scan's gradients.
+    The gates are for inspection (no gradient, as a fused step's); an LSTM's c_t takes one: the kernel adds it to
+    the cell gradient it carries back through the steps."""
 
     step = None
     options = frozenset()
+    trace = ()
 
 
 class RNNDriver(Driver):
     """RNNStep over a sequence: h_t = act(xp[t] + h_{t∓1} @ W_hhᵀ)"""
 
     step = RNNStep
-    options = {"nonlinearity", "w_hh_t"}
+    options = {"nonlinearity", "w_hh_t", "return_gates"}
 
     @staticmethod
     def forward(xs, h0, hs, cells, consts, keep, reverse, options):
@@ -150,6 +161,7 @@ class LSTMDriver(Driver):
 
     step = LSTMStep
     options = {"act", "w_hh_t", "return_gates"}
+    trace = ("gates", "c")
 
     @staticmethod
     def forward(xs, h0, hs, cells, consts, keep, reverse, options):
@@ -160,14 +172,14 @@ class LSTMDriver(Driver):
         w, transposed = _recurrent_weight(w_hh, options)
         calls.lstm_sequence_forward(xs, h0, c0, w, keep, act, reverse, transposed, gates, cs, hs, ys)
         last = 0 if reverse else -1
-        return (ys, hs[last], cs[last]), (gates, cs, c0, w_hh, act)
+        return (ys, hs[last], cs[last], *_trace(options, gates, cs)), (gates, cs, c0, w_hh, act)
 
     @staticmethod
     def backward(saved, h_prev, keep, grads, reverse, xs_shape):
         gates, cs, c0, w_hh, act = saved
         dys, dh_n, dc_n = grads[:3]
         dz, dh0, dc0 = calls.lstm_sequence_backward(gates, cs, c0, w_hh, keep, dys, dh_n, dc_n, act, reverse,
-                                                    workspace.empty(xs_shape, gates.dtype))
+                                                    workspace.empty(xs_shape, gates.dtype), _cells_grad(grads, 3))
         return dz, dh0, dc0, OuterSum(_rows(dz), _rows(h_prev))
 
 
@@ -176,6 +188,7 @@ class PeepholeLSTMDriver(Driver):
 
     step = PeepholeLSTMStep
     options = {"act", "w_hh_t", "return_gates"}
+    trace = ("gates", "c")
 
     @staticmethod
     def forward(xs, h0, hs, cells, consts, keep, reverse, options):
@@ -187,7 +200,7 @@ class PeepholeLSTMDriver(Driver):
         calls.peephole_sequence_forward(xs, h0, c0, w, w_ci, w_cf, w_co, keep, act, reverse, transposed, gates, cs,
                                         hs, ys)
         last = 0 if reverse else -1
-        return (ys, hs[last], cs[last]), (gates, cs, c0, w_hh, w_ci, w_cf, w_co, act)
+        return (ys, hs[last], cs[last], *_trace(options, gates, cs)), (gates, cs, c0, w_hh, w_ci, w_cf, w_co, act)
 
     @staticmethod
     def backward(saved, h_prev, keep, grads, reverse, xs_shape):
@@ -195,7 +208,7 @@ class PeepholeLSTMDriver(Driver):
         dys, dh_n, dc_n = grads[:3]
         dz, dh0, dc0, dw_ci, dw_cf, dw_co = calls.peephole_sequence_backward(
             gates, cs, c0, w_hh, w_ci, w_cf, w_co, keep, dys, dh_n, dc_n, act, reverse,
-            workspace.empty(xs_shape, gates.dtype))
+            workspace.empty(xs_shape, gates.dtype), _cells_grad(grads, 3))
         return dz, dh0, dc0, OuterSum(_rows(dz), _rows(h_prev)), dw_ci, dw_cf, dw_co
 
 
@@ -204,6 +217,7 @@ class GRUDriver(Driver):
 
     step = GRUStep
     options = {"act", "w_hh_t", "return_gates"}
+    trace = ("gates",)
 
     @staticmethod
     def forward(xs, h0, hs, cells, consts, keep, reverse, options):
@@ -213,12 +227,13 @@ class GRUDriver(Driver):
                          workspace.empty(hs.shape, xs.dtype))
         w, transposed = _recurrent_weight(w_hh, options)
         calls.gru_sequence_forward(xs, h0, w, b_hh, keep, act, reverse, transposed, hp, gates, hs, ys)
-        return (ys, hs[0 if reverse else -1]), (gates, hp, hs, h0, w_hh, act, len(consts))
+        return (ys, hs[0 if reverse else -1], *_trace(options, gates)), (gates, hp, hs, h0, w_hh, act, len(consts))
 
     @staticmethod
     def backward(saved, h_prev, keep, grads, reverse, xs_shape):
         gates, hp, hs, h0, w_hh, act, n_consts = saved
         dys, dh_n = grads[:2]
+        _refuse_gate_grad(grads, 2)
         dxp, dhp, dh0 = calls.gru_sequence_backward(gates, hp, hs, h0, w_hh, keep, dys, dh_n, act, reverse,
                                                     workspace.empty(xs_shape, gates.dtype))
         dw_hh = OuterSum(_rows(dhp), _rows(h_prev))
@@ -230,6 +245,7 @@ class GRUChoDriver(Driver):
 
     step = GRUChoStep
     options = {"act", "return_gates"}
+    trace = ("gates",)
 
     @staticmethod
     def forward(xs, h0, hs, cells, consts, keep, reverse, options):
@@ -239,17 +255,33 @@ class GRUChoDriver(Driver):
         gates_rz = workspace.empty(shape[:2] + (2 * H,), xs.dtype)
         rh, n, ys = (workspace.empty(shape, xs.dtype) for _ in range(3))
         calls.gru_cho_sequence_forward(xs, h0, w_rz, w_n, keep, act, reverse, gates_rz, rh, n, hs, ys)
-        return (ys, hs[0 if reverse else -1]), (gates_rz, rh, n, hs, h0, w_rz, w_n, act)
+        trace = (np.concatenate([gates_rz, n], axis=2),) if options.get("return_gates") else ()   # (r, z, n)
+        return (ys, hs[0 if reverse else -1], *trace), (gates_rz, rh, n, hs, h0, w_rz, w_n, act)
 
     @staticmethod
     def backward(saved, h_prev, keep, grads, reverse, xs_shape):
         gates_rz, rh, n, hs, h0, w_rz, w_n, act = saved
         dys, dh_n = grads[:2]
+        _refuse_gate_grad(grads, 2)
         dxp, dh0 = calls.gru_cho_sequence_backward(gates_rz, n, hs, h0, w_rz, w_n, keep, dys, dh_n, act, reverse,
                                                    workspace.empty(xs_shape, gates_rz.dtype))
         H = h0.shape[1]
         return (dxp, dh0, OuterSum(_rows(dxp[..., :2 * H]), _rows(h_prev)),
                 OuterSum(_rows(dxp[..., 2 * H:]), _rows(rh)))
+
+
+def _trace(options, *arrays):
+    """The trace outputs of a forward: the blocks the kernel wrote, with return_gates; else none."""
+    return arrays if options.get("return_gates") else ()
+
+
+def _cells_grad(grads, n_out):
+    """An LSTM Scan's gradient for its trace's c (T, B, H), after refusing one for the gates (n_out: the outputs
+    before the trace); None without a trace or without that gradient."""
+    if len(grads) <= n_out:
+        return None
+    _refuse_gate_grad(grads, n_out)
+    return grads[n_out + 1]
 
 
 DRIVERS = {d.step: d() for d in (RNNDriver, LSTMDriver, PeepholeLSTMDriver, GRUDriver, GRUChoDriver)}

@@ -27,7 +27,7 @@ from .cells import set_forget_bias
 from .checks import (check_checkpoint_every, check_choice, check_hx_tuple, check_input, check_layer_size,
                      check_no_projection, check_proj_size, check_state)
 from .functional import dropout as dropout_fn
-from ..fused import Scan
+from ..fused import Scan, runs_kernel, trace_names
 from . import step_watch
 from .module import Module, Parameter
 from .recurrences import (GATE_ACTIVATIONS, GRUChoRecurrence, GRURecurrence, LSTMRecurrence,
@@ -243,13 +243,16 @@ class RNNBase(Module):
         prepared = rec.prepare(weights)
         context = rec.step_context
         recorder = step_watch.watcher()  # inside viz.recording(): one node per step, each tagged with its t
-        scan = (recorder is None and self.scan and rec.fused and not return_gates and not context
-                and rec.scan_step(prepared, steps))
+        scan = recorder is None and self.scan and rec.fused and not context and rec.scan_step(prepared, steps)
+        if scan and return_gates and not runs_kernel(scan[0]):
+            scan = None                         # only a sequence kernel gives the trace; the steps below do too
         if scan:
             step, consts, options = scan
-            outs = Scan.apply(xp, *state, *consts, step=step, n_carry=len(state), reverse=reverse, masks=masks,
-                              options=options)
-            return outs[0], list(outs[1:]), None, None
+            n = len(state)
+            outs = Scan.apply(xp, *state, *consts, step=step, n_carry=n, reverse=reverse, masks=masks,
+                              options={**options, "return_gates": True} if return_gates else options)
+            trace = dict(zip(trace_names(step), outs[1 + n:])) if return_gates else None
+            return outs[0], list(outs[1:1 + n]), trace, None
         state = [s.reshape(s.shape[1:]) if s.ndim == 3 else s for s in state]   # (1, B, H): see _initial_states
         xps = xp.unbind(0)
         if recorder is not None:

@@ -48,11 +48,13 @@ cdef extern from "sequence_threads.h" nogil:
     void tg_lstm_threads_backward_f(int nt, tg_gemm_f_t kern, int hard, int reverse, Py_ssize_t T, Py_ssize_t B,
                                     Py_ssize_t H, const float* gates, const float* cs, const float* c0,
                                     const float* pk, const float* keep, const float* dys, const float* dh_n,
-                                    const float* dc_n, float* dz, float* dh0, float* dc0, float* work)
+                                    const float* dc_n, const float* dcs, float* dz, float* dh0, float* dc0,
+                                    float* work)
     void tg_lstm_threads_backward_d(int nt, tg_gemm_d_t kern, int hard, int reverse, Py_ssize_t T, Py_ssize_t B,
                                     Py_ssize_t H, const double* gates, const double* cs, const double* c0,
                                     const double* pk, const double* keep, const double* dys, const double* dh_n,
-                                    const double* dc_n, double* dz, double* dh0, double* dc0, double* work)
+                                    const double* dc_n, const double* dcs, double* dz, double* dh0, double* dc0,
+                                    double* work)
 
     void tg_gru_threads_forward_f(int nt, tg_gemm_f_t kern, int hard, int reverse, Py_ssize_t T, Py_ssize_t B,
                                   Py_ssize_t H, const float* xp, const float* h0, const float* b_hh, const float* pk,
@@ -608,9 +610,10 @@ cdef tuple _lstm_sequence_forward(bint peephole, xp, h0, c0, w_hh, w_ci, w_cf, w
 
 cdef void _lstm_backward(floating kind, int a, bint peephole, bint reverse, Py_ssize_t T, Py_ssize_t B, Py_ssize_t H,
                          void* gates_, void* cs_, void* c0_, void* w_, void* w_ci, void* w_cf, void* w_co,
-                         void* keep_, void* dys_, void* dh_n_, void* dc_n_, void* dz_, void* dh0_, void* dc0_,
-                         void* dw_ci_, void* dw_cf_, void* dw_co_, void* work_, void* pk) noexcept nogil:
+                         void* keep_, void* dys_, void* dh_n_, void* dc_n_, void* dcs_, void* dz_, void* dh0_,
+                         void* dc0_, void* dw_ci_, void* dw_cf_, void* dw_co_, void* work_, void* pk) noexcept nogil:
     cdef const floating* cs = <floating*>cs_
+    cdef const floating* dcs = <floating*>dcs_
     cdef const floating* keep = <floating*>keep_
     cdef const floating* dys = <floating*>dys_
     cdef const floating* keep_t = NULL
@@ -633,13 +636,13 @@ cdef void _lstm_backward(floating kind, int a, bint peephole, bint reverse, Py_s
         if floating is float:
             tg_lstm_threads_backward_f(nt, _skinny_f, a == HARD_SIGMOID, reverse, T, B, H, <float*>gates_,
                                        <float*>cs_, <float*>c0_, <float*>pk, <float*>keep_, <float*>dys_,
-                                       <float*>dh_n_, <float*>dc_n_, <float*>dz_, <float*>dh0_, <float*>dc0_,
-                                       <float*>work_)
+                                       <float*>dh_n_, <float*>dc_n_, <float*>dcs_, <float*>dz_, <float*>dh0_,
+                                       <float*>dc0_, <float*>work_)
         else:
             tg_lstm_threads_backward_d(nt, _skinny_d, a == HARD_SIGMOID, reverse, T, B, H, <double*>gates_,
                                        <double*>cs_, <double*>c0_, <double*>pk, <double*>keep_, <double*>dys_,
-                                       <double*>dh_n_, <double*>dc_n_, <double*>dz_, <double*>dh0_,
-                                       <double*>dc0_, <double*>work_)
+                                       <double*>dh_n_, <double*>dc_n_, <double*>dcs_, <double*>dz_,
+                                       <double*>dh0_, <double*>dc0_, <double*>work_)
         return
     if dh_n_ != NULL:
         memcpy(dh, dh_n_, n * sizeof(floating))
@@ -659,6 +662,8 @@ cdef void _lstm_backward(floating kind, int a, bint peephole, bint reverse, Py_s
         c_prev = <floating*>c0_ if k == 0 else cs + time_of(k - 1, T, reverse) * n
         if keep != NULL:
             keep_t = keep + t * B
+        if dcs != NULL:              # c_t's own gradient, on every row: where the step did not count, c_t is the
+            add_arrays(n, dc, dcs + t * n, dc)             # carried c, and it passes the step by with the rest
         step_grad(B, H, keep_t, dh, NULL if dys == NULL else dys + t * n, gh)
         step_grad(B, H, keep_t, dc, NULL, gc)
         dz = <floating*>dz_ + t * 4 * n
@@ -682,23 +687,24 @@ cdef void _lstm_backward(floating kind, int a, bint peephole, bint reverse, Py_s
     memcpy(dc0_, dc, n * sizeof(floating))
 
 
-def lstm_sequence_backward(gates, cs, c0, w_hh, keep, dys, dh_n, dc_n, str act, dz=None, dh0=None, dc0=None,
+def lstm_sequence_backward(gates, cs, c0, w_hh, keep, dys, dh_n, dc_n, dcs, str act, dz=None, dh0=None, dc0=None,
                            bint reverse=False):
-    """Each step's lstm_step_backward in reverse order, passed by where keep is 0 (dys, dh_n, dc_n None: zero)
-    → (dz (T, B, 4H), dh0, dc0 (B, H))"""
-    return _lstm_sequence_backward(False, gates, cs, c0, w_hh, None, None, None, keep, dys, dh_n, dc_n, act, dz,
-                                   dh0, dc0, None, None, None, reverse)
+    """Each step's lstm_step_backward in reverse order, passed by where keep is 0 (dys, dh_n, dc_n, dcs None:
+    zero; dcs (T, B, H): ∂L/∂c_t of the cells the forward returned, return_gates' trace) → (dz (T, B, 4H), dh0,
+    dc0 (B, H))"""
+    return _lstm_sequence_backward(False, gates, cs, c0, w_hh, None, None, None, keep, dys, dh_n, dc_n, dcs, act,
+                                   dz, dh0, dc0, None, None, None, reverse)
 
 
-def peephole_sequence_backward(gates, cs, c0, w_hh, w_ci, w_cf, w_co, keep, dys, dh_n, dc_n, str act, dz=None,
-                               dh0=None, dc0=None, dw_ci=None, dw_cf=None, dw_co=None, bint reverse=False):
+def peephole_sequence_backward(gates, cs, c0, w_hh, w_ci, w_cf, w_co, keep, dys, dh_n, dc_n, dcs, str act,
+                               dz=None, dh0=None, dc0=None, dw_ci=None, dw_cf=None, dw_co=None, bint reverse=False):
     """Each step's peephole_step_backward in reverse order, the peephole weights' gradients summed over the steps
-    → (dz (T, B, 4H), dh0, dc0 (B, H), dw_ci, dw_cf, dw_co (H,))"""
-    return _lstm_sequence_backward(True, gates, cs, c0, w_hh, w_ci, w_cf, w_co, keep, dys, dh_n, dc_n, act, dz, dh0,
-                                   dc0, dw_ci, dw_cf, dw_co, reverse)
+    → (dz (T, B, 4H), dh0, dc0 (B, H), dw_ci, dw_cf, dw_co (H,)); dcs as lstm_sequence_backward's"""
+    return _lstm_sequence_backward(True, gates, cs, c0, w_hh, w_ci, w_cf, w_co, keep, dys, dh_n, dc_n, dcs, act, dz,
+                                   dh0, dc0, dw_ci, dw_cf, dw_co, reverse)
 
 
-cdef tuple _lstm_sequence_backward(bint peephole, gates, cs, c0, w_hh, w_ci, w_cf, w_co, keep, dys, dh_n, dc_n,
+cdef tuple _lstm_sequence_backward(bint peephole, gates, cs, c0, w_hh, w_ci, w_cf, w_co, keep, dys, dh_n, dc_n, dcs,
                                    str act, dz, dh0, dc0, dw_ci, dw_cf, dw_co, bint reverse):
     cdef int a = gate_code(act), t = float_type("c0", c0)
     cdef Py_ssize_t H, B = rows_cols("c0", c0, &H), T = steps_of("gates", gates)
@@ -713,6 +719,7 @@ cdef tuple _lstm_sequence_backward(bint peephole, gates, cs, c0, w_hh, w_ci, w_c
     cdef void* p_dys = NULL if dys is None else data3("dys", dys, t, T, B, H)
     cdef void* p_dh_n = optional_data("dh_n", dh_n, t, B, H)
     cdef void* p_dc_n = optional_data("dc_n", dc_n, t, B, H)
+    cdef void* p_dcs = NULL if dcs is None else data3("dcs", dcs, t, T, B, H)
     dz, dh0, dc0 = output3("dz", dz, t, T, B, 4 * H), output("dh0", dh0, t, B, H), output("dc0", dc0, t, B, H)
     cdef void* p_dz = data3("dz", dz, t, T, B, 4 * H)
     cdef void* p_dh0 = data("dh0", dh0, t, B, H)
@@ -728,7 +735,8 @@ cdef tuple _lstm_sequence_backward(bint peephole, gates, cs, c0, w_hh, w_ci, w_c
     # two calls: disjoint_arrays takes at most 16 arrays (each output is checked against every array either way)
     disjoint_arrays(out_names + ("gates", "cs", "c0", "w_hh", "w_ci", "w_cf"), 6, outs + (gates, cs, c0, w_hh, w_ci,
                                                                                           w_cf))
-    disjoint_arrays(out_names + ("w_co", "keep", "dys", "dh_n", "dc_n"), 6, outs + (w_co, keep, dys, dh_n, dc_n))
+    disjoint_arrays(out_names + ("w_co", "keep", "dys", "dh_n", "dc_n", "dcs"), 6,
+                    outs + (w_co, keep, dys, dh_n, dc_n, dcs))
     check_gemm("c0", B, H, 4 * H, 4 * H, H, H)
     if H == 0:
         return (dz, dh0, dc0, dw_ci, dw_cf, dw_co) if peephole else (dz, dh0, dc0)
@@ -739,10 +747,12 @@ cdef tuple _lstm_sequence_backward(bint peephole, gates, cs, c0, w_hh, w_ci, w_c
         with nogil:
             if t == cnp.NPY_FLOAT64:
                 _lstm_backward(<double>0, a, peephole, reverse, T, B, H, p_g, p_cs, p_c0, p_w, p_ci, p_cf, p_co,
-                               p_keep, p_dys, p_dh_n, p_dc_n, p_dz, p_dh0, p_dc0, p_dci, p_dcf, p_dco, work, pk)
+                               p_keep, p_dys, p_dh_n, p_dc_n, p_dcs, p_dz, p_dh0, p_dc0, p_dci, p_dcf, p_dco, work,
+                               pk)
             else:
                 _lstm_backward(<float>0, a, peephole, reverse, T, B, H, p_g, p_cs, p_c0, p_w, p_ci, p_cf, p_co,
-                               p_keep, p_dys, p_dh_n, p_dc_n, p_dz, p_dh0, p_dc0, p_dci, p_dcf, p_dco, work, pk)
+                               p_keep, p_dys, p_dh_n, p_dc_n, p_dcs, p_dz, p_dh0, p_dc0, p_dci, p_dcf, p_dco, work,
+                               pk)
     finally:
         free(work)
         free(pk)

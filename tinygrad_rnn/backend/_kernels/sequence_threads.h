@@ -115,11 +115,11 @@ static void tg_lstm_threads_forward_##S(int nt, KERN_T kern, int hard, int rever
 }                                                                                                                  \
                                                                                                                    \
 /* dz (T, B, 4H), dh0, dc0 written; pk: W_hh's panels (K = 4H, N = H); work: 6·B·H (dh, dc, dh_new, dc_new, gh,     \
- * gc); dys, dh_n, dc_n NULL: zero */                                                                              \
+ * gc); dys, dh_n, dc_n, dcs (T, B, H: ∂L/∂c_t of the forward's cs) NULL: zero */                                   \
 static void tg_lstm_threads_backward_##S(int nt, KERN_T kern, int hard, int reverse, ptrdiff_t T, ptrdiff_t B,     \
                                          ptrdiff_t H, const T_* gates, const T_* cs, const T_* c0, const T_* pk,   \
-                                         const T_* keep, const T_* dys, const T_* dh_n, const T_* dc_n, T_* dz,    \
-                                         T_* dh0, T_* dc0, T_* work) {                                             \
+                                         const T_* keep, const T_* dys, const T_* dh_n, const T_* dc_n,            \
+                                         const T_* dcs, T_* dz, T_* dh0, T_* dc0, T_* work) {                      \
     ptrdiff_t n = B * H, panels = (H + NR - 1) / NR;                                                               \
     _Pragma("omp parallel num_threads(nt)")                                                                        \
     {                                                                                                              \
@@ -139,6 +139,8 @@ static void tg_lstm_threads_backward_##S(int nt, KERN_T kern, int hard, int reve
             const T_* keep_t = keep ? keep + t * B : NULL;                                                         \
             const T_* dy_t = dys ? dys + t * n : NULL;                                                             \
             T_* dz_t = dz + t * 4 * n;                                                                             \
+            if (dcs && rows > 0) /* c_t's own gradient, on every row (it passes an ended step by with the rest) */ \
+                tg_add_arrays_##S(rows * H, dc + b0 * H, dcs + t * n + b0 * H, dc + b0 * H);                       \
             tg_step_grad_rows_##S(b0, b1, H, keep_t, dh, dy_t, gh);                                                \
             tg_step_grad_rows_##S(b0, b1, H, keep_t, dc, NULL, gc);                                                \
             if (rows > 0)                                                                                          \

@@ -113,7 +113,8 @@ SPECS = {
                                        "w_co: H, keep?: T B", GATE, "gates: T B 4H, cs: T B H, hs: T B H, ys: T B H",
                                        "h0", transposes="w_hh", reverse=True),
     "peephole_sequence_backward": _spec("sequence", "gates: T B 4H, cs: T B H, c0: B H, w_hh: 4H H, w_ci: H, "
-                                        "w_cf: H, w_co: H, keep?: T B, dys?: T B H, dh_n?: B H, dc_n?: B H, dcs?: T B H", GATE,
+                                        "w_cf: H, w_co: H, keep?: T B, dys?: T B H, dh_n?: B H, dc_n?: B H, "
+                                        "dcs?: T B H", GATE,
                                         "dz: T B 4H, dh0: B H, dc0: B H, dw_ci: H, dw_cf: H, dw_co: H", "c0",
                                         reverse=True),
     "gru_sequence_forward": _spec("sequence", "xp: T B 3H, h0: B H, w_hh: 3H H, b_hh?: 3H, keep?: T B", GATE,

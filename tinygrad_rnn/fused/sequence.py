@@ -255,7 +255,9 @@ class GRUChoDriver(Driver):
         gates_rz = workspace.empty(shape[:2] + (2 * H,), xs.dtype)
         rh, n, ys = (workspace.empty(shape, xs.dtype) for _ in range(3))
         calls.gru_cho_sequence_forward(xs, h0, w_rz, w_n, keep, act, reverse, gates_rz, rh, n, hs, ys)
-        trace = (np.concatenate([gates_rz, n], axis=2),) if options.get("return_gates") else ()   # (r, z, n)
+        trace = ()
+        if options.get("return_gates"):            # (r, z, n) side by side, as GRUChoStep's trace: a joined copy
+            trace = (np.concatenate([gates_rz, n], axis=2, out=workspace.empty(shape[:2] + (3 * H,), xs.dtype)),)
         return (ys, hs[0 if reverse else -1], *trace), (gates_rz, rh, n, hs, h0, w_rz, w_n, act)
 
     @staticmethod

@@ -88,7 +88,8 @@ TG_ADAM_STEP(double, d, sqrt)
 
 /* Two cores: a parameter of at least TG_ADAM_PARALLEL elements is cut into one run per OpenMP thread (the limit read
  * at every call, so threadpoolctl's threadpool_limits(1) gives one), each run a whole number of 64-element blocks
- * (no cache line written by two threads). Every element's arithmetic is the same at any thread count, so the result
+ * (two threads share a cache line at most at a run's edge, when NumPy's 16-byte alignment does not line the array
+ * up with one). Every element's arithmetic is the same at any thread count, so the result
  * is bitwise the one-thread update. Below the threshold (about 10 µs of work) a second thread costs more to wake
  * than it takes off. A char-LM step's Adam: benchmarks/ and the README hold the numbers. */
 #ifdef _OPENMP

@@ -327,3 +327,36 @@ def _reference_grads(inputs, w):
         ys, h_n, c_n = F.Scan.apply(*leaves, step=F.LSTMStep, n_carry=2)
     ((ys * ys).sum() + (h_n * w).sum() + c_n.sum()).backward()
     return [t.grad for t in leaves]
+
+
+def test_two_threads_are_never_handed_the_same_memory(monkeypatch):
+    # The free slot was found and marked busy in two steps, and another thread could run in between: both were then
+    # handed arrays over one slot's memory (silently wrong numbers in two models trained from two threads). The
+    # window is widened here (a sleep before hand_out marks the slot busy); before the lock this fails every time.
+    import threading
+    import time
+    workspace.clear()
+    shape = (workspace.MIN_BYTES // 8 + 3,)
+    first = workspace.empty(shape, np.float64)
+    del first                                                # one free slot of this shape
+    real = workspace._Slot.hand_out
+
+    def slow(self, *args):
+        time.sleep(0.05)
+        return real(self, *args)
+    monkeypatch.setattr(workspace._Slot, "hand_out", slow)
+    got, barrier = [], threading.Barrier(2)
+
+    def take():
+        barrier.wait()
+        got.append(workspace.empty(shape, np.float64))
+    threads = [threading.Thread(target=take) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(got) == 2 and not np.shares_memory(got[0], got[1])
+    got[0][...] = 1.0
+    got[1][...] = 2.0
+    assert (got[0] == 1.0).all()
+    workspace.clear()

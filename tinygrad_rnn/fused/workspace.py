@@ -11,6 +11,7 @@ which is that handed-out array, so it stays alive while any view of it does; a w
 slot, marks the memory free when it goes.
 """
 import math
+import threading
 import weakref
 
 import numpy as np
@@ -24,6 +25,9 @@ PER_SHAPE = 4                # arrays of one shape and dtype in use at once that
 
 _cache = {}                  # (shape, dtype) -> [_Slot], least recently used first
 _kept = 0
+_lock = threading.RLock()    # one thread at a time finds a free slot and marks it busy: two threads training at
+                             # once must never be handed the same memory (the release callback needs no lock: it
+                             # only marks its own slot free; reentrant: a finalizer that runs inside may call here)
 
 
 class _Slot:
@@ -50,12 +54,17 @@ class _Slot:
 
 def empty(shape, dtype):
     """np.empty(shape, dtype), from an earlier array of the same shape and dtype if one is free."""
-    global _kept
     dtype = np.dtype(dtype)
     nbytes = dtype.itemsize * math.prod(shape)     # (np.prod costs 2 µs a call: a tenth of a small layer's)
     if nbytes < MIN_BYTES or nbytes > MAX_BYTES:
         return inplace.engine_made(np.empty(shape, dtype))
     key = (tuple(shape), dtype)
+    with _lock:
+        return _hand_out(key, shape, dtype, nbytes)
+
+
+def _hand_out(key, shape, dtype, nbytes):
+    global _kept
     slots = _cache.pop(key, None)
     if slots is None:
         slots = []
@@ -85,5 +94,6 @@ def kernel_output(shape, dtype):
 def clear():
     """Drop every kept array (they are freed as soon as nothing else refers to them)."""
     global _kept
-    _cache.clear()
-    _kept = 0
+    with _lock:
+        _cache.clear()
+        _kept = 0

@@ -112,3 +112,20 @@ def test_float32_at_two_threads_equals_one_thread():
     np.testing.assert_array_equal(a_tr[0]["c"].data, b_tr[0]["c"].data)
     for a, b in zip(a_g + [a_x], b_g + [b_x]):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "peephole"])
+def test_the_cells_gradient_equals_finite_differences(cell):
+    # independent of both engine paths: a loss on the trace's c_t alone (through the kernels' dcs), checked against
+    # central differences of the input, the initial state and every weight, with lengths and both directions
+    from tinygrad_rnn import gradcheck
+    rng = np.random.default_rng(7)
+    layer = {"lstm": nn.LSTM, "peephole": nn.PeepholeLSTM}[cell](3, 4, bidirectional=True, dtype=np.float64)
+    x = tg.tensor(rng.standard_normal((4, 2, 3)), requires_grad=True)
+    h0, c0 = (tg.tensor(rng.standard_normal((2, 2, 4)) * 0.5, requires_grad=True) for _ in range(2))
+    weights = [rng.standard_normal((4, 2, 4)) for _ in range(2)]
+
+    def loss(*_):
+        _, _, traces = layer(x, (h0, c0), lengths=np.array([4, 2]), return_gates=True)
+        return sum((t["c"] * w).sum() for t, w in zip(traces, weights))
+    assert gradcheck(loss, [x, h0, c0, *layer.parameters()])
